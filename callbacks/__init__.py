@@ -1,0 +1,1 @@
+"""Framework adapters (Optuna, Ray Tune), imported lazily so the core needs neither."""
