@@ -8,10 +8,13 @@ fits it to a live search and tells how much more the search can still gain.
 from __future__ import annotations
 
 from tailstop import errors
+from tailstop.distributions import NoisyQuadraticDistribution, QuadraticDistribution
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "NoisyQuadraticDistribution",
+    "QuadraticDistribution",
     "__version__",
     "errors",
 ]

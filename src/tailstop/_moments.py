@@ -1,0 +1,560 @@
+"""Numerical kernel of the noisy quadratic distribution (private).
+
+Everything is computed for the *standard convex* form: X ~ Beta(k, 1) on [0, 1] with
+k = c / 2 (so P(X <= x) = x^k), W = X + s Z with Z ~ N(0, 1).  With m = (y - a) / (b - a)
+and s = o / (b - a) the convex distribution has F(y) = G(m) and the concave one
+F(y) = 1 - G((b - y) / (b - a)).
+
+Integrating by parts (Lourie, He & Cho 2025; opda's ``parametric.py``)::
+
+    G(m) = Phi((m - 1) / s) + M_k(m, s)
+    1 - G(m) = Phi(-m / s) + int_0^1 (1 - x^k) phi_s(x - m) dx
+    g(m) = k M_{k-1}(m, s)
+
+with the partial normal moment M_j(m, s) = int_0^1 x^j phi_s(x - m) dx.  All terms are
+non-negative, so neither G nor 1 - G suffers cancellation.  Write t0 = m / s and
+t1 = (1 - m) / s for the distances, in noise widths, from the ends of [0, 1].  Each point
+takes one of these routes (all exact to ~1e-12 relative, tails included; checked against
+mpmath in tests/test_distributions.py):
+
+* **noiseless** (s = 0): the closed forms x^k, 1 - x^k, k x^(k - 1).
+* **interior** (t0, t1 >= ``T_INTERIOR`` = 10): the window of the normal kernel lies inside
+  (0, 1); expanding x^j = (m + s z)^j about the peak gives the moment series
+  M_j = m^j sum_i binom(j, 2i) (2i - 1)!! (s / m)^(2i), finite for integer j and
+  asymptotic otherwise (its smallest term is about exp(-t0^2 / 2): truncated at 1e-17).
+* **near 0** (t0 < 10, the upper end far: t1 >= 6 and s <= 1/6): scale invariance,
+  M_j = s^j E_j(t0) - int_1^inf x^j phi_s(x - m) dx with the universal function
+  E_j(t) = int_0^inf u^j phi(u - t) du = E[(t + Z)_+^j].  E_j is tabulated once (first use,
+  ~50 ms) as piecewise Chebyshev interpolants of log E_j on [-37, 10]; the correction is at
+  most ~1e-9 of the total and is integrated only where it exceeds 1e-17 of it.
+* **near 1** (t1 in [-6, 10), the lower end far: t0 >= 20.4): the expansion of
+  x^j = m^j (1 + rho z)^j, rho = s / m, against the truncated normal moments
+  P_i(t1) = int_-inf^t1 z^i phi(z) dz, whose terms shrink like (rho max(|t1|, sqrt(i)))^i.
+  For even c the same expansion over [-t0, t1] is finite and exact, and serves every point
+  with t0 >= -1, t1 >= -6 and s <= 1/6 (the Winkler, Roodman & Britney recursion, run on
+  differences from the smaller tails so that it does not cancel).
+* **elsewhere** (large s, far tails, odd c near 1 with s > 1/20): windowed Gauss-Legendre
+  quadrature over the part of [0, 1] where phi_s(x - m) is within exp(-``TAIL``) of its
+  maximum, on panels graded away from that maximum, and half-range Gauss-Hermite for a side
+  the window does not cut short.  When the window comes near 0 the variable is u = sqrt(x),
+  which turns x^j dx into the polynomial 2 u^(2j + 1) du (no x^(-1/2) singularity for
+  c = 1, no kink of x^k at 0); otherwise it is the offset z = (x - m) / s from the peak
+  (x = m + s z), so that the normal's argument carries no cancellation even for s = 1e-8.
+
+:class:`tailstop._standard.Standard` builds on these routes to serve one distribution:
+large arrays and the quantile function.
+
+Exponents are passed around doubled (``p = 2 j``, an integer from -1 to 10).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from scipy.special import ndtr
+
+__all__ = ["std_cdf", "std_pdf", "std_sf"]
+
+T_INTERIOR = 10.0  # interior: both ends at least this many noise widths away
+TAIL = 52.0  # quadrature window: kernel factor above exp(-TAIL) of its maximum
+_ONE_END_T1 = 6.0  # near-0 route needs the upper end this many noise widths away ...
+_ONE_END_S = 1.0 / 6.0  # ... and s at most this (so E_j's mass below x = 1 dominates)
+_CORRECTION_T1 = 10.0  # above this t1 the upper-end correction is below 1e-17 relative
+_NEAR_ONE_T0 = 2.0 * np.sqrt(2.0 * TAIL)  # near-1 series: the window is far from 0 ...
+_NEAR_ONE_T1 = -6.0  # ... not deep in the upper tail (the sf there cancels like t1^2) ...
+_NEAR_ONE_TERMS = 64  # (rho = s / m <= 1 / _NEAR_ONE_T0: terms shrink like 0.5^i at worst)
+_FINITE_S = 1.0 / 6.0  # even c: the finite expansion for s at most this and t0 >= -1
+_LEVELS = np.array([0.25, 2.0, 6.0, 13.0, 24.0, 38.0, TAIL])  # panel ends (see below)
+# Gauss-Legendre nodes and weights on each panel, from the peak out
+_RULES = (np.polynomial.legendre.leggauss(10),) * 7
+_N_HERMITE = 10  # half-range Gauss-Hermite nodes for a side the window does not cut short
+_HERMITE_T = 9.0  # ... or cuts short at least this many noise widths from the peak
+_CHUNK = 1024  # points per quadrature block (keeps the (points, nodes) arrays in cache)
+_PIECEWISE_CHUNK = 8192  # points per block of piecewise-polynomial evaluation
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+# ----------------------------------------------------------------------------------------
+# small helpers
+
+
+def _int_power(x, n: int):
+    """x^n for a small integer n >= 0 by multiplication (numpy's pow is slow beyond n = 2)."""
+    if n == 0:
+        return np.ones_like(x)
+    result = x.copy() if isinstance(x, np.ndarray) else x
+    for _ in range(n - 1):
+        result = result * x
+    return result
+
+
+def _power_half(x, p: int):
+    """x^(p / 2) for x >= 0 and an integer p >= -1 (integer powers and one square root)."""
+    if p == -1:
+        return 1.0 / np.sqrt(x)
+    whole = _int_power(x, p // 2)
+    return whole * np.sqrt(x) if p % 2 else whole
+
+
+def _one_minus_power_half(x, one_minus_x, p: int):
+    """1 - x^(p / 2) for p >= 1 without cancellation near x = 1, given an accurate 1 - x.
+
+    1 - x^q = (1 - x)(1 + x + ... + x^(q - 1)); for odd p, 1 - x^(p/2) = (1 - x^p) / (1 + x^(p/2)).
+    """
+    terms = p // 2 if p % 2 == 0 else p
+    total = np.ones_like(x)
+    for _ in range(terms - 1):
+        total *= x
+        total += 1.0
+    total *= one_minus_x
+    return total if p % 2 == 0 else total / (1.0 + _power_half(x, p))
+
+
+def _horner(coefficients, r):
+    total = np.full_like(r, coefficients[-1])
+    for coefficient in coefficients[-2::-1]:
+        total *= r
+        total += coefficient
+    return total
+
+
+# ----------------------------------------------------------------------------------------
+# interior points: the moment series
+
+
+def _series_coefficients(p: int) -> np.ndarray:
+    """binom(j, 2i) (2i - 1)!! for j = p / 2, i = 0, 1, ... (to 1e-17 at t0 = T_INTERIOR)."""
+    j = p / 2.0
+    coefficients = [1.0]
+    while True:
+        i = len(coefficients) - 1
+        following = coefficients[-1] * (j - 2 * i) * (j - 2 * i - 1) / (2 * i + 2)
+        if following == 0.0:
+            return np.array(coefficients)
+        coefficients.append(following)
+        if abs(following) * T_INTERIOR ** (-2 * (i + 1)) < 1e-17:
+            return np.array(coefficients)
+
+
+_SERIES = {p: _series_coefficients(p) for p in range(-1, 11)}
+
+
+def _series(m, s, p: int, complement: bool):
+    """M_{p/2} (or the complement integral of 1 - x^(p/2)) for interior points.
+
+    m^j and 1 - m^j come from log m (exp and expm1: no cancellation near m = 1)."""
+    coefficients = _SERIES[p]
+    r = (s / m) ** 2
+    j_log_m = (0.5 * p) * np.log(m)
+    if not complement:
+        return np.exp(j_log_m) * _horner(coefficients, r)
+    value = -np.expm1(j_log_m)
+    if coefficients.size > 1:
+        value -= np.exp(j_log_m) * r * _horner(coefficients[1:], r)
+    return value
+
+
+# ----------------------------------------------------------------------------------------
+# windowed Gauss-Legendre quadrature
+
+
+def _integrate(m, s, p, complement: bool = False, bottom: float = 0.0, top: float = 1.0,
+               rules=None):
+    """int_bottom^top h(x) phi_s(x - m) dx, h = x^(p/2) or 1 - x^(p/2) (bottom is 0 or >= 1).
+
+    ``p`` may be a tuple of exponents: the result then has one row per exponent (the nodes
+    and the kernel are shared).
+    """
+    ps = tuple(p) if isinstance(p, tuple) else (p,)
+    out = np.empty((len(ps), m.size))
+    # blocks of points with similar distances to the upper end share their panel layout
+    order = np.argsort((top - m) / s if np.isfinite(top) else m / s) if m.size > _CHUNK else None
+    for start in range(0, m.size, _CHUNK):
+        block = slice(start, start + _CHUNK) if order is None else order[start:start + _CHUNK]
+        out[:, block] = _integrate_block(m[block], s[block], ps, complement, bottom, top,
+                                         rules or _RULES)
+    return out if isinstance(p, tuple) else out[0]
+
+
+def _integrate_block(m, s, ps, complement, bottom, top, rules):
+    peak = np.clip(m, bottom, top)
+    distance = np.abs(m - peak)
+    # Panel ends where the kernel has dropped by _LEVELS nats from its value at the peak
+    # (the last level, TAIL, ends the window): an offset e from the peak with
+    # ((distance + e)^2 - distance^2) / (2 s^2) = level, i.e. e = 2 s^2 level / (r + distance)
+    # with r = sqrt(distance^2 + 2 s^2 level).  Near the peak this grades by s, in a tail
+    # (distance >> s) by the exponential decay length s^2 / distance.
+    scaled = (distance / s)[:, None]  # (computed in noise widths: s^2 may overflow)
+    offsets = s[:, None] * (2.0 * _LEVELS) / (np.sqrt(scaled * scaled + 2.0 * _LEVELS) + scaled)
+    left = np.maximum(peak[:, None] - offsets[:, ::-1], bottom)
+    right = np.minimum(peak[:, None] + offsets, top)
+    inside = distance == 0.0
+    # A side of the peak whose far end is at least _HERMITE_T noise widths away is a
+    # half-normal integral (the part cut off weighs below phi(9) ~ 1e-18): Gauss-Hermite.
+    # Otherwise Gauss-Legendre panels, in offsets from the peak where x^(p/2) is smooth
+    # over the window, in u = sqrt(x) where the window comes near 0.
+    if bottom == 0.0:
+        near_zero = np.where(inside, m < _HERMITE_T * s, left[:, 0] <= 0.5 * peak)
+    else:
+        near_zero = np.zeros(m.shape, bool)
+    result = np.zeros((len(ps), m.size))
+    if near_zero.any():
+        g = near_zero
+        ends = np.concatenate([left[g], peak[g, None], right[g]], axis=1)
+        ends, kept = _prune(np.sqrt(ends), rules[::-1] + rules)
+        result[:, g] = _gl_sqrt(m[g], s[g], ends, ps, complement, kept)
+    if near_zero.all():
+        return result
+    g = ~near_zero
+    mm, ss = m[g], s[g]
+    z_peak = ((peak[g] - mm) / ss)[:, None]
+    inside = inside[g]
+    part = np.zeros((len(ps), mm.size))
+    for ends, reach, sign, side_rules in (
+            (np.concatenate([(left[g] - mm[:, None]) / ss[:, None], z_peak], axis=1),
+             (mm - bottom) / ss, -1.0, rules[::-1]),
+            (np.concatenate([z_peak, (right[g] - mm[:, None]) / ss[:, None]], axis=1),
+             (top - mm) / ss, 1.0, rules)):
+        full = inside & (reach >= _HERMITE_T)
+        if full.any():
+            part[:, full] += _gh_offset(mm[full], ss[full], sign, ps, complement)
+        if not full.all():
+            cut = ~full
+            cut_ends, kept = _prune(ends[cut], side_rules)
+            part[:, cut] += _gl_offset(mm[cut], ss[cut], cut_ends, ps, complement, kept)
+    result[:, g] = part
+    return result
+
+
+def _prune(ends, rules):
+    """Drop the panels that are empty in every row (clipped to the window's ends; they
+    sit at the two ends of the row), with their rules."""
+    nonempty = np.any(ends[:, 1:] > ends[:, :-1], axis=0)
+    if nonempty.all():
+        return ends, rules
+    used = np.flatnonzero(nonempty)
+    if not used.size:
+        return ends[:, :2], rules[:1]
+    first, last = used[0], used[-1]
+    return ends[:, first:last + 2], rules[first:last + 1]
+
+
+def _panels(ends, rules):
+    """Gauss-Legendre nodes and weights on the panels between successive ``ends`` (panel j
+    with ``rules[j]``), flattened per point."""
+    half = 0.5 * (ends[:, 1:] - ends[:, :-1])
+    middle = ends[:, :-1] + half
+    nodes = [middle[:, j, None] + half[:, j, None] * rule[0] for j, rule in enumerate(rules)]
+    weights = [half[:, j, None] * rule[1] for j, rule in enumerate(rules)]
+    return np.concatenate(nodes, axis=1), np.concatenate(weights, axis=1)
+
+
+def _gl_sqrt(m, s, ends_u, ps, complement, rules):
+    """Window near 0: u = sqrt(x), x^(p/2) dx = 2 u^(p + 1) du."""
+    u, w = _panels(ends_u, rules)
+    x = u * u
+    z = (x - m[:, None]) / s[:, None]
+    w *= np.exp(-0.5 * z * z) * (2.0 * _INV_SQRT_2PI) / s[:, None]
+    rows = []
+    for p in ps:
+        if complement:
+            h = u * _one_minus_power_half(x, 1.0 - x, p)
+        else:
+            h = u ** (p + 1) if p >= 0 else np.ones_like(u)
+        rows.append(np.einsum("ij,ij->i", w, h))
+    return np.array(rows)
+
+
+def _h_offset(m, s, z, p, complement):
+    """h(x) at x = m + s z, with 1 - x = (1 - m) - s z for the complement."""
+    x = m[:, None] + s[:, None] * z
+    if complement:
+        return _one_minus_power_half(x, (1.0 - m)[:, None] - s[:, None] * z, p)
+    return _power_half(x, p)
+
+
+def _gl_offset(m, s, ends_z, ps, complement, rules):
+    """Window away from 0, panels in z: x = m + s z, phi_s(x - m) dx = phi(z) dz."""
+    z, w = _panels(ends_z, rules)
+    w *= np.exp(-0.5 * z * z) * _INV_SQRT_2PI
+    return np.array([np.einsum("ij,ij->i", w, _h_offset(m, s, z, p, complement)) for p in ps])
+
+
+def _gh_offset(m, s, sign, ps, complement):
+    """int_0^inf h(m + sign s v) phi(v) dv by half-range Gauss-Hermite."""
+    nodes, weights = _half_range_hermite()
+    z = np.broadcast_to(sign * nodes, (m.size, nodes.size))
+    return np.array([_h_offset(m, s, z, p, complement) @ weights for p in ps])
+
+
+@functools.cache
+def _half_range_hermite(n: int = _N_HERMITE):
+    """Gauss rule for the weight phi(v) on [0, inf) (Golub-Welsch on a Stieltjes discretisation)."""
+    x, w = np.polynomial.legendre.leggauss(20)
+    edges = np.concatenate([np.linspace(0.0, 8.0, 161), np.linspace(8.0, 40.0, 33)[1:]])
+    half = 0.5 * np.diff(edges)
+    v = ((edges[:-1] + half)[:, None] + half[:, None] * x).ravel()
+    dv = (half[:, None] * w).ravel() * np.exp(-0.5 * v * v) * _INV_SQRT_2PI
+    alpha, beta = np.zeros(n), np.zeros(n)
+    previous, current = np.zeros_like(v), np.ones_like(v)
+    norm_previous = 1.0
+    for k in range(n):
+        norm = dv @ (current * current)
+        alpha[k] = dv @ (v * current * current) / norm
+        beta[k] = norm / norm_previous if k else norm
+        previous, current = current, (v - alpha[k]) * current - (beta[k] if k else 0.0) * previous
+        norm_previous = norm
+    jacobi = np.diag(alpha) + np.diag(np.sqrt(beta[1:]), 1) + np.diag(np.sqrt(beta[1:]), -1)
+    nodes, vectors = np.linalg.eigh(jacobi)
+    return nodes, beta[0] * vectors[0] ** 2
+
+
+# ----------------------------------------------------------------------------------------
+# the universal functions E_j(t) = int_0^inf u^j phi(u - t) du, tabulated on first use
+
+_TABLE_START, _TABLE_STOP, _TABLE_WIDTH, _TABLE_DEGREE = -37.0, T_INTERIOR, 0.5, 10
+_TABLES: dict[int, np.ndarray] = {}
+
+
+def _chebyshev_nodes(n: int) -> np.ndarray:
+    """Chebyshev points of the first kind on [-1, 1]."""
+    return np.cos(np.pi * (np.arange(n) + 0.5) / n)
+
+
+def _monomial_pieces(values: np.ndarray, v: np.ndarray | None = None) -> np.ndarray:
+    """Interpolating polynomials through (pieces, n) values at local points v in [-1, 1].
+
+    v defaults to ``_chebyshev_nodes(n)`` for every piece; a (pieces, n) array gives each
+    piece its own points.  Returns the monomial coefficients in v, lowest first, as an
+    (n, pieces) array (one contiguous row per power, for fast gathers).
+    """
+    n = values.shape[1]
+    if v is None:
+        chebyshev = np.linalg.solve(
+            np.polynomial.chebyshev.chebvander(_chebyshev_nodes(n), n - 1), values.T)
+    else:
+        vandermonde = np.polynomial.chebyshev.chebvander(v, n - 1)  # (pieces, n, n)
+        chebyshev = np.linalg.solve(vandermonde, values[:, :, None])[:, :, 0].T
+    return np.ascontiguousarray(_chebyshev_to_monomial(n) @ chebyshev)
+
+
+@functools.cache
+def _chebyshev_to_monomial(n: int) -> np.ndarray:
+    """Column j: the monomial coefficients of the Chebyshev polynomial T_j, j < n."""
+    to_monomial = np.zeros((n, n))
+    for degree in range(n):
+        to_monomial[: degree + 1, degree] = np.polynomial.chebyshev.cheb2poly(np.eye(n)[degree])
+    return to_monomial
+
+
+def _piecewise(table: np.ndarray, position):
+    """Evaluate a ``_monomial_pieces`` table at ``position`` = piece index + fraction."""
+    if position.size > _PIECEWISE_CHUNK:  # blocks that stay in cache
+        out = np.empty_like(position)
+        for start in range(0, position.size, _PIECEWISE_CHUNK):
+            block = slice(start, start + _PIECEWISE_CHUNK)
+            out[block] = _piecewise(table, position[block])
+        return out
+    index = np.clip(np.floor(position), 0, table.shape[1] - 1)
+    v = 2.0 * (position - index) - 1.0
+    index = index.astype(np.intp)
+    total = table[-1].take(index)
+    for row in table[-2::-1]:
+        total *= v
+        total += row.take(index)
+    return total
+
+
+def _build_tables() -> dict[int, np.ndarray]:
+    """log E_{p/2}, p = -1, ..., 10, on [_TABLE_START, _TABLE_STOP] (``_monomial_pieces``).
+
+    One quadrature (20 nodes per panel, ~1e-15) shares its nodes among the exponents.
+    """
+    pieces = round((_TABLE_STOP - _TABLE_START) / _TABLE_WIDTH)
+    n = _TABLE_DEGREE + 1
+    starts = _TABLE_START + _TABLE_WIDTH * np.arange(pieces)
+    t = (starts[:, None] + 0.5 * _TABLE_WIDTH * (_chebyshev_nodes(n) + 1.0)).ravel()
+    exponents = tuple(range(-1, 11))
+    values = _integrate(t, np.ones_like(t), exponents, top=np.inf,
+                        rules=(np.polynomial.legendre.leggauss(20),) * _LEVELS.size)
+    return {p: _monomial_pieces(np.log(row).reshape(pieces, n))
+            for p, row in zip(exponents, values, strict=True)}
+
+
+def _universal(t, p: int):
+    """E_{p/2}(t) for t <= _TABLE_STOP (0 below the table, where it underflows)."""
+    if not _TABLES:
+        _TABLES.update(_build_tables())
+    table = _TABLES[p]
+    values = np.exp(_piecewise(table, (t - _TABLE_START) * (1.0 / _TABLE_WIDTH)))
+    return np.where(t >= _TABLE_START, values, 0.0)
+
+
+def _near_zero(m, s, p: int):
+    """M_{p/2} near 0 with the upper end far: s^(p/2) E_{p/2}(m/s) - int_1^inf."""
+    value = _power_half(s, p) * _universal(m / s, p)
+    correct = (1.0 - m) < _CORRECTION_T1 * s
+    if correct.any():
+        value[correct] -= _integrate(m[correct], s[correct], p, bottom=1.0, top=np.inf)
+    return value
+
+
+# ----------------------------------------------------------------------------------------
+# near 1, far from 0: the moment series truncated at the upper end
+
+
+def _near_one(m, s, p: int, complement: bool):
+    """M_{p/2} (or the complement integral) for t0 >= _NEAR_ONE_T0 and small s / m.
+
+    With rho = s / m and P_i(t) = int_-inf^t z^i phi(z) dz (P_0 = Phi, P_1 = -phi,
+    P_i = (i - 1) P_{i-2} - t^(i-1) phi(t): no cancellation, all terms share the sign
+    (-1)^i for t < 0), the expansion of x^j = m^j (1 + rho z)^j gives
+    M_j = m^j sum_i binom(j, i) rho^i P_i(t1), its terms shrinking like
+    (rho max(|t1|, sqrt(i)))^i.  The lower end, t0 noise widths away, is negligible.
+    """
+    j = p / 2.0
+    t1 = (1.0 - m) / s
+    rho = s / m
+    density = np.exp(-0.5 * t1 * t1) * _INV_SQRT_2PI
+    p_zero = ndtr(t1)
+    p_prev2 = p_zero  # P_0
+    p_prev = -density  # P_1
+    power_t = density  # t1^(i-1) phi(t1) for the next i
+    coefficient = j  # binom(j, 1) rho^1, rho folded in below
+    rho_i = rho.copy()
+    total = coefficient * rho_i * p_prev
+    for i in range(2, _NEAR_ONE_TERMS):
+        power_t = power_t * t1
+        p_i = (i - 1) * p_prev2 - power_t
+        coefficient *= (j - i + 1) / i
+        if coefficient == 0.0:
+            break
+        rho_i *= rho
+        term = (coefficient * rho_i) * p_i
+        total += term
+        p_prev2, p_prev = p_prev, p_i
+        if i % 4 == 0 and np.all(np.abs(term) <= 1e-17 * (np.abs(total) + p_zero)):
+            break
+    head = _power_half(m, p)
+    if complement:
+        return _one_minus_power_half(m, 1.0 - m, p) * p_zero - head * total
+    return head * (p_zero + total)
+
+
+def _finite(m, s, p: int, complement: bool):
+    """M_{p/2} for even p (or the complement integral): the finite expansion of
+    (m + s z)^j over z in [l, u] = [-t0, t1], with I_i = int_l^u z^i phi(z) dz from
+    I_0 = Phi(u) - Phi(l) (from the smaller tails), I_1 = phi(l) - phi(u) and
+    I_i = (i - 1) I_{i-2} - (u^(i-1) phi(u) - l^(i-1) phi(l)).  Exact; used for t0 >= -1 and
+    s <= 1/6, where neither the differences nor the sum cancel much."""
+    j = p // 2
+    upper, lower = (1.0 - m) / s, -m / s
+    tail_u, tail_l = ndtr(-np.abs(upper)), ndtr(-np.abs(lower))
+    integral_0 = np.where(upper <= 0.0, tail_u - tail_l,
+                          np.where(lower >= 0.0, tail_l - tail_u, 1.0 - tail_u - tail_l))
+    density_u = np.exp(-0.5 * upper * upper) * _INV_SQRT_2PI
+    density_l = np.exp(-0.5 * lower * lower) * _INV_SQRT_2PI
+    integrals = [integral_0, density_l - density_u]
+    for i in range(2, j + 1):
+        density_u = density_u * upper
+        density_l = density_l * lower
+        integrals.append((i - 1) * integrals[i - 2] - (density_u - density_l))
+    coefficient, power_s = 1.0, np.ones_like(m)
+    total = np.zeros_like(m)
+    for i in range(1, j + 1):
+        coefficient *= (j - i + 1) / i
+        power_s = power_s * s
+        total += coefficient * _int_power(m, j - i) * power_s * integrals[i]
+    if complement:
+        return _one_minus_power_half(m, 1.0 - m, p) * integral_0 - total
+    return _int_power(m, j) * integral_0 + total
+
+
+# ----------------------------------------------------------------------------------------
+# dispatcher
+
+
+def _evaluate(m, c: int, s, which: str):
+    m, s = np.broadcast_arrays(np.asarray(m, dtype=float), np.asarray(s, dtype=float))
+    shape = m.shape
+    m = m.ravel()
+    s = s.ravel()
+    out = np.empty(m.shape)
+    p = c - 2 if which == "pdf" else c
+    factor = 0.5 * c if which == "pdf" else 1.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        noisy = (s > 0.0) & np.isfinite(s) & np.isfinite(m)
+        interior = noisy & (m >= T_INTERIOR * s) & (1.0 - m >= T_INTERIOR * s)
+        near_zero = (noisy & ~interior & (m < T_INTERIOR * s)
+                     & (1.0 - m >= _ONE_END_T1 * s) & (s <= _ONE_END_S))
+        if p % 2 == 0:  # even c: the exact finite expansion
+            near_one = (noisy & ~interior & ~near_zero & (m >= -s)
+                        & (1.0 - m >= _NEAR_ONE_T1 * s) & (s <= _FINITE_S))
+        else:
+            near_one = (noisy & ~interior & (m >= _NEAR_ONE_T0 * s)
+                        & (1.0 - m >= _NEAR_ONE_T1 * s))
+        rest = noisy & ~interior & ~near_zero & ~near_one
+        if near_one.any():
+            mm, ss = m[near_one], s[near_one]
+            series = _finite if p % 2 == 0 else _near_one
+            value = factor * series(mm, ss, p, which == "sf")
+            if which == "cdf":
+                value += ndtr((mm - 1.0) / ss)
+            elif which == "sf" and p % 2 == 0:
+                value += ndtr(-mm / ss)
+            out[near_one] = value
+        if interior.any():
+            mm, ss = m[interior], s[interior]
+            out[interior] = factor * _series(mm, ss, p, which == "sf")
+        if near_zero.any():
+            mm, ss = m[near_zero], s[near_zero]
+            moment = _near_zero(mm, ss, p)
+            if which == "pdf":
+                out[near_zero] = factor * moment
+            else:
+                cdf = ndtr((mm - 1.0) / ss) + moment
+                out[near_zero] = cdf if which == "cdf" else 1.0 - cdf
+        if rest.any():
+            mm, ss = m[rest], s[rest]
+            value = factor * _integrate(mm, ss, p, complement=which == "sf")
+            if which == "cdf":
+                value += ndtr((mm - 1.0) / ss)
+            elif which == "sf":
+                value += ndtr(-mm / ss)
+            out[rest] = value
+        noiseless = (s == 0.0) & ~np.isnan(m)
+        if noiseless.any():
+            out[noiseless] = _noiseless(m[noiseless], c, which)
+        infinite = np.isinf(m) & (s > 0.0)
+        if infinite.any():
+            up = m[infinite] > 0.0
+            out[infinite] = {"cdf": up * 1.0, "sf": 1.0 - up, "pdf": 0.0}[which]
+        out[np.isnan(m) | np.isnan(s) | (s < 0.0) | np.isposinf(s)] = np.nan
+    return out.reshape(shape)
+
+
+def _noiseless(m, c: int, which: str):
+    x = np.clip(m, 0.0, 1.0)
+    if which == "cdf":
+        return _power_half(x, c)
+    if which == "sf":
+        return _one_minus_power_half(x, 1.0 - x, c)
+    with np.errstate(divide="ignore"):
+        density = 0.5 * c * _power_half(x, c - 2)
+    return np.where((m < 0.0) | (m > 1.0), 0.0, density)
+
+
+def std_cdf(m, c: int, s):
+    """G(m) = P(X + s Z <= m) of the standard convex noisy quadratic (s >= 0)."""
+    return _evaluate(m, c, s, "cdf")
+
+
+def std_sf(m, c: int, s):
+    """1 - G(m), computed without cancellation (s >= 0)."""
+    return _evaluate(m, c, s, "sf")
+
+
+def std_pdf(m, c: int, s):
+    """g(m) = dG/dm (s >= 0; for s = 0 the density of Beta(c/2, 1), 0 outside [0, 1])."""
+    return _evaluate(m, c, s, "pdf")

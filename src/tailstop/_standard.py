@@ -1,0 +1,330 @@
+"""One standard noisy quadratic at a time (private): fast large arrays and the quantile.
+
+:class:`Standard` serves one distribution (fixed ``c`` and ``s``) on top of the exact kernel
+in :mod:`tailstop._moments`: large arrays take the interior formula for every point and
+piecewise Chebyshev tables of log G, log(1 - G) and log g near the ends (built on first use
+from the kernel), and its quantile function is a safeguarded Newton iteration from starting
+points good to ~1e-9.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tailstop._moments import (
+    _SERIES,
+    T_INTERIOR,
+    _chebyshev_nodes,
+    _evaluate,
+    _horner,
+    _monomial_pieces,
+    _piecewise,
+    _series,
+)
+
+_FAST_SIZE = 8192  # arrays at least this large use the interior formula and edge tables
+_QUANTILE_ITERATIONS = 60
+_EDGE_REACH = 8.0  # edge tables cover t in [-_EDGE_REACH, T_INTERIOR] from each end
+_EDGE_WIDTH, _EDGE_DEGREE = 0.5, 8  # their pieces, in noise widths, and polynomial degree
+
+
+class Standard:
+    """G, 1 - G, g and their inverses for one standard convex noisy quadratic (c, s > 0).
+
+    Small arrays go through the exact kernel (``std_cdf`` and friends).  Large ones take
+    the interior formula for every point (cheap: a polynomial for even c) and, for points
+    within ``T_INTERIOR`` noise widths of an end, piecewise Chebyshev interpolants of
+    log G, log(1 - G) and log g built on first use from the kernel (relative error about
+    1e-13, so the two paths agree to far below the kernel's own accuracy).
+    """
+
+    def __init__(self, c: int, s: float):
+        self.c = int(c)
+        self.s = float(s)
+        self._tables = None
+        self._inverse = None
+        # tables in t = (1 - m) / s need m resolved to << s: below 1e-12, exact kernel only
+        self._tabulable = 1e-12 <= self.s <= 1e12
+        even = {p: self._polynomial(p) for p in (self.c, self.c - 2) if p % 2 == 0}
+        self._even = even
+
+    def _polynomial(self, p: int):
+        """E[(m + s Z)^j], j = p/2 integer: coefficients, lowest first, of a polynomial in
+        m^2 (times m for odd j): sum_i binom(j, 2i) (2i - 1)!! s^(2i) m^(j - 2i)."""
+        coefficients = _SERIES[p] * self.s ** (2 * np.arange(_SERIES[p].size))
+        return coefficients[::-1]
+
+    # -- evaluation ------------------------------------------------------------------------
+
+    def cdf(self, m, *, fast: bool | None = None):
+        return self._evaluate(m, "cdf", fast)
+
+    def sf(self, m, *, fast: bool | None = None):
+        return self._evaluate(m, "sf", fast)
+
+    def pdf(self, m, *, fast: bool | None = None):
+        return self._evaluate(m, "pdf", fast)
+
+    def _evaluate(self, m, which: str, fast: bool | None):
+        m = np.asarray(m, dtype=float)
+        if not (m.size >= _FAST_SIZE if fast is None else fast) or not self._tabulable:
+            return _evaluate(m, self.c, self.s, which)
+        flat = m.ravel()
+        if 1.0 / self.s < 2.0 * T_INTERIOR:  # no interior: every point is near an end
+            return self._edge(flat, which).reshape(m.shape)
+        with np.errstate(all="ignore"):
+            out = self._interior(flat, which)
+            # not interior: |m - 1/2| > 1/2 - T s (NaN stays: the series propagates it)
+            edge = np.flatnonzero(np.abs(flat - 0.5) > 0.5 - T_INTERIOR * self.s)
+        if edge.size:
+            out[edge] = self._edge(flat[edge], which)
+        return out.reshape(m.shape)
+
+    def _interior(self, m, which: str):
+        """The interior moment series, applied to every point (garbage outside the interior)."""
+        p = self.c - 2 if which == "pdf" else self.c
+        if p % 2:
+            value = _series(m, self.s, p, which == "sf")
+        else:
+            coefficients = self._even[p]
+            odd = (p // 2) % 2
+            if which == "sf":
+                # (1 - m^j) minus the terms i >= 1 of the series
+                value = -np.expm1((0.5 * p) * np.log(m))
+                if coefficients.size > 1:
+                    correction = _horner(coefficients[:-1], m * m)
+                    value -= correction * m if odd else correction
+            elif coefficients.size == 1:
+                value = m.copy() if odd else np.ones_like(m)
+            else:
+                value = _horner(coefficients, m * m)
+                if odd:
+                    value *= m
+        return 0.5 * self.c * value if which == "pdf" else value
+
+    def _edge(self, m, which: str):
+        tables = self._tables or self._build()
+        scale = 1.0 / (self.s * _EDGE_WIDTH)
+        shift = _EDGE_REACH / _EDGE_WIDTH
+        if tables["merged"]:
+            position = m * scale + shift
+            pieces = tables["cum"].shape[1]
+        else:
+            # t = m / s near 0, (1 - m) / s near 1 (its pieces follow those of 0)
+            pieces = tables["pieces"]
+            high = m > 0.5
+            position = np.where(high, 1.0 - m, m) * scale + shift
+        inside = (position >= 0.0) & (position < pieces)
+        if not tables["merged"]:
+            position += high * pieces
+        if inside.all():
+            return self._tabulated(tables, position, which)
+        out = np.empty_like(m)
+        use, other = np.flatnonzero(inside), np.flatnonzero(~inside)
+        out[other] = _evaluate(m[other], self.c, self.s, which)
+        if use.size:
+            out[use] = self._tabulated(tables, position[use], which)
+        return out
+
+    @staticmethod
+    def _tabulated(tables, position, which: str):
+        if which == "pdf":
+            return np.exp(_piecewise(tables["pdf"], position))
+        value = np.exp(_piecewise(tables["cum"], position))
+        if not tables["upper"].any():
+            return value if which == "cdf" else 1.0 - value
+        if tables["upper"].all():
+            return value if which == "sf" else 1.0 - value
+        upper = tables["upper"].take(position.astype(np.intp))
+        return np.where(upper == (which == "sf"), value, 1.0 - value)
+
+    def _build(self):
+        """Edge tables: log G (or log(1 - G) where G > 1/2) and log g, per piece.
+
+        Each piece is interpolated at Chebyshev points in t = m / s (or (1 - m) / s near 1),
+        moved to the t of the rounded m at which the kernel is evaluated (a shift of up to
+        1e-16 / s noise widths near 1, which would otherwise limit the accuracy to ~1e-16/s).
+        """
+        s, n = self.s, _EDGE_DEGREE + 1
+        nodes = 0.5 * _EDGE_WIDTH * (_chebyshev_nodes(n) + 1.0)
+        merged = 1.0 / s < 2.0 * T_INTERIOR
+        if merged:
+            pieces = int(np.ceil((1.0 / s + 2.0 * _EDGE_REACH) / _EDGE_WIDTH))
+        else:
+            pieces = round((_EDGE_REACH + T_INTERIOR) / _EDGE_WIDTH)
+        starts = -_EDGE_REACH + _EDGE_WIDTH * np.arange(pieces)
+        t = (starts[:, None] + nodes).ravel()
+        if merged:
+            m = s * t
+            cdf = _evaluate(m, self.c, s, "cdf").reshape(pieces, n)
+            sf = _evaluate(m, self.c, s, "sf").reshape(pieces, n)
+            upper = np.median(cdf, axis=1) > 0.5
+            cum = np.where(upper[:, None], sf, cdf)
+            actual = m / s
+        else:
+            low_m, high_m = s * t, 1.0 - s * t
+            m = np.concatenate([low_m, high_m])
+            cum = np.concatenate([_evaluate(low_m, self.c, s, "cdf"),
+                                  _evaluate(high_m, self.c, s, "sf")]).reshape(2 * pieces, n)
+            upper = np.repeat([False, True], pieces)
+            actual = np.concatenate([low_m / s, (1.0 - high_m) / s])
+            starts = np.concatenate([starts, starts])
+        pdf = _evaluate(m, self.c, s, "pdf").reshape(-1, n)
+        v = 2.0 * (actual.reshape(-1, n) - starts[:, None]) / _EDGE_WIDTH - 1.0
+        with np.errstate(divide="ignore"):
+            self._tables = {
+                "merged": merged,
+                "pieces": pieces,
+                "cum": _monomial_pieces(np.log(cum), v),
+                "pdf": _monomial_pieces(np.log(pdf), v),
+                "upper": upper,
+            }
+        return self._tables
+
+    # -- quantiles ---------------------------------------------------------------------------
+
+    def quantile(self, p, upper=False, *, fast: bool | None = None):
+        """m with G(m) = p, or with 1 - G(m) = p where ``upper`` (broadcast with p).
+
+        Newton's iteration on log G (log(1 - G)), safeguarded by bisection in the bracket
+        [s z, 1 + s z], z = Phi^-1(G) (X + s Z lies between s Z and 1 + s Z), from starting
+        points good to ~1e-9 (``_guess``), so that one step usually suffices.  p = 0 and 1
+        give -inf and +inf.
+        """
+        p, upper = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(upper, bool))
+        shape = p.shape
+        p, upper = p.ravel(), upper.ravel()
+        fast = p.size >= _FAST_SIZE if fast is None else fast
+        out = np.full(p.shape, np.nan)
+        out[(p == 0.0) & ~upper | (p == 1.0) & upper] = -np.inf
+        out[(p == 1.0) & ~upper | (p == 0.0) & upper] = np.inf
+        interior = (p > 0.0) & (p < 1.0)
+        for side in (False, True):
+            index = np.flatnonzero(interior & (upper == side))
+            if index.size:
+                out[index] = self._solve(p[index], side, fast)
+        return out.reshape(shape)
+
+    def _solve(self, p, upper: bool, fast: bool):
+        which, sign = ("sf", 1.0) if upper else ("cdf", -1.0)
+        tables = self._tabulable and (fast or self._inverse is not None)
+        m = self._guess(p, np.log(p), upper, tables=tables)
+        lo, hi = np.full_like(p, -np.inf), np.full_like(p, np.inf)
+        active = np.arange(p.size)
+        for iteration in range(_QUANTILE_ITERATIONS):
+            everything = iteration == 0
+            x = m if everything else m[active]
+            target = p if everything else p[active]
+            lo_a = lo if everything else lo[active]
+            hi_a = hi if everything else hi[active]
+            value = self._evaluate(x, which, fast)
+            density = self._evaluate(x, "pdf", fast)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                ratio = value / target
+                gap = np.log(ratio)
+                proposal = x + sign * gap * value / density
+            # G increases and 1 - G decreases in m: shrink the bracket, and bisect it when
+            # Newton leaves it (its ends are bounded at first use, see _bracket)
+            above = ratio > 1.0 if not upper else ratio < 1.0
+            np.copyto(hi_a, x, where=above)
+            np.copyto(lo_a, x, where=~above)
+            outside = np.flatnonzero(~((proposal >= lo_a) & (proposal <= hi_a)))
+            if outside.size:
+                low, high = self._bracket(target[outside], upper)
+                lo_a[outside] = np.maximum(lo_a[outside], low)
+                hi_a[outside] = np.minimum(hi_a[outside], high)
+                proposal[outside] = 0.5 * (lo_a[outside] + hi_a[outside])
+            # Newton converges quadratically: a step below 3e-9 of the length over which
+            # log G bends (min(m, 1 - m) inside, s^2 / (s + distance) outside, at least s
+            # inside) leaves an error ~1e-17 of it
+            s = self.s
+            outside_by = np.maximum(-x, x - 1.0)
+            bend = np.where(outside_by > 0.0, s * (s / (s + outside_by)),
+                            np.maximum(np.minimum(x, 1.0 - x), s))
+            done = (np.abs(gap) <= 1e-15) | (np.abs(proposal - x) <= 3e-9 * bend)
+            done |= hi_a - lo_a <= 2e-15 * np.maximum(np.abs(x), s)
+            if everything:
+                m = proposal
+            else:
+                m[active], lo[active], hi[active] = proposal, lo_a, hi_a
+            active = active[~done]
+            if not active.size:
+                break
+        return m
+
+    def _bracket(self, p, upper: bool):
+        """Bounds on the root: X + s Z lies between s Z and 1 + s Z, so the root lies in
+        [s z, 1 + s z] with z = Phi^-1(G); Phi(-x) <= exp(-x^2 / 2) / 2 bounds |z|."""
+        small = np.sqrt(-2.0 * np.log(2.0 * np.minimum(p, 0.5)))  # >= |z| when p < 1/2
+        large = np.sqrt(-2.0 * np.log(2.0 * np.minimum(1.0 - p, 0.5)))
+        if upper:
+            return -self.s * large, 1.0 + self.s * small
+        return -self.s * small, 1.0 + self.s * large
+
+    def _guess(self, p, log_p, upper: bool, tables: bool = True):
+        """Starting points good to ~1e-9: three fixed-point steps on the interior series,
+        cubic Hermite interpolation of t against log G (log(1 - G)) near the ends (with
+        ``tables``, else the noiseless quantile), clipped to the bracket."""
+        s, k = self.s, 0.5 * self.c
+        log_g = np.log1p(-p) if upper else log_p  # log G at the root
+        log_s = log_p if upper else np.log1p(-p)  # log(1 - G) at the root
+        guess = np.exp(log_g / k)  # the noiseless quantile
+        interior = np.flatnonzero((guess >= T_INTERIOR * s) & (guess <= 1.0 - T_INTERIOR * s))
+        if interior.size:
+            # m^k P((s / m)^2) = G: fixed point m <- (G / P)^(1/k), error O(s^8) after three
+            target = x = guess[interior]
+            for _ in range(3):
+                x = target * _horner(_SERIES[self.c], (s / x) ** 2) ** (-1.0 / k)
+            guess[interior] = x
+        if tables:
+            zero, one = self._inverse or self._build_inverse()
+            for (start, step, t, slope, limit), level, from_one in ((zero, log_g, False),
+                                                                    (one, log_s, True)):
+                use = np.flatnonzero((level >= start) & (level <= limit))
+                if not use.size:
+                    continue
+                position = np.minimum((level[use] - start) / step, t.size - 1.000001)
+                j = position.astype(np.intp)
+                u = position - j
+                t0, t1 = t.take(j), t.take(j + 1)
+                d0, d1 = slope.take(j) * step, slope.take(j + 1) * step
+                w = 1.0 - u
+                value = (w * w * ((1.0 + 2.0 * u) * t0 + u * d0)
+                         + u * u * ((3.0 - 2.0 * u) * t1 - w * d1))
+                guess[use] = 1.0 - s * value if from_one else s * value
+        low, high = self._bracket(p, upper)
+        return np.clip(guess, low, high)
+
+    def _build_inverse(self):
+        """t against log G (t = m / s) and against log(1 - G) (t = (1 - m) / s), with the
+        slopes dt / dlog, on uniform grids of the logarithm, over the edge regions (the whole
+        range if s > 1/20): cubic Hermite interpolation in them is good to ~1e-10."""
+        s = self.s
+        merged = 1.0 / s < 2.0 * T_INTERIOR
+        top = 1.0 / s + _EDGE_REACH if merged else T_INTERIOR
+        t = np.arange(-_EDGE_REACH, top + 0.01, 0.02)
+        tables = []
+        for which, sign, origin in (("cdf", 1.0, 0.0), ("sf", -1.0, 1.0)):
+            level, slope = self._log_and_slope(origin + sign * s * t, which)
+            keep = np.isfinite(level) & (slope > 0.0)
+            level, slope, tt = level[keep], slope[keep], t[keep]
+            increasing = np.concatenate([[True], np.diff(level) > 0.0])
+            level, slope, tt = level[increasing], slope[increasing], tt[increasing]
+            limit = np.log(0.5) if merged else level[-1]
+            grid = np.linspace(level[0], limit, 4097)
+            i = np.clip(np.searchsorted(level, grid) - 1, 0, level.size - 2)
+            h = level[i + 1] - level[i]
+            u = (grid - level[i]) / h
+            w = 1.0 - u
+            t_grid = (w * w * ((1.0 + 2.0 * u) * tt[i] + u * h / slope[i])
+                      + u * u * ((3.0 - 2.0 * u) * tt[i + 1] - w * h / slope[i + 1]))
+            _, slope_grid = self._log_and_slope(origin + sign * s * t_grid, which)
+            tables.append((grid[0], grid[1] - grid[0], t_grid, 1.0 / slope_grid, limit))
+        self._inverse = tuple(tables)
+        return self._inverse
+
+    def _log_and_slope(self, m, which):
+        """log G (log(1 - G)) and its derivative in t = m / s (t = (1 - m) / s)."""
+        value = self._evaluate(m, which, True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(value), self.s * self._evaluate(m, "pdf", True) / value

@@ -1,0 +1,420 @@
+"""The quadratic and noisy quadratic distributions of the best scores of a random search.
+
+Near the optimum of a smooth objective, random search draws scores from the *quadratic*
+distribution ``Q(a, b, c)``: the score of a uniform point in a c-ball of squared radius R^2
+is ``a + (b - a) R^2`` (convex form, minimisation: best score a) or ``b - (b - a) R^2``
+(concave form, maximisation: best score b), so with ``k = c / 2``
+
+    convex:  F(y) = ((y - a) / (b - a))^k        concave:  F(y) = 1 - ((b - y) / (b - a))^k
+
+on [a, b].  With seed noise the score is ``Q(a, b, c) + N(0, o^2)``, the *noisy quadratic*
+distribution (Lourie, He & Cho, "Hyperparameter Loss Surfaces Are Simple Near their
+Optima", COLM 2025).  Both classes follow the parameterisation and semantics of opda
+0.8.0's ``opda.parametric``, but compute the noisy distribution exactly (no regime
+switches): see :mod:`tailstop._moments` for the numerics and their accuracy.
+
+Duality: Y ~ Q_convex(a, b, c, o)  <=>  -Y ~ Q_concave(-b, -a, c, o).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.special import loggamma, ndtr, ndtri
+
+from tailstop import _moments, _standard
+from tailstop.errors import InvalidParameterError
+
+__all__ = ["NoisyQuadraticDistribution", "QuadraticDistribution"]
+
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+# ----------------------------------------------------------------------------------------
+# validation
+
+
+def _finite_scalar(name: str, value) -> float:
+    array = np.asarray(value)
+    if array.ndim != 0 or not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise InvalidParameterError(f"{name} must be a real scalar, got {value!r}.")
+    if not np.isfinite(array):
+        raise InvalidParameterError(f"{name} must be finite, got {value!r}.")
+    return float(array)
+
+
+def _validate(cls, a, b, c, o, convex) -> tuple[float, float, int, float, bool]:
+    a = _finite_scalar("a", a)
+    b = _finite_scalar("b", b)
+    if a > b:
+        raise InvalidParameterError(f"a must be at most b, got a={a!r} > b={b!r}.")
+    c_value = _finite_scalar("c", c)
+    if c_value % 1 != 0:
+        raise InvalidParameterError(f"c must be an integer, got {c!r}.")
+    if not cls.C_MIN <= c_value <= cls.C_MAX:
+        raise InvalidParameterError(
+            f"c must be between {cls.C_MIN} and {cls.C_MAX}, got {c!r}.")
+    o = _finite_scalar("o", o)
+    if o < 0:
+        raise InvalidParameterError(f"o must be non-negative, got {o!r}.")
+    if not isinstance(convex, (bool, np.bool_)):
+        raise InvalidParameterError(f"convex must be a bool, got {convex!r}.")
+    return a, b, int(c_value), o, bool(convex)
+
+
+def _probabilities(q, name: str = "q") -> np.ndarray:
+    """Probabilities in [0, 1] (within 1e-10, as opda, then clipped); NaN is an error."""
+    q = np.asarray(q, dtype=float)
+    if np.any(np.isnan(q)) or np.any((q < -1e-10) | (q > 1.0 + 1e-10)):
+        raise InvalidParameterError(f"{name} must be between 0 and 1, got {q!r}.")
+    return np.clip(q, 0.0, 1.0)
+
+
+def _counts(ns) -> np.ndarray:
+    ns = np.asarray(ns, dtype=float)
+    if np.any(np.isnan(ns)) or np.any(ns <= 0):
+        raise InvalidParameterError(f"ns must be positive, got {ns!r}.")
+    return ns
+
+
+def _direction(minimize, convex: bool) -> bool:
+    minimize = convex if minimize is None else minimize
+    if not isinstance(minimize, (bool, np.bool_)):
+        raise InvalidParameterError(f"minimize must be a bool or None, got {minimize!r}.")
+    return bool(minimize)
+
+
+# ----------------------------------------------------------------------------------------
+# the standard convex noiseless law (X ~ Beta(c/2, 1)); the noisy one is _standard.Standard
+
+
+class _Noiseless:
+    """G(m) = m^k on [0, 1] with the interface of ``_standard.Standard``."""
+
+    def __init__(self, c: int):
+        self.c = c
+        self.k = 0.5 * c
+
+    def cdf(self, m):
+        return _moments._noiseless(np.asarray(m, dtype=float), self.c, "cdf")
+
+    def sf(self, m):
+        return _moments._noiseless(np.asarray(m, dtype=float), self.c, "sf")
+
+    def pdf(self, m):
+        return _moments._noiseless(np.asarray(m, dtype=float), self.c, "pdf")
+
+    def quantile(self, p, upper=False):
+        p, upper = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(upper, bool))
+        with np.errstate(divide="ignore"):
+            log_g = np.where(upper, np.log1p(-p), np.log(p))
+        return np.exp(log_g / self.k)
+
+
+# ----------------------------------------------------------------------------------------
+# shared machinery: the map between y and the standard convex variable m
+
+
+class _Base:
+    C_MIN, C_MAX = 1, 10
+
+    a: float
+    b: float
+    c: int
+    o: float
+    convex: bool
+
+    def _setup(self):
+        width = self.b - self.a
+        k = 0.5 * self.c
+        self.mean = self.a + width * (k / (k + 1.0) if self.convex else 1.0 / (k + 1.0))
+        self.variance = self.o**2 + width**2 * 4.0 * self.c / ((self.c + 2) ** 2 * (self.c + 4))
+        if width == 0.0:
+            self._kind = "normal" if self.o > 0 else "point"
+        else:
+            self._kind = "standard"
+        self._law = None
+
+    @property
+    def _standard(self):
+        if self._law is None:
+            width = self.b - self.a
+            self._law = (_standard.Standard(self.c, self.o / width) if self.o > 0
+                         else _Noiseless(self.c))
+        return self._law
+
+    def _to_m(self, y):
+        width = self.b - self.a
+        return (y - self.a) / width if self.convex else (self.b - y) / width
+
+    def _from_m(self, m):
+        width = self.b - self.a
+        return self.a + width * m if self.convex else self.b - width * m
+
+    # -- distribution functions -----------------------------------------------------------
+
+    def pdf(self, y: ArrayLike) -> np.ndarray | np.float64:
+        """Probability density at ``y`` (g((y - a) / (b - a)) / (b - a), g the standard one)."""
+        y = np.asarray(y, dtype=float)
+        if self._kind == "point":
+            return np.where(y == self.a, np.inf, 0.0)[()]
+        if self._kind == "normal":
+            z = (y - self.a) / self.o
+            return (np.exp(-0.5 * z * z) * _INV_SQRT_2PI / self.o)[()]
+        return (self._standard.pdf(self._to_m(y)) / (self.b - self.a))[()]
+
+    def cdf(self, y: ArrayLike) -> np.ndarray | np.float64:
+        """P(Y <= y)."""
+        return self._cumulative(y, upper=False)
+
+    def sf(self, y: ArrayLike) -> np.ndarray | np.float64:
+        """P(Y > y) = 1 - cdf(y), computed without cancellation."""
+        return self._cumulative(y, upper=True)
+
+    def _cumulative(self, y, upper: bool):
+        y = np.asarray(y, dtype=float)
+        if self._kind == "point":
+            return ((y < self.a) if upper else (y >= self.a)).astype(float)[()]
+        if self._kind == "normal":
+            z = (y - self.a) / self.o
+            return ndtr(-z if upper else z)[()]
+        law, m = self._standard, self._to_m(y)
+        # convex: F = G(m); concave: F = 1 - G(m)
+        return (law.sf(m) if upper == self.convex else law.cdf(m))[()]
+
+    def ppf(self, q: ArrayLike) -> np.ndarray | np.float64:
+        """Quantile function: the y with cdf(y) = q (a and b for the noiseless law at 0, 1;
+        -inf and +inf with noise)."""
+        return self._quantile(_probabilities(q), upper=False)
+
+    def isf(self, q: ArrayLike) -> np.ndarray | np.float64:
+        """Inverse survival function: the y with sf(y) = q, accurate for tiny q."""
+        return self._quantile(_probabilities(q), upper=True)
+
+    def _quantile(self, q, upper: bool):
+        if self._kind == "point":
+            return np.full_like(q, self.a)[()]
+        if self._kind == "normal":
+            z = ndtri(q)
+            return (self.a - self.o * z if upper else self.a + self.o * z)[()]
+        # convex: F = G(m), so cdf = q <=> G = q; concave: F = 1 - G(m)
+        m = self._standard.quantile(q, upper=(upper == self.convex))
+        return self._from_m(m)[()]
+
+    def sample(self, size: int | tuple[int, ...] | None = None, *,
+               generator: np.random.Generator | int | None = None) -> np.ndarray | np.float64:
+        """Draws by the generative construction: a + (b - a) U^(2/c) (convex) or
+        b - (b - a) U^(2/c) (concave), U uniform (the squared radius of a uniform point in
+        the unit c-ball), plus N(0, o^2) noise.
+
+        ``generator``: a ``numpy.random.Generator``, an int seed, or None (fresh entropy).
+        """
+        generator = np.random.default_rng(generator)
+        radius2 = generator.random(size) ** (2.0 / self.c)
+        width = self.b - self.a
+        ys = self.a + width * radius2 if self.convex else self.b - width * radius2
+        if self.o > 0:
+            ys = ys + generator.normal(0.0, self.o, size)
+        return np.asarray(ys, dtype=float)[()]
+
+    # -- tuning curves ----------------------------------------------------------------------
+
+    def quantile_tuning_curve(self, ns: ArrayLike, q: float = 0.5,
+                              minimize: bool | None = None) -> np.ndarray | np.float64:
+        """The q-quantile of the best of n draws: ppf(q^(1/n)) when maximising,
+        ppf(1 - (1 - q)^(1/n)) when minimising (``minimize=None``: ``convex``); n real > 0."""
+        ns = _counts(ns)
+        q = np.asarray(q, dtype=float)
+        if q.ndim != 0:
+            raise InvalidParameterError(f"q must be a scalar, got {q!r}.")
+        q = float(_probabilities(q))
+        if _direction(minimize, self.convex):
+            with np.errstate(divide="ignore"):
+                return self._quantile(-np.expm1(np.log1p(-q) / ns), upper=False)
+        with np.errstate(divide="ignore"):
+            return self._quantile(-np.expm1(np.log(q) / ns), upper=True)
+
+    def average_tuning_curve(self, ns: ArrayLike,
+                             minimize: bool | None = None) -> np.ndarray | np.float64:
+        """E[best of n draws] (``minimize=None``: ``convex``); n real > 0.
+
+        Closed forms without noise (see the notes of opda's ``QuadraticDistribution``);
+        with noise, E[max] = int_0^1 F^-1(u^(1/n)) du by tanh-sinh quadrature, which copes
+        with the quantile's logarithmic singularities at u = 0 and 1 (error below
+        1e-8 (b - a + o)).
+        """
+        ns = _counts(ns)
+        minimize = _direction(minimize, self.convex)
+        if self._kind == "point":
+            return np.full_like(ns, self.a)[()]
+        if self.o == 0.0:
+            return self._noiseless_average(ns, minimize)
+        if self._kind == "normal":
+            # E[max] = a + o E[max of n standard normals]; E[min] = a - o (the same)
+            top = _expected_extreme(ns, lambda p, upper: np.where(upper, -ndtri(p), ndtri(p)),
+                                    1.0)
+            return (self.a - self.o * top if minimize else self.a + self.o * top)[()]
+        law = self._standard
+        # the best of n is the max or the min of the standard variable M (m = _to_m(y))
+        take_max_of_m = minimize != self.convex
+        extreme = _expected_extreme(ns, law.quantile, 1.0 + law.s, largest=take_max_of_m)
+        return self._from_m(extreme)[()]
+
+    def _noiseless_average(self, ns, minimize: bool):
+        c, width = self.c, self.b - self.a
+        # E[min X], E[max X] over n draws of X ~ Beta(c/2, 1)
+        expected_min = np.exp(loggamma(ns + 1.0) + loggamma((c + 2.0) / c)
+                              - loggamma(ns + (c + 2.0) / c))
+        expected_max = ns / (ns + 2.0 / c)
+        if self.convex:
+            value = self.a + width * (expected_min if minimize else expected_max)
+        else:
+            value = self.b - width * (expected_max if minimize else expected_min)
+        return value[()]
+
+    # -- equality -------------------------------------------------------------------------------
+
+    def _key(self):
+        return (type(self).__name__, self.a, self.b, self.c, self.o, self.convex)
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+
+# ----------------------------------------------------------------------------------------
+# E[max] / E[min] of n draws from a quantile function, by tanh-sinh quadrature
+
+_TANH_SINH_REACH = 4.5  # |t| range: weights beyond are below 1e-70
+_TANH_SINH_LEVELS = 8  # step halvings from h = 1/2
+
+
+def _expected_extreme(ns, quantile, scale: float, largest: bool = True, tolerance=1e-9):
+    """E[max] (or E[min]) of n draws: int_0^1 Q(u^(1/n)) du (Q of 1 - u^(1/n) for the min).
+
+    ``quantile(p, upper)`` solves G(m) = p (upper False) or 1 - G(m) = p (upper True) for
+    arrays.  The substitution u = (1 + tanh(pi/2 sinh t)) / 2 clusters the nodes double
+    exponentially at both ends, where Q(u^(1/n)) has logarithmic singularities; the step is
+    halved until two successive sums agree to ``tolerance * scale``.
+    """
+    ns = np.asarray(ns, dtype=float)
+    shape = ns.shape
+    ns = ns.ravel()
+    total = np.zeros(ns.size)
+    previous = None
+    h = 0.5
+    for level in range(_TANH_SINH_LEVELS):
+        if level == 0:
+            t = np.arange(-_TANH_SINH_REACH, _TANH_SINH_REACH + h / 2, h)
+        else:
+            h /= 2.0
+            t = np.arange(-_TANH_SINH_REACH + h, _TANH_SINH_REACH, 2.0 * h)
+        total = (0.5 if level else 1.0) * total + h * _tanh_sinh_sum(t, ns, quantile, largest)
+        if previous is not None and np.all(np.abs(total - previous) <= tolerance * scale):
+            break
+        previous = total.copy()
+    return total.reshape(shape)
+
+
+def _tanh_sinh_sum(t, ns, quantile, largest: bool):
+    """sum_t w(t) Q(u(t)^(1/n)) for the nodes t (unscaled by the step)."""
+    sinh = 0.5 * np.pi * np.sinh(t)
+    log_u = -np.logaddexp(0.0, -2.0 * sinh)  # u = 1 / (1 + exp(-2 sinh))
+    weight = 0.5 * np.pi * np.cosh(t) * 0.5 / np.cosh(sinh) ** 2
+    # the max of n is Q(v) with v = u^(1/n); the min is Q_upper(v): the m with 1 - G = v
+    log_v = log_u[:, None] / ns[None, :]
+    one_minus_v = -np.expm1(log_v)
+    v = np.exp(log_v)
+    if not largest:
+        v, one_minus_v = one_minus_v, v
+    # Q(v) from the accurate side: lower quantile for v <= 1/2, upper one otherwise
+    upper = v > 0.5
+    level = np.where(upper, one_minus_v, v)
+    values = quantile(level, upper)
+    return (weight[:, None] * values).sum(axis=0)
+
+
+# ----------------------------------------------------------------------------------------
+# the public classes
+
+
+class QuadraticDistribution(_Base):
+    """The quadratic distribution Q(a, b, c) (``convex``: minimisation form, best score a;
+    concave: maximisation form, best score b).
+
+    Parameters
+    ----------
+    a, b : finite floats, a <= b
+        The ends of the support (a == b: a point mass).
+    c : int in [C_MIN, C_MAX] = [1, 10]
+        The effective number of hyperparameters (floats with c % 1 == 0 accepted).
+    convex : bool
+
+    Attributes ``mean`` = a + (b - a) c / (c + 2) (convex) or a + (b - a) 2 / (c + 2)
+    (concave), ``variance`` = (b - a)^2 4c / ((c + 2)^2 (c + 4)).
+    """
+
+    def __init__(self, a: float, b: float, c: int, convex: bool = False):
+        self.a, self.b, self.c, self.o, self.convex = _validate(type(self), a, b, c, 0.0,
+                                                                convex)
+        self._setup()
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(a={self.a!r}, b={self.b!r}, c={self.c!r},"
+                f" convex={self.convex!r})")
+
+    def _key(self):
+        return (type(self).__name__, self.a, self.b, self.c, self.convex)
+
+    @classmethod
+    def fit(cls, ys, limits=(-np.inf, np.inf), constraints=None, *, generator=None,
+            warm_start=None):
+        """Fit by censored maximum product of spacings (see :mod:`tailstop.fitting`).
+
+        Observations outside ``limits = (lower, upper]`` are censored (only counted);
+        ``constraints`` fix (a scalar) or bound (a pair) ``a``, ``b``, ``c``, and ``convex``
+        (a bool or a list of bools).
+        """
+        from tailstop.fitting import fit_quadratic
+
+        return fit_quadratic(ys, limits, constraints, generator=generator,
+                             warm_start=warm_start)
+
+
+class NoisyQuadraticDistribution(_Base):
+    """The noisy quadratic distribution Q(a, b, c) + N(0, o^2).
+
+    Parameters as :class:`QuadraticDistribution`, plus ``o >= 0``, the standard deviation
+    of the noise.  o = 0 gives the quadratic distribution, a == b with o > 0 exactly
+    Normal(a, o^2).  ``variance`` = o^2 + (b - a)^2 4c / ((c + 2)^2 (c + 4)).
+
+    The distribution functions are exact to ~1e-12 (relative, including the tails) for
+    every noise ratio o / (b - a); see :mod:`tailstop._moments`.
+    """
+
+    def __init__(self, a: float, b: float, c: int, o: float, convex: bool = False):
+        self.a, self.b, self.c, self.o, self.convex = _validate(type(self), a, b, c, o, convex)
+        self._setup()
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(a={self.a!r}, b={self.b!r}, c={self.c!r},"
+                f" o={self.o!r}, convex={self.convex!r})")
+
+    @classmethod
+    def fit(cls, ys, limits=(-np.inf, np.inf), constraints=None, *, generator=None,
+            warm_start=None):
+        """Fit by censored maximum product of spacings (see :mod:`tailstop.fitting`).
+
+        Observations outside ``limits = (lower, upper]`` are censored (only counted);
+        ``constraints`` fix (a scalar) or bound (a pair) ``a``, ``b``, ``c``, ``o``, and
+        ``convex`` (a bool or a list of bools).
+        """
+        from tailstop.fitting import fit_noisy_quadratic
+
+        return fit_noisy_quadratic(ys, limits, constraints, generator=generator,
+                                   warm_start=warm_start)
+

@@ -1,0 +1,502 @@
+"""Tests of tailstop.distributions and its numerical kernel tailstop._moments."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import mpmath as mp
+import numpy as np
+import pytest
+from scipy import stats
+
+from tailstop import _moments, _standard
+from tailstop.distributions import NoisyQuadraticDistribution, QuadraticDistribution
+from tailstop.errors import InvalidParameterError
+
+NQ, Q = NoisyQuadraticDistribution, QuadraticDistribution
+NOISE_RATIOS = (1e-8, 1e-6, 1e-4, 1e-2, 0.1, 1.0, 10.0, 1e3)
+
+
+# ----------------------------------------------------------------------------------------
+# an independent reference: Gauss-Legendre quadrature in mpmath
+
+
+@functools.cache
+def _rule(n: int = 16):
+    x, w = np.polynomial.legendre.leggauss(n)
+    return [(mp.mpf(float(a)), mp.mpf(float(b))) for a, b in zip(x, w, strict=True)]
+
+
+@functools.cache
+def reference(m: float, s: float, c: int) -> tuple[float, float, float]:
+    """(G, 1 - G, g) of the standard convex noisy quadratic at m, to ~1e-14 relative.
+
+    G(m) = Phi((m - 1) / s) + int_0^1 x^(c/2) phi_s(x - m) dx,
+    1 - G(m) = Phi(-m / s) + int_0^1 (1 - x^(c/2)) phi_s(x - m) dx,
+    g(m) = (c / 2) int_0^1 x^(c/2 - 1) phi_s(x - m) dx,
+    integrated in u = sqrt(x) (which removes c = 1's x^(-1/2)) on panels breaking at the
+    kernel's peak and at 2^j times its decay length around it: a plain mp.quad over [0, 1]
+    is off by percents far in the tails.
+    """
+    with mp.workdps(25):
+        m_, s_, k = mp.mpf(m), mp.mpf(s), mp.mpf(c) / 2
+        peak = min(max(m_, 0), 1)
+        distance = abs(m_ - peak)
+        scale = s_ if distance <= s_ else s_ * s_ / distance
+        xs = {mp.mpf(0), mp.mpf(1), peak}
+        for j in range(-1, 7):
+            for sign in (-1, 1):
+                x = peak + sign * scale * mp.mpf(2) ** j
+                if 0 < x < 1:
+                    xs.add(x)
+        us = sorted(mp.sqrt(x) for x in xs)
+        i_cdf = i_sf = i_pdf = mp.mpf(0)
+        for lo, hi in itertools.pairwise(us):
+            half, middle = (hi - lo) / 2, (hi + lo) / 2
+            for node, weight in _rule():
+                u = middle + half * node
+                z = (u * u - m_) / s_
+                e = weight * half * mp.exp(-z * z / 2)
+                power = u ** (c - 1)
+                i_pdf += e * power
+                i_cdf += e * power * u * u
+                i_sf += e * u * (1 - power * u)
+        factor = 2 / (s_ * mp.sqrt(2 * mp.pi))
+        return (float(mp.ncdf((m_ - 1) / s_) + factor * i_cdf),
+                float(mp.ncdf(-m_ / s_) + factor * i_sf),
+                float(factor * k * i_pdf))
+
+
+def test_reference_against_closed_form():
+    """For c = 2 the moments are closed forms: the reference must reproduce them."""
+    with mp.workdps(40):
+        for m, s in ((0.3, 0.01), (-0.05, 0.01), (1.2, 0.1), (0.5, 3.0)):
+            m_, s_ = mp.mpf(m), mp.mpf(s)
+            mass = mp.ncdf((1 - m_) / s_) - mp.ncdf(-m_ / s_)
+            mass = mp.ncdf(m_ / s_) - mp.ncdf((m_ - 1) / s_) if m < 0 else mass
+            first = m_ * mass + s_ * (mp.npdf(-m_ / s_) - mp.npdf((1 - m_) / s_))
+            cdf, _, pdf = reference(m, s, 2)
+            assert cdf == pytest.approx(float(mp.ncdf((m_ - 1) / s_) + first), rel=1e-13)
+            assert pdf == pytest.approx(float(mass), rel=1e-13)
+
+
+# ----------------------------------------------------------------------------------------
+# accuracy against mpmath
+
+
+def _grid(s: float) -> np.ndarray:
+    """Standard points: in the tails, at and near both ends, and inside."""
+    points = [-5 * s, -s, 0.0, 1e-6, 3 * s, 0.3, 1 - 1e-6, 1.0, 1 + s, 1 + 3 * s]
+    return np.unique(np.array(points))
+
+
+@pytest.mark.parametrize("c", range(1, 11))
+def test_accuracy_against_mpmath(c):
+    """CDF absolute error <= 1e-9, PDF relative error <= 1e-7 (the targets; we are at
+    ~1e-13 and ~1e-9), both forms, small arrays (exact kernel) and large ones (tables)."""
+    a, b = -0.3, 0.9
+    width = b - a
+    for s in NOISE_RATIOS:
+        m = _grid(s)
+        exact = np.array([reference(float(x), s, c) for x in m])
+        for convex in (True, False):
+            dist = NQ(a, b, c, s * width, convex)
+            ys = a + width * m if convex else b - width * m
+            cdf_true = exact[:, 0] if convex else exact[:, 1]
+            sf_true = exact[:, 1] if convex else exact[:, 0]
+            pdf_true = exact[:, 2] / width
+            big = np.tile(ys, 2 * _standard._FAST_SIZE // ys.size + 1)
+            for cdf, sf, pdf in ((dist.cdf(ys), dist.sf(ys), dist.pdf(ys)),
+                                 (dist.cdf(big)[: ys.size], dist.sf(big)[: ys.size],
+                                  dist.pdf(big)[: ys.size])):
+                np.testing.assert_allclose(cdf, cdf_true, rtol=0, atol=1e-9)
+                np.testing.assert_allclose(sf, sf_true, rtol=0, atol=1e-9)
+                np.testing.assert_allclose(pdf, pdf_true, rtol=1e-7, atol=0)
+                # the small side is accurate relatively too (to ~1e-9: the conversion of
+                # y to m near 1 carries the rounding of m, amplified by |t| ~ 3)
+                small = np.minimum(cdf_true, sf_true) > 1e-300
+                lower = cdf_true < 0.5
+                np.testing.assert_allclose(cdf[lower & small], cdf_true[lower & small],
+                                           rtol=1e-7)
+                np.testing.assert_allclose(sf[~lower & small], sf_true[~lower & small],
+                                           rtol=1e-7)
+
+
+def test_far_tails_are_relatively_accurate():
+    """Many noise widths out, where the CDF is 1e-20 .. 1e-200."""
+    for c, s in ((1, 0.01), (2, 0.1), (5, 1.0), (10, 1e-4)):
+        for m in (-10 * s, -20 * s, 1 + 10 * s):
+            cdf, sf, pdf = reference(m, s, c)
+            assert _moments.std_cdf(m, c, s) == pytest.approx(cdf, rel=1e-9)
+            assert _moments.std_sf(m, c, s) == pytest.approx(sf, rel=1e-9)
+            assert _moments.std_pdf(m, c, s) == pytest.approx(pdf, rel=1e-9)
+
+
+# ----------------------------------------------------------------------------------------
+# the kernel contract (the fit calls it with (K, n) points and (K, 1) noise ratios)
+
+
+def test_kernel_broadcasts_batches():
+    rng = np.random.default_rng(0)
+    m = rng.uniform(-0.2, 1.2, (7, 50))
+    s = np.exp(rng.uniform(np.log(1e-6), np.log(3.0), (7, 1)))
+    for c in (1, 2, 5):
+        for function in (_moments.std_cdf, _moments.std_sf, _moments.std_pdf):
+            batch = function(m, c, s)
+            assert batch.shape == m.shape
+            rows = np.array([function(m[i], c, float(s[i, 0])) for i in range(m.shape[0])])
+            np.testing.assert_allclose(batch, rows, rtol=1e-14, atol=1e-300)
+        total = _moments.std_cdf(m, c, s) + _moments.std_sf(m, c, s)
+        np.testing.assert_allclose(total, 1.0, rtol=0, atol=3e-15)
+
+
+def test_kernel_noiseless_and_huge_noise():
+    m = np.array([-0.1, 0.0, 0.25, 1.0, 1.5])
+    np.testing.assert_allclose(_moments.std_cdf(m, 3, 0.0), [0, 0, 0.125, 1, 1])
+    np.testing.assert_allclose(_moments.std_sf(m, 3, 0.0), [1, 1, 0.875, 0, 0])
+    np.testing.assert_allclose(_moments.std_pdf(m, 3, 0.0), [0, 0, 0.75, 1.5, 0])
+    # s = 1e3: within 1e-9 of the normal with the same mean and variance
+    s, c = 1e3, 4
+    m = s * np.linspace(-5, 5, 11)
+    mean, sd = c / (c + 2.0), np.sqrt(s**2 + 4.0 * c / ((c + 2.0) ** 2 * (c + 4.0)))
+    np.testing.assert_allclose(_moments.std_cdf(m, c, s), stats.norm.cdf(m, mean, sd),
+                               atol=1e-9)
+
+
+# ----------------------------------------------------------------------------------------
+# shape of the distribution functions
+
+
+@pytest.mark.parametrize("c", [1, 2, 3, 10])
+@pytest.mark.parametrize("ratio", [1e-7, 1e-3, 0.05, 1.0])
+def test_cdf_monotone_and_pdf_its_derivative(c, ratio):
+    dist = NQ(0.1, 0.6, c, 0.5 * ratio, convex=c % 2 == 0)
+    o = dist.o
+    ys = np.linspace(dist.a - 8 * o, dist.b + 8 * o, 20_001)
+    for array in (ys, ys[:1000], ys[::7]):
+        cdf, sf = dist.cdf(array), dist.sf(array)
+        # non-decreasing; where the CDF rounds to 1, up to one unit in the last place
+        assert np.all(np.diff(cdf) >= -2.3e-16)
+        assert np.all(np.diff(sf) <= 2.3e-16)
+        small = cdf[:-1] < 0.5
+        assert np.all(np.diff(cdf)[small] >= 0.0)
+    inner = np.linspace(dist.a + 0.05, dist.b - 0.05, 9)
+    step = 1e-5 * (dist.b - dist.a)
+    slope = (dist.cdf(inner + step) - dist.cdf(inner - step)) / (2 * step)
+    np.testing.assert_allclose(dist.pdf(inner), slope, rtol=1e-5)
+
+
+def test_large_arrays_agree_with_the_exact_kernel():
+    rng = np.random.default_rng(1)
+    for c in (1, 4, 7):
+        for s in (1e-7, 1e-3, 0.03, 0.2, 5.0):
+            dist = NQ(0.0, 1.0, c, s)
+            ys = rng.uniform(-12 * s, 1 + 12 * s, 3 * _standard._FAST_SIZE)
+            for method in ("cdf", "sf", "pdf"):
+                fast = getattr(dist, method)(ys)
+                exact = np.array([getattr(dist, method)(y) for y in ys[::97]])
+                np.testing.assert_allclose(fast[::97], exact, rtol=1e-10, atol=1e-300)
+
+
+# ----------------------------------------------------------------------------------------
+# quantiles
+
+
+@pytest.mark.parametrize("c", [1, 2, 3, 6, 10])
+@pytest.mark.parametrize("ratio", [1e-8, 1e-3, 0.1, 2.0])
+@pytest.mark.parametrize("convex", [True, False])
+def test_ppf_inverts_cdf(c, ratio, convex):
+    """ppf(cdf(y)) = y to 1e-9 max(|y|, b - a) inside the support, wherever the CDF can
+    resolve it (density (b - a) f(y) > 1e-6: near the best end of c >= 3 the CDF is
+    within 1e-16 of 0 or 1 and no quantile can recover y from it); isf(sf(y)) likewise."""
+    a, b = 0.6, 0.72
+    width = b - a
+    dist = NQ(a, b, c, ratio * width, convex)
+    for ys in (np.linspace(a, b, 401), np.linspace(a, b, 3 * _standard._FAST_SIZE)):
+        resolved = dist.pdf(ys) * width > 1e-6
+        tolerance = 1e-9 * np.maximum(np.abs(ys), width)
+        for forward, backward in ((dist.cdf, dist.ppf), (dist.sf, dist.isf)):
+            level = forward(ys)
+            ok = resolved & (level > 0.0) & (level < 1.0)
+            assert ok.mean() > 0.5
+            error = np.abs(backward(level) - ys)
+            assert np.all(error[ok] <= tolerance[ok])
+
+
+def test_ppf_ends_and_tails():
+    dist = NQ(0.0, 1.0, 3, 0.01)
+    assert dist.ppf(0.0) == -np.inf and dist.ppf(1.0) == np.inf
+    assert dist.isf(0.0) == np.inf and dist.isf(1.0) == -np.inf
+    for q in (1e-300, 1e-50, 1e-10):
+        assert dist.cdf(dist.ppf(q)) == pytest.approx(q, rel=1e-12)
+        assert dist.sf(dist.isf(q)) == pytest.approx(q, rel=1e-12)
+    noiseless = Q(0.0, 2.0, 3)
+    assert noiseless.ppf(0.0) == 0.0 and noiseless.ppf(1.0) == 2.0
+    assert NQ(0.0, 2.0, 3, 0.0).ppf(1.0) == 2.0
+
+
+# ----------------------------------------------------------------------------------------
+# interface: shapes, validation, equality
+
+
+@pytest.mark.parametrize("dist", [Q(0.0, 1.0, 3), NQ(0.0, 1.0, 3, 0.1, True),
+                                  NQ(1.0, 1.0, 2, 0.1), NQ(1.0, 1.0, 2, 0.0)])
+def test_shapes(dist):
+    for method in ("pdf", "cdf", "sf", "ppf", "isf"):
+        function = getattr(dist, method)
+        scalar = function(0.5)
+        assert isinstance(scalar, np.float64) and np.ndim(scalar) == 0
+        assert isinstance(function(np.float64(0.5)), np.float64)
+        assert function([0.2, 0.5]).shape == (2,)
+        assert function(np.full((3, 4), 0.5)).shape == (3, 4)
+        assert np.all(function(np.full((3, 4), 0.5)) == scalar)
+    assert isinstance(dist.quantile_tuning_curve(3), np.float64)
+    assert dist.quantile_tuning_curve([[1, 2], [3, 4.5]]).shape == (2, 2)
+    assert isinstance(dist.average_tuning_curve(3), np.float64)
+    assert dist.average_tuning_curve([1, 2, 3.5]).shape == (3,)
+    assert isinstance(dist.sample(), float)
+    assert dist.sample(5, generator=0).shape == (5,)
+    assert dist.sample((2, 3), generator=np.random.default_rng(0)).shape == (2, 3)
+    np.testing.assert_array_equal(dist.sample(4, generator=7), dist.sample(4, generator=7))
+
+
+def test_invalid_parameters():
+    bad = [dict(a=np.nan), dict(a=np.inf), dict(b=-np.inf), dict(a=2.0, b=1.0),
+           dict(c=0), dict(c=11), dict(c=2.5), dict(c=np.nan), dict(o=-1e-3),
+           dict(o=np.inf), dict(convex=1), dict(convex="yes"), dict(a=[0.0, 1.0])]
+    for change in bad:
+        arguments = dict(a=0.0, b=1.0, c=2, o=0.1, convex=False) | change
+        with pytest.raises(InvalidParameterError):
+            NQ(**arguments)
+        if "o" not in change:
+            arguments.pop("o")
+            with pytest.raises(InvalidParameterError):
+                Q(**arguments)
+    assert NQ(0, 1, 3.0, 0, np.True_).c == 3
+
+
+def test_invalid_method_arguments():
+    dist = NQ(0.0, 1.0, 2, 0.1)
+    for q in (-0.1, 1.1, np.nan, [0.5, 2.0]):
+        with pytest.raises(InvalidParameterError):
+            dist.ppf(q)
+    for ns in (0, -1, [1, 0], np.nan):
+        with pytest.raises(InvalidParameterError):
+            dist.quantile_tuning_curve(ns)
+        with pytest.raises(InvalidParameterError):
+            dist.average_tuning_curve(ns)
+    for q in (-0.5, 1.5, np.nan, [0.5]):
+        with pytest.raises(InvalidParameterError):
+            dist.quantile_tuning_curve(3, q=q)
+    with pytest.raises(InvalidParameterError):
+        dist.average_tuning_curve(3, minimize="yes")
+
+
+def test_equality_hash_and_repr():
+    dist = NQ(0.6, 0.72, 2, 0.005)
+    assert repr(dist) == "NoisyQuadraticDistribution(a=0.6, b=0.72, c=2, o=0.005, convex=False)"
+    assert repr(Q(0, 1, 3.0, True)) == "QuadraticDistribution(a=0.0, b=1.0, c=3, convex=True)"
+    assert dist == NQ(0.6, 0.72, 2.0, 0.005, False) == eval(repr(dist), {
+        "NoisyQuadraticDistribution": NQ})
+    assert hash(dist) == hash(NQ(0.6, 0.72, 2, 0.005))
+    assert dist != NQ(0.6, 0.72, 2, 0.005, True)
+    assert dist != NQ(0.6, 0.72, 3, 0.005)
+    assert Q(0, 1, 2) != NQ(0, 1, 2, 0.0)
+    assert len({dist, NQ(0.6, 0.72, 2, 0.005), Q(0, 1, 2), Q(0, 1, 2)}) == 2
+
+
+# ----------------------------------------------------------------------------------------
+# against samples
+
+
+@pytest.mark.parametrize("dist", [NQ(-1.0, 1.0, 1, 0.0, True), NQ(0.0, 1.0, 2, 1e-3),
+                                  NQ(1.0, 10.0, 10, 2.0, True), NQ(0.0, 1.0, 3, 1e3),
+                                  NQ(0.5, 0.5, 4, 0.2), Q(0.2, 0.5, 5)])
+def test_mean_and_variance(dist):
+    ys = dist.sample(400_000, generator=12345)
+    n = ys.size
+    assert abs(ys.mean() - dist.mean) <= 6 * np.sqrt(dist.variance / n)
+    centred = ys - ys.mean()
+    fourth = np.mean(centred**4)
+    assert abs(np.mean(centred**2) - dist.variance) <= 6 * np.sqrt(
+        (fourth - dist.variance**2) / n)
+
+
+def _ball_scores(a, b, c, o, convex, n, rng):
+    """The generative construction: uniform points in the unit c-ball (by rejection from
+    the cube), score a + (b - a) r^2 (convex) or b - (b - a) r^2, plus N(0, o^2) noise."""
+    radius2 = np.empty(0)
+    while radius2.size < n:
+        x = rng.uniform(-1, 1, (50_000, c))
+        r2 = np.sum(x * x, axis=1)
+        radius2 = np.concatenate([radius2, r2[r2 <= 1]])
+    radius2 = radius2[:n]
+    scores = a + (b - a) * radius2 if convex else b - (b - a) * radius2
+    return scores + o * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("c", [1, 2, 3, 10])
+@pytest.mark.parametrize("ratio", [0.0, 1e-6, 1e-2, 1.0])
+def test_samples_against_cdf(c, ratio):
+    rng = np.random.default_rng(100 * c + int(ratio * 1e6) % 97)
+    for convex in (True, False):
+        dist = NQ(-0.5, 1.5, c, 2.0 * ratio, convex)
+        own = dist.sample(3000, generator=rng)
+        ball = _ball_scores(-0.5, 1.5, c, 2.0 * ratio, convex, 3000, rng)
+        assert stats.kstest(own, dist.cdf).pvalue > 1e-6
+        assert stats.kstest(ball, dist.cdf).pvalue > 1e-6
+
+
+# ----------------------------------------------------------------------------------------
+# tuning curves
+
+
+def test_noiseless_tuning_curves_known_values():
+    dist = Q(0.2, 0.5, 3, convex=True)
+    ks = [1, 2, 5, 10, 50]
+    np.testing.assert_allclose(dist.average_tuning_curve(ks),
+                               [0.3800, 0.3350, 0.2835, 0.2553, 0.2197], atol=6e-5)
+    np.testing.assert_allclose(dist.quantile_tuning_curve(ks),
+                               [0.3890, 0.3323, 0.2768, 0.2495, 0.2172], atol=6e-5)
+
+
+def _best_of(dist, n, trials, minimize, rng):
+    draws = dist.sample((trials, n), generator=rng)
+    return draws.min(axis=1) if minimize else draws.max(axis=1)
+
+
+@pytest.mark.parametrize("dist", [Q(0.2, 0.5, 3, True), Q(-1.0, 2.0, 1), NQ(0, 1, 2, 0.05),
+                                  NQ(0.6, 0.72, 1, 0.004, True), NQ(0, 1, 7, 0.3),
+                                  NQ(0.5, 0.5, 3, 0.1)])
+@pytest.mark.parametrize("minimize", [True, False])
+def test_tuning_curves_against_simulation(dist, minimize):
+    """Both directions for both forms (the 'cross' cases included)."""
+    rng = np.random.default_rng(2024)
+    trials = 4000
+    for n in (1, 3, 10, 40):
+        best = _best_of(dist, n, trials, minimize, rng)
+        mean = dist.average_tuning_curve(n, minimize=minimize)
+        assert abs(best.mean() - mean) <= 6 * best.std() / np.sqrt(trials)
+        for q in (0.2, 0.5, 0.9):
+            value = dist.quantile_tuning_curve(n, q=q, minimize=minimize)
+            below = np.mean(best <= value)
+            assert abs(below - q) <= 6 * np.sqrt(q * (1 - q) / trials)
+
+
+def test_noisy_average_curve_accuracy():
+    """The quadrature against the closed form (o -> 0) and against scipy's quad of
+    E[max] = int (1[y > 0] - F(y)^n) dy, to 1e-8 (b - a + o)."""
+    from scipy import integrate
+
+    ns = np.array([1.0, 2.5, 10.0, 1e3, 1e5])
+    for c in (1, 2, 5):
+        for convex in (True, False):
+            closed = Q(0.3, 1.3, c, convex)
+            tiny = NQ(0.3, 1.3, c, 1e-12, convex)
+            for minimize in (True, False):
+                np.testing.assert_allclose(tiny.average_tuning_curve(ns, minimize),
+                                           closed.average_tuning_curve(ns, minimize),
+                                           rtol=0, atol=1e-8)
+    for dist in (NQ(0.3, 1.3, 1, 0.05), NQ(0.3, 1.3, 4, 0.2, True)):
+        lo, hi = dist.a - 40 * dist.o, dist.b + 40 * dist.o
+        for n in (1.0, 7.0, 300.0):
+            value, _ = integrate.quad(lambda y, d=dist, n=n: (y > 0) - d.cdf(y) ** n, lo, hi,
+                                      points=[dist.a, dist.b], epsabs=1e-12, limit=200)
+            expected = value + max(0.0, lo) + min(0.0, hi)
+            atol = 1e-8 * (dist.b - dist.a + dist.o)
+            assert dist.average_tuning_curve(n, minimize=False) == pytest.approx(
+                expected, abs=atol)
+
+
+def test_duality():
+    """Y ~ Q_convex(a, b, c, o) <=> -Y ~ Q_concave(-b, -a, c, o)."""
+    ys = np.linspace(-0.5, 2.5, 301)
+    qs = np.linspace(0, 1, 101)
+    ns = [1, 2, 7.5, 100]
+    for c, o in ((1, 0.05), (4, 0.0), (7, 0.5)):
+        convex, concave = NQ(0.1, 2.0, c, o, True), NQ(-2.0, -0.1, c, o, False)
+        np.testing.assert_allclose(convex.cdf(ys), concave.sf(-ys), rtol=1e-13, atol=1e-300)
+        np.testing.assert_allclose(convex.pdf(ys), concave.pdf(-ys), rtol=1e-13)
+        np.testing.assert_allclose(convex.ppf(qs), -concave.isf(qs), rtol=1e-12, atol=1e-14)
+        for minimize in (True, False):
+            np.testing.assert_allclose(
+                convex.average_tuning_curve(ns, minimize),
+                -concave.average_tuning_curve(ns, not minimize), rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(
+                convex.quantile_tuning_curve(ns, 0.3, minimize),
+                -concave.quantile_tuning_curve(ns, 0.7, not minimize), rtol=1e-9, atol=1e-12)
+
+
+def test_special_cases():
+    ys = np.array([-1.0, 0.0, 0.3, 1.0, 2.0])
+    # a == b with noise: exactly normal
+    normal = NQ(0.3, 0.3, 5, 0.2)
+    np.testing.assert_allclose(normal.cdf(ys), stats.norm.cdf(ys, 0.3, 0.2), rtol=1e-14)
+    np.testing.assert_allclose(normal.pdf(ys), stats.norm.pdf(ys, 0.3, 0.2), rtol=1e-14)
+    np.testing.assert_allclose(normal.ppf([0.1, 0.7]), stats.norm.ppf([0.1, 0.7], 0.3, 0.2))
+    # a point mass
+    point = NQ(0.3, 0.3, 5, 0.0)
+    np.testing.assert_array_equal(point.cdf(ys), [0, 0, 1, 1, 1])
+    assert point.ppf(0.5) == 0.3 and point.average_tuning_curve(10) == 0.3
+    # no noise: the quadratic distribution; c = 2: uniform, convex or not
+    for convex in (True, False):
+        np.testing.assert_allclose(NQ(0, 1, 3, 0.0, convex).cdf(ys), Q(0, 1, 3, convex).cdf(ys))
+        np.testing.assert_allclose(Q(0, 2, 2, convex).cdf(ys), np.clip(ys / 2, 0, 1))
+    assert Q(0, 1, 1, True).pdf(0.0) == np.inf and Q(0, 1, 1, True).pdf(1.0) == 0.5
+    assert Q(0, 1, 1, False).pdf(1.0) == np.inf and Q(0, 1, 4, False).pdf(1.0) == 0.0
+
+
+def test_extreme_scales():
+    """Location-scale invariance over 100 orders of magnitude; s = o / (b - a) from 1e-300
+    (the quadratic distribution) to 1e300 (the normal)."""
+    ys = np.linspace(-0.1, 1.1, 13)
+    unit = NQ(0.0, 1.0, 3, 0.01)
+    for scale in (1e-50, 1e50):
+        scaled = NQ(scale, 2 * scale, 3, 0.01 * scale)
+        np.testing.assert_allclose(scaled.cdf(scale + scale * ys), unit.cdf(ys), rtol=1e-11)
+        np.testing.assert_allclose(scale * scaled.pdf(scale + scale * ys), unit.pdf(ys),
+                                   rtol=1e-11)
+        np.testing.assert_allclose(scaled.ppf([0.1, 0.9]), scale + scale * unit.ppf([0.1, 0.9]),
+                                   rtol=1e-13)
+    normal = NQ(0.0, 1e-300, 3, 1.0)
+    np.testing.assert_allclose(normal.cdf(ys), stats.norm.cdf(ys), rtol=1e-14)
+    np.testing.assert_allclose(normal.ppf([1e-10, 0.9]), stats.norm.ppf([1e-10, 0.9]),
+                               rtol=1e-12)
+    assert normal.average_tuning_curve(10) == pytest.approx(1.538752731, abs=1e-8)
+    quadratic, noiseless = NQ(0.0, 1.0, 5, 1e-300), Q(0.0, 1.0, 5)
+    np.testing.assert_allclose(quadratic.cdf(ys), noiseless.cdf(ys), rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(quadratic.ppf([0.1, 0.9]), noiseless.ppf([0.1, 0.9]),
+                               rtol=1e-13)
+
+
+def test_agrees_with_opda():
+    """With opda's own values to opda's accuracy (its CDF errs by ~1e-5 for odd c), and
+    with the golden values of the reference note (section 4.3, item 6)."""
+    parametric = pytest.importorskip("opda.parametric")
+    golden = [((0, 1, 1, 0.01, False), 0.9, 0.684175, 1.58719, 0.749904, 0.994542, 0.987005),
+              ((0, 1, 2, 0.05, False), 0.5, 0.5, 1.0, 0.5, 0.935343, 0.919772),
+              ((0, 1, 3, 0.1, True), 0.2, 0.098387, 0.643512, 0.625953, 0.146800, 0.155226),
+              ((0, 1, 5, 0.01, True), 0.7, 0.410120, 1.46427, 0.757762, 0.338888, 0.343469),
+              ((0.6, 0.72, 2, 0.005, False), 0.7, 0.833333, 8.33307, 0.66, 0.712085, 0.710003),
+              ((0.095, 0.141, 1, 0.001, True), 0.1, 0.327973, 33.518, 0.106522, 0.095098,
+               0.095358)]
+    for parameters, y, cdf, pdf, median, median_curve, mean_curve in golden:
+        ours = NQ(*parameters)
+        theirs = parametric.NoisyQuadraticDistribution(*parameters)
+        width = parameters[1] - parameters[0]
+        values = (ours.cdf(y), ours.pdf(y), ours.ppf(0.5), ours.quantile_tuning_curve(10),
+                  ours.average_tuning_curve(10))
+        np.testing.assert_allclose(values[0], [cdf, theirs.cdf(y)], atol=1e-5)
+        np.testing.assert_allclose(values[1], [pdf, theirs.pdf(y)], rtol=1e-3)
+        np.testing.assert_allclose(values[2:], [median, median_curve, mean_curve],
+                                   atol=1e-5 * width)
+        np.testing.assert_allclose(values[2:], [theirs.ppf(0.5),
+                                                theirs.quantile_tuning_curve(10),
+                                                theirs.average_tuning_curve(10)],
+                                   atol=2e-5 * width)
+    noiseless = parametric.QuadraticDistribution(0.2, 0.5, 3, convex=True)
+    ns = [1, 2, 5, 10, 50]
+    for minimize in (True, False):
+        np.testing.assert_allclose(Q(0.2, 0.5, 3, True).average_tuning_curve(ns, minimize),
+                                   noiseless.average_tuning_curve(ns, minimize), rtol=1e-12)
