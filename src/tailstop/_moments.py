@@ -159,8 +159,9 @@ def _series(m, s, p: int, complement: bool):
 # windowed Gauss-Legendre quadrature
 
 
-def _integrate(m, s, p, complement: bool = False, bottom: float = 0.0, top: float = 1.0,
-               rules=None):
+def _integrate(
+    m, s, p, complement: bool = False, bottom: float = 0.0, top: float = 1.0, rules=None
+):
     """int_bottom^top h(x) phi_s(x - m) dx, h = x^(p/2) or 1 - x^(p/2) (bottom is 0 or >= 1).
 
     ``p`` may be a tuple of exponents: the result then has one row per exponent (the nodes
@@ -171,9 +172,10 @@ def _integrate(m, s, p, complement: bool = False, bottom: float = 0.0, top: floa
     # blocks of points with similar distances to the upper end share their panel layout
     order = np.argsort((top - m) / s if np.isfinite(top) else m / s) if m.size > _CHUNK else None
     for start in range(0, m.size, _CHUNK):
-        block = slice(start, start + _CHUNK) if order is None else order[start:start + _CHUNK]
-        out[:, block] = _integrate_block(m[block], s[block], ps, complement, bottom, top,
-                                         rules or _RULES)
+        block = slice(start, start + _CHUNK) if order is None else order[start : start + _CHUNK]
+        out[:, block] = _integrate_block(
+            m[block], s[block], ps, complement, bottom, top, rules or _RULES
+        )
     return out if isinstance(p, tuple) else out[0]
 
 
@@ -212,10 +214,19 @@ def _integrate_block(m, s, ps, complement, bottom, top, rules):
     inside = inside[g]
     part = np.zeros((len(ps), mm.size))
     for ends, reach, sign, side_rules in (
-            (np.concatenate([(left[g] - mm[:, None]) / ss[:, None], z_peak], axis=1),
-             (mm - bottom) / ss, -1.0, rules[::-1]),
-            (np.concatenate([z_peak, (right[g] - mm[:, None]) / ss[:, None]], axis=1),
-             (top - mm) / ss, 1.0, rules)):
+        (
+            np.concatenate([(left[g] - mm[:, None]) / ss[:, None], z_peak], axis=1),
+            (mm - bottom) / ss,
+            -1.0,
+            rules[::-1],
+        ),
+        (
+            np.concatenate([z_peak, (right[g] - mm[:, None]) / ss[:, None]], axis=1),
+            (top - mm) / ss,
+            1.0,
+            rules,
+        ),
+    ):
         full = inside & (reach >= _HERMITE_T)
         if full.any():
             part[:, full] += _gh_offset(mm[full], ss[full], sign, ps, complement)
@@ -237,7 +248,7 @@ def _prune(ends, rules):
     if not used.size:
         return ends[:, :2], rules[:1]
     first, last = used[0], used[-1]
-    return ends[:, first:last + 2], rules[first:last + 1]
+    return ends[:, first : last + 2], rules[first : last + 1]
 
 
 def _panels(ends, rules):
@@ -332,7 +343,8 @@ def _monomial_pieces(values: np.ndarray, v: np.ndarray | None = None) -> np.ndar
     n = values.shape[1]
     if v is None:
         chebyshev = np.linalg.solve(
-            np.polynomial.chebyshev.chebvander(_chebyshev_nodes(n), n - 1), values.T)
+            np.polynomial.chebyshev.chebvander(_chebyshev_nodes(n), n - 1), values.T
+        )
     else:
         vandermonde = np.polynomial.chebyshev.chebvander(v, n - 1)  # (pieces, n, n)
         chebyshev = np.linalg.solve(vandermonde, values[:, :, None])[:, :, 0].T
@@ -376,10 +388,17 @@ def _build_tables() -> dict[int, np.ndarray]:
     starts = _TABLE_START + _TABLE_WIDTH * np.arange(pieces)
     t = (starts[:, None] + 0.5 * _TABLE_WIDTH * (_chebyshev_nodes(n) + 1.0)).ravel()
     exponents = tuple(range(-1, 11))
-    values = _integrate(t, np.ones_like(t), exponents, top=np.inf,
-                        rules=(np.polynomial.legendre.leggauss(20),) * _LEVELS.size)
-    return {p: _monomial_pieces(np.log(row).reshape(pieces, n))
-            for p, row in zip(exponents, values, strict=True)}
+    values = _integrate(
+        t,
+        np.ones_like(t),
+        exponents,
+        top=np.inf,
+        rules=(np.polynomial.legendre.leggauss(20),) * _LEVELS.size,
+    )
+    return {
+        p: _monomial_pieces(np.log(row).reshape(pieces, n))
+        for p, row in zip(exponents, values, strict=True)
+    }
 
 
 def _universal(t, p: int):
@@ -451,8 +470,11 @@ def _finite(m, s, p: int, complement: bool):
     j = p // 2
     upper, lower = (1.0 - m) / s, -m / s
     tail_u, tail_l = ndtr(-np.abs(upper)), ndtr(-np.abs(lower))
-    integral_0 = np.where(upper <= 0.0, tail_u - tail_l,
-                          np.where(lower >= 0.0, tail_l - tail_u, 1.0 - tail_u - tail_l))
+    integral_0 = np.where(
+        upper <= 0.0,
+        tail_u - tail_l,
+        np.where(lower >= 0.0, tail_l - tail_u, 1.0 - tail_u - tail_l),
+    )
     density_u = np.exp(-0.5 * upper * upper) * _INV_SQRT_2PI
     density_l = np.exp(-0.5 * lower * lower) * _INV_SQRT_2PI
     integrals = [integral_0, density_l - density_u]
@@ -486,14 +508,24 @@ def _evaluate(m, c: int, s, which: str):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         noisy = (s > 0.0) & np.isfinite(s) & np.isfinite(m)
         interior = noisy & (m >= T_INTERIOR * s) & (1.0 - m >= T_INTERIOR * s)
-        near_zero = (noisy & ~interior & (m < T_INTERIOR * s)
-                     & (1.0 - m >= _ONE_END_T1 * s) & (s <= _ONE_END_S))
+        near_zero = (
+            noisy
+            & ~interior
+            & (m < T_INTERIOR * s)
+            & (1.0 - m >= _ONE_END_T1 * s)
+            & (s <= _ONE_END_S)
+        )
         if p % 2 == 0:  # even c: the exact finite expansion
-            near_one = (noisy & ~interior & ~near_zero & (m >= -s)
-                        & (1.0 - m >= _NEAR_ONE_T1 * s) & (s <= _FINITE_S))
+            near_one = (
+                noisy
+                & ~interior
+                & ~near_zero
+                & (m >= -s)
+                & (1.0 - m >= _NEAR_ONE_T1 * s)
+                & (s <= _FINITE_S)
+            )
         else:
-            near_one = (noisy & ~interior & (m >= _NEAR_ONE_T0 * s)
-                        & (1.0 - m >= _NEAR_ONE_T1 * s))
+            near_one = noisy & ~interior & (m >= _NEAR_ONE_T0 * s) & (1.0 - m >= _NEAR_ONE_T1 * s)
         rest = noisy & ~interior & ~near_zero & ~near_one
         if near_one.any():
             mm, ss = m[near_one], s[near_one]

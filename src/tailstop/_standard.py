@@ -164,8 +164,9 @@ class Standard:
         else:
             low_m, high_m = s * t, 1.0 - s * t
             m = np.concatenate([low_m, high_m])
-            cum = np.concatenate([_evaluate(low_m, self.c, s, "cdf"),
-                                  _evaluate(high_m, self.c, s, "sf")]).reshape(2 * pieces, n)
+            cum = np.concatenate(
+                [_evaluate(low_m, self.c, s, "cdf"), _evaluate(high_m, self.c, s, "sf")]
+            ).reshape(2 * pieces, n)
             upper = np.repeat([False, True], pieces)
             actual = np.concatenate([low_m / s, (1.0 - high_m) / s])
             starts = np.concatenate([starts, starts])
@@ -239,8 +240,9 @@ class Standard:
             # inside) leaves an error ~1e-17 of it
             s = self.s
             outside_by = np.maximum(-x, x - 1.0)
-            bend = np.where(outside_by > 0.0, s * (s / (s + outside_by)),
-                            np.maximum(np.minimum(x, 1.0 - x), s))
+            bend = np.where(
+                outside_by > 0.0, s * (s / (s + outside_by)), np.maximum(np.minimum(x, 1.0 - x), s)
+            )
             done = (np.abs(gap) <= 1e-15) | (np.abs(proposal - x) <= 3e-9 * bend)
             done |= hi_a - lo_a <= 2e-15 * np.maximum(np.abs(x), s)
             if everything:
@@ -278,8 +280,10 @@ class Standard:
             guess[interior] = x
         if tables:
             zero, one = self._inverse or self._build_inverse()
-            for (start, step, t, slope, limit), level, from_one in ((zero, log_g, False),
-                                                                    (one, log_s, True)):
+            for (start, step, t, slope, limit), level, from_one in (
+                (zero, log_g, False),
+                (one, log_s, True),
+            ):
                 use = np.flatnonzero((level >= start) & (level <= limit))
                 if not use.size:
                     continue
@@ -289,8 +293,9 @@ class Standard:
                 t0, t1 = t.take(j), t.take(j + 1)
                 d0, d1 = slope.take(j) * step, slope.take(j + 1) * step
                 w = 1.0 - u
-                value = (w * w * ((1.0 + 2.0 * u) * t0 + u * d0)
-                         + u * u * ((3.0 - 2.0 * u) * t1 - w * d1))
+                value = w * w * ((1.0 + 2.0 * u) * t0 + u * d0) + u * u * (
+                    (3.0 - 2.0 * u) * t1 - w * d1
+                )
                 guess[use] = 1.0 - s * value if from_one else s * value
         low, high = self._bracket(p, upper)
         return np.clip(guess, low, high)
@@ -316,8 +321,9 @@ class Standard:
             h = level[i + 1] - level[i]
             u = (grid - level[i]) / h
             w = 1.0 - u
-            t_grid = (w * w * ((1.0 + 2.0 * u) * tt[i] + u * h / slope[i])
-                      + u * u * ((3.0 - 2.0 * u) * tt[i + 1] - w * h / slope[i + 1]))
+            t_grid = w * w * ((1.0 + 2.0 * u) * tt[i] + u * h / slope[i]) + u * u * (
+                (3.0 - 2.0 * u) * tt[i + 1] - w * h / slope[i + 1]
+            )
             _, slope_grid = self._log_and_slope(origin + sign * s * t_grid, which)
             tables.append((grid[0], grid[1] - grid[0], t_grid, 1.0 / slope_grid, limit))
         self._inverse = tuple(tables)

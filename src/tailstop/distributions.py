@@ -52,8 +52,7 @@ def _validate(cls, a, b, c, o, convex) -> tuple[float, float, int, float, bool]:
     if c_value % 1 != 0:
         raise InvalidParameterError(f"c must be an integer, got {c!r}.")
     if not cls.C_MIN <= c_value <= cls.C_MAX:
-        raise InvalidParameterError(
-            f"c must be between {cls.C_MIN} and {cls.C_MAX}, got {c!r}.")
+        raise InvalidParameterError(f"c must be between {cls.C_MIN} and {cls.C_MAX}, got {c!r}.")
     o = _finite_scalar("o", o)
     if o < 0:
         raise InvalidParameterError(f"o must be non-negative, got {o!r}.")
@@ -139,8 +138,9 @@ class _Base:
     def _standard(self):
         if self._law is None:
             width = self.b - self.a
-            self._law = (_standard.Standard(self.c, self.o / width) if self.o > 0
-                         else _Noiseless(self.c))
+            self._law = (
+                _standard.Standard(self.c, self.o / width) if self.o > 0 else _Noiseless(self.c)
+            )
         return self._law
 
     def _to_m(self, y):
@@ -201,8 +201,12 @@ class _Base:
         m = self._standard.quantile(q, upper=(upper == self.convex))
         return self._from_m(m)[()]
 
-    def sample(self, size: int | tuple[int, ...] | None = None, *,
-               generator: np.random.Generator | int | None = None) -> np.ndarray | np.float64:
+    def sample(
+        self,
+        size: int | tuple[int, ...] | None = None,
+        *,
+        generator: np.random.Generator | int | None = None,
+    ) -> np.ndarray | np.float64:
         """Draws by the generative construction: a + (b - a) U^(2/c) (convex) or
         b - (b - a) U^(2/c) (concave), U uniform (the squared radius of a uniform point in
         the unit c-ball), plus N(0, o^2) noise.
@@ -219,8 +223,9 @@ class _Base:
 
     # -- tuning curves ----------------------------------------------------------------------
 
-    def quantile_tuning_curve(self, ns: ArrayLike, q: float = 0.5,
-                              minimize: bool | None = None) -> np.ndarray | np.float64:
+    def quantile_tuning_curve(
+        self, ns: ArrayLike, q: float = 0.5, minimize: bool | None = None
+    ) -> np.ndarray | np.float64:
         """The q-quantile of the best of n draws: ppf(q^(1/n)) when maximising,
         ppf(1 - (1 - q)^(1/n)) when minimising (``minimize=None``: ``convex``); n real > 0."""
         ns = _counts(ns)
@@ -234,8 +239,9 @@ class _Base:
         with np.errstate(divide="ignore"):
             return self._quantile(-np.expm1(np.log(q) / ns), upper=True)
 
-    def average_tuning_curve(self, ns: ArrayLike,
-                             minimize: bool | None = None) -> np.ndarray | np.float64:
+    def average_tuning_curve(
+        self, ns: ArrayLike, minimize: bool | None = None
+    ) -> np.ndarray | np.float64:
         """E[best of n draws] (``minimize=None``: ``convex``); n real > 0.
 
         Closed forms without noise (see the notes of opda's ``QuadraticDistribution``);
@@ -251,8 +257,7 @@ class _Base:
             return self._noiseless_average(ns, minimize)
         if self._kind == "normal":
             # E[max] = a + o E[max of n standard normals]; E[min] = a - o (the same)
-            top = _expected_extreme(ns, lambda p, upper: np.where(upper, -ndtri(p), ndtri(p)),
-                                    1.0)
+            top = _expected_extreme(ns, lambda p, upper: np.where(upper, -ndtri(p), ndtri(p)), 1.0)
             return (self.a - self.o * top if minimize else self.a + self.o * top)[()]
         law = self._standard
         # the best of n is the max or the min of the standard variable M (m = _to_m(y))
@@ -263,8 +268,9 @@ class _Base:
     def _noiseless_average(self, ns, minimize: bool):
         c, width = self.c, self.b - self.a
         # E[min X], E[max X] over n draws of X ~ Beta(c/2, 1)
-        expected_min = np.exp(loggamma(ns + 1.0) + loggamma((c + 2.0) / c)
-                              - loggamma(ns + (c + 2.0) / c))
+        expected_min = np.exp(
+            loggamma(ns + 1.0) + loggamma((c + 2.0) / c) - loggamma(ns + (c + 2.0) / c)
+        )
         expected_max = ns / (ns + 2.0 / c)
         if self.convex:
             value = self.a + width * (expected_min if minimize else expected_max)
@@ -359,20 +365,22 @@ class QuadraticDistribution(_Base):
     """
 
     def __init__(self, a: float, b: float, c: int, convex: bool = False):
-        self.a, self.b, self.c, self.o, self.convex = _validate(type(self), a, b, c, 0.0,
-                                                                convex)
+        self.a, self.b, self.c, self.o, self.convex = _validate(type(self), a, b, c, 0.0, convex)
         self._setup()
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(a={self.a!r}, b={self.b!r}, c={self.c!r},"
-                f" convex={self.convex!r})")
+        return (
+            f"{type(self).__name__}(a={self.a!r}, b={self.b!r}, c={self.c!r},"
+            f" convex={self.convex!r})"
+        )
 
     def _key(self):
         return (type(self).__name__, self.a, self.b, self.c, self.convex)
 
     @classmethod
-    def fit(cls, ys, limits=(-np.inf, np.inf), constraints=None, *, generator=None,
-            warm_start=None):
+    def fit(
+        cls, ys, limits=(-np.inf, np.inf), constraints=None, *, generator=None, warm_start=None
+    ):
         """Fit by censored maximum product of spacings (see :mod:`tailstop.fitting`).
 
         Observations outside ``limits = (lower, upper]`` are censored (only counted);
@@ -381,8 +389,7 @@ class QuadraticDistribution(_Base):
         """
         from tailstop.fitting import fit_quadratic
 
-        return fit_quadratic(ys, limits, constraints, generator=generator,
-                             warm_start=warm_start)
+        return fit_quadratic(ys, limits, constraints, generator=generator, warm_start=warm_start)
 
 
 class NoisyQuadraticDistribution(_Base):
@@ -401,12 +408,15 @@ class NoisyQuadraticDistribution(_Base):
         self._setup()
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(a={self.a!r}, b={self.b!r}, c={self.c!r},"
-                f" o={self.o!r}, convex={self.convex!r})")
+        return (
+            f"{type(self).__name__}(a={self.a!r}, b={self.b!r}, c={self.c!r},"
+            f" o={self.o!r}, convex={self.convex!r})"
+        )
 
     @classmethod
-    def fit(cls, ys, limits=(-np.inf, np.inf), constraints=None, *, generator=None,
-            warm_start=None):
+    def fit(
+        cls, ys, limits=(-np.inf, np.inf), constraints=None, *, generator=None, warm_start=None
+    ):
         """Fit by censored maximum product of spacings (see :mod:`tailstop.fitting`).
 
         Observations outside ``limits = (lower, upper]`` are censored (only counted);
@@ -415,6 +425,6 @@ class NoisyQuadraticDistribution(_Base):
         """
         from tailstop.fitting import fit_noisy_quadratic
 
-        return fit_noisy_quadratic(ys, limits, constraints, generator=generator,
-                                   warm_start=warm_start)
-
+        return fit_noisy_quadratic(
+            ys, limits, constraints, generator=generator, warm_start=warm_start
+        )

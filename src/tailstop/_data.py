@@ -1,0 +1,106 @@
+"""Validation of scores at the boundary (private).
+
+Scores arrive from users and frameworks: lists with ``None``, NaN for failed trials, strings,
+infinities for diverged ones. Everything is checked here, once, and folded into the
+*maximise* orientation used by every computation inside tailstop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tailstop.errors import InvalidDataError, InvalidParameterError
+
+DIRECTIONS = ("maximize", "minimize")
+
+
+def check_direction(direction: object) -> str:
+    """``"maximize"`` or ``"minimize"`` (case-insensitive; Optuna's enum names too)."""
+    name = getattr(direction, "name", direction)
+    if isinstance(name, str) and name.lower() in DIRECTIONS:
+        return name.lower()
+    raise InvalidParameterError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+
+
+def check_bounds(bounds: object) -> tuple[float, float] | None:
+    """``None`` or a pair ``(low, high)`` with ``low < high`` (either may be infinite)."""
+    if bounds is None:
+        return None
+    try:
+        low, high = (float(v) for v in bounds)  # type: ignore[union-attr]
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"bounds must be a pair (low, high), got {bounds!r}") from exc
+    if np.isnan(low) or np.isnan(high) or not low < high:
+        raise InvalidParameterError(f"bounds must satisfy low < high, got {bounds!r}")
+    return low, high
+
+
+@dataclass(frozen=True)
+class CleanScores:
+    """Scores ready for the fit, in the maximise orientation.
+
+    ``values`` holds the finite scores (negated when minimising); ``n_failed`` counts
+    ``None``, NaN and infinite scores: failed trials, which used a trial but cannot become
+    the best.
+    """
+
+    values: np.ndarray
+    n_failed: int
+    direction: str
+    bounds: tuple[float, float] | None  # in the maximise orientation
+
+    @property
+    def n_trials(self) -> int:
+        return int(self.values.size + self.n_failed)
+
+    def to_user(self, x):
+        """Map a score (or array) from the maximise orientation back to the user's."""
+        return x if self.direction == "maximize" else -np.asarray(x)
+
+
+def clean_scores(scores: object, direction: str, bounds: object = None) -> CleanScores:
+    """Validate ``scores`` and fold them to maximisation.
+
+    ``None``, NaN and +-inf are failed trials (counted, never fitted). Anything that is not a
+    number raises :class:`~tailstop.errors.InvalidDataError`, and so does a finite score outside
+    ``bounds``.
+    """
+    direction = check_direction(direction)
+    checked_bounds = check_bounds(bounds)
+    if isinstance(scores, (str, bytes)) or not np.iterable(scores):
+        raise InvalidDataError(f"scores must be a sequence of numbers, got {type(scores).__name__}")
+    values = []
+    for i, score in enumerate(scores):  # type: ignore[union-attr]
+        if score is None:
+            values.append(np.nan)
+            continue
+        if isinstance(score, (str, bytes, bool)):
+            raise InvalidDataError(f"score {i} is not a number: {score!r}")
+        try:
+            values.append(float(score))
+        except (TypeError, ValueError) as exc:
+            raise InvalidDataError(f"score {i} is not a number: {score!r}") from exc
+    array = np.asarray(values, dtype=float).ravel()
+    finite = np.isfinite(array)
+    kept = array[finite]
+    if checked_bounds is not None and kept.size:
+        low, high = checked_bounds
+        outside = (kept < low) | (kept > high)
+        if outside.any():
+            bad = kept[outside][0]
+            raise InvalidDataError(
+                f"{int(outside.sum())} score(s) lie outside the declared bounds "
+                f"[{low}, {high}], e.g. {bad!r}"
+            )
+    if direction == "minimize":
+        kept = -kept
+        if checked_bounds is not None:
+            checked_bounds = (-checked_bounds[1], -checked_bounds[0])
+    return CleanScores(
+        values=kept,
+        n_failed=int(array.size - kept.size),
+        direction=direction,
+        bounds=checked_bounds,
+    )

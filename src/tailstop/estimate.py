@@ -1,0 +1,449 @@
+"""``analyze``: the tail of a search, its best possible score and what more trials will bring."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+from scipy import stats
+
+from tailstop import forecast, regime
+from tailstop._data import CleanScores, clean_scores
+from tailstop.errors import FitError, InvalidParameterError, NotEnoughTrials, TailstopError
+
+__all__ = ["MIN_TRIALS", "EffectiveDimension", "Interval", "TailEstimate", "analyze"]
+
+MIN_TRIALS = 10  # finite scores analyze needs: a tail of at least regime.MIN_TAIL points
+MAX_DIMENSION = 10
+SLOW_DIMENSION = 5  # from here on random search converges too slowly for the law to hold early
+FULL_RESELECT_GROWTH = 1.1  # an update re-chooses the threshold once n grew by 10%
+
+
+class Interval(NamedTuple):
+    """A point estimate with a confidence interval ``[low, high]``."""
+
+    estimate: Any
+    low: Any
+    high: Any
+
+
+@dataclass(frozen=True)
+class EffectiveDimension:
+    """The fitted effective number of hyperparameters and every value the data allow."""
+
+    estimate: int
+    consistent: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _State:
+    """What an update reuses: the chosen tail fraction and fits (maximise orientation)."""
+
+    tail_fraction: float
+    selected_at: int
+    fit: Any
+    regime: regime.RegimeChoice | None
+
+
+@dataclass(frozen=True, eq=False)
+class TailEstimate:
+    """Everything ``analyze`` learned about a search (in the user's orientation).
+
+    Gains are positive numbers in the direction of improvement, whether the search
+    maximises or minimises.
+    """
+
+    direction: str
+    confidence: float
+    n_trials: int
+    n_failed: int
+    n_censored: int
+    current_best: float
+    best_possible: Interval
+    effective_dimension: EffectiveDimension
+    noise: float
+    threshold: float
+    tail_fraction: float
+    fits_well: bool
+    fit_reason: str
+    distribution: Any = field(repr=False)
+    _clean: CleanScores = field(repr=False)
+    _fits: tuple = field(repr=False)
+    _state: _State = field(repr=False)
+
+    # -- forecasts ------------------------------------------------------------------------
+    @property
+    def remaining_gain(self) -> Interval:
+        """Best possible minus the current best (in the direction of improvement)."""
+        b, lo, hi = (self._to_gain(v) for v in self.best_possible)
+        return Interval(b, min(lo, hi), max(lo, hi))
+
+    def _to_gain(self, value: float) -> float:
+        sign = 1.0 if self.direction == "maximize" else -1.0
+        return sign * (value - self.current_best)
+
+    def expected_gain(self, k) -> Interval:
+        """Expected improvement of the best score after ``k`` more random-search trials."""
+        k = _check_trials(k)
+        y0 = self._clean.values.max()
+        values = [forecast.expected_gain(d, y0, k) for d in self._fits]
+        return Interval(values[0], np.minimum.reduce(values), np.maximum.reduce(values))
+
+    def prob_improvement(self, delta: float, k) -> float:
+        """Chance that ``k`` more trials improve the best by more than ``delta``."""
+        k = _check_trials(k)
+        return forecast.prob_improvement(self._fits[0], self._clean.values.max(), delta, k)
+
+    def trials_to_gain(self, delta: float, probability: float = 0.5) -> float:
+        """Trials needed to improve the best by ``delta`` with ``probability``."""
+        if not 0 <= probability < 1:
+            raise InvalidParameterError(f"probability must be in [0, 1), got {probability}")
+        return forecast.trials_to_gain(self._fits[0], self._clean.values.max(), delta, probability)
+
+    def tuning_curve(self, ns, q: float = 0.5) -> Interval:
+        """The fitted ``q``-quantile tuning curve (best score after ``n`` trials) with its band."""
+        ns = np.asarray(ns, dtype=float)
+        if np.any(~np.isfinite(ns)) or np.any(ns <= 0):
+            raise InvalidParameterError("ns must be finite and positive")
+        if not 0 < q < 1:
+            raise InvalidParameterError(f"q must be in (0, 1), got {q}")
+        curves = [d.ppf(q ** (1.0 / ns)) for d in self._fits]
+        lo, hi = np.minimum.reduce(curves), np.maximum.reduce(curves)
+        est = curves[0]
+        if self.direction == "minimize":
+            est, lo, hi = -est, -hi, -lo
+        return Interval(est, lo, hi)
+
+    # -- reporting ------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Plain-JSON summary."""
+        gains = {str(k): _plain(self.expected_gain(k)) for k in (1, 10, 100)}
+        return {
+            "direction": self.direction,
+            "confidence": self.confidence,
+            "n_trials": self.n_trials,
+            "n_failed": self.n_failed,
+            "n_censored": self.n_censored,
+            "current_best": float(self.current_best),
+            "best_possible": _plain(self.best_possible),
+            "remaining_gain": _plain(self.remaining_gain),
+            "effective_dimension": {
+                "estimate": self.effective_dimension.estimate,
+                "consistent": list(self.effective_dimension.consistent),
+            },
+            "noise": float(self.noise),
+            "threshold": float(self.threshold),
+            "tail_fraction": float(self.tail_fraction),
+            "expected_gain": gains,
+            "fits_well": bool(self.fits_well),
+            "fit_reason": self.fit_reason,
+        }
+
+    def __str__(self) -> str:
+        bp, gain10 = self.best_possible, self.expected_gain(10)
+        dims = ", ".join(str(c) for c in self.effective_dimension.consistent)
+        lines = [
+            f"tailstop estimate ({self.direction}, {self.n_trials} trials, {self.n_failed} failed)",
+            f"  current best        {self.current_best:.6g}",
+            f"  best possible       {bp.estimate:.6g}  [{bp.low:.6g}, {bp.high:.6g}] "
+            f"at {self.confidence:.0%}",
+            f"  effective dimension {self.effective_dimension.estimate}  (consistent: {dims})",
+            f"  seed noise          {self.noise:.3g}",
+            f"  expected gain, 10   {gain10.estimate:.3g}  [{gain10.low:.3g}, {gain10.high:.3g}]",
+            f"  tail                {self.tail_fraction:.0%} of trials above {self.threshold:.6g}",
+            f"  law fits            {'yes' if self.fits_well else 'no'}: {self.fit_reason}",
+        ]
+        return "\n".join(lines)
+
+
+def _plain(interval: Interval) -> dict:
+    return {name: float(v) for name, v in interval._asdict().items()}
+
+
+def _check_trials(k):
+    array = np.asarray(k, dtype=float)
+    if np.any(~np.isfinite(array)) or np.any(array < 0):
+        raise InvalidParameterError(f"the number of trials must be finite and >= 0, got {k!r}")
+    return array
+
+
+def _fit_ys(clean: CleanScores) -> np.ndarray:
+    """Finite scores plus ``-inf`` for failed trials: censored below any threshold."""
+    return np.concatenate([clean.values, np.full(clean.n_failed, -np.inf)])
+
+
+class _Profile:
+    """The profile spacing deviance of the best possible score ``b`` (maximise orientation).
+
+    ``D(b0) = 2 (n + 1) (L(b0) - L(b^))`` with ``L`` the Ekström-scaled spacing loss minimised
+    over ``a``, ``c``, ``o`` at fixed ``b = b0``: the spacing analogue of the likelihood-ratio
+    statistic, asymptotically chi-square with one degree of freedom in regular cases
+    (Cheng & Amin 1983; Ekström 2008).
+    """
+
+    def __init__(self, ys, threshold, best_fit, loss_hat, c_max):
+        from tailstop.distributions import NoisyQuadraticDistribution
+        from tailstop.fitting import spacing_loss
+
+        self._cls = NoisyQuadraticDistribution
+        self._loss = spacing_loss
+        self.ys, self.limits = ys, (threshold, np.inf)
+        self.best_fit, self.loss_hat, self.c_max = best_fit, loss_hat, c_max
+        self.scale = (ys.size + 1) * 2.0
+        self.xtol = 0.0
+        self.fits: dict[float, Any] = {}
+
+    def deviance(self, b0: float) -> float:
+        dist = self._cls.fit(
+            self.ys,
+            limits=self.limits,
+            constraints={"convex": False, "b": float(b0), "c": (1, self.c_max)},
+            warm_start=self.best_fit,
+        )
+        self.fits[b0] = dist
+        loss = self._loss(self.ys, self.limits, dist.a, dist.b, dist.c, dist.o, False)
+        return self.scale * (loss - self.loss_hat)
+
+    def end(self, critical: float, direction: float, step: float, limit: float) -> float:
+        """The ``b`` where the deviance crosses ``critical``, searching from ``b^``.
+
+        The signed root deviance ``r(b) = sign(b - b^) sqrt(D(b))`` is close to linear in
+        ``b`` (exactly so when the profile is quadratic), so a secant on ``r`` finds the
+        crossing in a few fits; a bracket is kept so the search cannot diverge.
+        """
+        b_hat = self.best_fit.b
+        target = math.sqrt(critical)
+        inside_b, inside_r = b_hat, 0.0
+        outside_b = None
+        b1 = b_hat + direction * step
+        for _ in range(40):
+            if direction > 0 and b1 >= limit:
+                b1 = float(limit)
+            r1 = math.sqrt(max(self.deviance(b1), 0.0))
+            if r1 < target:
+                if b1 == limit:
+                    return float(limit)
+                inside_b, inside_r = b1, r1
+            else:
+                outside_b, outside_r = b1, r1
+            if outside_b is not None and abs(outside_b - inside_b) <= self.xtol:
+                break
+            if outside_b is None:
+                # secant extrapolation through (b^, 0) or the last inside point, at most x4
+                slope = (r1 - inside_r) / (b1 - inside_b) if b1 != inside_b else 0.0
+                guess = inside_b + (target - inside_r) / slope if slope * direction > 0 else None
+                far = inside_b + 4.0 * (b1 - b_hat)
+                b1 = (
+                    far
+                    if guess is None
+                    else (min(guess, far) if direction > 0 else max(guess, far))
+                )
+                b1 = b1 + 0.05 * (b1 - inside_b)  # aim a little past the crossing
+            else:
+                guess = inside_b + (target - inside_r) * (outside_b - inside_b) / (
+                    outside_r - inside_r
+                )
+                lo, hi = sorted((inside_b, outside_b))
+                width = hi - lo
+                b1 = float(np.clip(guess, lo + 0.05 * width, hi - 0.05 * width))
+            if len(self.fits) > 60:
+                break
+        if outside_b is None:
+            return float(b1)
+        # linear interpolation of r between the bracket ends; fitted there too, so the
+        # interval's end has its own distribution for the forecasts' intervals
+        end = float(
+            inside_b + (target - inside_r) * (outside_b - inside_b) / (outside_r - inside_r)
+        )
+        self.deviance(end)
+        return end
+
+
+def analyze(
+    scores,
+    direction: str,
+    *,
+    confidence: float = 0.9,
+    max_dimension: int | None = None,
+    bounds: tuple[float, float] | None = None,
+    previous: TailEstimate | None = None,
+) -> TailEstimate:
+    """Fit the noisy quadratic law to the tail of a random search and forecast it.
+
+    Parameters
+    ----------
+    scores : sequence of float or None
+        One score per finished trial, in the order they finished. ``None``, NaN and +-inf
+        are failed trials: they count as trials that scored below the tail (they used a
+        trial and can never be the best) but their values are never fitted. A diverged trial
+        reported as a finite worst score (accuracy 0, say) is an ordinary score below the
+        threshold: censored, counted, harmless.
+    direction : {"maximize", "minimize"}
+    confidence : float
+        Level of every interval.
+    max_dimension : int, optional
+        Cap on the effective dimension (e.g. the number of hyperparameters searched);
+        default 10.
+    bounds : (low, high), optional
+        Known range of the metric (e.g. ``(0, 1)`` for accuracy): caps the best possible
+        score; a score outside raises ``InvalidDataError``.
+    previous : TailEstimate, optional
+        The estimate before the latest trials: reused as a warm start (and its threshold
+        choice, until the search has grown by 10%).
+
+    Returns
+    -------
+    TailEstimate
+    """
+    if not 0.5 <= confidence < 1:
+        raise InvalidParameterError(f"confidence must be in [0.5, 1), got {confidence}")
+    c_max = MAX_DIMENSION if max_dimension is None else int(max_dimension)
+    if max_dimension is not None and not (1 <= c_max <= MAX_DIMENSION and c_max == max_dimension):
+        raise InvalidParameterError(
+            f"max_dimension must be an integer in [1, {MAX_DIMENSION}], got {max_dimension!r}"
+        )
+    clean = clean_scores(scores, direction, bounds)
+    n_finite = clean.values.size
+    if n_finite < MIN_TRIALS:
+        raise NotEnoughTrials(
+            f"analyze needs at least {MIN_TRIALS} finished trials with finite scores; "
+            f"got {n_finite} (and {clean.n_failed} failed)"
+        )
+    b_max = clean.bounds[1] if clean.bounds is not None else np.inf
+    if np.ptp(clean.values) == 0:
+        return _degenerate(clean, confidence, c_max)
+    ys = _fit_ys(clean)
+
+    reuse = (
+        previous is not None
+        and previous.direction == clean.direction
+        and n_finite < previous._state.selected_at * FULL_RESELECT_GROWTH
+    )
+    if reuse:
+        tail_size = int(
+            np.clip(round(previous._state.tail_fraction * n_finite), regime.MIN_TAIL, n_finite)
+        )
+        dist, threshold = regime.fit_tail(
+            ys, tail_size, c_max=c_max, b_max=b_max, warm_start=previous._state.fit
+        )
+        choice, selected_at = previous._state.regime, previous._state.selected_at
+    else:
+        warm = previous._state.fit if previous is not None else None
+        choice, dist, threshold = regime.choose_regime(
+            ys, n_finite, c_max=c_max, b_max=b_max, warm_start=warm
+        )
+        tail_size, selected_at = choice.tail_size, n_finite
+    n_tail = int(np.sum(clean.values > threshold))
+
+    from tailstop.fitting import spacing_loss
+
+    limits = (threshold, np.inf)
+    loss_hat = spacing_loss(ys, limits, dist.a, dist.b, dist.c, dist.o, False)
+    critical = float(stats.chi2.ppf(confidence, 1))
+    profile = _Profile(ys, threshold, dist, loss_hat, c_max)
+    spread = max(
+        dist.o,
+        1e-3 * (dist.b - threshold if np.isfinite(threshold) else dist.b - dist.a),
+        1e-12 * max(1.0, abs(dist.b)),
+    )
+    profile.xtol = 0.02 * spread
+    try:
+        high = profile.end(critical, +1.0, spread, b_max)
+        low = profile.end(critical, -1.0, spread, -np.inf)
+    except (TailstopError, ValueError, RuntimeError) as exc:  # pragma: no cover - reported
+        raise FitError(f"could not profile the best possible score: {exc}") from exc
+    consistent = _consistent_dimensions(ys, limits, dist, loss_hat, critical, c_max)
+    boundary = [profile.fits[b] for b in (low, high) if b in profile.fits]
+    fits = (dist, *boundary)
+
+    fits_well, reason = _judge(choice, n_tail, dist.c)
+    user = clean.to_user
+    best_lo, best_hi = sorted((float(user(low)), float(user(high))))
+    return TailEstimate(
+        direction=clean.direction,
+        confidence=confidence,
+        n_trials=clean.n_trials,
+        n_failed=clean.n_failed,
+        n_censored=int(clean.n_trials - n_tail),
+        current_best=float(user(clean.values.max())),
+        best_possible=Interval(float(user(dist.b)), best_lo, best_hi),
+        effective_dimension=EffectiveDimension(int(dist.c), consistent),
+        noise=float(dist.o),
+        threshold=float(user(threshold)),
+        tail_fraction=n_tail / clean.n_trials,
+        fits_well=fits_well,
+        fit_reason=reason,
+        distribution=_user_distribution(dist, clean.direction),
+        _clean=clean,
+        _fits=fits,
+        _state=_State(n_tail / max(n_finite, 1), selected_at, dist, choice),
+    )
+
+
+def _consistent_dimensions(ys, limits, dist, loss_hat, critical, c_max) -> tuple[int, ...]:
+    """Every ``c`` whose profile deviance is below the chi-square critical value."""
+    from tailstop.distributions import NoisyQuadraticDistribution
+    from tailstop.fitting import spacing_loss
+
+    consistent = [int(dist.c)]
+    for step in (-1, 1):
+        c = int(dist.c) + step
+        while 1 <= c <= c_max:
+            fit = NoisyQuadraticDistribution.fit(
+                ys, limits=limits, constraints={"convex": False, "c": c}
+            )
+            loss = spacing_loss(ys, limits, fit.a, fit.b, fit.c, fit.o, False)
+            if 2.0 * (ys.size + 1) * (loss - loss_hat) > critical:
+                break
+            consistent.append(c)
+            c += step
+    return tuple(sorted(consistent))
+
+
+def _judge(choice, n_tail: int, c: int) -> tuple[bool, str]:
+    if n_tail < regime.MIN_TAIL + 5:
+        return False, f"only {n_tail} trials in the tail; the law needs about 15"
+    if choice is not None and choice.rejected >= len(choice.candidates):
+        return False, "every candidate tail fails the goodness-of-fit test"
+    if c >= SLOW_DIMENSION:
+        return False, (
+            f"effective dimension {c}: random search converges too slowly for the law to hold yet"
+        )
+    return True, "the noisy quadratic describes the tail"
+
+
+def _user_distribution(dist, direction: str):
+    """The fitted law in the user's orientation (convex form when minimising)."""
+    if direction == "maximize":
+        return dist
+    return type(dist)(-dist.b, -dist.a, dist.c, dist.o, convex=True)
+
+
+def _degenerate(clean: CleanScores, confidence: float, c_max: int) -> TailEstimate:
+    """All finite scores equal: nothing to fit; zero gain, and the law does not fit."""
+    from tailstop.distributions import QuadraticDistribution
+
+    value = float(clean.values[0])
+    point = QuadraticDistribution(value, value, 1)
+    user_value = float(clean.to_user(value))
+    return TailEstimate(
+        direction=clean.direction,
+        confidence=confidence,
+        n_trials=clean.n_trials,
+        n_failed=clean.n_failed,
+        n_censored=0,
+        current_best=user_value,
+        best_possible=Interval(user_value, user_value, user_value),
+        effective_dimension=EffectiveDimension(1, tuple(range(1, c_max + 1))),
+        noise=0.0,
+        threshold=user_value,
+        tail_fraction=clean.values.size / clean.n_trials,
+        fits_well=False,
+        fit_reason="all finite scores are equal: no tail to fit",
+        distribution=point,
+        _clean=clean,
+        _fits=(point,),
+        _state=_State(1.0, clean.values.size, point, None),
+    )

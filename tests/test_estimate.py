@@ -1,0 +1,103 @@
+"""tailstop.analyze: the tail estimate of a search (work in progress towards issue 3)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tailstop.errors import InvalidDataError, InvalidParameterError, NotEnoughTrials
+from tailstop.estimate import MIN_TRIALS, analyze
+from tailstop.synthetic import make_problem
+
+
+@pytest.fixture(scope="module")
+def search():
+    problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    return problem, problem.run_search(200, generator=6)
+
+
+def test_estimate_brackets_truth_and_is_consistent(search):
+    problem, scores = search
+    est = analyze(scores, "maximize")
+    bp = est.best_possible
+    assert bp.low <= bp.estimate <= bp.high
+    assert abs(bp.estimate - problem.best) < 0.1 * problem.scale
+    assert est.effective_dimension.estimate in est.effective_dimension.consistent
+    assert est.current_best == pytest.approx(scores.max())
+    assert est.n_trials == 200 and est.n_failed == 0
+    gain = est.expected_gain(10)
+    assert gain.low <= gain.estimate <= gain.high
+    assert np.all(np.diff(est.expected_gain(np.array([1, 10, 100])).estimate) > 0)
+    curve = est.tuning_curve(np.array([10.0, 100.0, 1000.0]))
+    assert np.all(curve.low <= curve.estimate) and np.all(curve.estimate <= curve.high)
+    json.dumps(est.to_dict())
+    assert "best possible" in str(est)
+
+
+def test_minimize_mirrors_maximize(search):
+    _, scores = search
+    up = analyze(scores, "maximize")
+    down = analyze(-scores, "minimize")
+    assert down.best_possible.estimate == pytest.approx(-up.best_possible.estimate, abs=1e-6)
+    assert down.best_possible.low == pytest.approx(-up.best_possible.high, abs=1e-6)
+    assert down.expected_gain(10).estimate == pytest.approx(up.expected_gain(10).estimate,
+                                                            rel=1e-4)
+    assert down.remaining_gain.estimate == pytest.approx(up.remaining_gain.estimate, abs=1e-6)
+
+
+def test_failed_trials_are_counted_not_fitted(search):
+    _, scores = search
+    with_failures = [*scores.tolist(), None, float("nan"), float("inf")]
+    est = analyze(with_failures, "maximize")
+    assert est.n_trials == 203 and est.n_failed == 3
+    assert np.isfinite(est.best_possible.estimate)
+
+
+def test_bounds_cap_the_best_possible():
+    rng = np.random.default_rng(0)
+    scores = 1.0 - rng.random(60) ** 2 * 0.3  # a tail piling up against 1
+    est = analyze(scores, "maximize", bounds=(0.0, 1.0))
+    assert est.best_possible.high <= 1.0
+    with pytest.raises(InvalidDataError, match="outside the declared bounds"):
+        analyze([*scores.tolist(), 1.5], "maximize", bounds=(0.0, 1.0))
+
+
+def test_constant_scores_give_zero_gain():
+    est = analyze([0.5] * 30, "maximize")
+    assert not est.fits_well
+    assert est.expected_gain(100).estimate == 0.0
+    assert est.remaining_gain.estimate == 0.0
+
+
+@pytest.mark.parametrize(
+    ("scores", "kwargs", "error"),
+    [
+        ([0.1] * (MIN_TRIALS - 1), {}, NotEnoughTrials),
+        ([None] * 50, {}, NotEnoughTrials),
+        (["a", 0.2, 0.3], {}, InvalidDataError),
+        (list(range(20)), {"direction": "up"}, InvalidParameterError),
+        (list(range(20)), {"confidence": 1.2}, InvalidParameterError),
+        (list(range(20)), {"max_dimension": 0}, InvalidParameterError),
+        (list(range(20)), {"bounds": (1, 0)}, InvalidParameterError),
+    ],
+)
+def test_bad_input(scores, kwargs, error):
+    kwargs = {"direction": "maximize", **kwargs}
+    with pytest.raises(error):
+        analyze(scores, **kwargs)
+
+
+def test_not_enough_trials_names_the_minimum():
+    with pytest.raises(NotEnoughTrials, match=str(MIN_TRIALS)):
+        analyze([0.1, 0.2, 0.3], "maximize")
+
+
+@pytest.mark.parametrize(("name", "best", "dimension"),
+                         [("alexnet", 0.582, 2), ("deberta-base", 0.887, 1),
+                          ("deberta-v3-base", 0.905, 1)])
+def test_real_searches_match_the_hand_tuned_fits(shared_scores, name, best, dimension):
+    est = analyze(shared_scores(name), "maximize", bounds=(0.0, 1.0))
+    assert abs(est.best_possible.estimate - best) <= 0.005
+    assert est.effective_dimension.estimate == dimension

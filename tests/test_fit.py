@@ -1,0 +1,352 @@
+"""Tests of the censored maximum-product-of-spacings fit (tailstop.fitting)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from conftest import load_scores
+
+from tailstop.errors import (
+    ConstraintError,
+    InvalidDataError,
+    NotEnoughTrials,
+    TailstopError,
+)
+from tailstop.fitting import FitResult, fit_parameters, spacing_loss
+
+# Medians of the two ground truths (opda 0.8.0's ppf(0.5); reference note §4.3 golden values).
+MEDIAN_A = 0.66  # NQ(0.60, 0.72, 2, 0.005, concave): uniform plus symmetric noise
+MEDIAN_B = 0.106522  # NQ(0.095, 0.141, 1, 0.001, convex)
+
+
+def draw(a, b, c, o, convex, n, seed):
+    """n scores of NQ(a, b, c, o, convex): a + (b - a) U^(2/c) (convex) or b - ..., plus noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.random(n) ** (2.0 / c)
+    noise = o * rng.standard_normal(n)
+    return (a + (b - a) * x if convex else b - (b - a) * x) + noise
+
+
+def fit(ys, limits=(-np.inf, np.inf), constraints=None, **kwargs) -> FitResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fit_parameters(ys, limits, constraints, **kwargs)
+
+
+def loss_at(ys, limits, r: FitResult) -> float:
+    return spacing_loss(ys, limits, r.a, r.b, r.c, r.o, r.convex)
+
+
+# --------------------------------------------------------------------------------------
+# Recovery of known parameters
+
+
+def test_recovers_best_score_of_convex_truth_censored_above_median():
+    ys = draw(0.095, 0.141, 1, 0.001, True, 1024, seed=0)
+    r = fit(ys, (-np.inf, MEDIAN_B), {"convex": True})
+    assert abs(r.a - 0.095) < 0.0005
+    assert r.c == 1
+    assert r.convex is True
+
+
+def test_recovers_best_score_and_dimension_of_concave_truth_censored_below_median():
+    ys = draw(0.60, 0.72, 2, 0.005, False, 1024, seed=0)
+    r = fit(ys, (MEDIAN_A, np.inf), {"convex": False})
+    assert abs(r.b - 0.72) < 0.003
+    assert r.c == 2
+    assert 0.0025 < r.o < 0.01
+
+
+def test_noiseless_fit_recovers_quadratic_and_brackets_the_data():
+    ys = draw(0.2, 0.7, 3, 0.0, True, 400, seed=3)
+    r = fit(ys, constraints={"convex": True}, noisy=False)
+    assert r.o == 0.0
+    assert r.a <= ys.min() and r.b >= ys.max()
+    assert abs(r.a - 0.2) < 0.01 and abs(r.b - 0.7) < 0.01
+    assert r.c == 3
+
+
+# --------------------------------------------------------------------------------------
+# Optimality of the result
+
+
+@pytest.mark.parametrize("censor", [False, True])
+def test_result_is_a_local_minimum_of_the_spacing_loss(censor):
+    ys = draw(0.60, 0.72, 2, 0.005, False, 256, seed=1)
+    limits = (MEDIAN_A, np.inf) if censor else (-np.inf, np.inf)
+    r = fit(ys, limits, {"convex": False})
+    assert loss_at(ys, limits, r) == pytest.approx(r.loss, rel=1e-12, abs=1e-14)
+    for name, step in (("a", 1e-3), ("b", 1e-4), ("o", 5e-4)):
+        for sign in (-1, 1):
+            params = {"a": r.a, "b": r.b, "c": r.c, "o": r.o, "convex": r.convex}
+            params[name] += sign * step
+            assert spacing_loss(ys, limits, **params) > r.loss
+    for c in (r.c - 1, r.c + 1):  # the other c's fitted alone do no better
+        other = fit(ys, limits, {"convex": False, "c": c})
+        assert other.loss >= r.loss - 1e-12
+
+
+def test_free_convex_is_at_least_as_good_as_either_fixed_value():
+    ys = draw(0.095, 0.141, 1, 0.001, True, 200, seed=2)
+    both = fit(ys)
+    for convex in (False, True):
+        assert both.loss <= fit(ys, constraints={"convex": convex}).loss + 1e-8
+
+
+def test_scale_and_shift_equivariance():
+    ys = draw(0.60, 0.72, 2, 0.005, False, 128, seed=4)
+    r = fit(ys, (MEDIAN_A, np.inf), {"convex": False})
+    shift, scale = -3.0, 10.0
+    t = fit(shift + scale * ys, (shift + scale * MEDIAN_A, np.inf), {"convex": False})
+    assert t.c == r.c
+    assert t.loss == pytest.approx(r.loss, abs=1e-7)
+    assert (t.b - shift) / scale == pytest.approx(r.b, abs=1e-6)
+    assert t.o / scale == pytest.approx(r.o, rel=1e-3, abs=1e-6)
+
+
+def test_mirror_image_fits_the_mirrored_distribution():
+    ys = draw(0.60, 0.72, 3, 0.004, False, 128, seed=5)
+    r = fit(ys, constraints={"convex": False})
+    m = fit(-ys, constraints={"convex": True})
+    assert (m.c, m.loss) == (r.c, pytest.approx(r.loss, abs=1e-8))
+    assert (m.a, m.b, m.o) == pytest.approx((-r.b, -r.a, r.o), abs=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("truth", "censor"), [("A", True), ("B", False)], ids=["A-censored", "B-uncensored"]
+)
+def test_objective_at_least_as_good_as_opda(truth, censor):
+    parametric = pytest.importorskip("opda.parametric")
+    if truth == "A":
+        ys, convex, limits = draw(0.60, 0.72, 2, 0.005, False, 48, 7), False, (MEDIAN_A, np.inf)
+    else:
+        ys, convex, limits = draw(0.095, 0.141, 1, 0.001, True, 48, 7), True, (-np.inf, np.inf)
+    limits = limits if censor else (-np.inf, np.inf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = parametric.NoisyQuadraticDistribution.fit(
+            ys, limits, {"convex": convex}, generator=np.random.default_rng(0)
+        )
+    ours = fit(ys, limits, {"convex": convex})
+    opda_loss = spacing_loss(ys, limits, theirs.a, theirs.b, theirs.c, theirs.o, theirs.convex)
+    assert ours.loss <= opda_loss + 1e-6 * abs(opda_loss)
+
+
+# --------------------------------------------------------------------------------------
+# Real searches (opda's published fits, Lourie, He & Cho 2025)
+
+
+@pytest.mark.parametrize(
+    ("name", "threshold", "c_max", "b_expected", "c_expected"),
+    [
+        ("alexnet", 0.50, 8, 0.582, 2),
+        ("convnext-tiny", 0.60, 8, 0.744, 2),
+        ("deberta-base", 0.87, 5, 0.887, 1),
+        ("deberta-v3-base", 0.89, 5, 0.905, 1),
+    ],
+)
+def test_real_search_fits_match_opda(name, threshold, c_max, b_expected, c_expected):
+    ys = load_scores(name)
+    r = fit(ys, (threshold, np.inf), {"b": (0.0, 1.0), "c": (1, c_max), "convex": False})
+    assert abs(r.b - b_expected) <= 0.001
+    assert r.c == c_expected
+
+
+def test_real_search_error_rate_fit_matches_opda():
+    errors = 1.0 - load_scores("deberta-v3-base")
+    r = fit(errors, (-np.inf, 0.11), {"a": (0.0, 1.0), "c": (1, 5), "convex": True})
+    assert abs(r.a - 0.0946) <= 0.0005
+    assert abs(r.b - 0.141) <= 0.001
+    assert r.c == 1
+    assert r.o == pytest.approx(1.0e-3, rel=0.1)
+
+
+# --------------------------------------------------------------------------------------
+# Constraints
+
+
+@pytest.mark.parametrize(
+    "constraints",
+    [
+        {"a": 0.55},
+        {"b": 0.73},
+        {"c": 4},
+        {"o": 0.01},
+        {"a": (0.5, 0.58), "b": (0.721, 0.75), "c": (2, 3), "o": (0.001, 0.002)},
+        {"a": 0.5, "b": 0.75, "o": 0.003, "c": 2},
+        {"o": 0.0},
+    ],
+)
+def test_constraints_are_obeyed_exactly(constraints):
+    ys = draw(0.60, 0.72, 2, 0.005, False, 96, seed=6)
+    r = fit(ys, constraints={"convex": False, **constraints})
+    for name, value in constraints.items():
+        got = getattr(r, name)
+        if np.ndim(value) == 0:
+            assert got == value
+        else:
+            assert value[0] <= got <= value[1]
+    assert np.isfinite(r.loss)
+
+
+def test_c_range_reaching_outside_1_to_10_warns_and_is_clipped():
+    ys = draw(0.60, 0.72, 2, 0.005, False, 64, seed=16)
+    with pytest.warns(RuntimeWarning, match="outside"):
+        r = fit_parameters(ys, constraints={"convex": False, "c": (0, 3)})
+    assert 1 <= r.c <= 3
+
+
+def test_convex_list_and_default_try_both_forms():
+    ys = draw(0.095, 0.141, 1, 0.001, True, 96, seed=8)
+    assert fit(ys, constraints={"convex": [True]}).convex is True
+    assert fit(ys, constraints={"convex": [False, True]}).loss == fit(ys).loss
+
+
+def test_noiseless_fit_keeps_a_below_and_b_above_the_data_under_censoring():
+    ys = draw(0.60, 0.72, 1, 0.0, False, 200, seed=9)
+    limits = (0.65, np.inf)
+    r = fit(ys, limits, {"convex": False}, noisy=False)
+    assert r.a <= 0.65 and r.b >= ys.max()
+
+
+# --------------------------------------------------------------------------------------
+# Data handling
+
+
+def test_ties_from_float_noise_are_grouped():
+    ys = np.round(draw(0.60, 0.72, 2, 0.005, False, 100, seed=10), 3)
+    r = fit(ys, constraints={"convex": False})
+    jittered = ys * (1 + np.random.default_rng(0).integers(-16, 17, ys.size) * 2.0**-52)
+    limits = (-np.inf, np.inf)
+    for params in ((r.a, r.b, r.c, r.o, False), (0.55, 0.75, 3, 0.01, False)):
+        assert spacing_loss(jittered, limits, *params) == spacing_loss(ys, limits, *params)
+    j = fit(jittered, constraints={"convex": False})
+    assert j.c == r.c
+    assert j.loss == pytest.approx(r.loss, abs=1e-8)
+    assert (j.a, j.b, j.o) == pytest.approx((r.a, r.b, r.o), rel=1e-4)
+
+
+def test_integer_input_equals_float_input():
+    ys = np.array([3, 5, 6, 6, 7, 8, 8, 8, 9, 9, 9, 9])
+    assert fit(ys) == fit(ys.astype(float))
+
+
+def test_all_equal_data_is_a_point_mass():
+    with pytest.warns(RuntimeWarning, match="equal"):
+        r = fit_parameters([0.25] * 8)
+    assert (r.a, r.b, r.o) == (0.25, 0.25, 0.0)
+
+
+def test_infinite_values_are_accepted_only_when_censored():
+    ys = np.r_[draw(0.60, 0.72, 2, 0.005, False, 50, seed=11), -np.inf, -np.inf]
+    r = fit(ys, (0.62, np.inf), {"convex": False})
+    assert np.isfinite(r.loss)
+    with pytest.raises(InvalidDataError, match="infinite"):
+        fit(ys)
+
+
+def test_warm_start_gives_the_cold_answer():
+    ys = draw(0.60, 0.72, 2, 0.005, False, 201, seed=13)
+    limits, constraints = (MEDIAN_A, np.inf), {"convex": False}
+    previous = fit(ys[:-1], limits, constraints)
+    cold = fit(ys, limits, constraints)
+    warm = fit(ys, limits, constraints, warm_start=previous)
+    assert warm.c == cold.c
+    assert warm.loss <= cold.loss + 1e-9
+    assert (warm.a, warm.b, warm.o) == pytest.approx((cold.a, cold.b, cold.o), rel=1e-3)
+    far = FitResult(0.0, 5.0, 7, 1.0, False, np.inf)  # a poor start still ends at the optimum
+    assert fit(ys, limits, constraints, warm_start=far).loss <= cold.loss + 1e-9
+
+
+# --------------------------------------------------------------------------------------
+# Bad input
+
+
+GOOD = [0.1, 0.4, 0.35, 0.8, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("ys", "limits", "constraints", "error", "match"),
+    [
+        ([0.1, np.nan, 0.3, 0.4], (-np.inf, np.inf), None, InvalidDataError, "NaN"),
+        ([0.1, np.inf, 0.3, 0.4], (-np.inf, np.inf), None, InvalidDataError, "infinite"),
+        ([0.1, 0.2], (-np.inf, np.inf), None, NotEnoughTrials, "3"),
+        ([[0.1, 0.2], [0.3, 0.4]], (-np.inf, np.inf), None, InvalidDataError, "1-D"),
+        (GOOD, (0.9, np.inf), None, InvalidDataError, "uncensored"),
+        (GOOD, (0.5, 0.2), None, InvalidDataError, "limits"),
+        (GOOD, (0.5, 0.5), None, InvalidDataError, "limits"),
+        (GOOD, (-np.inf, np.inf), {"d": 1}, ConstraintError, "unknown"),
+        (GOOD, (-np.inf, np.inf), {"c": 1.5}, ConstraintError, "integer"),
+        (GOOD, (-np.inf, np.inf), {"c": 11}, ConstraintError, "c"),
+        (GOOD, (-np.inf, np.inf), {"c": (12, 14)}, ConstraintError, "c"),
+        (GOOD, (-np.inf, np.inf), {"a": (1.0, 0.0)}, ConstraintError, "lower bound"),
+        (GOOD, (-np.inf, np.inf), {"a": (0.0, 1.0, 2.0)}, ConstraintError, "pair"),
+        (GOOD, (-np.inf, np.inf), {"o": -1.0}, ConstraintError, "non-negative"),
+        (GOOD, (-np.inf, np.inf), {"convex": []}, ConstraintError, "empty"),
+        (GOOD, (-np.inf, np.inf), {"convex": [True, True]}, ConstraintError, "duplicate"),
+        (GOOD, (-np.inf, np.inf), {"convex": "yes"}, ConstraintError, "bool"),
+        (GOOD, (-np.inf, np.inf), {"o": 0.0, "b": 0.5}, ConstraintError, "greatest"),
+        (GOOD, (-np.inf, np.inf), {"o": 0.0, "a": (0.2, 0.3)}, ConstraintError, "least"),
+        (GOOD, (-np.inf, np.inf), {"b": (1e9, 2e9)}, ConstraintError, "b"),
+    ],
+)
+def test_bad_input_raises_and_leaves_input_untouched(ys, limits, constraints, error, match):
+    array = np.array(ys, dtype=float)
+    before = array.copy()
+    with pytest.raises(error, match=match) as info:
+        fit_parameters(array, limits, constraints)
+    assert isinstance(info.value, TailstopError)
+    np.testing.assert_array_equal(array, before)
+
+
+def test_noiseless_constraint_rejects_a_above_the_data():
+    with pytest.raises(ConstraintError, match="least"):
+        fit_parameters(GOOD, constraints={"a": 0.2}, noisy=False)
+    with pytest.raises(ConstraintError, match="unknown"):
+        fit_parameters(GOOD, constraints={"o": 0.1}, noisy=False)
+
+
+def test_fit_does_not_modify_the_callers_array():
+    ys = draw(0.60, 0.72, 2, 0.005, False, 64, seed=14)
+    before = ys.copy()
+    fit(ys, (0.65, np.inf), {"convex": False})
+    np.testing.assert_array_equal(ys, before)
+
+
+def test_a_above_b_is_infeasible():
+    with pytest.raises(ConstraintError, match="above"):
+        fit_parameters(GOOD, constraints={"a": 0.9, "b": 0.1})
+
+
+# --------------------------------------------------------------------------------------
+# Distribution classes
+
+
+def test_classes_fit_through_this_module():
+    from tailstop.distributions import NoisyQuadraticDistribution, QuadraticDistribution
+
+    ys = draw(0.60, 0.72, 2, 0.005, False, 96, seed=15)
+    r = fit(ys, (0.65, np.inf), {"convex": False})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        nq = NoisyQuadraticDistribution.fit(ys, (0.65, np.inf), {"convex": False})
+        q = QuadraticDistribution.fit(ys, (0.65, np.inf), {"convex": False})
+        warm = NoisyQuadraticDistribution.fit(ys, (0.65, np.inf), {"convex": False}, warm_start=nq)
+    assert (nq.a, nq.b, nq.c, nq.o, nq.convex) == (r.a, r.b, r.c, r.o, r.convex)
+    assert isinstance(q, QuadraticDistribution)
+    assert q.a <= 0.65 and q.b >= ys.max()
+    assert (warm.a, warm.b, warm.c) == pytest.approx((nq.a, nq.b, nq.c), rel=1e-6)
+
+
+def test_deterministic_whatever_the_generator():
+    from tailstop.fitting import fit_noisy_quadratic
+
+    ys = draw(0.60, 0.72, 2, 0.005, False, 64, seed=12)
+    fits = [
+        fit_noisy_quadratic(ys, constraints={"convex": False}, generator=generator)
+        for generator in (None, np.random.default_rng(0), np.random.default_rng(1), None)
+    ]
+    assert len({(d.a, d.b, d.c, d.o, d.convex) for d in fits}) == 1

@@ -1,0 +1,47 @@
+"""tailstop.forecast: gains of further random search under a known law."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tailstop import forecast
+from tailstop.distributions import NoisyQuadraticDistribution, QuadraticDistribution
+
+
+@pytest.mark.parametrize("y0", [0.0, 0.3, 0.9, 0.999])
+def test_expected_gain_uniform_closed_form(y0):
+    # Q(0, 1, c=2) is Uniform(0, 1): int_{y0}^1 (1 - t^k) dt = (1 - y0) - (1 - y0^(k+1))/(k+1)
+    dist = QuadraticDistribution(0.0, 1.0, 2)
+    ks = np.array([1.0, 2.0, 10.0, 1000.0, 1e6])
+    exact = (1 - y0) - (1 - y0 ** (ks + 1)) / (ks + 1)
+    assert np.allclose(forecast.expected_gain(dist, y0, ks), exact, rtol=1e-9, atol=1e-15)
+
+
+def test_expected_gain_matches_simulation_with_noise():
+    dist = NoisyQuadraticDistribution(0.6, 0.72, 2, 0.005)
+    y0, k = 0.70, 20
+    draws = dist.sample((40_000, k), generator=0).max(axis=1)
+    simulated = np.maximum(draws - y0, 0.0)
+    gain = forecast.expected_gain(dist, y0, k)
+    assert gain == pytest.approx(simulated.mean(), abs=4 * simulated.std() / np.sqrt(draws.size))
+
+
+def test_expected_gain_is_monotone_and_zero_at_zero_trials():
+    dist = NoisyQuadraticDistribution(0.0, 1.0, 1, 0.01)
+    gains = forecast.expected_gain(dist, 0.95, np.array([0, 1, 2, 5, 50, 500]))
+    assert gains[0] == 0.0
+    assert np.all(np.diff(gains) > 0)
+    assert forecast.expected_gain(dist, 2.0, 10) == 0.0  # far above anything reachable
+
+
+def test_probability_and_trials_are_inverse():
+    dist = QuadraticDistribution(0.0, 1.0, 2)
+    y0, delta = 0.5, 0.1
+    # P(one trial beats 0.6) = 0.4
+    assert forecast.prob_improvement(dist, y0, delta, 1) == pytest.approx(0.4)
+    assert forecast.prob_improvement(dist, y0, delta, 3) == pytest.approx(1 - 0.6**3)
+    k = forecast.trials_to_gain(dist, y0, delta, probability=0.9)
+    assert k == pytest.approx(np.log(0.1) / np.log(0.6))
+    assert forecast.prob_improvement(dist, y0, delta, k) == pytest.approx(0.9)
+    assert np.isinf(forecast.trials_to_gain(dist, 0.95, 0.1, probability=0.5))
