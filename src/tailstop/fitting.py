@@ -542,7 +542,8 @@ class _Batch:
                 best = nt.f.min()
                 hopeless = nt.f > best + margins[min(iteration, len(margins) - 1)]
                 if iteration >= model_from:
-                    reach = nt.f - 10 * nt.predicted
+                    with np.errstate(invalid="ignore"):  # inf - inf: already hopeless
+                        reach = nt.f - 10 * nt.predicted
                     hopeless |= reach > best + (0.0 if self.final else _POLISH_MARGIN)
                     group_best = np.full(self.key.max() + 1, np.inf)
                     np.minimum.at(group_best, self.key, nt.f)
