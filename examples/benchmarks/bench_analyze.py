@@ -1,0 +1,75 @@
+"""Benchmark: coverage and width of analyze()'s intervals on problems with a known truth.
+
+Problems come from ``tailstop.synthetic`` (quadratic in r directions near the optimum, not a
+draw from the noisy quadratic), cycling through r in {1, 2, 3, 4}, noise / range in
+{0, 0.01, 0.05} and both directions. For each problem and sample size n the search is run once,
+``analyze`` is called at the given confidence, and the table reports, per n:
+
+* coverage of the best-possible interval (does it contain the true best expected score?) and
+  its median width relative to the score range;
+* coverage of the ``expected_gain(k)`` interval (k = n) against the realised mean gain of k more
+  trials, estimated from ``--gain-reps`` independent continuations;
+* how often the effective-dimension set contains the true r, and the median time per call.
+
+Run from the repository root::
+
+    PYTHONPATH=src python examples/benchmarks/bench_analyze.py --problems 200 --ns 30 100 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+
+from tailstop.errors import TailstopError
+from tailstop.estimate import analyze
+from tailstop.synthetic import random_problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", type=int, default=200)
+    parser.add_argument("--ns", type=int, nargs="+", default=[30, 100, 300, 1000])
+    parser.add_argument("--confidence", type=float, default=0.9)
+    parser.add_argument("--gain-reps", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    problems = random_problems(args.problems, generator=args.seed)
+    print(f"analyze() on {args.problems} synthetic problems, confidence {args.confidence}")
+    print(f"{'n':>6} {'best cov':>9} {'width/range':>12} {'gain cov':>9} {'r in set':>9} "
+          f"{'fits_well':>9} {'errors':>7} {'ms/call':>8}")
+    for n in args.ns:
+        covered, widths, gain_cov, r_in, well, errors, times = [], [], [], [], [], 0, []
+        for i, problem in enumerate(problems):
+            rng = np.random.default_rng([args.seed, n, i])
+            scores = problem.run_search(n, generator=rng)
+            start = time.perf_counter()
+            try:
+                est = analyze(scores, problem.direction, confidence=args.confidence)
+            except TailstopError:
+                errors += 1
+                continue
+            times.append(time.perf_counter() - start)
+            bp = est.best_possible
+            covered.append(bp.low <= problem.best <= bp.high)
+            widths.append((bp.high - bp.low) / problem.scale)
+            r_in.append(problem.effective_dimension in est.effective_dimension.consistent)
+            well.append(est.fits_well)
+            more = problem.run_search(n * args.gain_reps, generator=rng).reshape(args.gain_reps, n)
+            if problem.direction == "maximize":
+                realised = np.maximum(more.max(axis=1) - scores.max(), 0.0).mean()
+            else:
+                realised = np.maximum(scores.min() - more.min(axis=1), 0.0).mean()
+            gain = est.expected_gain(n)
+            gain_cov.append(gain.low <= realised <= gain.high)
+        print(f"{n:>6} {np.mean(covered):>9.3f} {np.median(widths):>12.4f} "
+              f"{np.mean(gain_cov):>9.3f} {np.mean(r_in):>9.3f} {np.mean(well):>9.3f} "
+              f"{errors:>7d} {1e3 * np.median(times):>8.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
