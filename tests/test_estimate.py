@@ -89,6 +89,16 @@ def test_bad_input(scores, kwargs, error):
         analyze(scores, **kwargs)
 
 
+def test_bad_forecast_arguments_raise(search):
+    _, scores = search
+    est = analyze(scores, "maximize")
+    for call in (lambda: est.prob_improvement(-0.1, 10), lambda: est.trials_to_gain(np.nan),
+                 lambda: est.expected_gain(-1), lambda: est.trials_to_gain(0.01, 1.0),
+                 lambda: est.tuning_curve([0.0])):
+        with pytest.raises(InvalidParameterError):
+            call()
+
+
 def test_not_enough_trials_names_the_minimum():
     with pytest.raises(NotEnoughTrials, match=str(MIN_TRIALS)):
         analyze([0.1, 0.2, 0.3], "maximize")

@@ -94,12 +94,14 @@ class TailEstimate:
     def prob_improvement(self, delta: float, k) -> float:
         """Chance that ``k`` more trials improve the best by more than ``delta``."""
         k = _check_trials(k)
+        delta = _check_delta(delta)
         return forecast.prob_improvement(self._fits[0], self._clean.values.max(), delta, k)
 
     def trials_to_gain(self, delta: float, probability: float = 0.5) -> float:
         """Trials needed to improve the best by ``delta`` with ``probability``."""
         if not 0 <= probability < 1:
             raise InvalidParameterError(f"probability must be in [0, 1), got {probability}")
+        delta = _check_delta(delta)
         return forecast.trials_to_gain(self._fits[0], self._clean.values.max(), delta, probability)
 
     def tuning_curve(self, ns, q: float = 0.5) -> Interval:
@@ -160,6 +162,13 @@ class TailEstimate:
 
 def _plain(interval: Interval) -> dict:
     return {name: float(v) for name, v in interval._asdict().items()}
+
+
+def _check_delta(delta):
+    array = np.asarray(delta, dtype=float)
+    if np.any(~np.isfinite(array)) or np.any(array < 0):
+        raise InvalidParameterError(f"delta must be finite and >= 0, got {delta!r}")
+    return array
 
 
 def _check_trials(k):
