@@ -105,8 +105,8 @@ def test_not_enough_trials_names_the_minimum():
 
 
 @pytest.mark.parametrize(("name", "best", "dimension"),
-                         [("alexnet", 0.582, 2), ("deberta-base", 0.887, 1),
-                          ("deberta-v3-base", 0.905, 1)])
+                         [("alexnet", 0.582, 2), ("convnext-tiny", 0.744, 2),
+                          ("deberta-base", 0.887, 1), ("deberta-v3-base", 0.905, 1)])
 def test_real_searches_match_the_hand_tuned_fits(shared_scores, name, best, dimension):
     est = analyze(shared_scores(name), "maximize", bounds=(0.0, 1.0))
     assert abs(est.best_possible.estimate - best) <= 0.005

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -11,6 +10,7 @@ from scipy import stats
 
 from tailstop import forecast, regime
 from tailstop._data import CleanScores, clean_scores
+from tailstop._profile import Profile
 from tailstop.errors import FitError, InvalidParameterError, NotEnoughTrials, TailstopError
 
 __all__ = ["MIN_TRIALS", "EffectiveDimension", "Interval", "TailEstimate", "analyze"]
@@ -45,6 +45,7 @@ class _State:
     selected_at: int
     fit: Any
     regime: regime.RegimeChoice | None
+    ends: dict = field(default_factory=dict)  # profile ends, the guesses of the next update
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,93 +184,6 @@ def _fit_ys(clean: CleanScores) -> np.ndarray:
     return np.concatenate([clean.values, np.full(clean.n_failed, -np.inf)])
 
 
-class _Profile:
-    """The profile spacing deviance of the best possible score ``b`` (maximise orientation).
-
-    ``D(b0) = 2 (n + 1) (L(b0) - L(b^))`` with ``L`` the Ekström-scaled spacing loss minimised
-    over ``a``, ``c``, ``o`` at fixed ``b = b0``: the spacing analogue of the likelihood-ratio
-    statistic, asymptotically chi-square with one degree of freedom in regular cases
-    (Cheng & Amin 1983; Ekström 2008).
-    """
-
-    def __init__(self, ys, threshold, best_fit, loss_hat, c_max):
-        from tailstop.distributions import NoisyQuadraticDistribution
-        from tailstop.fitting import spacing_loss
-
-        self._cls = NoisyQuadraticDistribution
-        self._loss = spacing_loss
-        self.ys, self.limits = ys, (threshold, np.inf)
-        self.best_fit, self.loss_hat, self.c_max = best_fit, loss_hat, c_max
-        self.scale = (ys.size + 1) * 2.0
-        self.xtol = 0.0
-        self.fits: dict[float, Any] = {}
-
-    def deviance(self, b0: float) -> float:
-        dist = self._cls.fit(
-            self.ys,
-            limits=self.limits,
-            constraints={"convex": False, "b": float(b0), "c": (1, self.c_max)},
-            warm_start=self.best_fit,
-        )
-        self.fits[b0] = dist
-        loss = self._loss(self.ys, self.limits, dist.a, dist.b, dist.c, dist.o, False)
-        return self.scale * (loss - self.loss_hat)
-
-    def end(self, critical: float, direction: float, step: float, limit: float) -> float:
-        """The ``b`` where the deviance crosses ``critical``, searching from ``b^``.
-
-        The signed root deviance ``r(b) = sign(b - b^) sqrt(D(b))`` is close to linear in
-        ``b`` (exactly so when the profile is quadratic), so a secant on ``r`` finds the
-        crossing in a few fits; a bracket is kept so the search cannot diverge.
-        """
-        b_hat = self.best_fit.b
-        target = math.sqrt(critical)
-        inside_b, inside_r = b_hat, 0.0
-        outside_b = None
-        b1 = b_hat + direction * step
-        for _ in range(40):
-            if direction > 0 and b1 >= limit:
-                b1 = float(limit)
-            r1 = math.sqrt(max(self.deviance(b1), 0.0))
-            if r1 < target:
-                if b1 == limit:
-                    return float(limit)
-                inside_b, inside_r = b1, r1
-            else:
-                outside_b, outside_r = b1, r1
-            if outside_b is not None and abs(outside_b - inside_b) <= self.xtol:
-                break
-            if outside_b is None:
-                # secant extrapolation through (b^, 0) or the last inside point, at most x4
-                slope = (r1 - inside_r) / (b1 - inside_b) if b1 != inside_b else 0.0
-                guess = inside_b + (target - inside_r) / slope if slope * direction > 0 else None
-                far = inside_b + 4.0 * (b1 - b_hat)
-                b1 = (
-                    far
-                    if guess is None
-                    else (min(guess, far) if direction > 0 else max(guess, far))
-                )
-                b1 = b1 + 0.05 * (b1 - inside_b)  # aim a little past the crossing
-            else:
-                guess = inside_b + (target - inside_r) * (outside_b - inside_b) / (
-                    outside_r - inside_r
-                )
-                lo, hi = sorted((inside_b, outside_b))
-                width = hi - lo
-                b1 = float(np.clip(guess, lo + 0.05 * width, hi - 0.05 * width))
-            if len(self.fits) > 60:
-                break
-        if outside_b is None:
-            return float(b1)
-        # linear interpolation of r between the bracket ends; fitted there too, so the
-        # interval's end has its own distribution for the forecasts' intervals
-        end = float(
-            inside_b + (target - inside_r) * (outside_b - inside_b) / (outside_r - inside_r)
-        )
-        self.deviance(end)
-        return end
-
-
 def analyze(
     scores,
     direction: str,
@@ -351,21 +265,33 @@ def analyze(
     limits = (threshold, np.inf)
     loss_hat = spacing_loss(ys, limits, dist.a, dist.b, dist.c, dist.o, False)
     critical = float(stats.chi2.ppf(confidence, 1))
-    profile = _Profile(ys, threshold, dist, loss_hat, c_max)
+    profile = Profile(ys, threshold, dist, loss_hat, c_max, b_max)
     spread = max(
         dist.o,
         1e-3 * (dist.b - threshold if np.isfinite(threshold) else dist.b - dist.a),
         1e-12 * max(1.0, abs(dist.b)),
     )
-    profile.xtol = 0.02 * spread
+    guesses = previous._state.ends if reuse else {}
+    o_step = max(0.3 * dist.o, 0.1 * spread)
+    ends = {}
     try:
-        high = profile.end(critical, +1.0, spread, b_max)
-        low = profile.end(critical, -1.0, spread, -np.inf)
+        for name, direction, step, limit in (
+            ("b", +1.0, spread, b_max),
+            ("b", -1.0, spread, -np.inf),
+            ("o", +1.0, o_step, np.inf),
+            ("o", -1.0, o_step, 0.0),
+        ):
+            if name == "o" and direction < 0 and dist.o == 0:
+                continue
+            key = (name, direction)
+            ends[key] = profile.end(
+                name, critical, direction, step, limit, 0.02 * step, guesses.get(key)
+            )
+        high, low = ends[("b", +1.0)], ends[("b", -1.0)]
+        consistent = _consistent_dimensions(profile, dist, critical, c_max)
     except (TailstopError, ValueError, RuntimeError) as exc:  # pragma: no cover - reported
-        raise FitError(f"could not profile the best possible score: {exc}") from exc
-    consistent = _consistent_dimensions(ys, limits, dist, loss_hat, critical, c_max)
-    boundary = [profile.fits[b] for b in (low, high) if b in profile.fits]
-    fits = (dist, *boundary)
+        raise FitError(f"could not profile the fit: {exc}") from exc
+    fits = (dist, *profile.plausible(critical))
 
     fits_well, reason = _judge(choice, n_tail, dist.c)
     user = clean.to_user
@@ -387,24 +313,18 @@ def analyze(
         distribution=_user_distribution(dist, clean.direction),
         _clean=clean,
         _fits=fits,
-        _state=_State(n_tail / max(n_finite, 1), selected_at, dist, choice),
+        _state=_State(n_tail / max(n_finite, 1), selected_at, dist, choice, ends),
     )
 
 
-def _consistent_dimensions(ys, limits, dist, loss_hat, critical, c_max) -> tuple[int, ...]:
+def _consistent_dimensions(profile: Profile, dist, critical: float, c_max: int):
     """Every ``c`` whose profile deviance is below the chi-square critical value."""
-    from tailstop.distributions import NoisyQuadraticDistribution
-    from tailstop.fitting import spacing_loss
-
     consistent = [int(dist.c)]
     for step in (-1, 1):
-        c = int(dist.c) + step
+        c, warm = int(dist.c) + step, dist
         while 1 <= c <= c_max:
-            fit = NoisyQuadraticDistribution.fit(
-                ys, limits=limits, constraints={"convex": False, "c": c}
-            )
-            loss = spacing_loss(ys, limits, fit.a, fit.b, fit.c, fit.o, False)
-            if 2.0 * (ys.size + 1) * (loss - loss_hat) > critical:
+            warm, deviance = profile.fit({"c": c}, warm=warm)
+            if deviance > critical:
                 break
             consistent.append(c)
             c += step

@@ -318,12 +318,13 @@ def _search(problem: _Problem) -> FitResult:
     return _finish(problem, coords, batch.results())
 
 
-def _warm_search(problem: _Problem, warm) -> FitResult:
+def _warm_search(problem: _Problem, warm, fallback: bool = True) -> FitResult:
     """Local search from a previous fit (the same search before its last trials).
 
     Refines the previous parameters with the screening starts of the previous c and its
     neighbours; if a screening start of another (convex, c) scores better than the previous
-    parameters, the new data moved the optimum elsewhere and the global search runs.
+    parameters, the new data moved the optimum elsewhere and the global search runs (unless
+    ``fallback`` is False: then the result is the best near the previous fit).
     """
     convex = bool(warm.convex)
     coords = _coordinates(problem)
@@ -338,7 +339,7 @@ def _warm_search(problem: _Problem, warm) -> FitResult:
     for k in _screen(problem, coords):
         if k[0] == convex and k[1] in near:
             local.append(k[:3])
-        elif k[3] < reference:
+        elif fallback and k[3] < reference:
             return _search(problem)
     batch = _Batch(coords, problem.coarse, local, problem.final)
     # The previous optimum sets the pace: prune sooner and tighter than the global search.
@@ -422,6 +423,12 @@ def fit_parameters(
     :class:`FitResult`.
     """
     return _fit(ys, limits, constraints, noisy, warm_start)
+
+
+def fit_near(ys, limits, constraints: Mapping | None, warm) -> FitResult:
+    """The best noisy-quadratic fit near ``warm`` (its c and the neighbouring ones), without
+    the global search: a step along a profile, where the previous point is close by."""
+    return _warm_search(_setup(ys, limits, constraints, True), warm, fallback=False)
 
 
 def fit_noisy_quadratic(

@@ -7,20 +7,35 @@ procedure Bader, Yan & Zhang (2018) proposed for the same problem in extreme-val
 
 1. candidate tail sizes ``k_1 > k_2 > ... > k_m`` (a geometric grid from all finite scores
    down to ``MIN_TAIL``), each with threshold ``theta_j`` = the ``(k_j + 1)``-th best score;
-2. for each, the censored spacing fit with everything at or below ``theta_j`` censored, and
-   the Anderson-Darling statistic of the tail's conditional probability-integral transforms
-   ``u_i = 1 - S(y_i) / S(theta_j)`` (uniform if the tail is a noisy quadratic);
-3. p-values from the null distribution of that statistic *with the parameters estimated*,
-   tabulated by simulation from the fitted family (``examples/benchmarks/make_ad_table.py``);
-4. ForwardStop: with ``p_1..p_m`` ordered from the shallowest threshold to the deepest, reject
+2. for each, the censored spacing fit ``theta^_j`` with everything at or below ``theta_j``
+   censored, and two tests of "the tail above ``theta_j`` is a noisy quadratic":
+
+   * *shape*: the Anderson-Darling statistic of the tail's conditional probability-integral
+     transforms ``u_i = 1 - S(y_i) / S(theta_j)`` (uniform if the tail is a noisy quadratic),
+     with p-values from its null distribution *with the parameters estimated*, tabulated by
+     simulation from the fitted family (``examples/benchmarks/make_ad_table.py``);
+   * *stability*: if the law holds above ``theta_j`` it holds, with the same parameters,
+     above every deeper threshold. The deviance of the deeper tail ``h`` (the first
+     candidate with at most half as many points) at the shallow fit,
+     ``D = 2 (n + 1) (L_h(theta^_j) - L_h(theta^_h))``, is then small: ``theta^_j`` is the
+     efficient estimator under the hypothesis, so ``Var(theta^_h - theta^_j) = V_h - V_j
+     ~ (1 - k_h / k_j) V_h`` (Hausman 1978) and ``D / (1 - k_h / k_j)`` is approximately
+     chi-square with 3 degrees of freedom (a, b, o; c is discrete). Tails that mix two
+     regimes (a shallow tail fitted by a different c and noise than the tail inside it)
+     fail this test even when their PITs look uniform;
+
+   the two p-values are combined by Bonferroni, ``p_j = min(1, 2 min(p_shape, p_stab))``;
+3. ForwardStop: with ``p_1..p_m`` ordered from the shallowest threshold to the deepest, reject
    the first ``k^ = max{j : -(1/j) sum_{i<=j} log(1 - p_i) <= alpha}`` hypotheses and use the
    next threshold. This controls the false discovery rate of rejected thresholds at
-   ``alpha``, so the chosen tail is the largest one the data do not contradict.
+   ``alpha``, so the chosen tail is the largest one the data do not contradict. Since the
+   running sum only grows, no later ``j`` can qualify once it exceeds ``alpha m``: the deep
+   candidates past that point are never fitted.
 
 Why it is sound: the hypotheses are nested (if the tail above ``theta_j`` is a noisy quadratic,
-so is every tail above it), which is the setting ForwardStop is designed for; the test
-statistic is computed on the tail only, where the law is claimed; and since the rule tends to
-stop at the first clearly bad thresholds, it errs towards deeper tails, as the paper advises.
+so is every tail above it), which is the setting ForwardStop is designed for; both statistics
+are computed on the tails only, where the law is claimed; and since the rule tends to stop at
+the first clearly bad thresholds, it errs towards deeper tails, as the paper advises.
 """
 
 from __future__ import annotations
@@ -142,26 +157,62 @@ def p_value(statistic: float, tail_size: int) -> float:
     return float(1.0 - np.interp(statistic, quantiles, levels))
 
 
+STABILITY_DOF = 3
+
+
+def stability_p_value(ys, shallow, deep, deep_threshold: float, shrink: float) -> float:
+    """p-value of the deeper tail's deviance at the shallow fit (module docstring, 2).
+
+    ``shrink`` is ``1 - k_h / k_j``: the share of the deeper fit's variance the shallow
+    fit does not also carry.
+    """
+    from scipy import stats
+
+    from tailstop.fitting import spacing_loss
+
+    limits = (deep_threshold, np.inf)
+    at_deep = spacing_loss(ys, limits, deep.a, deep.b, deep.c, deep.o, False)
+    at_shallow = spacing_loss(ys, limits, shallow.a, shallow.b, shallow.c, shallow.o, False)
+    deviance = 2.0 * (ys.size + 1) * (at_shallow - at_deep)
+    if not np.isfinite(deviance):
+        return 0.0
+    return float(stats.chi2.sf(max(deviance, 0.0) / shrink, STABILITY_DOF))
+
+
 def choose_regime(
     ys: np.ndarray, n_finite: int, *, c_max: int, b_max: float, alpha: float = 0.1, warm_start=None
 ):
-    """Choose the tail by ordered Anderson-Darling tests and ForwardStop (module docstring).
+    """Choose the tail by ordered goodness-of-fit tests and ForwardStop (module docstring).
 
     Returns ``(RegimeChoice, fitted distribution, threshold)``.
     """
     sizes = candidate_tail_sizes(n_finite)
-    fits, p_values = [], []
-    warm = warm_start
-    for k in sizes:
-        dist, threshold = fit_tail(ys, int(k), c_max=c_max, b_max=b_max, warm_start=warm)
+    fits: dict[int, tuple] = {}
+
+    def fit(index: int):
+        if index not in fits:
+            fits[index] = fit_tail(ys, int(sizes[index]), c_max=c_max, b_max=b_max)
+        return fits[index]
+
+    p_values: list[float] = []
+    running = 0.0
+    for j in range(sizes.size):
+        dist, threshold = fit(j)
         tail = ys[ys > threshold]
-        statistic = anderson_darling(tail_pit(dist, tail, threshold))
-        fits.append((dist, threshold))
-        p_values.append(p_value(statistic, tail.size))
-        warm = dist
+        p_shape = p_value(anderson_darling(tail_pit(dist, tail, threshold)), tail.size)
+        deeper = np.flatnonzero(sizes <= sizes[j] / 2)
+        p_stable = 1.0
+        if deeper.size:
+            h = int(deeper[0])
+            deep, deep_threshold = fit(h)
+            p_stable = stability_p_value(ys, dist, deep, deep_threshold, 1 - sizes[h] / sizes[j])
+        p_values.append(min(1.0, 2.0 * min(p_shape, p_stable)))
+        running -= np.log1p(-min(p_values[-1], 1 - 1e-16))
+        if running > alpha * sizes.size:
+            break
     rejected = forward_stop(np.asarray(p_values), alpha)
-    chosen = min(rejected, len(sizes) - 1)
-    dist, threshold = fits[chosen]
+    chosen = min(rejected, sizes.size - 1)
+    dist, threshold = fit(chosen)
     choice = RegimeChoice(
         tail_size=int(sizes[chosen]),
         threshold=threshold,

@@ -1,0 +1,115 @@
+"""Profile spacing deviances (private): the intervals of :func:`tailstop.analyze`.
+
+``D(v) = 2 (n + 1) (L(v) - L^)`` with ``L`` the Ekström-scaled spacing loss minimised over the
+other parameters with one parameter held at ``v``: the spacing analogue of the likelihood-ratio
+statistic, asymptotically chi-square with one degree of freedom in regular cases (Cheng & Amin
+1983; Ekström 2008). ``{v : D(v) <= chi2_1(confidence)}`` is the profile interval of that
+parameter. Every constrained fit made on the way is kept with its deviance: those inside the
+region are plausible parameter vectors, over which forecasts take their range.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+MAX_FITS_PER_END = 30
+RTOL = 0.03  # an end within 3% of the critical root deviance (6% in deviance) is found
+
+
+class Profile:
+    """Profiles of the best possible score ``b`` and the noise ``o`` (maximise orientation)."""
+
+    def __init__(self, ys, threshold: float, best_fit, loss_hat: float, c_max: int, b_max: float):
+        self.ys, self.limits = ys, (threshold, np.inf)
+        self.best_fit, self.loss_hat = best_fit, loss_hat
+        self.c_max, self.b_max = c_max, b_max
+        self.scale = 2.0 * (ys.size + 1)
+        self.fits: list[tuple[Any, float]] = []
+
+    def deviance_of(self, dist) -> float:
+        from tailstop.fitting import spacing_loss
+
+        loss = spacing_loss(self.ys, self.limits, dist.a, dist.b, dist.c, dist.o, False)
+        return self.scale * (loss - self.loss_hat)
+
+    def fit(self, constraints: dict, warm=None):
+        """The best fit under ``constraints`` (plus the search's own), kept with its deviance."""
+        from tailstop.distributions import NoisyQuadraticDistribution
+        from tailstop.fitting import fit_near
+
+        full = {"convex": False, "c": (1, self.c_max)}
+        if np.isfinite(self.b_max) and "b" not in constraints:
+            full["b"] = (-np.inf, float(self.b_max))
+        full.update(constraints)
+        r = fit_near(self.ys, self.limits, full, warm or self.best_fit)
+        dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
+        deviance = self.scale * (r.loss - self.loss_hat)
+        self.fits.append((dist, deviance))
+        return dist, deviance
+
+    def end(self, name: str, critical: float, direction: float, step: float, limit: float,
+            xtol: float, guess: float | None = None) -> float:
+        """Where the profile deviance of ``name`` crosses ``critical``, searching from the fit.
+
+        The signed root deviance ``r(v) = sign(v - v^) sqrt(D(v))`` is close to linear in
+        ``v`` (exactly so when the profile is quadratic), so a secant on ``r`` finds the
+        crossing in a few fits; a bracket is kept so the search cannot diverge. Returns
+        ``limit`` when the deviance stays below ``critical`` up to it. ``guess``: where to
+        look first (the end found before the latest trials, on an update).
+        """
+        v_hat = float(getattr(self.best_fit, name))
+        target = math.sqrt(critical)
+        inside_v, inside_r, inside_fit = v_hat, 0.0, self.best_fit
+        outside_v = outside_r = None
+        v1 = v_hat + direction * step
+        if guess is not None and np.isfinite(guess) and (guess - v_hat) * direction > 0:
+            v1 = float(guess)
+        for _ in range(MAX_FITS_PER_END):
+            if (v1 - limit) * direction >= 0:
+                v1 = float(limit)
+            dist, deviance = self.fit({name: float(v1)}, warm=inside_fit)
+            r1 = math.sqrt(max(deviance, 0.0))
+            if abs(r1 - target) <= RTOL * target:
+                return float(v1)
+            if r1 < target:
+                if v1 == limit:
+                    return float(limit)
+                inside_v, inside_r, inside_fit = v1, r1, dist
+            else:
+                outside_v, outside_r = v1, r1
+            if outside_v is not None and abs(outside_v - inside_v) <= xtol:
+                break
+            if outside_v is None:
+                # secant through (v^, 0) or the last inside point, at most x4 further out
+                slope = (r1 - inside_r) / (v1 - inside_v) if v1 != inside_v else 0.0
+                far = inside_v + 4.0 * (v1 - v_hat)
+                if slope * direction > 0:
+                    guess = inside_v + (target - inside_r) / slope
+                    v1 = min(guess, far) if direction > 0 else max(guess, far)
+                else:
+                    v1 = far
+                v1 = v1 + 0.05 * (v1 - inside_v)  # aim a little past the crossing
+            else:
+                guess = inside_v + (target - inside_r) * (outside_v - inside_v) / (
+                    outside_r - inside_r
+                )
+                lo, hi = sorted((inside_v, outside_v))
+                width = hi - lo
+                v1 = float(np.clip(guess, lo + 0.05 * width, hi - 0.05 * width))
+        if outside_v is None:
+            return float(v1)
+        # r interpolated linearly inside the bracket; fitted there too, so the end has
+        # its own parameters for the forecasts' ranges
+        end = float(
+            inside_v + (target - inside_r) * (outside_v - inside_v) / (outside_r - inside_r)
+        )
+        self.fit({name: end}, warm=inside_fit)
+        return end
+
+    def plausible(self, critical: float) -> list:
+        """The fits inside the confidence region (deviance at most ``critical``)."""
+        slack = 0.02 * critical  # the interpolated ends land within a few % of it
+        return [dist for dist, deviance in self.fits if deviance <= critical + slack]
