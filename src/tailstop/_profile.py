@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tailstop.errors import FitError
+
 MAX_FITS_PER_END = 30
 RTOL = 0.03  # an end within 3% of the critical root deviance (6% in deviance) is found
 
@@ -36,17 +38,26 @@ class Profile:
         return self.scale * (loss - self.loss_hat)
 
     def fit(self, constraints: dict, warm=None):
-        """The best fit under ``constraints`` (plus the search's own), kept with its deviance."""
+        """The best fit under ``constraints`` (plus the search's own), kept with its deviance.
+
+        Along the profile of ``b`` or ``o`` the fit is a local descent from the previous point
+        at the same ``c`` (the profile over ``c`` is :func:`consistent_dimensions`'s job).
+        """
         from tailstop.distributions import NoisyQuadraticDistribution
-        from tailstop.fitting import fit_near
+        from tailstop.fitting import fit_local, fit_near
 
         full = {"convex": False, "c": (1, self.c_max)}
         if np.isfinite(self.b_max) and "b" not in constraints:
             full["b"] = (-np.inf, float(self.b_max))
         full.update(constraints)
-        r = fit_near(self.ys, self.limits, full, warm or self.best_fit)
-        dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
-        deviance = self.scale * (r.loss - self.loss_hat)
+        try:
+            search = fit_near if "c" in constraints else fit_local
+            r = search(self.ys, self.limits, full, warm or self.best_fit)
+            dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
+            deviance = self.scale * (r.loss - self.loss_hat)
+        except FitError:  # nothing finite near the warm start: search everywhere
+            dist = NoisyQuadraticDistribution.fit(self.ys, limits=self.limits, constraints=full)
+            deviance = self.deviance_of(dist)
         self.fits.append((dist, deviance))
         return dist, deviance
 

@@ -46,6 +46,8 @@ class _State:
     fit: Any
     regime: regime.RegimeChoice | None
     ends: dict = field(default_factory=dict)  # profile ends, the guesses of the next update
+    deeper_fraction: float | None = None  # the stability partner's tail, as a share of n
+    deeper_fit: Any = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,15 +108,34 @@ class TailEstimate:
         return forecast.trials_to_gain(self._fits[0], self._clean.values.max(), delta, probability)
 
     def tuning_curve(self, ns, q: float = 0.5) -> Interval:
-        """The fitted ``q``-quantile tuning curve (best score after ``n`` trials) with its band."""
+        """The ``q``-quantile tuning curve (best score after ``n`` trials) with its band.
+
+        Semi-parametric: where the best of ``n`` trials lies in the fitted tail (its quantile
+        level ``q^(1/n)`` above the share of trials below the threshold) the fitted law gives
+        it, with the range over the plausible fits as the band, so the curve extrapolates
+        beyond the data; below the threshold, where the law is not claimed, it is the
+        empirical curve of the observed trials with its simultaneous (LD) band.
+        """
+        from tailstop.nonparametric import confidence_bands
+
         ns = np.asarray(ns, dtype=float)
         if np.any(~np.isfinite(ns)) or np.any(ns <= 0):
             raise InvalidParameterError("ns must be finite and positive")
         if not 0 < q < 1:
             raise InvalidParameterError(f"q must be in (0, 1), got {q}")
-        curves = [d.ppf(q ** (1.0 / ns)) for d in self._fits]
-        lo, hi = np.minimum.reduce(curves), np.maximum.reduce(curves)
+        level = q ** (1.0 / ns)
+        curves = [d.ppf(level) for d in self._fits]
         est = curves[0]
+        lo, hi = np.minimum.reduce(curves), np.maximum.reduce(curves)
+        below = level <= 1.0 - self.tail_fraction
+        if np.any(below):
+            top = self._clean.bounds[1] if self._clean.bounds is not None else np.inf
+            ys = _fit_ys(self._clean)
+            top = max(top, float(ys.max()))
+            lower_cdf, point, upper_cdf = confidence_bands(ys, self.confidence, b=top)
+            est = np.where(below, point.quantile_tuning_curve(ns, q), est)
+            lo = np.where(below, upper_cdf.quantile_tuning_curve(ns, q), lo)
+            hi = np.where(below, lower_cdf.quantile_tuning_curve(ns, q), hi)
         if self.direction == "minimize":
             est, lo, hi = -est, -hi, -lo
         return Interval(est, lo, hi)
@@ -245,55 +266,53 @@ def analyze(
         and n_finite < previous._state.selected_at * FULL_RESELECT_GROWTH
     )
     if reuse:
-        tail_size = int(
-            np.clip(round(previous._state.tail_fraction * n_finite), regime.MIN_TAIL, n_finite)
-        )
+        state = previous._state
+        tail_size = _tail_size(state.tail_fraction, n_finite)
         dist, threshold = regime.fit_tail(
-            ys, tail_size, c_max=c_max, b_max=b_max, warm_start=previous._state.fit
+            ys, tail_size, c_max=c_max, b_max=b_max, warm_start=state.fit, local=True
         )
-        choice, selected_at = previous._state.regime, previous._state.selected_at
+        deeper = None
+        if state.deeper_fraction is not None:
+            deeper = regime.fit_tail(
+                ys,
+                _tail_size(state.deeper_fraction, n_finite),
+                c_max=c_max,
+                b_max=b_max,
+                warm_start=state.deeper_fit,
+                local=True,
+            )
+        choice, selected_at = state.regime, state.selected_at
     else:
         warm = previous._state.fit if previous is not None else None
-        choice, dist, threshold = regime.choose_regime(
+        choice, dist, threshold, deeper = regime.choose_regime(
             ys, n_finite, c_max=c_max, b_max=b_max, warm_start=warm
         )
-        tail_size, selected_at = choice.tail_size, n_finite
+        selected_at = n_finite
     n_tail = int(np.sum(clean.values > threshold))
 
-    from tailstop.fitting import spacing_loss
-
-    limits = (threshold, np.inf)
-    loss_hat = spacing_loss(ys, limits, dist.a, dist.b, dist.c, dist.o, False)
     critical = float(stats.chi2.ppf(confidence, 1))
-    profile = Profile(ys, threshold, dist, loss_hat, c_max, b_max)
-    spread = max(
-        dist.o,
-        1e-3 * (dist.b - threshold if np.isfinite(threshold) else dist.b - dist.a),
-        1e-12 * max(1.0, abs(dist.b)),
-    )
     guesses = previous._state.ends if reuse else {}
-    o_step = max(0.3 * dist.o, 0.1 * spread)
-    ends = {}
     try:
-        for name, direction, step, limit in (
-            ("b", +1.0, spread, b_max),
-            ("b", -1.0, spread, -np.inf),
-            ("o", +1.0, o_step, np.inf),
-            ("o", -1.0, o_step, 0.0),
-        ):
-            if name == "o" and direction < 0 and dist.o == 0:
-                continue
-            key = (name, direction)
-            ends[key] = profile.end(
-                name, critical, direction, step, limit, 0.02 * step, guesses.get(key)
-            )
-        high, low = ends[("b", +1.0)], ends[("b", -1.0)]
+        profile, ends = _profile_tail(ys, dist, threshold, critical, c_max, b_max, guesses, True)
+        low, high = ends[("b", -1.0)], ends[("b", +1.0)]
         consistent = _consistent_dimensions(profile, dist, critical, c_max)
+        plausible = profile.plausible(critical)
+        if deeper is not None:
+            # The threshold is chosen from the data: the interval is the union of the chosen
+            # tail's and its stability partner's, which agree when the law holds on both.
+            deep_profile, deep_ends = _profile_tail(
+                ys, deeper[0], deeper[1], critical, c_max, b_max,
+                {k[1:]: v for k, v in guesses.items() if k[0] == "deeper"}, False,
+            )
+            low = min(low, deep_ends[("b", -1.0)])
+            high = max(high, deep_ends[("b", +1.0)])
+            ends.update({("deeper", *k): v for k, v in deep_ends.items()})
+            plausible += [deeper[0], *deep_profile.plausible(critical)]
     except (TailstopError, ValueError, RuntimeError) as exc:  # pragma: no cover - reported
         raise FitError(f"could not profile the fit: {exc}") from exc
-    fits = (dist, *profile.plausible(critical))
+    fits = (dist, *plausible)
 
-    fits_well, reason = _judge(choice, n_tail, dist.c)
+    fits_well, reason = _judge(choice, n_tail, dist, ys, threshold, confidence)
     user = clean.to_user
     best_lo, best_hi = sorted((float(user(low)), float(user(high))))
     return TailEstimate(
@@ -313,8 +332,46 @@ def analyze(
         distribution=_user_distribution(dist, clean.direction),
         _clean=clean,
         _fits=fits,
-        _state=_State(n_tail / max(n_finite, 1), selected_at, dist, choice, ends),
+        _state=_State(
+            n_tail / max(n_finite, 1),
+            selected_at,
+            dist,
+            choice,
+            ends,
+            None if deeper is None else float(np.sum(ys > deeper[1])) / n_finite,
+            None if deeper is None else deeper[0],
+        ),
     )
+
+
+def _tail_size(fraction: float, n_finite: int) -> int:
+    return int(np.clip(round(fraction * n_finite), regime.MIN_TAIL, n_finite))
+
+
+def _profile_tail(ys, dist, threshold, critical, c_max, b_max, guesses, with_noise: bool):
+    """Profile ends of ``b`` (and ``o``) for the fit ``dist`` of the tail above ``threshold``."""
+    from tailstop.fitting import spacing_loss
+
+    loss_hat = spacing_loss(ys, (threshold, np.inf), dist.a, dist.b, dist.c, dist.o, False)
+    profile = Profile(ys, threshold, dist, loss_hat, c_max, b_max)
+    spread = max(
+        dist.o,
+        1e-3 * (dist.b - threshold if np.isfinite(threshold) else dist.b - dist.a),
+        1e-12 * max(1.0, abs(dist.b)),
+    )
+    o_step = max(0.3 * dist.o, 0.1 * spread)
+    searches = [("b", +1.0, spread, b_max), ("b", -1.0, spread, -np.inf)]
+    if with_noise:
+        searches.append(("o", +1.0, o_step, np.inf))
+        if dist.o > 0:
+            searches.append(("o", -1.0, o_step, 0.0))
+    ends = {}
+    for name, direction, step, limit in searches:
+        key = (name, direction)
+        ends[key] = profile.end(
+            name, critical, direction, step, limit, 0.02 * step, guesses.get(key)
+        )
+    return profile, ends
 
 
 def _consistent_dimensions(profile: Profile, dist, critical: float, c_max: int):
@@ -331,11 +388,29 @@ def _consistent_dimensions(profile: Profile, dist, critical: float, c_max: int):
     return tuple(sorted(consistent))
 
 
-def _judge(choice, n_tail: int, c: int) -> tuple[bool, str]:
+def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):
+    """Does the fitted law describe the tail? ``(verdict, reason)``.
+
+    No when the tail is too small to say; when every candidate threshold failed its tests;
+    when the tail's conditional probability-integral transforms leave the exact simultaneous
+    band of uniform order statistics (Learned-Miller & DeStefano, at ``confidence``); or when
+    the effective dimension is so high that random search has not reached the regime yet.
+    """
+    from tailstop.nonparametric import order_statistic_band
+
+    c = int(dist.c)
     if n_tail < regime.MIN_TAIL + 5:
         return False, f"only {n_tail} trials in the tail; the law needs about 15"
     if choice is not None and choice.rejected >= len(choice.candidates):
         return False, "every candidate tail fails the goodness-of-fit test"
+    u = np.sort(regime.tail_pit(dist, ys[ys > threshold], threshold))
+    lower, upper = order_statistic_band(u.size, confidence)
+    outside = int(np.sum((u < lower) | (u > upper)))
+    if outside:
+        return False, (
+            f"the fitted tail leaves the {confidence:.0%} simultaneous band at {outside} of "
+            f"{u.size} points"
+        )
     if c >= SLOW_DIMENSION:
         return False, (
             f"effective dimension {c}: random search converges too slowly for the law to hold yet"

@@ -425,6 +425,28 @@ def fit_parameters(
     return _fit(ys, limits, constraints, noisy, warm_start)
 
 
+def fit_local(ys, limits, constraints: Mapping | None, warm, final: bool = True) -> FitResult:
+    """Newton descent from ``warm`` at its own c and convexity only: no screening, no other
+    starts. For steps along a profile, where the previous point is the natural start."""
+    problem = _setup(ys, limits, constraints, True)
+    convex, c = bool(warm.convex), int(warm.c)
+    coords = _coordinates(problem)
+    if convex not in problem.convexs or c not in problem.cs or coords[convex].dimension == 0:
+        return _warm_search(problem, warm, fallback=False)
+    cd = coords[convex]
+    a = float(np.clip(warm.a, *problem.a_bounds))
+    b = float(np.clip(warm.b, *problem.b_bounds))
+    o = float(np.clip(getattr(warm, "o", 0.0), *problem.o_bounds))
+    x0 = cd.from_params(a, b, o)[0]
+    batch = _Batch(coords, {cv: problem.objective for cv in coords}, [(convex, c, x0)], final)
+    batch.run(max_iter=30)
+    found = batch.results()
+    if not found:
+        raise FitError("the local fit found no parameters with a finite spacing loss.")
+    _, convex, c, x, _ = min(found, key=lambda k: k[0])
+    return _result(problem, coords[convex], convex, c, x)
+
+
 def fit_near(ys, limits, constraints: Mapping | None, warm) -> FitResult:
     """The best noisy-quadratic fit near ``warm`` (its c and the neighbouring ones), without
     the global search: a step along a profile, where the previous point is close by."""

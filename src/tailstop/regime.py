@@ -97,14 +97,23 @@ TABLE_TAIL_SIZES = (10, 13, 17, 22, 28, 36, 47, 61, 80, 105, 140, 190, 260, 360,
 
 
 def fit_tail(
-    ys: np.ndarray, tail_size: int, *, c_max: int = 10, b_max: float = np.inf, warm_start=None
+    ys: np.ndarray,
+    tail_size: int,
+    *,
+    c_max: int = 10,
+    b_max: float = np.inf,
+    warm_start=None,
+    local: bool = False,
 ):
     """Censored fit of the concave noisy quadratic to the ``tail_size`` best of ``ys``.
 
     ``ys`` are finite scores in the maximise orientation, plus ``-inf`` for failed trials
-    (censored with the rest). Returns ``(distribution, threshold)``.
+    (censored with the rest). ``local``: search only near ``warm_start`` (its c and the
+    neighbouring ones), for an update after a few more trials. Returns
+    ``(distribution, threshold)``.
     """
     from tailstop.distributions import NoisyQuadraticDistribution
+    from tailstop.fitting import fit_near
 
     ordered = np.sort(ys)
     n = ordered.size
@@ -118,8 +127,12 @@ def fit_tail(
     constraints = {"convex": False, "c": (1, int(c_max))}
     if np.isfinite(b_max):
         constraints["b"] = (-np.inf, float(b_max))
+    limits = (threshold, np.inf)
+    if local and warm_start is not None:
+        r = fit_near(ys, limits, constraints, warm_start)
+        return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold
     dist = NoisyQuadraticDistribution.fit(
-        ys, limits=(threshold, np.inf), constraints=constraints, warm_start=warm_start
+        ys, limits=limits, constraints=constraints, warm_start=warm_start
     )
     return dist, threshold
 
@@ -184,7 +197,9 @@ def choose_regime(
 ):
     """Choose the tail by ordered goodness-of-fit tests and ForwardStop (module docstring).
 
-    Returns ``(RegimeChoice, fitted distribution, threshold)``.
+    Returns ``(RegimeChoice, fitted distribution, threshold, deeper)``, ``deeper`` the
+    ``(distribution, threshold)`` of the chosen tail's stability partner (the first candidate
+    with at most half its points), or None when there is none.
     """
     sizes = candidate_tail_sizes(n_finite)
     fits: dict[int, tuple] = {}
@@ -200,10 +215,9 @@ def choose_regime(
         dist, threshold = fit(j)
         tail = ys[ys > threshold]
         p_shape = p_value(anderson_darling(tail_pit(dist, tail, threshold)), tail.size)
-        deeper = np.flatnonzero(sizes <= sizes[j] / 2)
+        h = deeper_index(sizes, j)
         p_stable = 1.0
-        if deeper.size:
-            h = int(deeper[0])
+        if h is not None:
             deep, deep_threshold = fit(h)
             p_stable = stability_p_value(ys, dist, deep, deep_threshold, 1 - sizes[h] / sizes[j])
         p_values.append(min(1.0, 2.0 * min(p_shape, p_stable)))
@@ -213,6 +227,8 @@ def choose_regime(
     rejected = forward_stop(np.asarray(p_values), alpha)
     chosen = min(rejected, sizes.size - 1)
     dist, threshold = fit(chosen)
+    h = deeper_index(sizes, chosen)
+    deeper = fit(h) if h is not None else None
     choice = RegimeChoice(
         tail_size=int(sizes[chosen]),
         threshold=threshold,
@@ -220,4 +236,10 @@ def choose_regime(
         p_values=tuple(p_values),
         rejected=rejected,
     )
-    return choice, dist, threshold
+    return choice, dist, threshold, deeper
+
+
+def deeper_index(sizes: np.ndarray, j: int) -> int | None:
+    """Index of the first candidate tail with at most half the points of candidate ``j``."""
+    deeper = np.flatnonzero(sizes <= sizes[j] / 2)
+    return int(deeper[0]) if deeper.size else None
