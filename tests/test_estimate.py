@@ -111,3 +111,41 @@ def test_real_searches_match_the_hand_tuned_fits(shared_scores, name, best, dime
     est = analyze(shared_scores(name), "maximize", bounds=(0.0, 1.0))
     assert abs(est.best_possible.estimate - best) <= 0.005
     assert est.effective_dimension.estimate == dimension
+
+
+def test_threshold_keeps_most_of_an_exact_noisy_quadratic_sample():
+    """Draws of the law itself: the tests should rarely reject shallow tails."""
+    from tailstop import NoisyQuadraticDistribution
+
+    kept = []
+    for seed in range(4):
+        ys = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.01).sample(
+            200, generator=np.random.default_rng(seed)
+        )
+        kept.append(analyze(ys, "maximize").tail_fraction)
+    assert np.median(kept) >= 0.5
+
+
+def test_stability_test_rejects_a_shallow_fit_that_the_deep_tail_contradicts():
+    from tailstop import NoisyQuadraticDistribution
+    from tailstop.regime import fit_tail, stability_p_value
+
+    ys = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.01).sample(
+        400, generator=np.random.default_rng(0)
+    )
+    deep, deep_threshold = fit_tail(ys, 100)
+    same = stability_p_value(ys, deep, deep, deep_threshold, 0.5)
+    wrong = NoisyQuadraticDistribution(deep.a, deep.b + 0.05, deep.c, deep.o)
+    assert same > 0.5
+    assert stability_p_value(ys, wrong, deep, deep_threshold, 0.5) < 0.01
+
+
+def test_tuning_curve_is_empirical_below_the_threshold_and_fitted_above(search):
+    _, search = search
+    est = analyze(search, "maximize")
+    curve = est.tuning_curve([1, 2, 1e4])
+    assert curve.low[0] <= curve.estimate[0] <= curve.high[0]
+    # one trial: the median of all scores, not of the fitted tail law
+    assert curve.estimate[0] == pytest.approx(np.median(search), abs=np.ptp(search) / 10)
+    assert curve.estimate[2] > np.max(search) - 0.05 * np.ptp(search)
+    assert np.all(np.diff(curve.estimate) >= 0)
