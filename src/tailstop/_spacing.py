@@ -275,12 +275,16 @@ def _trust_region_step(evals, evecs, g_eig, radius):
         # Newton's method on 1/|s(mu)| - 1/radius, nearly linear in mu, increases mu
         # monotonically from lo to the root (Moré & Sorensen 1983).
         hi = lo.copy()
+        g2 = g_eig**2
         for _ in range(12):
             shifted = evals + hi[:, None]
-            norm2 = np.sum((g_eig / shifted) ** 2, axis=1)
-            slope = np.sum(g_eig**2 / shifted**3, axis=1)
+            norm2 = (g2 / shifted**2).sum(axis=1)
+            slope = (g2 / shifted**3).sum(axis=1)
             update = norm2 / slope * (np.sqrt(norm2) - radius) / radius
-            hi = np.where(np.isfinite(update) & (update > 0), hi + update, hi)
+            moving = np.isfinite(update) & (update > 1e-13 * np.abs(hi))
+            if not moving.any():
+                break
+            hi = np.where(moving, hi + update, hi)
         mu = np.where(newton, 0.0, np.where(hard, lo, hi))
         coefficients = -g_eig / (evals + mu[:, None])
     coefficients = np.where(np.isfinite(coefficients), coefficients, 0.0)
@@ -402,8 +406,8 @@ class BatchedNewton:
         # promises), solved together; the step taken is clipped to the box, and if the
         # clipping spoils it (an active bound), the clipped steepest-descent step replaces it.
         k = xm.shape[0]
-        two = np.r_[radius[movers], np.full(k, self.MAX_STEP)]
-        steps = _trust_region_step(*(np.r_[x, x] for x in (evals, evecs, g_eig)), two)
+        two = np.concatenate([radius[movers], np.full(k, self.MAX_STEP)])
+        steps = _trust_region_step(*(np.concatenate([x, x]) for x in (evals, evecs, g_eig)), two)
 
         def model(step):
             along = np.matmul(step[:, None, :], evecs)[:, 0, :]

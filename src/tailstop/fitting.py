@@ -286,7 +286,7 @@ class _Batch:
                     hopeless |= behind & (reach > group_best[self.key])
                     # A search close to its group's best one is in the same basin.
                     order = np.lexsort((nt.f, self.key))
-                    first = np.r_[True, self.key[order][1:] != self.key[order][:-1]]
+                    first = np.concatenate([[True], self.key[order][1:] != self.key[order][:-1]])
                     leader = np.empty_like(order)
                     leader[order] = order[
                         np.maximum.accumulate(np.where(first, np.arange(order.size), 0))
