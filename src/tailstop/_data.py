@@ -50,6 +50,7 @@ class CleanScores:
     n_failed: int
     direction: str
     bounds: tuple[float, float] | None  # in the maximise orientation
+    scores: np.ndarray | None = None  # every trial in order, user orientation, NaN = failed
 
     @property
     def n_trials(self) -> int:
@@ -92,15 +93,18 @@ def clean_scores(scores: object, direction: str, bounds: object = None) -> Clean
             bad = kept[outside][0]
             raise InvalidDataError(
                 f"{int(outside.sum())} score(s) lie outside the declared bounds "
-                f"[{low}, {high}], e.g. {bad!r}"
+                f"[{low:g}, {high:g}], e.g. {float(bad)!r}"
             )
     if direction == "minimize":
         kept = -kept
         if checked_bounds is not None:
             checked_bounds = (-checked_bounds[1], -checked_bounds[0])
+    scores_in_order = np.where(finite, array, np.nan)
+    scores_in_order.flags.writeable = False
     return CleanScores(
         values=kept,
         n_failed=int(array.size - kept.size),
         direction=direction,
         bounds=checked_bounds,
+        scores=scores_in_order,
     )

@@ -30,6 +30,7 @@ class Profile:
         self.c_max, self.b_max = c_max, b_max
         self.scale = 2.0 * (ys.size + 1)
         self.fits: list[tuple[Any, float]] = []
+        self.kept: list[tuple[Any, float]] = []  # the ends: where forecasts take their range
 
     def deviance_of(self, dist) -> float:
         from tailstop.fitting import spacing_loss
@@ -63,6 +64,13 @@ class Profile:
 
     def end(self, name: str, critical: float, direction: float, step: float, limit: float,
             xtol: float, guess: float | None = None) -> float:
+        """:meth:`_end`, keeping the fit at the end found (the last one made)."""
+        value = self._end(name, critical, direction, step, limit, xtol, guess)
+        self.kept.append(self.fits[-1])
+        return value
+
+    def _end(self, name: str, critical: float, direction: float, step: float, limit: float,
+             xtol: float, guess: float | None = None) -> float:
         """Where the profile deviance of ``name`` crosses ``critical``, searching from the fit.
 
         The signed root deviance ``r(v) = sign(v - v^) sqrt(D(v))`` is close to linear in
@@ -121,6 +129,7 @@ class Profile:
         return end
 
     def plausible(self, critical: float) -> list:
-        """The fits inside the confidence region (deviance at most ``critical``)."""
-        slack = 0.02 * critical  # the interpolated ends land within a few % of it
-        return [dist for dist, deviance in self.fits if deviance <= critical + slack]
+        """The kept fits (profile ends, other c) inside the confidence region: deviance at
+        most ``critical``, up to the few per cent the ends may overshoot it by."""
+        slack = 0.02 * critical
+        return [dist for dist, deviance in self.kept if deviance <= critical + slack]

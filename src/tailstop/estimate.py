@@ -76,6 +76,11 @@ class TailEstimate:
     _fits: tuple = field(repr=False)
     _state: _State = field(repr=False)
 
+    @property
+    def scores(self) -> np.ndarray:
+        """Every trial's score in the order given, in the user's orientation; NaN = failed."""
+        return self._clean.scores
+
     # -- forecasts ------------------------------------------------------------------------
     @property
     def remaining_gain(self) -> Interval:
@@ -176,7 +181,8 @@ class TailEstimate:
             f"  effective dimension {self.effective_dimension.estimate}  (consistent: {dims})",
             f"  seed noise          {self.noise:.3g}",
             f"  expected gain, 10   {gain10.estimate:.3g}  [{gain10.low:.3g}, {gain10.high:.3g}]",
-            f"  tail                {self.tail_fraction:.0%} of trials above {self.threshold:.6g}",
+            f"  tail                {self.tail_fraction:.0%} of trials "
+            f"{'above' if self.direction == 'maximize' else 'below'} {self.threshold:.6g}",
             f"  law fits            {'yes' if self.fits_well else 'no'}: {self.fit_reason}",
         ]
         return "\n".join(lines)
@@ -383,6 +389,7 @@ def _consistent_dimensions(profile: Profile, dist, critical: float, c_max: int):
             warm, deviance = profile.fit({"c": c}, warm=warm)
             if deviance > critical:
                 break
+            profile.kept.append((warm, deviance))
             consistent.append(c)
             c += step
     return tuple(sorted(consistent))

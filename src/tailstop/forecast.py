@@ -26,6 +26,7 @@ _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(20)
 # Quantile levels of T_k used as panel breaks: the integrand 1 - F^k drops from 1 to 0
 # across these, however large k is.
 _LEVELS = np.array([1e-9, 1e-3, 0.02, 0.1, 0.3, 0.5, 0.7, 0.9, 0.98, 0.999, 1 - 1e-9])
+_BREAK_GRID = 257
 
 
 class ScoreDistribution(Protocol):
@@ -57,12 +58,9 @@ def expected_gain(dist: ScoreDistribution, current_best: float, ks) -> np.ndarra
     y0 = float(current_best)
     if upper <= y0:
         return np.zeros(ks.shape)
-    with np.errstate(divide="ignore"):
-        quantiles = dist.ppf(_LEVELS[None, :] ** (1.0 / np.maximum(flat, 1e-300))[:, None])
-    breaks = np.clip(quantiles, y0, upper)
+    breaks = _quantile_breaks(dist, y0, upper, flat)
     edges = np.concatenate(
-        [np.full((flat.size, 1), y0), np.sort(breaks, axis=1), np.full((flat.size, 1), upper)],
-        axis=1,
+        [np.full((flat.size, 1), y0), breaks, np.full((flat.size, 1), upper)], axis=1
     )
     left, right = edges[:, :-1], edges[:, 1:]
     half = 0.5 * (right - left)
@@ -72,6 +70,32 @@ def expected_gain(dist: ScoreDistribution, current_best: float, ks) -> np.ndarra
     gain = np.sum(half * np.sum(_WEIGHTS * integrand, axis=-1), axis=-1)
     gain = np.where(flat > 0, gain, 0.0)
     return gain.reshape(ks.shape) if ks.ndim else gain[0]
+
+
+def _quantile_breaks(dist, y0: float, upper: float, ks: np.ndarray) -> np.ndarray:
+    """Approximate quantiles of ``T_k`` at ``_LEVELS``, clipped to ``[y0, upper]``, sorted.
+
+    Only panel breaks: the integrand is smooth between them, so they need not be exact.
+    ``log S`` on a grid of ``[y0, upper]`` (one evaluation of the law for every ``k``) is
+    interpolated at ``log(1 - level^(1/k))``, the survival level of each quantile.
+    """
+    # uniform, plus geometric towards the noiseless end b (where S ~ (b - t)^(c/2)) and
+    # towards the upper end (the Gaussian tail of the noise)
+    span = np.geomspace(1.0, 1e-14, _BREAK_GRID // 4)
+    ends = [upper - (upper - y0) * span]
+    b = float(getattr(dist, "b", upper))
+    if y0 < b < upper:
+        ends += [b - (b - y0) * span, b + (upper - b) * (1.0 - span)]
+    grid = np.unique(np.concatenate([np.linspace(y0, upper, _BREAK_GRID // 2), *ends]))
+    with np.errstate(divide="ignore"):
+        log_sf = np.log(np.clip(dist.sf(grid), 0.0, 1.0))
+    keep = np.isfinite(log_sf)
+    if keep.sum() < 2:
+        return np.full((ks.size, _LEVELS.size), y0)
+    x, t = log_sf[keep][::-1], grid[keep][::-1]  # log S decreases along the grid
+    with np.errstate(divide="ignore"):
+        target = np.log(-np.expm1(np.log(_LEVELS)[None, :] / np.maximum(ks, 1e-300)[:, None]))
+    return np.sort(np.interp(target, x, t, left=upper, right=y0), axis=1)
 
 
 def prob_improvement(dist: ScoreDistribution, current_best: float, delta, ks) -> np.ndarray:
