@@ -7,6 +7,8 @@ infinities for diverged ones. Everything is checked here, once, and folded into 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,12 +74,16 @@ def clean_scores(scores: object, direction: str, bounds: object = None) -> Clean
     checked_bounds = check_bounds(bounds)
     if isinstance(scores, (str, bytes)) or not np.iterable(scores):
         raise InvalidDataError(f"scores must be a sequence of numbers, got {type(scores).__name__}")
+    if isinstance(scores, (Mapping, AbstractSet)):
+        raise InvalidDataError(
+            f"scores must be an ordered sequence (one per trial), got a {type(scores).__name__}"
+        )
     values = []
     for i, score in enumerate(scores):  # type: ignore[union-attr]
         if score is None:
             values.append(np.nan)
             continue
-        if isinstance(score, (str, bytes, bool)):
+        if isinstance(score, (str, bytes, bool, np.bool_)):
             raise InvalidDataError(f"score {i} is not a number: {score!r}")
         try:
             values.append(float(score))

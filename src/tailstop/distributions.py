@@ -127,7 +127,9 @@ class _Base:
         width = self.b - self.a
         k = 0.5 * self.c
         self.mean = self.a + width * (k / (k + 1.0) if self.convex else 1.0 / (k + 1.0))
-        self.variance = self.o**2 + width**2 * 4.0 * self.c / ((self.c + 2) ** 2 * (self.c + 4))
+        with np.errstate(over="ignore"):  # a support or noise near 1e154+: infinite variance
+            spread = np.float64(width) ** 2 * 4.0 * self.c / ((self.c + 2) ** 2 * (self.c + 4))
+            self.variance = float(np.float64(self.o) ** 2 + spread)
         if width == 0.0:
             self._kind = "normal" if self.o > 0 else "point"
         else:

@@ -262,8 +262,8 @@ def analyze(
             f"got {n_finite} (and {clean.n_failed} failed)"
         )
     b_max = clean.bounds[1] if clean.bounds is not None else np.inf
-    if np.ptp(clean.values) == 0:
-        return _degenerate(clean, confidence, c_max)
+    if np.ptp(clean.values) <= 1e-10 * np.max(np.abs(clean.values)):
+        return _degenerate(clean, confidence, c_max)  # equal to (nearly) float precision
     ys = _fit_ys(clean)
 
     reuse = (
@@ -436,7 +436,7 @@ def _degenerate(clean: CleanScores, confidence: float, c_max: int) -> TailEstima
     """All finite scores equal: nothing to fit; zero gain, and the law does not fit."""
     from tailstop.distributions import QuadraticDistribution
 
-    value = float(clean.values[0])
+    value = float(clean.values.max())
     point = QuadraticDistribution(value, value, 1)
     user_value = float(clean.to_user(value))
     return TailEstimate(

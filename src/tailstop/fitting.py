@@ -201,6 +201,8 @@ def _screen(problem: _Problem, coords: dict) -> list:
         losses = _screen_losses(problem.screen[convex], cd, c, X)
         group = c * 16 + _CLASS_OF_INDEX[k]
         finite = np.flatnonzero(np.isfinite(losses))
+        if not finite.size:
+            continue
         order = finite[np.lexsort((losses[finite], group[finite]))]
         first = order[np.r_[True, group[order][1:] != group[order][:-1]]]
         starts += [(convex, int(c[i]), X[i], float(losses[i])) for i in first]

@@ -119,6 +119,9 @@ def fit_tail(
     n = ordered.size
     if tail_size < n and np.isfinite(ordered[n - tail_size - 1]):
         threshold = float(ordered[n - tail_size - 1])
+        if threshold == ordered[-1]:  # ties at the top: keep the tied group in the tail
+            below = ordered[ordered < threshold]
+            threshold = float(below[-1]) if below.size else -np.inf
     elif np.isfinite(ordered[0]):
         threshold = -np.inf
     else:  # every finite score kept, failed trials (-inf) censored below them
