@@ -207,24 +207,10 @@ def choose_regime(
     sizes = candidate_tail_sizes(n_finite)
     fits: dict[int, tuple] = {}
 
-    fits_global: set[int] = set()
-
-    def fit(index: int, exact: bool = False):
-        """The fit of candidate ``index``: a local search from the next shallower candidate's
-        fit (its c and the neighbouring ones) while screening, the global search for the
-        tails the estimate is built on (``exact``) or when no neighbour is fitted yet."""
-        if index in fits and (not exact or index in fits_global):
-            return fits[index]
-        warm = fits.get(index - 1, (None,))[0]
-        if exact or warm is None:
-            found = fit_tail(ys, int(sizes[index]), c_max=c_max, b_max=b_max)
-            fits_global.add(index)
-        else:
-            found = fit_tail(
-                ys, int(sizes[index]), c_max=c_max, b_max=b_max, warm_start=warm, local=True
-            )
-        fits[index] = found
-        return found
+    def fit(index: int):
+        if index not in fits:
+            fits[index] = fit_tail(ys, int(sizes[index]), c_max=c_max, b_max=b_max)
+        return fits[index]
 
     p_values: list[float] = []
     running = 0.0
@@ -243,9 +229,9 @@ def choose_regime(
             break
     rejected = forward_stop(np.asarray(p_values), alpha)
     chosen = min(rejected, sizes.size - 1)
-    dist, threshold = fit(chosen, exact=True)
+    dist, threshold = fit(chosen)
     h = deeper_index(sizes, chosen)
-    deeper = fit(h, exact=True) if h is not None else None
+    deeper = fit(h) if h is not None else None
     choice = RegimeChoice(
         tail_size=int(sizes[chosen]),
         threshold=threshold,
