@@ -1,0 +1,532 @@
+"""``Monitor``: follow a live random search, refit its tail as trials finish, and say when to stop.
+
+The monitor is framework-free: feed it one finished trial at a time with :meth:`Monitor.observe`
+or the whole history with :meth:`Monitor.update`, and read :attr:`Monitor.should_stop`,
+:attr:`Monitor.reason`, :attr:`Monitor.estimate` and :meth:`Monitor.report`. The Optuna and
+Ray Tune adapters are thin layers over it.
+
+Example
+-------
+>>> from tailstop.monitor import Monitor
+>>> from tailstop.rules import GainBelow
+>>> from tailstop.synthetic import make_problem
+>>> monitor = Monitor("maximize", GainBelow(0.01), budget=40, refit_step=10)
+>>> for score in make_problem(2, noise_ratio=0.01, generator=0).run_search(40, generator=1):
+...     monitor.observe(float(score))
+...     if monitor.should_stop:
+...         break
+>>> monitor.should_stop, monitor.n_trials <= 40, "expected_gain" in monitor.history[0]
+(True, True, True)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+from tailstop._data import check_bounds, check_direction
+from tailstop.errors import InvalidDataError, InvalidParameterError, TailstopError
+from tailstop.estimate import MAX_DIMENSION, MIN_TRIALS, TailEstimate, analyze
+from tailstop.rules import Decision, GainBelow, Rule, SearchState, gain_interval
+
+__all__ = ["Monitor"]
+
+logger = logging.getLogger("tailstop")
+
+# What a refit may raise without it being the user's fault: logged, never raised.
+_FIT_FAILURES = (TailstopError, ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError)
+
+
+def check_score(score: object, index: int | str = "", bounds=None) -> float:
+    """A finished trial's score as a float; NaN for a failed trial (None, NaN, +-inf).
+
+    Raises :class:`InvalidDataError` for anything that is not a number and for a finite score
+    outside ``bounds``.
+    """
+    label = f"score {index}".strip()
+    if score is None:
+        return math.nan
+    if isinstance(score, (str, bytes, bool)):
+        raise InvalidDataError(f"{label} is not a number: {score!r}")
+    try:
+        value = float(score)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise InvalidDataError(f"{label} is not a number: {score!r}") from exc
+    if not math.isfinite(value):
+        return math.nan
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise InvalidDataError(
+            f"{label} = {value!r} lies outside the declared bounds [{bounds[0]}, {bounds[1]}]"
+        )
+    return value
+
+
+def _check_duration(duration: object, index: int | str = "") -> float:
+    if duration is None:
+        return math.nan
+    label = f"duration {index}".strip()
+    if isinstance(duration, (str, bytes, bool)) or not isinstance(duration, Real):
+        raise InvalidDataError(f"{label} must be a number of seconds, got {duration!r}")
+    value = float(duration)
+    if not math.isfinite(value) or value < 0:
+        raise InvalidDataError(f"{label} must be finite and >= 0 seconds, got {duration!r}")
+    return value
+
+
+class _Tracker:
+    """The search without the fit: scores in order, best so far, trials since it improved."""
+
+    def __init__(self, direction: str):
+        self.sign = 1.0 if direction == "maximize" else -1.0
+        self.direction = direction
+        self.scores: list[float] = []  # user orientation, NaN = failed
+        self.durations: list[float] = []  # NaN = unknown
+        self.best = -math.inf  # maximise orientation
+        self.best_index = -1
+        self.n_failed = 0
+
+    def append(self, score: float, duration: float) -> None:
+        self.scores.append(score)
+        self.durations.append(duration)
+        if math.isnan(score):
+            self.n_failed += 1
+        elif self.sign * score > self.best:
+            self.best = self.sign * score
+            self.best_index = len(self.scores) - 1
+
+    def reset(self) -> None:
+        self.__init__(self.direction)
+
+    @property
+    def n_trials(self) -> int:
+        return len(self.scores)
+
+    @property
+    def n_finite(self) -> int:
+        return len(self.scores) - self.n_failed
+
+    def state(self, budget: int | None) -> SearchState:
+        known = [d for d in self.durations if not math.isnan(d)]
+        return SearchState(
+            n_trials=self.n_trials,
+            n_failed=self.n_failed,
+            budget=budget,
+            trials_since_improvement=self.n_trials - 1 - self.best_index,
+            current_best=None if self.best_index < 0 else self.sign * self.best,
+            mean_duration=float(np.mean(known)) if known else None,
+            direction=self.direction,
+        )
+
+
+def _failed_as_none(values: Iterable[float]) -> Counter:
+    return Counter(None if math.isnan(v) else v for v in values)
+
+
+class Monitor:
+    """Watch a random search, refit the noisy quadratic to its tail, and decide when to stop.
+
+    Parameters
+    ----------
+    direction : {"maximize", "minimize"}
+    rule : Rule, optional
+        The stopping rule (:mod:`tailstop.rules`). Default ``GainBelow()``: stop when the
+        upper confidence bound of the expected gain over the remaining budget (or, without a
+        budget, over as many trials as have run) is below the fitted seed noise.
+    budget : int, optional
+        The most trials the search will run. Once ``budget`` trials have finished,
+        ``should_stop`` is True whatever the rule says ("budget of N trials used").
+    min_trials : int
+        No fit, and no stop by the rule, before this many trials (failed ones included). The
+        first fit also needs ``tailstop.estimate.MIN_TRIALS`` finite scores.
+    confidence : float
+        Level of the estimate's intervals, in [0.5, 1).
+    bounds : (low, high), optional
+        Known range of the score; a finite score outside it is an ``InvalidDataError``.
+    max_dimension : int, optional
+        Cap on the effective dimension (passed to ``analyze``).
+    refit_growth, refit_step :
+        Throttling of the refits. After a refit at ``m`` trials, the next one happens once the
+        search has grown by ``max(refit_step, ceil(refit_growth * m))`` trials. **Staleness
+        bound**: the estimate misses fewer than ``max(refit_step, ceil(refit_growth * m))``
+        of the finished trials; with the defaults (1 and 0.02) it includes every trial up to
+        50, and is never more than ``max(1, ceil(0.02 n)) - 1`` trials old at ``n`` trials
+        (19 at 1,000); a refit that fails leaves the previous estimate in place until the
+        next scheduled one succeeds. The rule is consulted after every trial (with the
+        latest estimate and the current counts), so budget and patience are always up to
+        date. :meth:`refit` forces a refit.
+
+    Notes
+    -----
+    * A failed trial (``None``, NaN, +-inf) counts as a trial that can never be the best.
+    * Thread-safe: one lock guards the state, and a refit runs under it, so concurrent
+      :meth:`observe` calls wait for a refit in progress.
+    * A refit that fails (a ``TailstopError`` or a numerical error) never raises: the previous
+      estimate is kept, the error is logged as a warning under the ``tailstop`` logger, put
+      in :attr:`history` and mentioned in :attr:`reason`, and the search goes on. Only invalid
+      input raises (:class:`~tailstop.errors.InvalidDataError`, before any change of state).
+    * The stop decision is latched: once ``should_stop`` is True it stays True (trials
+      already running may still finish and be observed).
+    * Every refit logs one INFO line under the ``tailstop`` logger.
+    """
+
+    def __init__(
+        self,
+        direction: str,
+        rule: Rule | None = None,
+        *,
+        budget: int | None = None,
+        min_trials: int = 20,
+        confidence: float = 0.9,
+        bounds: tuple[float, float] | None = None,
+        max_dimension: int | None = None,
+        refit_growth: float = 0.02,
+        refit_step: int = 1,
+    ):
+        self.direction = check_direction(direction)
+        if rule is None:
+            rule = GainBelow()
+        if not isinstance(rule, Rule):
+            raise InvalidParameterError(f"rule must be a tailstop.rules.Rule, got {rule!r}")
+        self.rule = rule
+        self.budget = None if budget is None else _integer(budget, "budget", 1)
+        self.min_trials = _integer(min_trials, "min_trials", 1)
+        if isinstance(confidence, bool) or not isinstance(confidence, Real):
+            raise InvalidParameterError(f"confidence must be a number, got {confidence!r}")
+        if not 0.5 <= confidence < 1:
+            raise InvalidParameterError(f"confidence must be in [0.5, 1), got {confidence}")
+        self.confidence = float(confidence)
+        self.bounds = check_bounds(bounds)
+        self.max_dimension = (
+            None
+            if max_dimension is None
+            else _integer(max_dimension, "max_dimension", 1, MAX_DIMENSION)
+        )
+        if (
+            isinstance(refit_growth, bool)
+            or not isinstance(refit_growth, Real)
+            or not (0 <= refit_growth <= 1)
+        ):
+            raise InvalidParameterError(f"refit_growth must be in [0, 1], got {refit_growth!r}")
+        self.refit_growth = float(refit_growth)
+        self.refit_step = _integer(refit_step, "refit_step", 1)
+
+        self._lock = threading.RLock()
+        self._tracker = _Tracker(self.direction)
+        self._estimate: TailEstimate | None = None
+        self._attempted_at: int | None = None  # trials at the last refit attempt
+        self._last_error: str | None = None
+        self._history: list[dict] = []
+        self._decision = Decision(False, self._waiting_reason(0), "Monitor")
+        self._stopped_at: int | None = None
+        self._last_gain: dict[str, float] | None = None  # at the last successful refit
+
+    # -- input ---------------------------------------------------------------------------------
+    def observe(self, score: float | None, *, duration: float | None = None) -> None:
+        """Record one finished trial (``None``/NaN/inf = failed), refit if due, and decide."""
+        value = check_score(score, bounds=self.bounds)
+        seconds = _check_duration(duration)
+        with self._lock:
+            self._tracker.append(value, seconds)
+            self._after_change(force=False)
+
+    def update(self, scores, *, durations=None) -> None:
+        """Set the whole history of finished trials, in order; idempotent.
+
+        The same history again changes nothing (no refit). A history that extends the known
+        one appends the new trials; any other history replaces it (a refit follows at once
+        if trials were removed or changed, and by the throttling schedule if the known trials
+        were only reordered and new ones added).
+        """
+        if isinstance(scores, (str, bytes)) or not np.iterable(scores):
+            raise InvalidDataError(
+                f"scores must be a sequence of numbers, got {type(scores).__name__}"
+            )
+        values = [check_score(s, i, self.bounds) for i, s in enumerate(scores)]
+        if durations is not None:
+            durations = list(durations)
+            if len(durations) != len(values):
+                raise InvalidDataError(
+                    f"durations has {len(durations)} entries for {len(values)} scores"
+                )
+            seconds = [_check_duration(d, i) for i, d in enumerate(durations)]
+        with self._lock:
+            tracker = self._tracker
+            old = tracker.scores
+            if durations is None:
+                seconds = tracker.durations[: len(values)]
+                seconds += [math.nan] * (len(values) - len(seconds))
+            n_old = len(old)
+            extends = len(values) >= n_old and np.array_equal(
+                np.asarray(values[:n_old]), np.asarray(old), equal_nan=True
+            )
+            if extends:
+                if len(values) == n_old:
+                    if not np.array_equal(seconds, tracker.durations, equal_nan=True):
+                        tracker.durations = list(seconds)
+                        self._decide()
+                    return
+                tracker.durations = list(seconds[:n_old])
+                for value, second in zip(values[n_old:], seconds[n_old:], strict=True):
+                    tracker.append(value, second)
+                self._after_change(force=False)
+                return
+            grown = not (_failed_as_none(old) - _failed_as_none(values))
+            tracker.reset()
+            for value, second in zip(values, seconds, strict=True):
+                tracker.append(value, second)
+            if not grown:  # the fit describes trials that are gone: start afresh
+                self._attempted_at, self._estimate = None, None
+            self._after_change(force=not grown, cold=not grown)
+
+    def refit(self) -> TailEstimate | None:
+        """Refit now (if there are enough trials) and decide; returns the latest estimate."""
+        with self._lock:
+            if self._tracker.n_trials >= self.min_trials and self._tracker.n_finite >= MIN_TRIALS:
+                self._refit()
+            return self._estimate
+
+    # -- output --------------------------------------------------------------------------------
+    @property
+    def estimate(self) -> TailEstimate | None:
+        """The latest successful fit (``None`` before the first one)."""
+        return self._estimate
+
+    @property
+    def history(self) -> list[dict]:
+        """One compact plain-JSON record per refit (failed refits included, with ``error``)."""
+        with self._lock:
+            return [dict(record) for record in self._history]
+
+    @property
+    def should_stop(self) -> bool:
+        """True once the rule or the budget says the search should end (then stays True)."""
+        return self._decision.stop
+
+    @property
+    def reason(self) -> str:
+        """Why the monitor says stop or continue, with the numbers."""
+        return self._decision.reason
+
+    @property
+    def decision(self) -> Decision:
+        """The latest :class:`~tailstop.rules.Decision`."""
+        return self._decision
+
+    @property
+    def n_trials(self) -> int:
+        return self._tracker.n_trials
+
+    @property
+    def n_failed(self) -> int:
+        return self._tracker.n_failed
+
+    @property
+    def state(self) -> SearchState:
+        """The search's counts as the rules see them."""
+        with self._lock:
+            return self._tracker.state(self.budget)
+
+    def report(self) -> dict[str, Any]:
+        """A compact summary in plain JSON types (for logs, study attributes, dashboards).
+
+        The estimate's figures (best possible, noise, ``expected_gain`` with its ``horizon``)
+        are those of the last successful refit, at ``estimate_n_trials`` trials; the counts,
+        ``should_stop`` and ``reason`` are current.
+        """
+        with self._lock:
+            state = self._tracker.state(self.budget)
+            est = self._estimate
+            report: dict[str, Any] = {
+                "direction": self.direction,
+                "n_trials": state.n_trials,
+                "n_failed": state.n_failed,
+                "budget": self.budget,
+                "current_best": state.current_best,
+                "estimate_n_trials": None if est is None else est.n_trials,
+                "best_possible": None,
+                "effective_dimension": None,
+                "noise": None,
+                "expected_gain": self._last_gain,
+                "fits_well": None,
+                "fit_reason": None,
+                "should_stop": self.should_stop,
+                "stopped_at": self._stopped_at,
+                "reason": self.reason,
+                "rule": self.rule.describe(),
+                "refits": len(self._history),
+                "last_error": self._last_error,
+            }
+            if est is not None:
+                bp = est.best_possible
+                report.update(
+                    best_possible={
+                        "estimate": float(bp.estimate),
+                        "low": float(bp.low),
+                        "high": float(bp.high),
+                    },
+                    effective_dimension=int(est.effective_dimension.estimate),
+                    noise=float(est.noise),
+                    fits_well=bool(est.fits_well),
+                    fit_reason=est.fit_reason,
+                    confidence=float(est.confidence),
+                )
+            return report
+
+    def __repr__(self) -> str:
+        return (
+            f"Monitor({self.direction!r}, {self.rule.describe()}, budget={self.budget}, "
+            f"n_trials={self.n_trials}, should_stop={self.should_stop})"
+        )
+
+    # -- internals (called with the lock held) --------------------------------------------------
+    def _horizon(self, state: SearchState) -> int:
+        fixed = getattr(self.rule, "horizon", None)
+        if isinstance(fixed, int):
+            return fixed
+        return int(state.remaining) if state.budget is not None else state.n_trials
+
+    def _waiting_reason(self, n: int) -> str:
+        return f"{n} of min_trials={self.min_trials} trials finished; continue"
+
+    def _refit_due(self) -> bool:
+        tracker = self._tracker
+        if tracker.n_trials < self.min_trials or tracker.n_finite < MIN_TRIALS:
+            return False
+        if self._attempted_at is None:
+            return True
+        step = max(self.refit_step, math.ceil(self.refit_growth * self._attempted_at))
+        return tracker.n_trials - self._attempted_at >= step
+
+    def _after_change(self, *, force: bool, cold: bool = False) -> None:
+        if self._decision.stop:  # latched: no more refits once stopped (refit() still works)
+            return
+        tracker = self._tracker
+        enough = tracker.n_trials >= self.min_trials and tracker.n_finite >= MIN_TRIALS
+        if (force and enough) or self._refit_due():
+            self._refit(cold=cold)
+        else:
+            self._decide()
+
+    def _refit(self, *, cold: bool = False) -> None:
+        tracker = self._tracker
+        n = tracker.n_trials
+        started = time.perf_counter()
+        try:
+            estimate = analyze(
+                tracker.scores,
+                self.direction,
+                confidence=self.confidence,
+                max_dimension=self.max_dimension,
+                bounds=self.bounds,
+                previous=None if cold else self._estimate,
+            )
+        except _FIT_FAILURES as exc:
+            seconds = time.perf_counter() - started
+            self._attempted_at = n
+            kept = (
+                "no estimate yet"
+                if self._estimate is None
+                else (f"keeping the estimate from {self._estimate.n_trials} trials")
+            )
+            self._last_error = f"refit at {n} trials failed ({type(exc).__name__}: {exc}); {kept}"
+            logger.warning("tailstop: %s", self._last_error)
+            decision = self._decide()
+            self._history.append(
+                {
+                    "n_trials": n,
+                    "current_best": tracker.state(None).current_best,
+                    "error": self._last_error,
+                    "should_stop": decision.stop,
+                    "reason": decision.reason,
+                    "seconds": round(seconds, 4),
+                }
+            )
+            return
+        seconds = time.perf_counter() - started
+        self._estimate, self._attempted_at, self._last_error = estimate, n, None
+        state = tracker.state(self.budget)
+        horizon = self._horizon(state)
+        # first, so that GainBelow over the same horizon finds it computed
+        gain = self._last_gain = _gain_record(estimate, horizon)
+        decision = self._decide()
+        bp = estimate.best_possible
+        self._history.append(
+            {
+                "n_trials": n,
+                "current_best": state.current_best,
+                "best_possible": [float(bp.estimate), float(bp.low), float(bp.high)],
+                "horizon": horizon,
+                "expected_gain": [gain["estimate"], gain["low"], gain["high"]],
+                "fits_well": bool(estimate.fits_well),
+                "should_stop": decision.stop,
+                "reason": decision.reason,
+                "seconds": round(seconds, 4),
+            }
+        )
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "tailstop: %d trials, best %.6g, best possible %.6g [%.6g, %.6g], "
+                "expected gain over %d trials %.3g [%.3g, %.3g] -> %s: %s",
+                n,
+                state.current_best,
+                bp.estimate,
+                bp.low,
+                bp.high,
+                horizon,
+                gain["estimate"],
+                gain["low"],
+                gain["high"],
+                "stop" if decision.stop else "continue",
+                decision.reason,
+            )
+
+    def _decide(self) -> Decision:
+        if self._decision.stop:
+            return self._decision
+        state = self._tracker.state(self.budget)
+        if self.budget is not None and state.n_trials >= self.budget:
+            decision = Decision(True, f"budget of {self.budget} trials used", "budget")
+        elif state.n_trials < self.min_trials:
+            decision = Decision(False, self._waiting_reason(state.n_trials), "Monitor")
+        else:
+            try:
+                decision = self.rule.decide(self._estimate, state)
+            except _FIT_FAILURES as exc:
+                message = f"the rule failed ({type(exc).__name__}: {exc}); continue"
+                logger.warning("tailstop: %s", message)
+                decision = Decision(False, message, "Monitor")
+            if self._last_error is not None:
+                decision = Decision(
+                    decision.stop,
+                    f"{decision.reason} [{self._last_error}]",
+                    decision.rule,
+                    decision.quantity,
+                    decision.threshold,
+                )
+        self._decision = decision
+        if decision.stop:
+            self._stopped_at = state.n_trials
+        return decision
+
+
+def _gain_record(estimate: TailEstimate, horizon: int) -> dict[str, float]:
+    value, low, high = gain_interval(estimate, horizon)
+    return {"horizon": int(max(horizon, 0)), "estimate": value, "low": low, "high": high}
+
+
+def _integer(value: object, name: str, minimum: int, maximum: int | None = None) -> int:
+    ok = not isinstance(value, bool) and isinstance(value, Real) and float(value).is_integer()
+    if ok:
+        ok = int(value) >= minimum and (maximum is None or int(value) <= maximum)
+    if not ok:
+        upper = "" if maximum is None else f" and <= {maximum}"
+        raise InvalidParameterError(f"{name} must be an integer >= {minimum}{upper}, got {value!r}")
+    return int(value)

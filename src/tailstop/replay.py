@@ -1,0 +1,462 @@
+"""Replay a finished search in random orders to measure what stopping rules really achieve.
+
+A finished random search of ``N`` trials is a sample from the score distribution; shuffled, it
+is a search that could have happened. :func:`replay` feeds ``orders`` random orders of it to
+each stopping rule, trial by trial, as a live search would, and reports per rule
+
+* the mean number of trials used (the stopping time, or the budget when the rule never stops),
+* the success rate: the share of orders whose final regret ``best of all N - best at the
+  stop`` is at most ``epsilon``,
+* the mean regret,
+
+next to the *oracle*: the first trial at which the best so far is within ``epsilon`` of the
+best of all ``N`` (mean over the same orders), the fewest trials any rule could use to succeed.
+
+Rules are :class:`tailstop.rules.Rule` objects (run through a fresh :class:`~tailstop.Monitor`
+per order, which knows the budget) or baselines: callables ``stopper(scores, direction) ->
+trials used`` that read one order's scores from the first one on. Baselines provided here,
+with no dependency on Ray or Optuna: :class:`FixedTrials` and :class:`RayPlateau` (a faithful
+copy of Ray Tune's ``ExperimentPlateauStopper``); ``Patience`` is a rule.
+
+Example
+-------
+>>> from tailstop.replay import FixedTrials, replay
+>>> from tailstop.rules import Patience
+>>> scores = [0.1 * (i % 7) for i in range(40)]
+>>> result = replay(scores, "maximize", {"fixed 10": FixedTrials(10), "patience 5": Patience(5)},
+...                 epsilon=0.05, orders=20)
+>>> result.outcomes["fixed 10"].mean_trials
+10.0
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+from tailstop._data import check_direction
+from tailstop.errors import InvalidDataError, InvalidParameterError
+from tailstop.monitor import Monitor, _Tracker, check_score
+from tailstop.rules import Rule
+
+__all__ = [
+    "FixedTrials",
+    "RayPlateau",
+    "ReplayResult",
+    "RuleOutcome",
+    "baselines",
+    "replay",
+    "terminator_note",
+    "without_budget",
+]
+
+Stopper = Callable[[np.ndarray, str], int]
+RuleLike = Union[Rule, "WithoutBudget", Stopper]
+
+
+# -- baselines ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FixedTrials:
+    """Run exactly ``n`` trials (or all there are)."""
+
+    n: int
+
+    def __post_init__(self):
+        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
+            raise InvalidParameterError(f"n must be an integer >= 1, got {self.n!r}")
+
+    def __call__(self, scores: np.ndarray, direction: str) -> int:
+        return min(self.n, len(scores))
+
+    def describe(self) -> str:
+        return f"fixed {self.n} trials"
+
+
+class _RayExperimentPlateauStopper:
+    """Ray Tune 2.x ``ExperimentPlateauStopper.__call__``/``stop_all``, line for line.
+
+    Source: ``ray/tune/stopper/experiment_plateau.py``. Ray calls it once per reported
+    result; the replay reports each trial once, with its final score. Trials that error
+    never reach a Ray stopper, so failed trials are skipped.
+    """
+
+    def __init__(self, std: float, top: int, mode: str, patience: int):
+        self._mode, self._patience, self._std, self._top = mode, patience, std, top
+        self._iterations = 0
+        self._top_values: list[float] = []
+
+    def __call__(self, value: float) -> bool:
+        self._top_values.append(value)
+        if self._mode == "min":
+            self._top_values = sorted(self._top_values)[: self._top]
+        else:
+            self._top_values = sorted(self._top_values)[-self._top :]
+        if self.has_plateaued():
+            self._iterations += 1
+        else:
+            self._iterations = 0
+        return self.stop_all()
+
+    def has_plateaued(self) -> bool:
+        return len(self._top_values) == self._top and np.std(self._top_values) <= self._std
+
+    def stop_all(self) -> bool:
+        return self.has_plateaued() and self._iterations >= self._patience
+
+
+@dataclass(frozen=True)
+class RayPlateau:
+    """Ray Tune's ``ExperimentPlateauStopper(metric, std, top, mode, patience)``.
+
+    Stops the experiment once the ``top`` best scores have a (population) standard deviation
+    of at most ``std`` for more than ``patience`` consecutive results. Ray's defaults:
+    ``top=10``, ``patience=0``. Arguments are checked as Ray checks them.
+    """
+
+    std: float
+    top: int = 10
+    patience: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.top, int) or self.top <= 1:
+            raise InvalidParameterError(f"top must be an integer > 1, got {self.top!r}")
+        if not isinstance(self.patience, int) or self.patience < 0:
+            raise InvalidParameterError(f"patience must be an integer >= 0, got {self.patience!r}")
+        if not isinstance(self.std, float) or not self.std > 0:
+            raise InvalidParameterError(f"std must be a float > 0, got {self.std!r}")
+
+    def __call__(self, scores: np.ndarray, direction: str) -> int:
+        mode = "max" if direction == "maximize" else "min"
+        stopper = _RayExperimentPlateauStopper(self.std, self.top, mode, self.patience)
+        for i, score in enumerate(scores):
+            if math.isfinite(score) and stopper(float(score)):
+                return i + 1
+        return len(scores)
+
+    def describe(self) -> str:
+        return f"Ray ExperimentPlateauStopper(top={self.top}, std={self.std:g})"
+
+
+@dataclass(frozen=True)
+class WithoutBudget:
+    """A rule replayed by a monitor that is *not* told the budget (the replay still ends there)."""
+
+    rule: Rule
+
+    def describe(self) -> str:
+        return f"{self.rule.describe()} without budget"
+
+
+def without_budget(rule: Rule) -> WithoutBudget:
+    """Replay ``rule`` with a monitor that does not know the budget."""
+    if not isinstance(rule, Rule):
+        raise InvalidParameterError(f"not a tailstop rule: {rule!r}")
+    return WithoutBudget(rule)
+
+
+def terminator_note() -> str | None:
+    """Why Optuna's Terminator is not among the baselines (``None`` would mean it could be)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return "Optuna Terminator (static error = epsilon): skipped, torch is not installed"
+    return (
+        "Optuna Terminator (static error = epsilon): skipped, its regret bound fits a Gaussian "
+        "process to the hyperparameters, which a replay of scores does not have"
+    )
+
+
+def baselines(epsilon: float) -> dict[str, RuleLike]:
+    """The issue-4 baselines: fixed 50 and 100 trials, Patience 20 and 50, Ray's plateau."""
+    from tailstop.rules import Patience
+
+    return {
+        "fixed 50": FixedTrials(50),
+        "fixed 100": FixedTrials(100),
+        "Patience(20)": Patience(20),
+        "Patience(50)": Patience(50),
+        f"Ray plateau(top=10, std={epsilon:g})": RayPlateau(float(epsilon), top=10),
+    }
+
+
+# -- results ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RuleOutcome:
+    """How one rule did over the replayed orders (arrays have one entry per order)."""
+
+    name: str
+    description: str
+    trials: np.ndarray = field(repr=False)
+    regrets: np.ndarray = field(repr=False)
+    epsilon: float
+
+    @property
+    def mean_trials(self) -> float:
+        return float(np.mean(self.trials))
+
+    @property
+    def success_rate(self) -> float:
+        return float(np.mean(self.regrets <= self.epsilon))
+
+    @property
+    def mean_regret(self) -> float:
+        return float(np.mean(self.regrets))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "mean_trials": self.mean_trials,
+            "success_rate": self.success_rate,
+            "mean_regret": self.mean_regret,
+        }
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """Outcome of :func:`replay`: one :class:`RuleOutcome` per rule, and the oracle."""
+
+    direction: str
+    n_scores: int
+    budget: int
+    epsilon: float
+    orders: int
+    best: float
+    oracle_trials: np.ndarray = field(repr=False)
+    outcomes: dict[str, RuleOutcome]
+    notes: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def oracle_mean(self) -> float:
+        return float(np.mean(self.oracle_trials))
+
+    def table(self, title: str | None = None) -> str:
+        """A plain-text table: rule, mean trials, success rate, mean regret, trials / oracle."""
+        oracle = self.oracle_mean
+        rows = [
+            (
+                name,
+                f"{o.mean_trials:.1f}",
+                f"{o.success_rate:.2f}",
+                f"{o.mean_regret:.4g}",
+                f"{o.mean_trials / oracle:.2f}x",
+            )
+            for name, o in self.outcomes.items()
+        ]
+        rows.append(("oracle (first within epsilon)", f"{oracle:.1f}", "1.00", "0", "1.00x"))
+        header = ("rule", "mean trials", "success", "mean regret", "vs oracle")
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+        def line(cells):
+            first = cells[0].ljust(widths[0])
+            rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+            return "  ".join([first, *rest])
+
+        heading = title or "replay"
+        text = [
+            f"{heading}: {self.n_scores} trials ({self.direction}, best {self.best:.6g}), "
+            f"budget {self.budget}, epsilon {self.epsilon:g}, {self.orders} random orders",
+            line(header),
+            line(["-" * w for w in widths]),
+            *(line(r) for r in rows),
+        ]
+        text.extend(f"note: {note}" for note in self.notes)
+        return "\n".join(text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "direction": self.direction,
+            "n_scores": self.n_scores,
+            "budget": self.budget,
+            "epsilon": self.epsilon,
+            "orders": self.orders,
+            "best": self.best,
+            "oracle_mean_trials": self.oracle_mean,
+            "rules": [o.to_dict() for o in self.outcomes.values()],
+            "notes": list(self.notes),
+        }
+
+
+# -- running -------------------------------------------------------------------------------------
+def _describe(rule: RuleLike) -> str:
+    describe = getattr(rule, "describe", None)
+    if callable(describe):
+        return str(describe())
+    return getattr(rule, "__name__", repr(rule))
+
+
+def _run_rule(
+    rule: RuleLike, scores: np.ndarray, direction: str, budget: int, options: dict
+) -> int:
+    """Trials one rule uses on one order (``scores`` already cut at the budget)."""
+    if isinstance(rule, (Rule, WithoutBudget)):
+        known = budget if isinstance(rule, Rule) else None
+        inner = rule if isinstance(rule, Rule) else rule.rule
+        if not inner.needs_estimate:
+            return _run_without_fits(inner, scores, direction, known, options)
+        monitor = Monitor(direction, inner, budget=known, **options)
+        for score in scores:
+            monitor.observe(score)
+            if monitor.should_stop:
+                break
+        return monitor.n_trials
+    used = int(rule(scores, direction))
+    return min(max(used, 1), len(scores))
+
+
+def _run_without_fits(rule: Rule, scores, direction, budget, options) -> int:
+    """What a Monitor decides for a rule that needs no estimate, without fitting anything."""
+    min_trials = options.get("min_trials", 20)
+    tracker = _Tracker(direction)
+    for score in scores:
+        tracker.append(float(score), math.nan)
+        n = tracker.n_trials
+        if n >= min_trials and rule.decide(None, tracker.state(budget)).stop:
+            return n
+    return len(scores)
+
+
+def _run_chunk(scores, direction, rules, permutations, budget, options) -> np.ndarray:
+    """Trials used per (order, rule) for a block of orders."""
+    used = np.empty((len(permutations), len(rules)), dtype=int)
+    for i, permutation in enumerate(permutations):
+        ordered = scores[permutation][:budget]
+        for j, rule in enumerate(rules):
+            used[i, j] = _run_rule(rule, ordered, direction, budget, options)
+    return used
+
+
+def replay(
+    scores,
+    direction: str,
+    rules: Mapping[str, RuleLike],
+    *,
+    epsilon: float,
+    orders: int = 200,
+    budget: int | None = None,
+    seed: int = 0,
+    n_jobs: int = 1,
+    monitor_options: Mapping[str, Any] | None = None,
+    notes: Sequence[str] = (),
+) -> ReplayResult:
+    """Replay a finished search in ``orders`` random orders under each stopping rule.
+
+    Parameters
+    ----------
+    scores : sequence of float or None
+        One score per trial of the finished search (``None``/NaN/inf = failed trial).
+    direction : {"maximize", "minimize"}
+    rules : mapping of name to rule
+        :class:`~tailstop.rules.Rule` objects (each order runs a fresh ``Monitor`` that knows
+        the budget; wrap in :func:`without_budget` to hide it), or baselines: callables
+        ``stopper(scores_in_order, direction) -> trials used``, such as :class:`FixedTrials`
+        and :class:`RayPlateau`. See :func:`baselines` for the issue-4 set.
+    epsilon : float
+        Regret counted as success, in score units (> 0).
+    orders : int
+        Random orders (the same ones for every rule).
+    budget : int, optional
+        Trials each replayed search may use; default (and at most) ``len(scores)``. Regret
+        is always against the best of all the scores.
+    seed : int
+        Seed of the random orders.
+    n_jobs : int
+        Worker processes (``-1``: one per CPU); rules must then be picklable.
+    monitor_options : mapping, optional
+        Extra keyword arguments for every ``Monitor`` (``min_trials``, ``confidence``,
+        ``refit_growth``, ``refit_step``, ...).
+    notes : sequence of str
+        Lines printed under the table (e.g. :func:`terminator_note`).
+
+    Returns
+    -------
+    ReplayResult
+    """
+    import time
+
+    started = time.perf_counter()
+    direction = check_direction(direction)
+    if isinstance(scores, (str, bytes)) or not np.iterable(scores):
+        raise InvalidDataError(f"scores must be a sequence of numbers, got {type(scores).__name__}")
+    values = np.array([check_score(s, i) for i, s in enumerate(scores)], dtype=float)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        raise InvalidDataError("scores has no finite value to replay")
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
+        raise InvalidParameterError(f"epsilon must be a number > 0, got {epsilon!r}")
+    if not math.isfinite(epsilon):
+        raise InvalidParameterError(f"epsilon must be finite, got {epsilon!r}")
+    orders = _positive_int(orders, "orders")
+    budget = values.size if budget is None else _positive_int(budget, "budget")
+    if budget > values.size:
+        raise InvalidParameterError(
+            f"budget {budget} exceeds the {values.size} trials there are to replay"
+        )
+    if not isinstance(rules, Mapping) or not rules:
+        raise InvalidParameterError("rules must be a non-empty mapping of name to rule")
+    for name, rule in rules.items():
+        if not isinstance(rule, (Rule, WithoutBudget)) and not callable(rule):
+            raise InvalidParameterError(f"rule {name!r} is neither a Rule nor a callable")
+    options = dict(monitor_options or {})
+    Monitor(direction, **options)  # validates the options now
+
+    sign = 1.0 if direction == "maximize" else -1.0
+    oriented = np.where(np.isfinite(values), sign * values, -np.inf)  # maximise, failed = -inf
+    best = float(oriented.max())
+    rng = np.random.default_rng(seed)
+    permutations = np.array([rng.permutation(values.size) for _ in range(orders)])
+
+    names, rule_list = list(rules), list(rules.values())
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    n_jobs = max(1, min(_positive_int(n_jobs, "n_jobs"), orders))
+    if n_jobs == 1:
+        used = _run_chunk(values, direction, rule_list, permutations, budget, options)
+    else:
+        chunks = np.array_split(permutations, n_jobs * 4)
+        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+            futures = [
+                pool.submit(_run_chunk, values, direction, rule_list, c, budget, options)
+                for c in chunks
+                if len(c)
+            ]
+            used = np.concatenate([f.result() for f in futures])
+
+    best_so_far = np.maximum.accumulate(oriented[permutations][:, :budget], axis=1)
+    reached = best_so_far >= best - epsilon
+    # orders that never come within epsilon inside the budget: the oracle uses them all
+    oracle = np.where(reached.any(axis=1), reached.argmax(axis=1) + 1, budget)
+    outcomes = {}
+    for j, (name, rule) in enumerate(zip(names, rule_list, strict=True)):
+        trials = used[:, j]
+        final = best_so_far[np.arange(orders), trials - 1]
+        outcomes[name] = RuleOutcome(name, _describe(rule), trials, best - final, float(epsilon))
+    notes = list(notes)
+    if not reached[:, -1].all():
+        share = 1 - reached[:, -1].mean()
+        notes.append(f"{share:.0%} of orders never come within epsilon inside the budget")
+    return ReplayResult(
+        direction=direction,
+        n_scores=int(values.size),
+        budget=int(budget),
+        epsilon=float(epsilon),
+        orders=orders,
+        best=sign * best,
+        oracle_trials=oracle,
+        outcomes=outcomes,
+        notes=tuple(notes),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidParameterError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)

@@ -1,0 +1,470 @@
+"""Stopping rules: when a random search should end, given the fitted tail and the search's state.
+
+A rule looks at the latest :class:`~tailstop.estimate.TailEstimate` (``None`` while there are
+too few trials to fit) and at a :class:`SearchState` (trial counts, budget, best so far, ...)
+and returns a :class:`Decision`: stop or not, and a sentence that says why, with the numbers.
+
+With ``F`` the fitted score distribution of one trial, ``y`` the current best and ``T_k`` the
+best of ``k`` more trials, the rules use (design sketch §6)::
+
+    expected gain over k trials   G(k) = E[max(y, T_k)] - y = int_y^inf (1 - F(t)^k) dt
+    one more trial                G(1) = E[(Y - y)+]        = int_y^inf (1 - F(t)) dt
+
+always through the *upper* end of their confidence interval (the largest value over the
+fits at the ends of the best-possible interval), so that parameter uncertainty errs towards
+continuing the search.
+
+Rules that need the estimate never stop when it is missing, and never stop when the noisy
+quadratic does not describe the tail (``estimate.fits_well`` is False): a forecast from a law
+that does not fit is no reason to end a search, so the rule says so and lets it go on. The
+budget is not a rule's business: :class:`~tailstop.monitor.Monitor` always stops once the
+budget is used, whatever the rule says.
+
+Rules combine with :func:`any_of` / ``|`` (stop when one does) and :func:`all_of` / ``&``
+(stop when all do).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from numbers import Real
+from typing import TYPE_CHECKING
+
+from tailstop.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from tailstop.estimate import TailEstimate
+
+__all__ = [
+    "NOISE_FLOOR_FRACTION",
+    "AllOf",
+    "AnyOf",
+    "CostBenefit",
+    "Decision",
+    "GainBelow",
+    "NearOptimum",
+    "Patience",
+    "Rule",
+    "SearchState",
+    "all_of",
+    "any_of",
+    "gain_interval",
+]
+
+NOISE_FLOOR_FRACTION = 0.01
+"""``GainBelow()`` without epsilon uses ``max(noise, NOISE_FLOOR_FRACTION * tail width)``."""
+
+
+@dataclass(frozen=True)
+class SearchState:
+    """What a rule knows about the search besides the fit.
+
+    Attributes
+    ----------
+    n_trials : int
+        Finished trials, failed ones included.
+    n_failed : int
+        Trials without a finite score.
+    budget : int or None
+        The most trials the search will run, if known.
+    trials_since_improvement : int
+        Trials finished since the best score last improved strictly (all of them while no
+        trial has a finite score).
+    current_best : float or None
+        Best finite score so far (user orientation), ``None`` if there is none.
+    mean_duration : float or None
+        Mean duration in seconds of the trials whose duration is known.
+    direction : str
+        ``"maximize"`` or ``"minimize"``.
+    """
+
+    n_trials: int
+    n_failed: int = 0
+    budget: int | None = None
+    trials_since_improvement: int = 0
+    current_best: float | None = None
+    mean_duration: float | None = None
+    direction: str = "maximize"
+
+    @property
+    def remaining(self) -> int | None:
+        """Trials left in the budget (``None`` without a budget)."""
+        return None if self.budget is None else max(self.budget - self.n_trials, 0)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A rule's verdict.
+
+    ``quantity`` is the number the rule compared (e.g. the upper bound of the expected gain)
+    and ``threshold`` what it was compared with; both are ``None`` when the rule could not
+    compute them (no estimate, law does not fit, ...).
+    """
+
+    stop: bool
+    reason: str
+    rule: str = ""
+    quantity: float | None = None
+    threshold: float | None = None
+
+    def __bool__(self) -> bool:
+        return self.stop
+
+
+class Rule(ABC):
+    """Base class of stopping rules.
+
+    Subclasses implement :meth:`decide` and :meth:`describe`; set ``needs_estimate = False``
+    when the rule never looks at the estimate (the replay then skips the fits).
+    """
+
+    needs_estimate: bool = True
+
+    @abstractmethod
+    def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
+        """Stop or continue, and why."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line naming the rule and its settings."""
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+    def __or__(self, other: Rule) -> AnyOf:
+        return any_of(self, other)
+
+    def __and__(self, other: Rule) -> AllOf:
+        return all_of(self, other)
+
+    # shared by the estimate-based rules
+    def _unusable(self, estimate: TailEstimate | None, state: SearchState) -> Decision | None:
+        name = type(self).__name__
+        if estimate is None:
+            return Decision(
+                False, f"{name}: no estimate yet ({state.n_trials} trials); continue", name
+            )
+        if not estimate.fits_well:
+            return Decision(
+                False,
+                f"{name}: the noisy quadratic does not fit the tail yet "
+                f"({estimate.fit_reason}); continue",
+                name,
+            )
+        return None
+
+
+def _number(value: object, name: str, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise InvalidParameterError(f"{name} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise InvalidParameterError(f"{name} must be finite and {bound}, got {value!r}")
+    return number
+
+
+def _count(value: object, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or (
+        not isinstance(value, int) and not (isinstance(value, Real) and float(value).is_integer())
+    ):
+        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if int(value) < minimum:
+        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}"
+
+
+# Upper bounds G_high(h) already computed, per estimate (forecasts cost ~0.1 s each).
+_GAIN_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_GAIN_LOCK = threading.Lock()
+
+
+def gain_interval(estimate: TailEstimate, horizon: int) -> tuple[float, float, float]:
+    """``estimate.expected_gain(horizon)`` as plain floats, memoised per estimate."""
+    horizon = int(horizon)
+    if horizon <= 0:
+        return 0.0, 0.0, 0.0
+    with _GAIN_LOCK:
+        cached = _GAIN_CACHE.get(estimate, {}).get(horizon)
+    if cached is not None:
+        return cached
+    gain = estimate.expected_gain(horizon)
+    value = (float(gain.estimate), float(gain.low), float(gain.high))
+    with _GAIN_LOCK:
+        _GAIN_CACHE.setdefault(estimate, {})[horizon] = value
+    return value
+
+
+def _gain_bracket(estimate: TailEstimate, horizon: int) -> tuple[float, float]:
+    """Bounds on ``G_high(horizon)`` from the horizons already computed for ``estimate``.
+
+    Each fit's gain ``G(h) = int (1 - F(t)^h) dt`` is increasing and concave in ``h`` with
+    ``G(0) = 0`` (``F^h = exp(h log F)`` is convex in ``h``), so from ``G(h')``:
+    ``(h/h') G(h') <= G(h) <= G(h')`` when ``h <= h'`` and ``G(h') <= G(h) <= (h/h') G(h')``
+    when ``h >= h'``; both carry over to the maximum over fits.
+    """
+    with _GAIN_LOCK:
+        known = dict(_GAIN_CACHE.get(estimate, {}))
+    low, high = 0.0, math.inf
+    for other, (_, _, g) in known.items():
+        ratio = horizon / other
+        if ratio <= 1:
+            low, high = max(low, ratio * g), min(high, g)
+        else:
+            low, high = max(low, g), min(high, ratio * g)
+    return low, high
+
+
+class GainBelow(Rule):
+    """Stop when the upper confidence bound of the expected gain over a horizon is below epsilon.
+
+    ``stop  <=>  G_high(h) < epsilon`` with ``G(h) = int_y^inf (1 - F(t)^h) dt``.
+
+    Parameters
+    ----------
+    epsilon : float, optional
+        Smallest gain worth having, in score units. Default: the fitted seed noise ``sigma``
+        (gains below it are luck, not better hyperparameters), floored at
+        ``NOISE_FLOOR_FRACTION`` (1%) of the fitted tail's width ``|b - threshold|`` (best
+        possible minus the regime threshold), so that a fit with zero noise does not mean
+        "never stop".
+    horizon : int, optional
+        Trials ahead. Default: the remaining budget ``budget - n_trials`` when the budget is
+        known (with nothing left the gain is 0 and the rule stops), else ``n_trials`` (what
+        doubling the search would bring).
+
+    Notes
+    -----
+    A forecast costs ~0.1 s, and the horizon changes with every trial. The upper bounds
+    already computed for an estimate are kept (:func:`gain_interval`) and bracket the one
+    needed: each fit's gain is increasing and concave in ``h`` with ``G(0) = 0``, so
+    ``(h/h') G(h') <= G(h) <= G(h')`` for ``h <= h'`` (and the mirror bounds for
+    ``h >= h'``). When the bracket lies entirely on one side of epsilon the decision is exact
+    and the reason quotes the bound ("at most" / "at least"); otherwise ``G(h)`` is computed.
+    """
+
+    def __init__(self, epsilon: float | None = None, horizon: int | None = None):
+        # epsilon = 0 would never stop: G(h) >= 0 always
+        self.epsilon = None if epsilon is None else _number(epsilon, "epsilon", positive=True)
+        self.horizon = None if horizon is None else _count(horizon, "horizon")
+
+    def describe(self) -> str:
+        eps = "fitted noise" if self.epsilon is None else _fmt(self.epsilon)
+        hor = "remaining budget or n_trials" if self.horizon is None else str(self.horizon)
+        return f"GainBelow(epsilon={eps}, horizon={hor})"
+
+    def threshold(self, estimate: TailEstimate) -> tuple[float, str]:
+        """The epsilon in use and how it was chosen."""
+        if self.epsilon is not None:
+            return self.epsilon, "epsilon"
+        width = abs(estimate.best_possible.estimate - estimate.threshold)
+        floor = NOISE_FLOOR_FRACTION * width
+        if estimate.noise >= floor:
+            return float(estimate.noise), "the fitted seed noise"
+        noise = _fmt(estimate.noise)
+        return float(floor), f"{NOISE_FLOOR_FRACTION:.0%} of the tail width (noise {noise})"
+
+    def horizon_for(self, state: SearchState) -> tuple[int, str]:
+        """The horizon in use and how it was chosen."""
+        if self.horizon is not None:
+            return self.horizon, "trials"
+        if state.budget is not None:
+            return int(state.remaining), "trials left in the budget"
+        return int(state.n_trials), "more trials (as many as so far)"
+
+    def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
+        unusable = self._unusable(estimate, state)
+        if unusable is not None:
+            return unusable
+        epsilon, source = self.threshold(estimate)
+        horizon, horizon_text = self.horizon_for(state)
+        low, high = _gain_bracket(estimate, horizon) if horizon > 0 else (0.0, 0.0)
+        if high < epsilon:  # decided by a gain computed for another horizon
+            stop, gain, exact = True, high, False
+        elif low >= epsilon:
+            stop, gain, exact = False, low, False
+        else:
+            gain, exact = gain_interval(estimate, horizon)[2], True
+            stop = gain < epsilon
+        verdict = "stop" if stop else "continue"
+        relation = "<" if stop else ">="
+        if exact:
+            bound = f"is {_fmt(gain)}"
+        else:
+            bound = f"is {'at most' if stop else 'at least'} {_fmt(gain)}"
+        reason = (
+            f"the {estimate.confidence:.0%} upper bound of the expected gain over {horizon} "
+            f"{horizon_text} {bound} {relation} {_fmt(epsilon)} ({source}); {verdict}"
+        )
+        return Decision(stop, reason, "GainBelow", gain, epsilon)
+
+
+class NearOptimum(Rule):
+    """Stop when the current best is within ``epsilon`` of the best possible score's upper bound.
+
+    ``stop  <=>  b_high - y <= epsilon`` (``y - b_low`` when minimising), ``b`` the best
+    expected score the law allows. With seed noise the current best can exceed ``b``; the rule
+    then stops.
+    """
+
+    def __init__(self, epsilon: float):
+        self.epsilon = _number(epsilon, "epsilon")
+
+    def describe(self) -> str:
+        return f"NearOptimum(epsilon={_fmt(self.epsilon)})"
+
+    def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
+        unusable = self._unusable(estimate, state)
+        if unusable is not None:
+            return unusable
+        gap = float(estimate.remaining_gain.high)
+        stop = gap <= self.epsilon
+        relation = "<=" if stop else ">"
+        reason = (
+            f"the current best {estimate.current_best:.6g} is within {_fmt(gap)} of the best "
+            f"possible score's upper bound, {relation} {_fmt(self.epsilon)}; "
+            f"{'stop' if stop else 'continue'}"
+        )
+        return Decision(stop, reason, "NearOptimum", gap, self.epsilon)
+
+
+class CostBenefit(Rule):
+    """Optimal stopping of i.i.d. search with recall: stop when one more trial is not worth it.
+
+    ``stop  <=>  value_per_unit * E_high[(Y - y)+] < cost_per_trial``, with
+    ``E[(Y - y)+] = int_y^inf (1 - F(t)) dt`` the expected gain of one more trial. For i.i.d.
+    offers with free recall this myopic reservation-value rule is optimal (MacQueen & Miller
+    1960; McCall 1970): the problem is monotone, so once one more trial is not worth its
+    cost, no later one is. The upper confidence bound makes the rule err towards continuing.
+
+    Parameters
+    ----------
+    cost_per_trial : float, optional
+        Cost of one trial, in the unit of ``value_per_unit``. Default: learned from the trials
+        as their mean duration in seconds, so ``value_per_unit`` is then *seconds of compute
+        worth spending per unit of score*. Without any duration the rule does not stop.
+    value_per_unit : float
+        Value of one unit of score improvement (> 0).
+    """
+
+    def __init__(self, cost_per_trial: float | None = None, value_per_unit: float = 1.0):
+        self.cost_per_trial = (
+            None
+            if cost_per_trial is None
+            else _number(cost_per_trial, "cost_per_trial", positive=True)  # 0: never stops
+        )
+        self.value_per_unit = _number(value_per_unit, "value_per_unit", positive=True)
+
+    def describe(self) -> str:
+        cost = "mean duration (s)" if self.cost_per_trial is None else _fmt(self.cost_per_trial)
+        return f"CostBenefit(cost_per_trial={cost}, value_per_unit={_fmt(self.value_per_unit)})"
+
+    def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
+        unusable = self._unusable(estimate, state)
+        if unusable is not None:
+            return unusable
+        cost = self.cost_per_trial
+        cost_text = "cost per trial"
+        if cost is None:
+            if state.mean_duration is None:
+                return Decision(
+                    False,
+                    "CostBenefit: no trial duration known yet to learn the cost from; continue",
+                    "CostBenefit",
+                )
+            cost, cost_text = float(state.mean_duration), "mean trial duration (s)"
+        gain = gain_interval(estimate, 1)[2]
+        worth = self.value_per_unit * gain
+        stop = worth < cost
+        relation = "<" if stop else ">="
+        reason = (
+            f"one more trial is worth at most {_fmt(self.value_per_unit)} x {_fmt(gain)} = "
+            f"{_fmt(worth)} {relation} {_fmt(cost)} ({cost_text}); {'stop' if stop else 'continue'}"
+        )
+        return Decision(stop, reason, "CostBenefit", worth, cost)
+
+
+class Patience(Rule):
+    """Stop after ``k`` trials in a row without a strict improvement of the best score.
+
+    A simple baseline: it needs no fit, and ignores how much better the next trials could be.
+    """
+
+    needs_estimate = False
+
+    def __init__(self, k: int):
+        self.k = _count(k, "k")
+
+    def describe(self) -> str:
+        return f"Patience(k={self.k})"
+
+    def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
+        waited = state.trials_since_improvement
+        stop = waited >= self.k
+        reason = (
+            f"{waited} trials since the best improved "
+            f"{'>=' if stop else '<'} patience {self.k}; {'stop' if stop else 'continue'}"
+        )
+        return Decision(stop, reason, "Patience", float(waited), float(self.k))
+
+
+class _Combination(Rule):
+    _word = ""
+
+    def __init__(self, *rules: Rule):
+        if not rules:
+            raise InvalidParameterError(f"{type(self).__name__} needs at least one rule")
+        flat: list[Rule] = []
+        for rule in rules:
+            if not isinstance(rule, Rule):
+                raise InvalidParameterError(f"not a tailstop rule: {rule!r}")
+            flat.extend(rule.rules if type(rule) is type(self) else (rule,))
+        self.rules = tuple(flat)
+        self.needs_estimate = any(rule.needs_estimate for rule in self.rules)
+
+    def describe(self) -> str:
+        return f"{self._word}({', '.join(rule.describe() for rule in self.rules)})"
+
+
+class AnyOf(_Combination):
+    """Stop as soon as any of the rules says stop."""
+
+    _word = "any_of"
+
+    def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
+        decisions = [rule.decide(estimate, state) for rule in self.rules]
+        stopping = [d for d in decisions if d.stop]
+        if stopping:
+            return Decision(True, "; ".join(d.reason for d in stopping), self._word)
+        return Decision(False, "; ".join(d.reason for d in decisions), self._word)
+
+
+class AllOf(_Combination):
+    """Stop only when every rule says stop."""
+
+    _word = "all_of"
+
+    def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
+        decisions = [rule.decide(estimate, state) for rule in self.rules]
+        waiting = [d for d in decisions if not d.stop]
+        if waiting:
+            return Decision(False, "; ".join(d.reason for d in waiting), self._word)
+        return Decision(True, "; ".join(d.reason for d in decisions), self._word)
+
+
+def any_of(*rules: Rule) -> AnyOf:
+    """A rule that stops when any of ``rules`` does (also ``rule1 | rule2``)."""
+    return AnyOf(*rules)
+
+
+def all_of(*rules: Rule) -> AllOf:
+    """A rule that stops when all of ``rules`` do (also ``rule1 & rule2``)."""
+    return AllOf(*rules)
