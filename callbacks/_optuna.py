@@ -1,0 +1,405 @@
+"""``OptunaCallback``: watch an Optuna study, report what more trials can gain, stop it.
+
+The callback translates a study into :class:`tailstop.Monitor` calls; it does no statistics
+of its own.  At each call it reads the trials finished since the last call *from storage*
+(so on an RDB or journal storage it sees every worker's trials), hands the new ones to the
+monitor, writes a compact JSON report to a study user attribute when the estimate
+changed, and, once the rule says stop, broadcasts the decision through a second study user
+attribute that every worker's callback polls, then calls ``study.stop()``.
+
+Trial states
+    COMPLETE trials contribute their value.  FAIL and PRUNED trials count as *failed*: they
+    used a trial of the budget but did not reach the end, so they can never be the best
+    score of the search.  A pruned trial's last intermediate value is deliberately ignored:
+    it scores a shorter training run, not a draw from the distribution of final scores.
+    RUNNING and WAITING trials are picked up once they finish.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from tailstop.errors import InvalidDataError, InvalidParameterError
+from tailstop.monitor import Monitor
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tailstop.estimate import TailEstimate
+
+__all__ = ["OptunaCallback", "SamplerWarning"]
+
+logger = logging.getLogger("tailstop")
+
+_FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+_STATE_NAMES = {TrialState.COMPLETE: "complete", TrialState.FAIL: "fail",
+                TrialState.PRUNED: "pruned"}
+_RANDOM_SAMPLERS = (optuna.samplers.RandomSampler, optuna.samplers.QMCSampler)
+
+
+class SamplerWarning(UserWarning):
+    """The study's sampler is not random search: tailstop's law describes random search.
+
+    Under TPE, CMA-ES or a GP sampler the trials are not independent draws, so the fitted
+    best possible score and the forecast gains describe "random search from here", not the
+    sampler actually running (see the README).
+    """
+
+
+class _Refused(InvalidParameterError):
+    """The study cannot be monitored as configured (raised by ``update``, logged by calls)."""
+
+
+class OptunaCallback:
+    """Stop an Optuna study when more trials would not pay; report the estimate as it goes.
+
+    Use as ``study.optimize(objective, callbacks=[OptunaCallback(budget=200)])``, or call
+    :meth:`update` / :meth:`should_stop` after ``study.tell`` in an ask-and-tell loop (Optuna
+    never runs callbacks there).  One instance watches one study.
+
+    Parameters
+    ----------
+    rule : stopping rule, optional
+        A rule from :mod:`tailstop.rules`; default: the monitor's default
+        (``GainBelow`` with epsilon = the fitted seed noise).
+    budget : int, optional
+        Total trials you are prepared to run (failed and pruned ones included); lets rules
+        weigh the remaining budget.
+    min_trials, confidence, bounds, max_dimension
+        Passed to :class:`tailstop.Monitor`.
+    objective_index : int, optional
+        Which objective of a multi-objective study to monitor.  Required for such a study;
+        without it the callback refuses the study (see below).
+    report_attr : str
+        Study user attribute that receives the JSON report (``study.user_attrs[report_attr]``).
+    stop_attr : str
+        Study user attribute through which the decision to stop reaches every worker.
+    warn_sampler : bool
+        Warn (:class:`SamplerWarning`, once) when the sampler is not ``RandomSampler`` or
+        ``QMCSampler``.
+    **monitor_options
+        Further :class:`tailstop.Monitor` options (e.g. ``refit_growth``, ``refit_step``).
+
+    Notes
+    -----
+    *Never raises into* ``optimize``: a failure of the callback itself (a refit that fails, a
+    storage error) is logged at WARNING with its traceback under the ``tailstop`` logger and
+    the search goes on; the next call retries from storage.  A study the callback cannot
+    monitor (multi-objective without ``objective_index``, or a second study) is logged at
+    ERROR and the callback disables itself; :meth:`update` raises the same error instead.
+
+    Several processes on one storage: the worker whose rule fires first writes
+    ``study.user_attrs[stop_attr]`` (a dict with the reason); every worker's callback reads it
+    at its next call and stops its own ``optimize`` loop.  Trials already running finish.  To
+    run a stopped study further, call :meth:`clear_stop` and use a new callback.
+
+    With ``n_jobs > 1`` calls run in Optuna's worker threads; a lock serialises them.
+
+    Logging: the monitor logs one INFO line per refit under the ``tailstop`` logger; the
+    callback adds one INFO line when it stops the study.  Storage writes: the report is
+    written only when the monitor refitted or the decision changed, so its ``n_trials`` is
+    that of the last refit.  Each worker refits from the shared trials and writes the report.
+    """
+
+    def __init__(
+        self,
+        rule: Any = None,
+        *,
+        budget: int | None = None,
+        min_trials: int = 20,
+        confidence: float = 0.9,
+        bounds: tuple[float, float] | None = None,
+        max_dimension: int | None = None,
+        objective_index: int | None = None,
+        report_attr: str = "tailstop:report",
+        stop_attr: str = "tailstop:stop",
+        warn_sampler: bool = True,
+        **monitor_options: Any,
+    ) -> None:
+        if objective_index is not None and (
+            isinstance(objective_index, bool)
+            or not isinstance(objective_index, int)
+            or objective_index < 0
+        ):
+            raise InvalidParameterError(
+                f"objective_index must be None or an int >= 0, got {objective_index!r}"
+            )
+        for name, value in (("report_attr", report_attr), ("stop_attr", stop_attr)):
+            if not isinstance(value, str) or not value:
+                raise InvalidParameterError(f"{name} must be a non-empty str, got {value!r}")
+        if report_attr == stop_attr:
+            raise InvalidParameterError(
+                f"report_attr and stop_attr must differ, both are {report_attr!r}"
+            )
+        self._monitor_options = {
+            "budget": budget,
+            "min_trials": min_trials,
+            "confidence": confidence,
+            "bounds": bounds,
+            "max_dimension": max_dimension,
+            **monitor_options,
+        }
+        self._rule = rule
+        Monitor("maximize", rule, **self._monitor_options)  # validates the options now
+        self.objective_index = objective_index
+        self.report_attr = report_attr
+        self.stop_attr = stop_attr
+        self.warn_sampler = warn_sampler
+
+        self._lock = threading.Lock()
+        self._monitor: Monitor | None = None
+        self._study_name: str | None = None
+        self._disabled = False
+        self._states = {"complete": 0, "fail": 0, "pruned": 0}
+        # what the monitor was fed, in order (None: failed), for batch updates
+        self._scores: list[float | None] = []
+        self._durations: list[float | None] = []
+        self._watermark = 0  # every trial numbered below it is recorded
+        self._recorded_above: set[int] = set()  # recorded trials numbered >= watermark
+        self._written_key: tuple | None = None
+        self._report: dict | None = None
+        self._stop_reason: str | None = None
+        self._stopped_elsewhere = False  # another worker's flag stopped this one
+        self._flag_written = False
+        self._stopped_at: int | None = None  # trials when this worker's monitor said stop
+        self._errors = 0
+
+    # -- public API -----------------------------------------------------------------------
+    @property
+    def monitor(self) -> Monitor | None:
+        """The :class:`tailstop.Monitor` fed by this callback (``None`` before the first call)."""
+        return self._monitor
+
+    @property
+    def estimate(self) -> TailEstimate | None:
+        """The latest estimate (``None`` until enough trials finished)."""
+        return None if self._monitor is None else self._monitor.estimate
+
+    @property
+    def reason(self) -> str | None:
+        """Why the study is stopping, or ``None`` while it goes on."""
+        return self._stop_reason
+
+    @property
+    def n_errors(self) -> int:
+        """How many calls failed (each was logged and the search went on)."""
+        return self._errors
+
+    def report(self) -> dict | None:
+        """The latest report, as written to ``study.user_attrs[report_attr]``."""
+        return self._report
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        """The Optuna callback: never raises; calls ``study.stop()`` once stopping is decided."""
+        if self._disabled:
+            return
+        try:
+            self._step(study)
+        except _Refused as exc:
+            self._disabled = True
+            logger.error(
+                "tailstop: %s; the callback disables itself and the search goes on", exc
+            )
+            return
+        except Exception:
+            with self._lock:
+                self._errors += 1
+            logger.warning(
+                "tailstop: the callback failed after trial %d (failure %d); "
+                "the search goes on",
+                trial.number,
+                self._errors,
+                exc_info=True,
+            )
+        if self._stop_reason is not None:  # decided, even if writing it down failed
+            study.stop()
+
+    def update(self, study: optuna.Study) -> TailEstimate | None:
+        """Read the trials finished since the last call, refit if due, write the report.
+
+        For ask-and-tell loops; raises tailstop errors (e.g. for a multi-objective study
+        without ``objective_index``).  Returns the latest estimate.
+        """
+        self._step(study)
+        return self.estimate
+
+    def should_stop(self, study: optuna.Study) -> bool:
+        """:meth:`update`, then whether the search should stop (here or in another worker)."""
+        return self._step(study)
+
+    def clear_stop(self, study: optuna.Study) -> None:
+        """Withdraw a broadcast stop so the study can be optimised further."""
+        study.set_user_attr(self.stop_attr, None)
+
+    # -- internals ------------------------------------------------------------------------
+    def _step(self, study: optuna.Study) -> bool:
+        with self._lock:
+            self._bind(study)
+            if self._stopped_elsewhere:
+                return True
+            if self._stop_reason is None:
+                flag = study.user_attrs.get(self.stop_attr)
+                if flag:
+                    self._stopped_elsewhere = True
+                    self._stop_reason = _flag_reason(flag)
+                    logger.info("tailstop: stopping, as decided by another worker: %s",
+                                self._stop_reason)
+                    return True
+            # trials still running when the stop came are observed too, for the report
+            refits = len(self._monitor.history)
+            self._observe_new_trials(study)
+            refitted = len(self._monitor.history) != refits
+            if self._stop_reason is None and self._monitor.should_stop:
+                self._stop_reason = str(self._monitor.reason)
+                self._stopped_at = self._monitor.n_trials
+                logger.info("tailstop: stopping the study after %d trials: %s",
+                            self._stopped_at, self._stop_reason)
+            if self._stop_reason is None and refitted and study.user_attrs.get(self.stop_attr):
+                # another worker decided while this one refitted: its report stands
+                self._stopped_elsewhere = True
+                self._stop_reason = _flag_reason(study.user_attrs.get(self.stop_attr))
+                return True
+            self._write_report(study)
+            if self._stop_reason is not None and not self._flag_written:
+                study.set_user_attr(
+                    self.stop_attr,
+                    {"reason": self._stop_reason, "n_trials": self._stopped_at},
+                )
+                self._flag_written = True
+            return self._stop_reason is not None
+
+    def _bind(self, study: optuna.Study) -> None:
+        if self._monitor is not None:
+            if study.study_name != self._study_name:
+                raise _Refused(
+                    f"this OptunaCallback watches study {self._study_name!r}, not "
+                    f"{study.study_name!r}: use one callback per study"
+                )
+            return
+        directions = study.directions
+        index = self.objective_index
+        if len(directions) > 1 and index is None:
+            raise _Refused(
+                f"study {study.study_name!r} has {len(directions)} objectives: pass "
+                "objective_index= to choose the one tailstop monitors"
+            )
+        if index is not None and index >= len(directions):
+            raise _Refused(
+                f"objective_index={index} but study {study.study_name!r} has "
+                f"{len(directions)} objective(s)"
+            )
+        self._index = 0 if index is None else index
+        self._multi = len(directions) > 1
+        direction = directions[self._index].name.lower()
+        self._monitor = Monitor(direction, self._rule, **self._monitor_options)
+        self._study_name = study.study_name
+        if self.warn_sampler and not isinstance(study.sampler, _RANDOM_SAMPLERS):
+            warnings.warn(
+                f"study {study.study_name!r} uses {type(study.sampler).__name__}, not random "
+                "search: tailstop's estimates describe random search from here on "
+                "(RandomSampler or QMCSampler), not the sampler that is running",
+                SamplerWarning,
+                stacklevel=4,
+            )
+
+    def _observe_new_trials(self, study: optuna.Study) -> None:
+        """Feed the monitor the trials finished since the last call, in trial-number order.
+
+        Storage reads stay cheap on long studies: ``get_trials(deepcopy=False)`` is served
+        from Optuna's cache (RDB storages fetch only new and unfinished trials), and only the
+        trials from the first one not yet recorded onwards are looked at.  One new trial goes
+        to ``Monitor.observe``; several (the first call on a running study, other workers'
+        trials) go to ``Monitor.update`` at once, so they cost one refit, not one each.
+        """
+        trials = study.get_trials(deepcopy=False, states=_FINISHED)  # sorted by number
+        start = bisect.bisect_left(trials, self._watermark, key=_number)
+        new = [t for t in trials[start:] if t.number not in self._recorded_above]
+        # recorded before the monitor sees them: a trial reaches the monitor at most once
+        self._recorded_above.update(t.number for t in new)
+        for trial in new:
+            self._states[_STATE_NAMES[trial.state]] += 1
+        while self._watermark in self._recorded_above:
+            self._recorded_above.remove(self._watermark)
+            self._watermark += 1
+        if len(new) > 1:
+            scores = [self._score(t) for t in new]
+            durations = [_seconds(t) for t in new]
+            try:
+                self._monitor.update(self._scores + scores, durations=self._durations + durations)
+            except InvalidDataError:  # a bad score: let observe single it out
+                pass
+            else:
+                self._scores += scores
+                self._durations += durations
+                return
+        for trial in new:
+            self._observe(trial)
+
+    def _observe(self, trial: FrozenTrial) -> None:
+        score, duration = self._score(trial), _seconds(trial)
+        try:
+            self._monitor.observe(score, duration=duration)
+        except InvalidDataError as exc:  # e.g. a score outside the declared bounds
+            logger.warning("tailstop: trial %d counts as failed: %s", trial.number, exc)
+            score = None
+            self._monitor.observe(None, duration=duration)
+        self._scores.append(score)
+        self._durations.append(duration)
+
+    def _score(self, trial: FrozenTrial) -> float | None:
+        if trial.state == TrialState.COMPLETE:
+            values = trial.values
+            return None if values is None else float(values[self._index])
+        return None
+
+    def _write_report(self, study: optuna.Study) -> None:
+        monitor = self._monitor
+        key = (len(monitor.history), bool(monitor.should_stop))
+        if key == self._written_key:
+            return
+        report = _plain(monitor.report())
+        report["optuna"] = {
+            "study": study.study_name,
+            "objective_index": self._index if self._multi else None,
+            "trials": dict(self._states),
+        }
+        study.set_user_attr(self.report_attr, report)
+        self._report = report
+        self._written_key = key
+
+
+def _number(trial: FrozenTrial) -> int:
+    return trial.number
+
+
+def _seconds(trial: FrozenTrial) -> float | None:
+    duration = trial.duration
+    return None if duration is None else duration.total_seconds()
+
+
+def _flag_reason(flag: Any) -> str:
+    if isinstance(flag, dict) and flag.get("reason"):
+        return str(flag["reason"])
+    return "another worker set the stop flag"
+
+
+def _plain(value: Any) -> Any:
+    """Plain JSON types only: RDB storages reject numpy scalars and arrays."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if hasattr(value, "tolist"):  # numpy scalar or array
+        return _plain(value.tolist())
+    if isinstance(value, float):
+        return float(value)  # NaN and inf survive every Optuna storage
+    return str(value)

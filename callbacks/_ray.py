@@ -1,0 +1,274 @@
+"""``RayTuneStopper``: end a Ray Tune experiment when more trials would not pay.
+
+One object is both a ``tune.Stopper`` (it decides: ``stop_all()`` ends the experiment) and a
+``tune.Callback`` (it observes: errored trials, trials that complete without passing through
+the stopper, a summary at the end).  Pass it in both places::
+
+    stopper = RayTuneStopper("accuracy", "max", budget=200)
+    tune.Tuner(..., run_config=tune.RunConfig(stop=stopper, callbacks=[stopper]))
+
+It does no statistics of its own: it feeds a :class:`tailstop.Monitor`.
+
+What counts as a trial's score
+    Ray hands the stopper every reported result, and the final one twice (once as reported,
+    once again with ``done=True``).  A trial is recorded once, from its first result with
+    ``done=True``, or, when ``max_iterations`` is given, from its first result with
+    ``training_iteration >= max_iterations`` (a trial ended by an iteration limit shows the
+    stopper no ``done=True``).  Counted as failed: trials that error (seen only by the callback
+    side), final results without a finite metric and, when ``max_iterations`` is given, trials
+    that end before it (a scheduler such as ASHA cut them short: like Optuna's pruned trials,
+    they did not reach the end).  Without ``max_iterations`` a trial that a scheduler stops
+    counts with its last score: pass it when a scheduler stops trials early.  Trials cut off
+    by ``stop_all`` itself are not recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ray import tune
+
+from tailstop.errors import InvalidDataError, InvalidParameterError
+from tailstop.monitor import Monitor
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tailstop.estimate import TailEstimate
+
+__all__ = ["RayTuneStopper"]
+
+logger = logging.getLogger("tailstop")
+
+_MODES = {"max": "maximize", "min": "minimize"}
+
+
+class RayTuneStopper(tune.Stopper, tune.Callback):
+    """A Ray Tune stopper (and callback) driven by a :class:`tailstop.Monitor`.
+
+    Parameters
+    ----------
+    metric : str
+        The result key holding the score (Ray passes neither metric nor mode to stoppers).
+    mode : {"max", "min"}
+    rule : stopping rule, optional
+        From :mod:`tailstop.rules`; default: the monitor's default.
+    budget : int, optional
+        Total trials planned (e.g. ``num_samples``).
+    min_trials, confidence, bounds, max_dimension
+        Passed to :class:`tailstop.Monitor`.
+    max_iterations : int, optional
+        Treat a result with ``training_iteration >= max_iterations`` as the trial's final one.
+    **monitor_options
+        Further :class:`tailstop.Monitor` options (e.g. ``refit_growth``, ``refit_step``).
+
+    The monitor logs one INFO line per refit under the ``tailstop`` logger; the stopper adds
+    one when it ends the experiment and one summary at the end (callback side).
+
+    The stopper never stops a single trial (``__call__`` returns False) and never raises into
+    Ray: its own failures are logged at WARNING, with the traceback, under ``tailstop``.
+    """
+
+    def __init__(
+        self,
+        metric: str,
+        mode: str,
+        rule: Any = None,
+        *,
+        budget: int | None = None,
+        min_trials: int = 20,
+        confidence: float = 0.9,
+        bounds: tuple[float, float] | None = None,
+        max_dimension: int | None = None,
+        max_iterations: int | None = None,
+        **monitor_options: Any,
+    ) -> None:
+        if not isinstance(metric, str) or not metric:
+            raise InvalidParameterError(f"metric must be a non-empty str, got {metric!r}")
+        if mode not in _MODES:
+            raise InvalidParameterError(f"mode must be 'max' or 'min', got {mode!r}")
+        if max_iterations is not None and (
+            isinstance(max_iterations, bool)
+            or not isinstance(max_iterations, int)
+            or max_iterations < 1
+        ):
+            raise InvalidParameterError(
+                f"max_iterations must be None or an int >= 1, got {max_iterations!r}"
+            )
+        self.metric = metric
+        self.mode = mode
+        self.max_iterations = max_iterations
+        self._rule = rule
+        self._options = {
+            "budget": budget,
+            "min_trials": min_trials,
+            "confidence": confidence,
+            "bounds": bounds,
+            "max_dimension": max_dimension,
+            **monitor_options,
+        }
+        self._monitor = Monitor(_MODES[mode], rule, **self._options)
+        self._lock = threading.Lock()
+        self._recorded: dict[str, float | None] = {}  # trial id -> score (None: failed)
+        self._scores: list[float | None] = []
+        self._durations: list[float | None] = []
+        self._stop_logged = False
+        self._missing_metric_warned = False
+        self._errors = 0
+
+    # -- tune.Stopper ---------------------------------------------------------------------
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        """Record the trial's score if ``result`` is its final result; never stops a trial."""
+        try:
+            final, score = self._final(result)
+            if final:
+                self._record(str(trial_id), score, result.get("time_total_s"))
+        except Exception:
+            self._log_failure(f"result of trial {trial_id}")
+        return False
+
+    def stop_all(self) -> bool:
+        """True once the monitor decides the search should stop (or the budget is used)."""
+        try:
+            stop = bool(self._monitor.should_stop)
+        except Exception:
+            self._log_failure("stop_all")
+            return False
+        if stop and not self._stop_logged:
+            self._stop_logged = True
+            logger.info("tailstop: stopping the experiment after %d trials: %s",
+                        len(self._scores), self._monitor.reason)
+        return stop
+
+    # -- tune.Callback --------------------------------------------------------------------
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        try:
+            result = trial.last_result or {}
+            final, score = self._final(result)
+            if not final:  # complete without a final-looking result: take what it reported
+                score = self._score_of(result)
+            self._record(str(trial.trial_id), score, result.get("time_total_s"))
+        except Exception:
+            self._log_failure(f"completion of trial {getattr(trial, 'trial_id', '?')}")
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        try:
+            self._record(str(trial.trial_id), None, None)
+        except Exception:
+            self._log_failure(f"error of trial {getattr(trial, 'trial_id', '?')}")
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        estimate = self.estimate
+        logger.info(
+            "tailstop: experiment ended with %d recorded trials (%d failed)%s",
+            len(self._scores),
+            sum(score is None for score in self._scores),
+            "" if estimate is None else f"; {_one_line(estimate)}",
+        )
+
+    # -- results --------------------------------------------------------------------------
+    @property
+    def monitor(self) -> Monitor:
+        """The :class:`tailstop.Monitor` this stopper feeds."""
+        return self._monitor
+
+    @property
+    def estimate(self) -> TailEstimate | None:
+        """The latest estimate (``None`` until enough trials completed)."""
+        return self._monitor.estimate
+
+    @property
+    def scores(self) -> dict[str, float | None]:
+        """Recorded trials, by trial id, in the order they finished (``None``: failed)."""
+        with self._lock:
+            return dict(self._recorded)
+
+    @property
+    def n_errors(self) -> int:
+        """How many of the stopper's own calls failed (each was logged)."""
+        return self._errors
+
+    def report(self) -> dict:
+        """The monitor's plain-JSON report, with the number of recorded trials."""
+        report = dict(self._monitor.report())
+        report["ray"] = {"metric": self.metric, "mode": self.mode,
+                         "recorded_trials": len(self._scores)}
+        return report
+
+    # -- internals ------------------------------------------------------------------------
+    def _final(self, result: dict) -> tuple[bool, float | None]:
+        """Whether ``result`` ends its trial, and the trial's score (None: failed)."""
+        iteration = result.get("training_iteration")
+        if self.max_iterations is not None and iteration is not None:
+            if iteration >= self.max_iterations:
+                return True, self._score_of(result)
+            if result.get("done"):
+                return True, None  # stopped before max_iterations (e.g. by a scheduler)
+            return False, None
+        if result.get("done"):
+            return True, self._score_of(result)
+        return False, None
+
+    def _score_of(self, result: dict) -> float | None:
+        value = result.get(self.metric)
+        try:
+            score = float(value)
+        except (TypeError, ValueError):
+            score = math.nan
+        if math.isfinite(score):
+            return score
+        if value is None and not self._missing_metric_warned:
+            self._missing_metric_warned = True
+            logger.warning(
+                "tailstop: a final result has no %r (keys: %s); such trials count as failed",
+                self.metric, ", ".join(sorted(map(str, result))[:12]),
+            )
+        return None
+
+    def _record(self, trial_id: str, score: float | None, duration: Any) -> None:
+        seconds = _seconds(duration)
+        with self._lock:
+            if trial_id in self._recorded:
+                return
+            self._recorded[trial_id] = score
+            self._scores.append(score)
+            self._durations.append(seconds)
+            try:
+                self._monitor.observe(score, duration=seconds)
+            except InvalidDataError as exc:  # e.g. a score outside the declared bounds
+                logger.warning("tailstop: trial %s counts as failed: %s", trial_id, exc)
+                self._scores[-1] = self._recorded[trial_id] = None
+                self._monitor.observe(None, duration=seconds)
+
+    def _log_failure(self, what: str) -> None:
+        self._errors += 1
+        logger.warning("tailstop: the Ray stopper failed on the %s (failure %d); "
+                       "the experiment goes on", what, self._errors, exc_info=True)
+
+    # -- pickling (Ray saves the run config, stoppers and callbacks included) --------------
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_lock"], state["_monitor"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._monitor = Monitor(_MODES[self.mode], self._rule, **self._options)
+        if self._scores:
+            self._monitor.update(list(self._scores), durations=list(self._durations))
+
+
+def _seconds(duration: Any) -> float | None:
+    try:
+        seconds = float(duration)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _one_line(estimate: TailEstimate) -> str:
+    bp = estimate.best_possible
+    return (f"best {estimate.current_best:.6g}, best possible {bp.estimate:.6g} "
+            f"[{bp.low:.6g}, {bp.high:.6g}]")

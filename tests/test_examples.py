@@ -1,0 +1,91 @@
+"""Each example runs as shipped, with a small budget.
+
+The Optuna examples run as scripts in a fresh interpreter, exactly as a user would run them.
+The Ray example runs in this process (``main([...])``) so that it reuses the Ray session the
+test session already started instead of paying for a second ``ray.init``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+BUDGET = 22  # small: the monitor refits after every trial from min_trials=20 to 50
+
+
+def run_script(name: str, *args: str) -> str:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_optuna_random_search():
+    pytest.importorskip("optuna")
+    out = run_script("optuna_random_search.py", "--trials", str(BUDGET))
+    ran = int(re.search(r"ran (\d+) of (\d+) trials", out).group(1))
+    assert 20 <= ran <= BUDGET  # never stops before min_trials, never runs past the budget
+    assert "tailstop estimate (maximize" in out
+    assert "report stored in the study" in out
+
+
+def test_optuna_workers():
+    pytest.importorskip("optuna")
+    out = run_script("optuna_workers.py", "--workers", "2", "--trials", str(BUDGET))
+    match = re.search(r"(\d+) trials of a budget of (\d+): \{(.*)\}", out)
+    total, per_worker = int(match.group(1)), match.group(3)
+    assert 20 <= total <= BUDGET + 2  # each worker may finish the trial it was running
+    assert "'worker-0'" in per_worker and "'worker-1'" in per_worker
+    assert re.search(r"stopped at \d+ trials: ", out)
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """Ray, started once per test session (and left alone if someone else started it)."""
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", "2")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    if ray.is_initialized():
+        yield
+        return
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def load_example(name: str):
+    # not put in sys.modules: Ray then pickles the example's trainable by value, as it does
+    # when the example runs as a script
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ray_tune_search(ray_session):
+    example = load_example("ray_tune_search")
+    result = example.main(["--trials", str(BUDGET)])
+    assert result["stopped"] is True  # by the rule or, at the latest, by the budget
+    assert 20 <= result["recorded"] <= BUDGET + 2
+    assert result["report"]["n_trials"] == result["recorded"]
+    assert result["report"]["ray"] == {
+        "metric": "accuracy",
+        "mode": "max",
+        "recorded_trials": result["recorded"],
+    }

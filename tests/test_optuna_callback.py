@@ -1,0 +1,400 @@
+"""OptunaCallback against the real Optuna: storages, workers, threads, failures, refusals.
+
+The objectives return at once (a noisy quadratic in two hyperparameters, noise seeded by the
+trial number); the monitors refit at most once (``refit_step``) so the suite stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from optuna.storages import JournalStorage  # noqa: E402
+from optuna.storages.journal import JournalFileBackend  # noqa: E402
+from optuna.trial import TrialState  # noqa: E402
+from tailstop.callbacks import OptunaCallback, SamplerWarning  # noqa: E402
+
+import tailstop.monitor  # noqa: E402
+from tailstop.errors import FitError, TailstopError  # noqa: E402
+from tailstop.rules import Patience  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+ONE_REFIT = {"refit_step": 10**6}  # the first fit only: keeps each test well under a second
+NO_FIT = {"min_trials": 10**6}  # for tests about bookkeeping: the monitor never fits
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def quadratic(trial) -> float:
+    x = trial.suggest_float("x", -1.0, 1.0)
+    y = trial.suggest_float("y", -1.0, 1.0)
+    noise = np.random.default_rng(trial.number).normal(0.0, 0.01)
+    return float(-(x * x + 2.0 * y * y) + noise)
+
+
+def random_study(storage=None, direction="maximize", seed=0, **kwargs):
+    return optuna.create_study(
+        storage=storage,
+        direction=direction,
+        sampler=optuna.samplers.RandomSampler(seed=seed),
+        **kwargs,
+    )
+
+
+def patience_stop(scores, k: int, min_trials: int, sign: float = 1.0) -> int:
+    """Trials after which Patience(k) stops, computed independently of tailstop."""
+    best, best_at = -math.inf, -1
+    for i, score in enumerate(scores):
+        if score is not None and sign * score > best:
+            best, best_at = sign * score, i
+        n = i + 1
+        if n >= min_trials and n - 1 - best_at >= k:
+            return n
+    raise AssertionError("Patience never fires on these scores")
+
+
+def values_in_order(study):
+    return [
+        t.value if t.state == TrialState.COMPLETE else None
+        for t in study.get_trials(states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED))
+    ]
+
+
+# -- one process ---------------------------------------------------------------------------
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_stops_in_memory_where_the_rule_fires_and_reports(direction):
+    study = random_study(direction=direction)
+    callback = OptunaCallback(Patience(6), min_trials=15, **ONE_REFIT)
+    study.optimize(
+        lambda t: quadratic(t) if direction == "maximize" else -quadratic(t),
+        n_trials=300,
+        callbacks=[callback],
+    )
+    sign = 1.0 if direction == "maximize" else -1.0
+    scores = values_in_order(study)
+    expected = patience_stop(scores, 6, 15, sign)
+    assert len(study.trials) == expected < 300
+    assert callback.monitor.direction == direction
+    assert callback.monitor.n_trials == expected
+    assert "patience 6" in callback.reason
+
+    report = study.user_attrs["tailstop:report"]
+    assert json.loads(json.dumps(report, allow_nan=False)) == report
+    assert report["should_stop"] is True and report["n_trials"] == expected
+    best = max(scores) if direction == "maximize" else min(scores)
+    assert report["current_best"] == pytest.approx(best)
+    assert report["estimate_n_trials"] == 15  # the one refit, at min_trials
+    assert report["best_possible"] is not None
+    assert report["optuna"]["trials"] == {"complete": expected, "fail": 0, "pruned": 0}
+    assert study.user_attrs["tailstop:stop"]["n_trials"] == expected
+
+    # a stopped study stays stopped: another optimize call ends after one trial
+    study.optimize(quadratic, n_trials=50, callbacks=[callback])
+    assert len(study.trials) == expected + 1
+
+
+def test_sqlite_storage_report_survives_a_reload(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = random_study(url, study_name="s", seed=1)
+    callback = OptunaCallback(Patience(5), min_trials=12, **ONE_REFIT)
+    study.optimize(quadratic, n_trials=300, callbacks=[callback])
+
+    reloaded = optuna.load_study(
+        study_name="s", storage=url, sampler=optuna.samplers.RandomSampler(seed=1)
+    )
+    expected = patience_stop(values_in_order(reloaded), 5, 12)
+    assert len(reloaded.trials) == expected
+    report = reloaded.user_attrs["tailstop:report"]
+    assert report == callback.report()
+    assert report["n_trials"] == expected and report["should_stop"] is True
+    assert reloaded.user_attrs["tailstop:stop"]["reason"] == callback.reason
+
+    # a fresh callback on the reloaded study sees the broadcast flag at once
+    fresh = OptunaCallback(Patience(10**6), min_trials=12)
+    assert fresh.should_stop(reloaded)
+    fresh.clear_stop(reloaded)
+    assert not OptunaCallback(Patience(10**6), min_trials=12).should_stop(reloaded)
+
+
+def test_failed_and_pruned_trials_count_as_failed_not_as_scores():
+    def objective(trial):
+        value = quadratic(trial)
+        kind = trial.number % 6
+        if kind == 1:
+            raise ValueError("diverged")
+        if kind == 2:
+            trial.report(1e6, step=0)  # a pruned trial's intermediate value is not a score
+            raise optuna.TrialPruned()
+        if kind == 3:
+            return float("nan")  # Optuna turns NaN into FAIL
+        return value
+
+    study = random_study(seed=2)
+    callback = OptunaCallback(Patience(10**6), budget=40, **NO_FIT)
+    study.optimize(objective, n_trials=100, catch=(ValueError,), callbacks=[callback])
+
+    states = [t.state for t in study.trials]
+    assert len(states) == 40  # the budget counts failed and pruned trials too
+    n_fail, n_pruned = states.count(TrialState.FAIL), states.count(TrialState.PRUNED)
+    assert n_fail > 0 and n_pruned > 0
+    assert study.trials[2].state == TrialState.PRUNED and study.trials[2].value == 1e6
+    monitor = callback.monitor
+    assert monitor.n_trials == 40 and monitor.n_failed == n_fail + n_pruned
+    report = callback.report()
+    assert report["optuna"]["trials"] == {
+        "complete": 40 - n_fail - n_pruned,
+        "fail": n_fail,
+        "pruned": n_pruned,
+    }
+    assert report["current_best"] < 1.0  # the pruned 1e6 never became the best
+    assert "budget of 40 trials used" in callback.reason
+    assert callback.n_errors == 0
+
+
+def test_n_jobs_2_records_every_trial_once_and_stops_near_the_decision():
+    study = random_study(seed=3)
+    callback = OptunaCallback(Patience(10**6), budget=30, **NO_FIT)
+    study.optimize(quadratic, n_trials=200, n_jobs=2, callbacks=[callback])
+
+    finished = study.get_trials(states=(TrialState.COMPLETE,))
+    assert 30 <= len(study.trials) <= 32  # trials in flight when the stop came still finish
+    callback.update(study)  # trials whose callback ran before they were all in storage
+    assert callback.monitor.n_trials == len(finished)
+    assert callback.report()["current_best"] == max(t.value for t in finished)
+    assert callback.n_errors == 0
+
+
+def test_ask_and_tell_loop_uses_update_and_should_stop():
+    study = random_study(seed=4)
+    callback = OptunaCallback(Patience(10**6), budget=25, min_trials=15, **ONE_REFIT)
+    asked = 0
+    while not callback.should_stop(study):
+        trial = study.ask()
+        study.tell(trial, quadratic(trial))
+        asked += 1
+        assert asked < 100
+    assert asked == 25
+    estimate = callback.update(study)
+    assert estimate is not None and estimate.n_trials == 15  # the one refit
+    assert callback.monitor.n_trials == 25  # update is idempotent: nothing counted twice
+    assert callback.report()["estimate_n_trials"] == 15
+
+
+# -- never raises into optimize ---------------------------------------------------------------
+def test_a_refit_that_fails_inside_the_monitor_is_logged_and_the_search_goes_on(
+    monkeypatch, caplog
+):
+    def broken(*args, **kwargs):
+        raise FitError("injected: the fit did not converge")
+
+    monkeypatch.setattr(tailstop.monitor, "analyze", broken)
+    study = random_study(seed=5)
+    callback = OptunaCallback(Patience(10**6), min_trials=10)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        study.optimize(quadratic, n_trials=25, callbacks=[callback])
+    assert len(study.trials) == 25
+    assert callback.estimate is None
+    assert "injected" in study.user_attrs["tailstop:report"]["last_error"]
+    assert any("injected" in r.getMessage() for r in caplog.records)
+
+
+def test_an_unexpected_error_of_the_callback_is_logged_with_traceback(monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise TypeError("injected bug")
+
+    monkeypatch.setattr(tailstop.monitor, "analyze", broken)
+    study = random_study(seed=6)
+    callback = OptunaCallback(Patience(10**6), min_trials=10)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        study.optimize(quadratic, n_trials=20, callbacks=[callback])
+    assert len(study.trials) == 20  # optimize went on
+    assert callback.n_errors > 0
+    failures = [r for r in caplog.records if "callback failed" in r.getMessage()]
+    assert failures and failures[0].exc_info is not None
+    assert "injected bug" in str(failures[0].exc_info[1])
+
+    # once the bug is gone, the next call catches up from storage
+    monkeypatch.undo()
+    callback.update(study)
+    assert callback.monitor.n_trials == 20
+
+
+def test_a_storage_write_that_fails_does_not_break_optimize(monkeypatch, caplog):
+    study = random_study(seed=7)
+
+    def refuse(key, value):
+        raise RuntimeError("storage is read-only")
+
+    monkeypatch.setattr(study, "set_user_attr", refuse)
+    callback = OptunaCallback(Patience(10**6), budget=15, **NO_FIT)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        study.optimize(quadratic, n_trials=40, callbacks=[callback])
+    assert callback.n_errors > 0
+    # the stop decision is taken even though it could not be broadcast
+    assert len(study.trials) == 15
+
+
+# -- refusals and warnings -------------------------------------------------------------------
+def test_multi_objective_refused_clearly_unless_an_objective_is_chosen(caplog):
+    def two(trial):
+        return quadratic(trial), -quadratic(trial) + 1.0
+
+    study = optuna.create_study(
+        directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=8)
+    )
+    callback = OptunaCallback(Patience(3), min_trials=10)
+    with caplog.at_level(logging.ERROR, logger="tailstop"):
+        study.optimize(two, n_trials=15, callbacks=[callback])
+    assert len(study.trials) == 15  # refused, disabled, and the search went on
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "objective_index" in errors[0].getMessage()
+    with pytest.raises(TailstopError, match="2 objectives: pass objective_index"):
+        OptunaCallback().update(study)
+    with pytest.raises(TailstopError, match="objective_index=2"):
+        OptunaCallback(objective_index=2).update(study)
+
+    chosen = OptunaCallback(Patience(10**6), objective_index=1, **NO_FIT)
+    chosen.update(study)
+    assert chosen.monitor.direction == "minimize"
+    second = [t.values[1] for t in study.trials]
+    assert chosen.report()["current_best"] == pytest.approx(min(second))
+    assert chosen.report()["optuna"]["objective_index"] == 1
+
+
+def test_one_callback_watches_one_study():
+    callback = OptunaCallback(Patience(10**6), min_trials=5)
+    first, second = random_study(), random_study()
+    callback.update(first)
+    with pytest.raises(TailstopError, match="one callback per study"):
+        callback.update(second)
+
+
+def test_warns_once_when_the_sampler_is_not_random_search(recwarn):
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
+    callback = OptunaCallback(Patience(10**6))
+    study.optimize(quadratic, n_trials=3, callbacks=[callback])
+    study.optimize(quadratic, n_trials=3, callbacks=[callback])
+    sampler_warnings = [w for w in recwarn if issubclass(w.category, SamplerWarning)]
+    assert len(sampler_warnings) == 1
+    assert "TPESampler" in str(sampler_warnings[0].message)
+
+    for sampler in (optuna.samplers.RandomSampler(seed=0), optuna.samplers.QMCSampler(seed=0)):
+        recwarn.clear()
+        quiet = optuna.create_study(sampler=sampler)
+        quiet.optimize(quadratic, n_trials=2, callbacks=[OptunaCallback(Patience(10**6))])
+        assert not [w for w in recwarn if issubclass(w.category, SamplerWarning)]
+
+
+def test_bad_options_raise_at_construction():
+    with pytest.raises(TailstopError, match="objective_index"):
+        OptunaCallback(objective_index=-1)
+    with pytest.raises(TailstopError, match="must differ"):
+        OptunaCallback(report_attr="x", stop_attr="x")
+    with pytest.raises(TailstopError, match="budget"):
+        OptunaCallback(budget=0)
+    with pytest.raises(TailstopError, match="rule"):
+        OptunaCallback(rule="patience")
+
+
+def test_importing_tailstop_callbacks_imports_neither_optuna_nor_ray():
+    code = (
+        "import sys, tailstop.callbacks as c; "
+        "assert 'optuna' not in sys.modules and 'ray' not in sys.modules; "
+        "c.OptunaCallback; assert 'optuna' in sys.modules and 'ray' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=_env())
+
+
+# -- several processes on one storage -----------------------------------------------------------
+WORKER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    import numpy as np
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+    from tailstop.callbacks import OptunaCallback
+    from tailstop.rules import Patience
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    me, folder = sys.argv[1], Path(sys.argv[2])
+    storages = {"sqlite": f"sqlite:///{folder / 'shared.db'}",
+                "journal": JournalStorage(JournalFileBackend(str(folder / "journal.log")))}
+    outcome = {}
+    for kind, storage in storages.items():
+        study = optuna.create_study(storage=storage, study_name="shared", load_if_exists=True,
+                                    sampler=optuna.samplers.RandomSampler(seed=int(me == "b")))
+        (folder / f"ready-{kind}-{me}").touch()
+        while not all((folder / f"ready-{kind}-{w}").exists() for w in "ab"):
+            time.sleep(0.01)
+
+        def objective(trial):
+            trial.set_user_attr("worker", me)
+            time.sleep(0.03)
+            x = trial.suggest_float("x", -1, 1)
+            return -x * x + np.random.default_rng(trial.number).normal(0, 0.01)
+
+        # only worker a can decide (the study's budget); b's rule never fires; no fits
+        budget = 30 if me == "a" else None
+        callback = OptunaCallback(Patience(10**6), budget=budget, min_trials=10**6)
+        study.optimize(objective, n_trials=200, callbacks=[callback])
+        outcome[kind] = {"reason": callback.reason, "n_errors": callback.n_errors}
+    print(json.dumps(outcome))
+    """
+)
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    return env
+
+
+def test_two_worker_processes_on_one_storage_stop_together(tmp_path):
+    """Worker b would run 200 trials; it stops on a's broadcast (sqlite, then journal)."""
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    sqlite_url = f"sqlite:///{tmp_path / 'shared.db'}"
+    random_study(sqlite_url, study_name="shared").set_user_attr("created", True)
+    optuna.delete_study(study_name="shared", storage=sqlite_url)  # schema made, study gone
+    workers = {
+        me: subprocess.Popen(
+            [sys.executable, str(script), me, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for me in "ab"
+    }
+    outputs = {}
+    for me, process in workers.items():
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        outputs[me] = json.loads(out.strip().splitlines()[-1])
+
+    journal = JournalStorage(JournalFileBackend(str(tmp_path / "journal.log")))
+    for kind, storage in (("sqlite", sqlite_url), ("journal", journal)):
+        a, b = outputs["a"][kind], outputs["b"][kind]
+        assert "budget of 30 trials used" in a["reason"]
+        assert b["reason"] == a["reason"]  # b stopped on a's broadcast
+        assert a["n_errors"] == b["n_errors"] == 0
+        study = optuna.load_study(study_name="shared", storage=storage)
+        # at the decision 30 trials were finished; each worker may finish the one it ran
+        assert 30 <= len(study.trials) <= 33, kind
+        # a sees one or, when b's trial finished at the same moment, two new trials per call
+        assert study.user_attrs["tailstop:stop"]["n_trials"] in (30, 31)
+        by_worker = [t.user_attrs["worker"] for t in study.trials]
+        assert by_worker.count("a") > 0 and by_worker.count("b") > 0  # side by side

@@ -1,0 +1,196 @@
+"""RayTuneStopper: the result stream Ray sends (fed by hand), then a real local Tune run.
+
+Ray starts once for the whole test session (``ray_session``); the Tune run uses
+``reuse_actors=True`` and a trainable that returns at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from ray import tune  # noqa: E402
+from tailstop.callbacks import RayTuneStopper  # noqa: E402
+
+from tailstop.errors import TailstopError  # noqa: E402
+from tailstop.rules import Patience  # noqa: E402
+
+NO_FIT = {"min_trials": 10**6}  # the monitor never fits: these tests are about bookkeeping
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """Ray, started once per test session (and left alone if someone else started it)."""
+    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", "2")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    if ray.is_initialized():
+        yield
+        return
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+class FakeTrial:
+    def __init__(self, trial_id, last_result=None):
+        self.trial_id = trial_id
+        self.last_result = last_result
+
+
+def final(score, iteration=1, **extra):
+    return {"score": score, "training_iteration": iteration, "done": True, **extra}
+
+
+# -- the result stream, by hand ---------------------------------------------------------------
+def test_counts_each_trial_once_on_its_final_result():
+    stopper = RayTuneStopper("score", "max", Patience(10**6), **NO_FIT)
+    for i, score in enumerate([0.3, 0.5, 0.4]):
+        trial_id = f"t{i}"
+        for step in (1, 2):  # intermediate results are not scores
+            partial = {"score": 9.0, "training_iteration": step, "done": False}
+            assert stopper(trial_id, partial) is False
+        assert stopper(trial_id, final(score, 3)) is False  # never stops a single trial
+        assert stopper(trial_id, final(score, 3)) is False  # Ray's duplicate with done=True
+        stopper.on_trial_complete(0, [], FakeTrial(trial_id, final(score, 3)))
+    assert stopper.scores == {"t0": 0.3, "t1": 0.5, "t2": 0.4}
+    assert stopper.monitor.n_trials == 3
+    assert stopper.report()["current_best"] == 0.5
+    assert stopper.report()["ray"]["recorded_trials"] == 3
+
+
+def test_min_mode_errors_missing_metrics_and_iteration_limits(caplog):
+    stopper = RayTuneStopper("loss", "min", Patience(10**6), max_iterations=4, **NO_FIT)
+    stopper("a", {"loss": 2.0, "training_iteration": 3})
+    assert stopper.scores == {}
+    stopper("a", {"loss": 1.5, "training_iteration": 4})  # hit the iteration limit: final
+    stopper("a", {"loss": 1.5, "training_iteration": 4, "done": True})
+    stopper.on_trial_error(0, [], FakeTrial("b"))  # errored trials never reach the stopper
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        stopper("c", {"training_iteration": 4, "done": True})  # the metric is missing
+        stopper("d", {"loss": float("nan"), "training_iteration": 4, "done": True})
+    stopper("e", {"loss": 0.5, "training_iteration": 4, "done": True})
+    # a scheduler cut f short: its done=True result comes before max_iterations
+    stopper("f", {"loss": 0.1, "training_iteration": 2, "done": False})
+    stopper.on_trial_complete(0, [], FakeTrial("f", {"loss": 0.1, "training_iteration": 2,
+                                                     "done": True}))
+    assert stopper.scores == {"a": 1.5, "b": None, "c": None, "d": None, "e": 0.5, "f": None}
+    assert stopper.monitor.direction == "minimize"
+    assert stopper.monitor.n_failed == 4
+    assert stopper.report()["current_best"] == 0.5
+    assert sum("has no 'loss'" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_stop_all_follows_the_monitor_and_survives_its_failures(monkeypatch, caplog):
+    stopper = RayTuneStopper("score", "max", Patience(10**6), budget=5, **NO_FIT)
+    for i in range(4):
+        stopper(f"t{i}", final(float(i)))
+        assert stopper.stop_all() is False
+    stopper(f"t{4}", final(4.0))
+    assert stopper.stop_all() is True
+    assert "budget of 5 trials used" in stopper.monitor.reason
+
+    def broken(*args, **kwargs):
+        raise TypeError("injected bug")
+
+    other = RayTuneStopper("score", "max", Patience(10**6), **NO_FIT)
+    monkeypatch.setattr(other.monitor, "observe", broken)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        assert other("x", final(1.0)) is False  # logged, never raised into Ray
+        assert other.stop_all() is False
+    assert other.n_errors == 1
+    failure = next(r for r in caplog.records if "Ray stopper failed" in r.getMessage())
+    assert failure.exc_info is not None
+
+
+def test_pickles_with_its_record_and_decision():
+    stopper = RayTuneStopper("score", "max", Patience(10**6), budget=3, **NO_FIT)
+    for i, score in enumerate([1.0, None, 2.0]):
+        if score is None:
+            stopper.on_trial_error(0, [], FakeTrial(f"t{i}"))
+        else:
+            stopper(f"t{i}", final(score))
+    copy = pickle.loads(pickle.dumps(stopper))
+    assert copy.scores == stopper.scores == {"t0": 1.0, "t1": None, "t2": 2.0}
+    assert copy.stop_all() is True and copy.monitor.n_failed == 1
+    copy("t0", final(5.0))  # still counted once
+    assert copy.monitor.n_trials == 3
+
+
+def test_bad_options_raise_at_construction():
+    with pytest.raises(TailstopError, match="mode"):
+        RayTuneStopper("score", "maximize")
+    with pytest.raises(TailstopError, match="metric"):
+        RayTuneStopper("", "max")
+    with pytest.raises(TailstopError, match="max_iterations"):
+        RayTuneStopper("score", "max", max_iterations=0)
+    with pytest.raises(TailstopError, match="budget"):
+        RayTuneStopper("score", "max", budget=-1)
+    assert isinstance(RayTuneStopper("score", "max"), tune.Stopper)
+    assert isinstance(RayTuneStopper("score", "max"), tune.Callback)
+
+
+# -- a real Tune run -------------------------------------------------------------------------
+def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
+    # defined here so that Ray pickles it by value (workers cannot import this test module)
+    def trainable(config):
+        x, y = config["x"], config["y"]
+        if x > 0.8:
+            raise ValueError("diverged")  # an errored trial: seen by the callback side only
+        noise = np.random.default_rng(config["seed"]).normal(0.0, 0.01)
+        tune.report({"score": -(x * x + 2 * y * y) + noise, "step": 1})
+        tune.report({"score": -(x * x + 2 * y * y) + noise, "step": 2})
+
+    stopper = RayTuneStopper("score", "max", Patience(10**6), budget=12, min_trials=10,
+                             refit_step=10**6)
+    space = {
+        "x": tune.uniform(-1.0, 1.0),
+        "y": tune.uniform(-1.0, 1.0),
+        "seed": tune.randint(0, 2**31 - 1),
+    }
+    tuner = tune.Tuner(
+        trainable,
+        param_space=space,
+        tune_config=tune.TuneConfig(
+            num_samples=200,
+            reuse_actors=True,
+            search_alg=tune.search.BasicVariantGenerator(random_state=0),
+        ),
+        run_config=tune.RunConfig(
+            name="tailstop-test",
+            storage_path=str(tmp_path / "ray_results"),
+            stop=stopper,
+            callbacks=[stopper],
+            verbose=0,
+        ),
+    )
+    grid = tuner.fit()
+
+    assert stopper.stop_all() is True
+    assert "budget of 12 trials used" in stopper.monitor.reason
+    # trials finishing while the stop was delivered may still be recorded
+    assert 12 <= stopper.monitor.n_trials <= 14
+    assert len(grid) < 200  # the experiment ended early
+    failed = [tid for tid, score in stopper.scores.items() if score is None]
+    errored = {r.metrics.get("trial_id") for r in grid if r.error is not None}
+    assert failed and set(failed) <= errored  # Ray's errored trials, counted as failed
+    assert stopper.monitor.n_failed == len(failed)
+    finished = {
+        r.metrics["trial_id"]: r.metrics["score"]
+        for r in grid
+        if r.error is None and r.metrics and r.metrics.get("done")
+    }
+    for trial_id, score in stopper.scores.items():
+        if score is not None:
+            assert finished[trial_id] == pytest.approx(score)  # the final result, once
+    finite, first_fit = 0, None
+    for n, score in enumerate(stopper.scores.values(), start=1):
+        finite += score is not None
+        if first_fit is None and n >= 10 and finite >= 10:
+            first_fit = n
+    assert stopper.report()["estimate_n_trials"] == first_fit  # the one refit
