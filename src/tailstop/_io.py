@@ -1,0 +1,300 @@
+"""Reading the scores of a search from a file or an Optuna storage (private; used by the CLI).
+
+Three sources, told apart by their name:
+
+* a CSV file (``.csv``, ``.tsv``, ``.txt``): one row per trial, the score in a named column;
+* a JSON Lines file (``.jsonl``, ``.ndjson``, ``.json``): one JSON object per line, the score
+  under a named key (a bare number per line also works, and so does one JSON array of
+  objects or numbers);
+* an Optuna storage: a URL (``sqlite:///search.db``, ``postgresql://...``, ``mysql://...``),
+  a SQLite file (``.db``, ``.sqlite``, ``.sqlite3``) or a journal file (``.log``,
+  ``.journal``), with the study's name (optional when the storage holds a single study).
+
+A failed trial is a score that is empty, ``None`` / ``null``, NaN or infinite in a file, and a
+``FAIL`` or ``PRUNED`` trial in a study; running and waiting trials are not finished and are
+left out. Every problem a user can cause raises a :class:`~tailstop.errors.TailstopError` whose
+message names the file, the line or the study.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tailstop.errors import InvalidDataError, TailstopError
+
+__all__ = [
+    "LoadedScores",
+    "MissingDependencyError",
+    "SourceError",
+    "is_storage",
+    "load_scores",
+    "load_study",
+    "require",
+    "study_scores",
+]
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+JOURNAL_SUFFIXES = (".log", ".journal")
+_MISSING_WORDS = {"", "none", "null", "nan", "na", "n/a", "-"}
+
+
+class SourceError(TailstopError, OSError):
+    """A file or storage cannot be read, or does not hold what was asked for."""
+
+
+class MissingDependencyError(TailstopError, ImportError):
+    """An optional dependency (matplotlib, optuna) is not installed."""
+
+
+def require(module: str, extra: str) -> Any:
+    """Import ``module`` or raise :class:`MissingDependencyError` naming the extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"this needs {module.split('.')[0]}, which is not installed: "
+            f"pip install 'tailstop[{extra}]'"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class LoadedScores:
+    """Scores in trial order (``None`` for a failed trial) and where they came from."""
+
+    scores: list[float | None]
+    source: str
+    direction: str | None = None  # known for a study, not for a file
+
+
+def is_storage(source: str) -> bool:
+    """Whether ``source`` names an Optuna storage rather than a file of scores."""
+    if "://" in source:
+        return True
+    return Path(source).suffix.lower() in SQLITE_SUFFIXES + JOURNAL_SUFFIXES
+
+
+def load_scores(source: str, *, column: str = "score", study: str | None = None) -> LoadedScores:
+    """Scores from a CSV / JSON Lines file or an Optuna storage (see the module docstring).
+
+    ``study`` selects the study of a storage; for a file it is an error (it would be ignored).
+    """
+    if is_storage(source) or study is not None:
+        if not is_storage(source):
+            raise SourceError(
+                f"--study was given but {source!r} is not an Optuna storage "
+                f"(a URL such as sqlite:///search.db, or a {'/'.join(SQLITE_SUFFIXES)} or "
+                f"{'/'.join(JOURNAL_SUFFIXES)} file)"
+            )
+        loaded = load_study(source, study)
+        scores, direction = study_scores(loaded)
+        return LoadedScores(scores, f"study {loaded.study_name!r} in {source}", direction)
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES + JSONL_SUFFIXES:
+        raise SourceError(
+            f"cannot tell the format of {source!r} from its extension: use a CSV "
+            f"({', '.join(CSV_SUFFIXES)}) or JSON Lines ({', '.join(JSONL_SUFFIXES)}) file, "
+            "or an Optuna storage URL with --study"
+        )
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise SourceError(f"no such file: {source!r}") from None
+    except IsADirectoryError:
+        raise SourceError(f"{source!r} is a directory, not a file of scores") from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{source!r} is not a UTF-8 text file ({exc.reason})") from None
+    if suffix in CSV_SUFFIXES:
+        scores = _parse_csv(text, column, source, delimiter="\t" if suffix == ".tsv" else None)
+    else:
+        scores = _parse_jsonl(text, column, source)
+    return LoadedScores(scores, f"{source} (column {column!r})")
+
+
+def _number(value: object, where: str) -> float | None:
+    """A score from a cell: ``None`` for a failed trial, else a float (NaN / inf -> ``None``)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if value.lower() in _MISSING_WORDS:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InvalidDataError(f"{where}: the score is not a number: {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidDataError(f"{where}: the score is not a number: {value!r}") from None
+    return number if math.isfinite(number) else None
+
+
+def _parse_csv(text: str, column: str, source: str, delimiter: str | None) -> list[float | None]:
+    """The column's cells in order. A blank line is a failed trial in a one-column file (an
+    empty cell) and is skipped in a wider one; trailing blank lines are ignored."""
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise InvalidDataError(f"{source} is empty")
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(lines[0], delimiters=",;\t").delimiter
+        except csv.Error:
+            delimiter = ","
+    rows = csv.reader(lines, delimiter=delimiter)
+    fields = [name.strip() for name in next(rows)]
+    if column not in fields:
+        raise InvalidDataError(
+            f"{source} has no column {column!r}; its columns are "
+            f"{', '.join(repr(f) for f in fields)} (choose one with --column)"
+        )
+    index = fields.index(column)
+    scores = []
+    for row in rows:
+        if not any(cell.strip() for cell in row) and len(fields) > 1:
+            continue
+        cell = row[index] if index < len(row) else None
+        scores.append(_number(cell, f"{source}, line {rows.line_num}"))
+    return scores
+
+
+def _parse_jsonl(text: str, column: str, source: str) -> list[float | None]:
+    if text.lstrip().startswith("["):  # a .json file holding one array of records or numbers
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidDataError(f"{source}: not valid JSON ({exc.msg})") from None
+        text = "\n".join(json.dumps(record) for record in records)
+    scores: list[float | None] = []
+    keyed = False
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{source}, line {line_number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidDataError(f"{where}: not valid JSON ({exc.msg})") from None
+        if isinstance(record, dict):
+            keyed = keyed or column in record
+            scores.append(_number(record.get(column), where))
+        elif record is None or isinstance(record, (int, float)):
+            keyed = True
+            scores.append(_number(record, where))
+        else:
+            raise InvalidDataError(
+                f"{where}: expected a JSON object or a number, got {type(record).__name__}"
+            )
+    if not scores:
+        raise InvalidDataError(f"{source} is empty")
+    if not keyed:
+        raise InvalidDataError(
+            f"{source} has no key {column!r} on any line (choose the key with --column)"
+        )
+    return scores
+
+
+# -- Optuna ---------------------------------------------------------------------------------
+
+
+def _storage(source: str) -> Any:
+    """An Optuna storage for a URL, a SQLite file or a journal file; checks the file exists."""
+    optuna = require("optuna", "optuna")
+    if source.startswith("sqlite:///"):
+        database = source[len("sqlite:///") :].split("?", 1)[0]
+        if database and database != ":memory:" and not Path(database).exists():
+            # SQLAlchemy would silently create an empty database for a mistyped path
+            raise SourceError(f"no such SQLite database: {database!r} (from {source!r})")
+        url = source
+    elif "://" in source:
+        url = source
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise SourceError(f"no such file: {source!r}")
+        if path.suffix.lower() in SQLITE_SUFFIXES:
+            url = f"sqlite:///{path}"
+        else:
+            from optuna.storages import JournalStorage
+            from optuna.storages.journal import JournalFileBackend
+
+            return JournalStorage(JournalFileBackend(str(path)))
+    try:
+        return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
+    except ImportError as exc:  # a database driver (psycopg2, pymysql) is missing
+        raise MissingDependencyError(f"cannot open {source!r}: {exc}") from None
+    except Exception as exc:
+        if _is_storage_error(exc):
+            raise SourceError(f"cannot open the storage {source!r}: {_first_line(exc)}") from None
+        raise
+
+
+def _is_storage_error(exc: BaseException) -> bool:
+    """Errors a wrong or unreachable storage raises (Optuna's and SQLAlchemy's)."""
+    import optuna
+
+    if isinstance(exc, (optuna.exceptions.OptunaError, OSError)):
+        return True
+    try:
+        from sqlalchemy import exc as sqlalchemy_errors
+    except ImportError:  # pragma: no cover - optuna depends on sqlalchemy
+        return False
+    return isinstance(exc, (sqlalchemy_errors.SQLAlchemyError, sqlalchemy_errors.ArgumentError))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def load_study(source: str, study: str | None) -> Any:
+    """The Optuna study ``study`` in storage ``source`` (the only one when ``study`` is None)."""
+    optuna = require("optuna", "optuna")
+    storage = _storage(source)
+    try:
+        summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+    except Exception as exc:
+        if _is_storage_error(exc):
+            raise SourceError(f"cannot read the storage {source!r}: {_first_line(exc)}") from None
+        raise
+    names = sorted(s.study_name for s in summaries)
+    if not names:
+        raise SourceError(f"{source} holds no study (is it an Optuna storage?)")
+    if study is None:
+        if len(names) != 1:
+            listing = ", ".join(repr(n) for n in names)
+            raise SourceError(
+                f"{source} holds {len(names)} studies ({listing}): name one with --study"
+            )
+        study = names[0]
+    elif study not in names:
+        listing = ", ".join(repr(n) for n in names)
+        raise SourceError(f"no study {study!r} in {source}; its studies: {listing}")
+    return optuna.load_study(study_name=study, storage=storage)
+
+
+def study_scores(study: Any) -> tuple[list[float | None], str]:
+    """Scores of the finished trials (trial order; ``None`` for failed/pruned) and direction."""
+    from optuna.trial import TrialState
+
+    if len(study.directions) != 1:
+        raise InvalidDataError(
+            f"study {study.study_name!r} has {len(study.directions)} objectives; tailstop "
+            "analyses single-objective searches"
+        )
+    finished = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+    trials = sorted(study.get_trials(deepcopy=False, states=finished), key=lambda t: t.number)
+    scores = [
+        _number(t.value, f"trial {t.number}") if t.state == TrialState.COMPLETE else None
+        for t in trials
+    ]
+    return scores, study.direction.name.lower()

@@ -1,0 +1,539 @@
+"""The ``tailstop`` command line: ``analyze``, ``replay``, ``watch`` and ``demo``.
+
+Exit codes: 0 success; 1 the data or the source cannot be used (a missing file, an unknown
+column or study, a storage that cannot be opened, too few trials, a missing optional
+dependency); 2 the command line itself is wrong (argparse's convention: unknown options,
+invalid values); 130 interrupted. A user error prints ``tailstop: error: ...`` on stderr,
+never a traceback; an unexpected exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from tailstop import __version__
+from tailstop._io import LoadedScores, load_scores, require
+from tailstop.errors import InvalidParameterError, TailstopError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tailstop.estimate import TailEstimate
+
+__all__ = ["format_report", "main"]
+
+PROG = "tailstop"
+EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+STOP_ATTR = "tailstop:stop"  # the study user attribute the Optuna callback sets when it stops
+
+
+class UsageError(TailstopError):
+    """The command line is inconsistent in a way argparse cannot see."""
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+
+SIGNIFICANT = 6
+
+
+def _decimals(*values: float) -> int:
+    """Decimals that give the largest finite value ``SIGNIFICANT`` significant digits."""
+    finite = [abs(float(v)) for v in values if math.isfinite(v) and v != 0]
+    if not finite:
+        return 4
+    return int(min(max(SIGNIFICANT - 1 - math.floor(math.log10(max(finite))), 0), 12))
+
+
+def _fixed(x: float, decimals: int) -> str:
+    return f"{float(x):.{decimals}f}" if math.isfinite(x) else str(float(x))
+
+
+def _gain(x: float) -> str:
+    return f"{float(x):.4g}"
+
+
+def _trials(x: float) -> str:
+    if not math.isfinite(x):
+        return "never"
+    if x < 1e6:
+        return f"{math.ceil(x):,}"
+    return f"{x:.3g}"
+
+
+def _consistent(values: Sequence[int]) -> str:
+    values = sorted(values)
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}-{values[-1]}"
+    return ", ".join(str(v) for v in values)
+
+
+def _table(rows: list[tuple[str, str, str]]) -> list[str]:
+    """Rows ``(label, value, note)``: labels left-aligned, values right-aligned on a column."""
+    label_width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    return [
+        f"  {label:<{label_width}}  {value:>{value_width}}  {note}".rstrip()
+        for label, value, note in rows
+    ]
+
+
+def _choose_delta(estimate: TailEstimate, delta: float | None) -> tuple[float | None, str]:
+    if delta is not None:
+        return delta, "given"
+    if estimate.noise > 0:
+        return float(estimate.noise), "the seed noise"
+    remaining = float(estimate.remaining_gain.estimate)
+    if remaining > 0:
+        return remaining / 2, "half the remaining gain"
+    return None, ""
+
+
+def format_report(
+    estimate: TailEstimate, *, source: str | None = None, delta: float | None = None
+) -> str:
+    """The report table ``tailstop analyze`` prints.
+
+    ``delta`` is the gain whose waiting time is reported (default: the seed noise, an
+    improvement smaller than which is indistinguishable from luck).
+    """
+    level = f"{estimate.confidence:.0%}"
+    bp, remaining = estimate.best_possible, estimate.remaining_gain
+    decimals = _decimals(estimate.current_best, *bp, estimate.threshold)
+
+    def _score(x: float) -> str:
+        return _fixed(x, decimals)
+
+    dimension = estimate.effective_dimension
+    beyond = "above" if estimate.direction == "maximize" else "below"
+    n_tail = estimate.n_trials - estimate.n_censored
+    rows = [
+        ("trials", f"{estimate.n_trials:,}", f"({estimate.n_failed:,} failed)"),
+        ("current best", _score(estimate.current_best), ""),
+        ("best possible", _score(bp.estimate), f"[{_score(bp.low)}, {_score(bp.high)}]  {level}"),
+        (
+            "remaining gain",
+            _gain(remaining.estimate),
+            f"[{_gain(remaining.low)}, {_gain(remaining.high)}]"
+            + ("  (the current best is ahead by luck)" if remaining.estimate < 0 else ""),
+        ),
+        (
+            "effective dimension",
+            str(dimension.estimate),
+            f"consistent with {_consistent(dimension.consistent)}",
+        ),
+        ("seed noise", _gain(estimate.noise), "std of the score between seeds"),
+    ]
+    for k in (10, 100):
+        gain = estimate.expected_gain(k)
+        rows.append(
+            (
+                f"expected gain, {k} more",
+                _gain(gain.estimate),
+                f"[{_gain(gain.low)}, {_gain(gain.high)}]",
+            )
+        )
+    chosen, why = _choose_delta(estimate, delta)
+    if chosen is not None:
+        needed = float(estimate.trials_to_gain(chosen, 0.5))
+        chance = float(estimate.prob_improvement(chosen, 100))
+        rows.append(
+            (
+                f"trials to gain {_gain(chosen)}",
+                _trials(needed),
+                f"for a 50% chance (delta = {why}); {chance:.0%} chance in 100 more",
+            )
+        )
+    rows += [
+        (
+            "asymptotic regime",
+            f"{n_tail:,}",
+            f"trials ({estimate.tail_fraction:.0%}) {beyond} {_score(estimate.threshold)}",
+        ),
+        ("law fits", "yes" if estimate.fits_well else "no", estimate.fit_reason),
+    ]
+    header = f"tailstop {__version__}: {source or 'scores'}, {estimate.direction}"
+    return "\n".join([header, "", *_table(rows)])
+
+
+def _json_safe(value: Any) -> Any:
+    """``to_dict()`` with non-finite floats as ``null``, so the output is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# -- argument types -------------------------------------------------------------------------
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.5 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0.5, 1), got {text}")
+    return value
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
+def _plot_path(text: str) -> str:
+    """An image path whose extension matplotlib can write (checked when it is installed)."""
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:  # reported by the command that draws, not by the parser
+        return text
+    suffix = text.rsplit(".", 1)[-1].lower() if "." in text else ""
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if suffix not in supported:
+        raise argparse.ArgumentTypeError(
+            f"cannot tell the image format of {text!r}: use one of "
+            f"{', '.join('.' + s for s in sorted(supported))}"
+        )
+    return text
+
+
+def _add_source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="a CSV or JSON Lines file of scores, or an Optuna storage (sqlite:///search.db, "
+        "postgresql://..., a .db or journal .log file) with --study",
+    )
+    parser.add_argument(
+        "--column", default="score", help="the column (CSV) or key (JSON Lines) of the score"
+    )
+    parser.add_argument(
+        "--direction",
+        choices=("maximize", "minimize"),
+        help="whether higher or lower scores are better (files: default maximize; "
+        "studies: the study's own direction)",
+    )
+    parser.add_argument("--study", help="the study's name in an Optuna storage")
+
+
+def _add_analysis(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--confidence",
+        type=_confidence,
+        default=0.9,
+        help="level of every interval (default 0.9)",
+    )
+    parser.add_argument(
+        "--bounds",
+        nargs=2,
+        type=float,
+        metavar=("LOW", "HIGH"),
+        help="known range of the score, e.g. 0 1 for an accuracy",
+    )
+    parser.add_argument(
+        "--max-dimension",
+        type=int,
+        help="cap on the effective dimension (e.g. the number of hyperparameters searched)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``tailstop`` command."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Know when to stop a random hyperparameter search: fit the noisy "
+        "quadratic law to its best scores and forecast what more trials will bring.",
+        epilog="examples:\n"
+        "  tailstop demo\n"
+        "  tailstop analyze runs.csv --column accuracy --bounds 0 1 --plot curve.png\n"
+        "  tailstop analyze sqlite:///search.db --study my-study --json\n"
+        "  tailstop watch --storage sqlite:///search.db --study my-study\n"
+        "  tailstop replay runs.csv --epsilon 0.001",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="report how far a search is from done",
+        description="Fit the tail of a search and print the report: best possible score, "
+        "effective dimension, noise, expected gains and whether the law fits.",
+    )
+    _add_source(analyze)
+    _add_analysis(analyze)
+    analyze.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    analyze.add_argument("--plot", type=_plot_path, metavar="FILE", help="write the figure")
+    analyze.add_argument(
+        "--delta",
+        type=_positive(float),
+        help="the gain whose waiting time is reported (default: the seed noise)",
+    )
+    analyze.set_defaults(handler=_run_analyze)
+
+    replay = commands.add_parser(
+        "replay",
+        help="how well the stopping rules would have stopped a finished search",
+        description="Replay a finished search in random orders and compare stopping rules.",
+    )
+    _add_source(replay)
+    replay.add_argument(
+        "--epsilon",
+        type=_positive(float),
+        required=True,
+        help="a gain below which continuing is not worth it (in the score's units)",
+    )
+    replay.add_argument(
+        "--orders", type=_positive(int), default=20, help="random orders to replay (default 20)"
+    )
+    replay.add_argument("--seed", type=int, default=0, help="seed of the orders (default 0)")
+    replay.add_argument(
+        "--jobs", type=_positive(int), default=1, help="worker processes (default 1)"
+    )
+    replay.set_defaults(handler=_run_replay)
+
+    watch = commands.add_parser(
+        "watch",
+        help="live report of a running Optuna study",
+        description="Reprint the report whenever trials finish; end when the study's "
+        f"{STOP_ATTR!r} attribute is set (by tailstop's Optuna callback) or on Ctrl-C.",
+    )
+    watch.add_argument("--storage", required=True, help="the Optuna storage URL or file")
+    watch.add_argument("--study", help="the study's name (optional if the storage has one)")
+    watch.add_argument(
+        "--interval", type=_positive(float), default=5.0, help="seconds between polls"
+    )
+    watch.add_argument(
+        "--timeout", type=_positive(float), help="stop watching after this many seconds"
+    )
+    _add_analysis(watch)
+    watch.set_defaults(handler=_run_watch)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run a real random search and watch tailstop stop it",
+        description="A random search (Optuna) of an SVM on scikit-learn's breast cancer data, "
+        "with tailstop's callback attached: it stops when more trials are not worth it.",
+    )
+    demo.add_argument(
+        "--storage",
+        default="sqlite:///tailstop-demo.db",
+        help="Optuna storage (default: sqlite:///tailstop-demo.db in the working directory)",
+    )
+    demo.add_argument(
+        "--trials", type=_positive(int), default=300, help="budget of trials (default 300)"
+    )
+    demo.add_argument("--seed", type=int, default=0, help="seed of the search (default 0)")
+    demo.add_argument(
+        "--plot",
+        type=_plot_path,
+        default="tailstop-demo.png",
+        metavar="FILE",
+        help="where to write the tuning curve (default tailstop-demo.png)",
+    )
+    demo.set_defaults(handler=_run_demo)
+    return parser
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def _scores_and_direction(args: argparse.Namespace) -> tuple[LoadedScores, str]:
+    loaded = load_scores(args.source, column=args.column, study=args.study)
+    if loaded.direction is None:
+        return loaded, args.direction or "maximize"
+    if args.direction is not None and args.direction != loaded.direction:
+        raise UsageError(
+            f"the study's direction is {loaded.direction}; drop --direction {args.direction}"
+        )
+    return loaded, loaded.direction
+
+
+def _analyze(scores, direction: str, args: argparse.Namespace, previous=None) -> TailEstimate:
+    from tailstop.estimate import analyze
+
+    return analyze(
+        scores,
+        direction,
+        confidence=args.confidence,
+        bounds=tuple(args.bounds) if args.bounds else None,
+        max_dimension=args.max_dimension,
+        previous=previous,
+    )
+
+
+def write_plot(estimate: TailEstimate, path: str) -> None:
+    """Write the figure of ``estimate`` to ``path`` without touching pyplot's state."""
+    from tailstop import plot
+
+    fig = plot.figure(estimate, pyplot=False)
+    fig.savefig(path, dpi=120)
+
+
+def _run_analyze(args: argparse.Namespace) -> int:
+    if args.plot:
+        require("matplotlib", "plot")  # fail before the fit, not after
+    loaded, direction = _scores_and_direction(args)
+    estimate = _analyze(loaded.scores, direction, args)
+    if args.json:
+        print(json.dumps(_json_safe(estimate.to_dict()), indent=2))
+    else:
+        print(format_report(estimate, source=loaded.source, delta=args.delta))
+    if args.plot:
+        write_plot(estimate, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    import importlib
+
+    try:
+        replay = importlib.import_module("tailstop.replay")
+    except ModuleNotFoundError as exc:
+        if exc.name != "tailstop.replay":
+            raise
+        raise TailstopError("replay is not available in this version of tailstop") from None
+    from tailstop.rules import GainBelow
+
+    loaded, direction = _scores_and_direction(args)
+    rules = {
+        f"tailstop GainBelow({args.epsilon:g})": GainBelow(args.epsilon),
+        "tailstop GainBelow(noise)": GainBelow(),
+        **replay.baselines(args.epsilon),
+    }
+    print(
+        f"replaying {len(loaded.scores)} trials of {loaded.source} in {args.orders} random "
+        f"orders under {len(rules)} rules...",
+        file=sys.stderr,
+        flush=True,
+    )
+    result = replay.replay(
+        loaded.scores,
+        direction,
+        rules,
+        epsilon=args.epsilon,
+        orders=args.orders,
+        seed=args.seed,
+        n_jobs=args.jobs,
+    )
+    print(result.table(title=loaded.source))
+    return 0
+
+
+def _clear_screen() -> None:
+    if sys.stdout.isatty():
+        print("\033[H\033[J", end="")
+
+
+def _run_watch(args: argparse.Namespace) -> int:
+    from tailstop._io import load_study, study_scores
+    from tailstop.estimate import MIN_TRIALS
+
+    study = load_study(args.storage, args.study)
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    seen, estimate = -1, None
+    try:
+        while True:
+            scores, direction = study_scores(study)
+            stop = study.user_attrs.get(STOP_ATTR)
+            if len(scores) != seen:
+                seen = len(scores)
+                stamp = time.strftime("%H:%M:%S")
+                source = f"study {study.study_name!r} at {stamp}"
+                _clear_screen()
+                if seen < MIN_TRIALS:
+                    print(f"{source}: {seen} finished trials; the report needs {MIN_TRIALS}")
+                else:
+                    try:
+                        estimate = _analyze(scores, direction, args, previous=estimate)
+                    except TailstopError as exc:
+                        print(f"{source}: {seen} finished trials; cannot analyze yet: {exc}")
+                    else:
+                        print(format_report(estimate, source=source), flush=True)
+            if stop:
+                reason = stop.get("reason") if isinstance(stop, dict) else stop
+                if not isinstance(reason, str) or not reason:
+                    reason = "the stop flag is set"
+                print(f"\nthe search has stopped: {reason}")
+                return 0
+            if deadline is not None and time.monotonic() >= deadline:
+                return 0
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        print()
+        return 0
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from tailstop import _demo
+
+    return _demo.run(args)
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+
+def _optuna_errors() -> tuple[type[BaseException], ...]:
+    optuna = sys.modules.get("optuna")
+    return (optuna.exceptions.OptunaError,) if optuna is not None else ()
+
+
+def _fail(message: object, code: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``tailstop`` command with ``argv`` (default ``sys.argv[1:]``); the exit code.
+
+    Errors go to stderr as one ``tailstop: error: ...`` line:
+
+    >>> main(["analyze", "no-such-file.csv"])
+    1
+    >>> main(["analyze", "scores.csv", "--direction", "upwards"])
+    2
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or argparse's usage error (code 2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return args.handler(args)
+    except BrokenPipeError:  # the reader went away (``tailstop analyze ... | head``)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_DATA
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    except (UsageError, InvalidParameterError) as exc:
+        return _fail(exc, EXIT_USAGE)
+    except (TailstopError, OSError) as exc:
+        return _fail(exc, EXIT_DATA)
+    except Exception as exc:
+        if isinstance(exc, _optuna_errors()):
+            return _fail(exc, EXIT_DATA)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,359 @@
+"""The ``tailstop`` command line: reports, JSON, plots, Optuna storages and every user error."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tailstop import NoisyQuadraticDistribution, cli
+
+optuna = pytest.importorskip("optuna")
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+N = 100
+
+
+def _maximized_scores() -> np.ndarray:
+    scores = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.02).sample(N, generator=0)
+    scores[[3, 40, 77]] = np.nan
+    return scores
+
+
+def _minimized_scores() -> np.ndarray:
+    return NoisyQuadraticDistribution(0.0, 1.0, 2, 0.02, convex=True).sample(N, generator=1)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    scores = _maximized_scores()
+    with (root / "scores.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["trial", "lr", "accuracy"])
+        for i, s in enumerate(scores):
+            writer.writerow([i, 0.01, "" if np.isnan(s) else repr(float(s))])
+    with (root / "scores.jsonl").open("w") as handle:
+        for i, s in enumerate(_minimized_scores()):
+            handle.write(json.dumps({"trial": i, "score": None if i == 7 else float(s)}) + "\n")
+    (root / "few.csv").write_text("score\n" + "\n".join(str(v) for v in range(5)) + "\n")
+    (root / "words.csv").write_text("score\n0.5\n0.6\nhigh\n")
+    (root / "broken.jsonl").write_text('{"score": 0.5}\n{"score": 0.6\n')
+    (root / "scores.parquet").write_bytes(b"PAR1")
+    return root
+
+
+def _trial(value=None, state=None):
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    return create_trial(
+        params={"x": 0.5},
+        distributions={"x": FloatDistribution(0.0, 1.0)},
+        value=value,
+        state=state or TrialState.COMPLETE,
+    )
+
+
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory):
+    """A SQLite storage: 'search' (minimise, 3 failed, 2 pruned), 'other', 'multi'."""
+    from optuna.trial import TrialState
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('optuna') / 'studies.db'}"
+    search = optuna.create_study(study_name="search", storage=url, direction="minimize")
+    trials = [_trial(float(v)) for v in _minimized_scores()[:60]]
+    trials += [_trial(state=TrialState.FAIL) for _ in range(3)]
+    trials += [_trial(state=TrialState.PRUNED) for _ in range(2)]
+    search.add_trials(trials)
+    optuna.create_study(study_name="other", storage=url)
+    optuna.create_study(study_name="multi", storage=url, directions=["minimize", "maximize"])
+    return url
+
+
+def _run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+# -- successful runs -------------------------------------------------------------------------
+
+
+def test_analyze_csv_prints_the_report_and_writes_the_plot(files, capsys):
+    pytest.importorskip("matplotlib")
+    plot = files / "curve.png"
+    code, out, err = _run(
+        capsys, "analyze", files / "scores.csv", "--column", "accuracy", "--plot", plot
+    )
+    assert code == 0, err
+    assert "maximize" in out
+    for label in (
+        "trials",
+        "current best",
+        "best possible",
+        "effective dimension",
+        "seed noise",
+        "expected gain, 10 more",
+        "expected gain, 100 more",
+        "trials to gain",
+        "law fits",
+    ):
+        assert label in out
+    trials_row = next(line for line in out.splitlines() if line.strip().startswith("trials "))
+    assert f"{N}" in trials_row and "(3 failed)" in trials_row
+    best = np.nanmax(_maximized_scores())
+    assert f"{best:.6f}"[:6] in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_analyze_jsonl_json_output(files, capsys):
+    code, out, _ = _run(
+        capsys, "analyze", files / "scores.jsonl", "--direction", "minimize", "--json"
+    )
+    assert code == 0
+    report = json.loads(out)
+    assert report["direction"] == "minimize"
+    assert report["n_trials"] == N and report["n_failed"] == 1
+    scores = _minimized_scores()
+    scores[7] = np.nan
+    assert report["current_best"] == pytest.approx(np.nanmin(scores))
+    assert report["best_possible"]["low"] <= report["best_possible"]["high"]
+
+
+def test_analyze_optuna_study_takes_its_direction(storage, capsys):
+    code, out, err = _run(capsys, "analyze", storage, "--study", "search")
+    assert code == 0, err
+    assert "minimize" in out and "study 'search'" in out
+    trials_row = next(line for line in out.splitlines() if line.strip().startswith("trials "))
+    assert "65" in trials_row and "(5 failed)" in trials_row
+
+
+def test_watch_ends_when_the_study_is_stopped(storage, capsys):
+    study = optuna.load_study(study_name="search", storage=storage)
+    study.set_user_attr(cli.STOP_ATTR, {"reason": "expected gain below the noise"})
+    try:
+        code, out, _ = _run(capsys, "watch", "--storage", storage, "--study", "search")
+    finally:
+        study.set_user_attr(cli.STOP_ATTR, None)
+    assert code == 0
+    assert "best possible" in out
+    assert "the search has stopped: expected gain below the noise" in out
+
+
+def test_watch_times_out_on_a_quiet_study(storage, capsys):
+    code, out, _ = _run(
+        capsys,
+        "watch",
+        "--storage",
+        storage,
+        "--study",
+        "other",
+        "--interval",
+        "0.01",
+        "--timeout",
+        "0.05",
+    )
+    assert code == 0
+    assert "0 finished trials" in out
+
+
+def test_version_and_help(capsys):
+    assert cli.main(["--version"]) == 0
+    assert cli.main(["analyze", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--column" in out and "--study" in out
+
+
+def test_python_dash_m(files):
+    result = subprocess.run(
+        [sys.executable, "-m", "tailstop", "analyze", str(files / "missing.csv")],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(SRC), "PATH": ""},
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("tailstop: error: no such file")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("wide.csv", "a,score\n1,0.5\n\n2,\n3,nan\n4,0.7\n\n", [0.5, None, None, 0.7]),
+        ("narrow.csv", "score\n0.5\n\n0.7\n\n", [0.5, None, 0.7]),
+        ("semicolon.csv", "a;score\n1;0.5\n2;-inf\n", [0.5, None]),
+        ("tabs.tsv", "score\tb\n0.5\tx\n0.25\ty\n", [0.5, 0.25]),
+        ("lines.jsonl", '{"score": 1}\n\n{"score": null}\n{"other": 2}\n', [1.0, None, None]),
+        ("numbers.jsonl", "1.5\nnull\n2\n", [1.5, None, 2.0]),
+        ("array.json", '[{"score": 0.5}, {"score": "nan"}, 0.75]', [0.5, None, 0.75]),
+    ],
+)
+def test_file_formats(tmp_path, name, text, expected):
+    from tailstop._io import load_scores
+
+    (tmp_path / name).write_text(text)
+    assert load_scores(str(tmp_path / name)).scores == expected
+
+
+def test_journal_storage(tmp_path):
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+    from optuna.trial import TrialState
+
+    from tailstop._io import load_scores
+
+    path = tmp_path / "search.log"
+    storage = JournalStorage(JournalFileBackend(str(path)))
+    study = optuna.create_study(study_name="j", storage=storage, direction="minimize")
+    study.add_trials([_trial(0.3), _trial(state=TrialState.FAIL), _trial(0.1)])
+    loaded = load_scores(str(path))
+    assert loaded.scores == [0.3, None, 0.1]
+    assert loaded.direction == "minimize"
+
+
+# -- user errors: the right exit code, one line, no traceback ---------------------------------
+
+DATA_ERRORS = [
+    (["analyze", "{files}/missing.csv"], "no such file"),
+    (["analyze", "{files}/scores.csv"], "no column 'score'; its columns are 'trial', 'lr'"),
+    (["analyze", "{files}/scores.jsonl", "--column", "loss"], "no key 'loss'"),
+    (["analyze", "{files}/few.csv"], "at least 10"),
+    (["analyze", "{files}/words.csv"], "line 4: the score is not a number: 'high'"),
+    (["analyze", "{files}/broken.jsonl"], "line 2: not valid JSON"),
+    (["analyze", "{files}/scores.parquet"], "cannot tell the format"),
+    (["analyze", "{files}/scores.csv", "--study", "search"], "not an Optuna storage"),
+    (["analyze", "{files}", "--column", "x"], "cannot tell the format"),
+    (["analyze", "{storage}", "--study", "nope"], "no study 'nope'"),
+    (["analyze", "{storage}"], "holds 3 studies"),
+    (["analyze", "{storage}", "--study", "multi"], "has 2 objectives"),
+    (["analyze", "{storage}", "--study", "other"], "at least 10"),
+    (["analyze", "sqlite:///{files}/absent.db", "--study", "s"], "no such SQLite database"),
+    (["analyze", "nosuchdialect://host/db", "--study", "s"], "cannot open the storage"),
+    (["analyze", "{files}/absent.log", "--study", "s"], "no such file"),
+    (["watch", "--storage", "{storage}", "--study", "nope"], "no study 'nope'"),
+    (
+        ["analyze", "{files}/scores.csv", "--column", "accuracy", "--bounds", "0", "0.5"],
+        "outside the declared bounds",
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), DATA_ERRORS)
+def test_data_errors_exit_1(argv, message, files, storage, capsys):
+    argv = [a.format(files=files, storage=storage) for a in argv]
+    code, _out, err = _run(capsys, *argv)
+    assert code == 1
+    assert err.startswith("tailstop: error: ")
+    assert message in err
+    assert err.count("\n") == 1  # one line
+
+
+USAGE_ERRORS = [
+    ([], "required"),
+    (["analyse", "x.csv"], "invalid choice"),
+    (["analyze"], "required"),
+    (["analyze", "{files}/scores.csv", "--direction", "up"], "invalid choice: 'up'"),
+    (["analyze", "{files}/scores.csv", "--confidence", "1.5"], "must be in [0.5, 1)"),
+    (["analyze", "{files}/scores.csv", "--confidence", "high"], "not a number"),
+    (["analyze", "{files}/scores.csv", "--plot", "curve.xyz"], "image format"),
+    (["analyze", "{files}/scores.csv", "--delta", "-1"], "must be positive"),
+    (
+        ["analyze", "{files}/scores.csv", "--column", "accuracy", "--bounds", "1", "0"],
+        "low < high",
+    ),
+    (["analyze", "{storage}", "--study", "search", "--direction", "maximize"], "minimize"),
+    (["replay", "{files}/scores.csv"], "--epsilon"),
+    (["watch", "--study", "search"], "--storage"),
+    (["demo", "--trials", "0"], "must be positive"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), USAGE_ERRORS)
+def test_usage_errors_exit_2(argv, message, files, storage, capsys):
+    argv = [a.format(files=files, storage=storage) for a in argv]
+    code, _out, err = _run(capsys, *argv)
+    assert code == 2
+    assert message in err
+
+
+def test_missing_matplotlib_fails_before_the_fit(files, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setattr(cli, "_analyze", lambda *a, **k: pytest.fail("fitted anyway"))
+    code, _, err = _run(
+        capsys, "analyze", files / "scores.csv", "--column", "accuracy", "--plot", "x.png"
+    )
+    assert code == 1
+    assert "pip install 'tailstop[plot]'" in err
+
+
+def test_bugs_keep_their_traceback(files, monkeypatch):
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli, "_run_analyze", broken)
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["analyze", str(files / "scores.csv")])
+
+
+def test_report_formatting():
+    from tailstop.estimate import analyze
+
+    estimate = analyze(_maximized_scores(), "maximize", bounds=(0, 1.5))
+    text = cli.format_report(estimate, source="test", delta=0.05)
+    header, blank, *rows = text.splitlines()
+    assert header.endswith("test, maximize") and blank == ""
+    assert all(row.startswith("  ") for row in rows)
+    # scores share one number of decimals: six significant digits of the largest
+    best_row = next(r for r in rows if r.strip().startswith("current best"))
+    assert f"{estimate.current_best:.5f}" in best_row
+    assert f"{estimate.best_possible.low:.5f}" in text
+    assert "trials to gain 0.05" in text and "delta = given" in text
+    assert f"{estimate.prob_improvement(0.05, 100):.0%} chance in 100 more" in text
+
+
+def test_table_alignment():
+    lines = cli._table([("a", "1", "note"), ("longer label", "12,345", ""), ("b", "-0.5", "x")])
+    value_ends = {
+        line.index(value) + len(value)
+        for line, value in zip(lines, ["1", "12,345", "-0.5"], strict=True)
+    }
+    assert len(value_ends) == 1
+    assert lines[1] == "  longer label  12,345"
+
+
+def test_json_output_is_strict():
+    text = json.dumps(
+        cli._json_safe({"a": [float("inf"), 1.0], "b": {"c": float("nan")}}), allow_nan=False
+    )
+    assert json.loads(text) == {"a": [None, 1.0], "b": {"c": None}}
+
+
+def test_demo_objective_scores_an_svm():
+    pytest.importorskip("sklearn")
+    from tailstop import _demo
+
+    objective = _demo.make_objective(seed=0)
+    good = objective(optuna.trial.FixedTrial({"C": 10.0, "gamma": 0.01, "class_weight": None}))
+    bad = objective(optuna.trial.FixedTrial({"C": 1e-3, "gamma": 10.0, "class_weight": None}))
+    assert 0.9 < good <= 1.0
+    assert 0.0 <= bad < good
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(capsys, "demo", "--trials", "22", "--seed", "1")
+    assert code == 0, err
+    assert (tmp_path / "tailstop-demo.db").exists()
+    assert (tmp_path / "tailstop-demo.png").read_bytes()[:4] == b"\x89PNG"
+    assert "best possible" in out and "22/22" in out

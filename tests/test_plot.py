@@ -1,0 +1,166 @@
+"""tailstop.plot: the figures carry the artists they promise, in both directions."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from tailstop import NoisyQuadraticDistribution, plot  # noqa: E402
+from tailstop.errors import InvalidParameterError, TailstopError  # noqa: E402
+from tailstop.estimate import analyze  # noqa: E402
+from tailstop.synthetic import make_problem  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def maximized():
+    scores = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.02).sample(100, generator=0)
+    scores[[5, 17]] = np.nan  # two failed trials
+    return analyze(scores, "maximize"), scores
+
+
+@pytest.fixture(scope="module")
+def minimized():
+    problem = make_problem(2, noise_ratio=0.02, direction="minimize", generator=2)
+    scores = problem.run_search(100, generator=1)
+    return analyze(scores, "minimize"), scores
+
+
+@pytest.fixture(params=["maximize", "minimize"])
+def case(request, maximized, minimized):
+    return maximized if request.param == "maximize" else minimized
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _lines(ax):
+    return {line.get_label(): line for line in ax.get_lines()}
+
+
+def test_tuning_curve_artists(case):
+    estimate, scores = case
+    ax = plot.tuning_curve(estimate)
+    lines = _lines(ax)
+    assert ax.get_xscale() == "log"
+    assert {"best so far", "empirical median curve", "fitted median curve"} <= set(lines)
+
+    finite = scores[np.isfinite(scores)]
+    observed = lines["best so far"].get_ydata()
+    sign = 1 if estimate.direction == "maximize" else -1
+    np.testing.assert_allclose(observed, sign * np.maximum.accumulate(sign * finite))
+
+    best = next(v for k, v in lines.items() if k.startswith("best possible"))
+    np.testing.assert_allclose(best.get_ydata(), estimate.best_possible.estimate)
+    threshold = next(v for k, v in lines.items() if k.startswith("asymptotic regime"))
+    np.testing.assert_allclose(threshold.get_ydata(), estimate.threshold)
+
+    # the fitted curve goes beyond the data, dashed, to 4 n
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    extrapolated = [line for line in dashed if np.max(line.get_xdata()) > estimate.n_trials]
+    assert extrapolated
+    assert np.max(extrapolated[0].get_xdata()) == pytest.approx(4 * estimate.n_trials)
+    fitted = np.concatenate([lines["fitted median curve"].get_ydata(), extrapolated[0].get_ydata()])
+    assert np.all(sign * np.diff(fitted[np.isfinite(fitted)]) >= -1e-9)  # improves with n
+
+    # bands: empirical and fitted fills, the best-possible span
+    assert len(ax.collections) >= 2
+    assert ax.patches
+
+
+def test_tuning_curve_options(maximized):
+    estimate, _ = maximized
+    _fig, ax = plt.subplots()
+    returned = plot.tuning_curve(estimate, ax, ns=[5, 10, 20, 50], show_empirical=False)
+    assert returned is ax
+    assert "empirical median curve" not in _lines(ax)
+    fitted = _lines(ax)["fitted median curve"]
+    np.testing.assert_allclose(fitted.get_xdata(), [5, 10, 20, 50])
+    np.testing.assert_allclose(fitted.get_ydata(), estimate.tuning_curve([5, 10, 20, 50])[0])
+    with pytest.raises(InvalidParameterError):
+        plot.tuning_curve(estimate, ax, extrapolate=0.5)
+
+
+def test_tail_fit_artists(case):
+    estimate, _scores = case
+    ax = plot.tail_fit(estimate)
+    lines = _lines(ax)
+    assert {"empirical", "fitted", "threshold", "best possible"} <= set(lines)
+    empirical = lines["empirical"].get_ydata()
+    n_tail = estimate.n_trials - estimate.n_censored
+    assert empirical[-1] == 1.0
+    assert len(empirical) == n_tail + 2
+    xs, fitted = lines["fitted"].get_xdata(), lines["fitted"].get_ydata()
+    assert np.all((fitted >= 0) & (fitted <= 1))
+    assert np.all(np.diff(fitted) >= -1e-12)  # a CDF
+    # conditional on the tail: 0 at the threshold when maximising, 1 when minimising
+    at_threshold = np.interp(estimate.threshold, xs, fitted)
+    expected = 0.0 if estimate.direction == "maximize" else 1.0
+    assert at_threshold == pytest.approx(expected, abs=0.02)
+    assert ax.collections  # the simultaneous band
+
+
+def test_figure_saves_png(maximized, tmp_path):
+    estimate, _ = maximized
+    fig = plot.figure(estimate)
+    assert len(fig.axes) == 2
+    assert fig.axes[0].get_xscale() == "log"
+    path = tmp_path / "curve.png"
+    fig.savefig(path, dpi=60)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_figure_without_pyplot(minimized, tmp_path):
+    estimate, _ = minimized
+    before = plt.get_fignums()
+    fig = plot.figure(estimate, pyplot=False)
+    assert plt.get_fignums() == before  # not registered with pyplot
+    fig.savefig(tmp_path / "curve.svg")
+    assert (tmp_path / "curve.svg").stat().st_size > 1000
+
+
+def test_small_and_degenerate_searches(tmp_path):
+    small = NoisyQuadraticDistribution(0.0, 1.0, 1, 0.0).sample(12, generator=3)
+    flat = np.full(15, 0.5)
+    for scores in (small, flat):
+        fig = plot.figure(analyze(scores, "maximize"), pyplot=False)
+        fig.savefig(tmp_path / "small.png", dpi=40)
+    assert "no trials beyond the threshold" in [t.get_text() for t in fig.axes[1].texts]
+
+
+def test_missing_matplotlib_is_a_clear_error(maximized, monkeypatch):
+    estimate, _ = maximized
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(TailstopError, match=r"tailstop\[plot\]") as info:
+        plot.tuning_curve(estimate)
+    assert isinstance(info.value, ImportError)
+
+
+def test_save_to_optuna_study(maximized, tmp_path):
+    optuna = pytest.importorskip("optuna")
+    from optuna.artifacts import FileSystemArtifactStore, get_all_artifact_meta
+
+    estimate, _ = maximized
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study()
+    (tmp_path / "artifacts").mkdir()
+    store = FileSystemArtifactStore(str(tmp_path / "artifacts"))
+    fig = plot.figure(estimate, pyplot=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning
+        artifact_id = plot.save_to_optuna_study(fig, study, store, filename="curve.png")
+        metas = get_all_artifact_meta(study)
+    assert [m.artifact_id for m in metas] == [artifact_id]
+    assert metas[0].filename == "curve.png"
+    assert (tmp_path / "artifacts" / artifact_id).read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(InvalidParameterError):
+        plot.save_to_optuna_study(fig, study, store, filename="curve.pdf")
