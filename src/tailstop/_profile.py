@@ -41,8 +41,8 @@ class Profile:
     def fit(self, constraints: dict, warm=None):
         """The best fit under ``constraints`` (plus the search's own), kept with its deviance.
 
-        Along the profile of ``b`` or ``o`` the fit is a local descent from the previous point
-        at the same ``c`` (the profile over ``c`` is :func:`consistent_dimensions`'s job).
+        Along a profile the fit is a local descent from the previous point: over ``c`` and its
+        neighbours for ``b``, at the same ``c`` for ``o``.
         """
         from tailstop.distributions import NoisyQuadraticDistribution
         from tailstop.fitting import fit_local, fit_near
@@ -52,7 +52,9 @@ class Profile:
             full["b"] = (-np.inf, float(self.b_max))
         full.update(constraints)
         try:
-            search = fit_near if "c" in constraints else fit_local
+            # the profile of b minimises over c too (the neighbouring values of the previous
+            # point); along the noise, c stays (other c are consistent_dimensions's job)
+            search = fit_local if "o" in constraints else fit_near
             r = search(self.ys, self.limits, full, warm or self.best_fit)
             dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
             deviance = self.scale * (r.loss - self.loss_hat)

@@ -303,6 +303,8 @@ def analyze(
         low, high = ends[("b", -1.0)], ends[("b", +1.0)]
         consistent = _consistent_dimensions(profile, dist, critical, c_max)
         plausible = profile.plausible(critical)
+        low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
+        high = max([high, *(d.b for d in plausible)])
         if deeper is not None:
             # The threshold is chosen from the data: the interval is the union of the chosen
             # tail's and its stability partner's, which agree when the law holds on both.
