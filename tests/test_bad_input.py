@@ -182,11 +182,6 @@ def test_non_numeric_scores_are_rejected_by_the_monitor(bad, fitted, scores):
     rejected_by_monitor(fitted, lambda: fitted.update([*scores[:29], bad]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="np.bool_ is taken as the score 1.0: src/tailstop/_data.py clean_scores and "
-    "src/tailstop/monitor.py check_score reject only the builtin bool",
-)
 def test_numpy_booleans_are_not_scores(fitted, scores):
     rejected_by_monitor(fitted, lambda: fitted.observe(np.True_))
     rejected_by_analyze(fitted.estimate, [*scores[:20], np.True_], InvalidDataError)
@@ -224,12 +219,6 @@ def test_iterables_in_order_are_accepted(scores):
     assert from_generator.best_possible == from_array.best_possible
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a mapping or set is iterated silently (a dict's keys are taken as scores; a set "
-    "drops ties and has no order): src/tailstop/_data.py clean_scores and "
-    "src/tailstop/monitor.py Monitor.update accept any iterable",
-)
 @pytest.mark.parametrize("kind", [dict, set, frozenset])
 def test_unordered_collections_are_rejected(kind, fitted, scores):
     bad = kind.fromkeys(scores[:30], 1.0) if kind is dict else kind(scores[:30])

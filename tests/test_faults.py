@@ -149,14 +149,6 @@ def test_an_unexpected_error_in_the_fit_never_ends_optimize_nor_loses_a_trial(
     assert study.user_attrs["tailstop:report"]["last_error"] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Monitor.observe re-raises an IndexError/TypeError/KeyError from inside the refit "
-    "after recording the trial: src/tailstop/monitor.py _FIT_FAILURES (line ~47) lists only "
-    "TailstopError, ArithmeticError, ValueError, RuntimeError, LinAlgError, so a bug in the "
-    "fit (such as the IndexError fitting.py used to raise on nearly constant scores) takes "
-    "down a framework-free search",
-)
 def test_the_monitor_never_raises_an_internal_error_from_a_refit(failing_analyze):
     plan, _ = failing_analyze
     plan[20] = IndexError("injected bug")

@@ -183,3 +183,15 @@ def test_search_state_remaining():
     assert state(n=30, budget=25).remaining == 0
     assert state(n=10).remaining is None
     assert np.isclose(GainBelow(0.5).epsilon, 0.5)
+
+
+def test_default_epsilon_is_finite_when_the_whole_search_is_the_tail():
+    from tailstop import NoisyQuadraticDistribution
+
+    ys = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.0).sample(
+        60, generator=np.random.default_rng(3)
+    )
+    estimate = analyze(ys, "maximize")
+    assert estimate.threshold == -np.inf  # the case in question
+    epsilon, _ = GainBelow().threshold(estimate)
+    assert 0 < epsilon < np.ptp(ys)

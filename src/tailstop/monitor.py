@@ -26,14 +26,15 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from numbers import Real
 from typing import Any
 
 import numpy as np
 
 from tailstop._data import check_bounds, check_direction
-from tailstop.errors import InvalidDataError, InvalidParameterError, TailstopError
+from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import MAX_DIMENSION, MIN_TRIALS, TailEstimate, analyze
 from tailstop.rules import Decision, GainBelow, Rule, SearchState, gain_interval
 
@@ -42,7 +43,8 @@ __all__ = ["Monitor"]
 logger = logging.getLogger("tailstop")
 
 # What a refit may raise without it being the user's fault: logged, never raised.
-_FIT_FAILURES = (TailstopError, ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError)
+# Any exception: a bug inside the fit must not take a framework-free search down either.
+_FIT_FAILURES = (Exception,)
 
 
 def check_score(score: object, index: int | str = "", bounds=None) -> float:
@@ -54,7 +56,7 @@ def check_score(score: object, index: int | str = "", bounds=None) -> float:
     label = f"score {index}".strip()
     if score is None:
         return math.nan
-    if isinstance(score, (str, bytes, bool)):
+    if isinstance(score, (str, bytes, bool, np.bool_)):
         raise InvalidDataError(f"{label} is not a number: {score!r}")
     try:
         value = float(score)  # type: ignore[arg-type]
@@ -92,15 +94,24 @@ class _Tracker:
         self.best = -math.inf  # maximise orientation
         self.best_index = -1
         self.n_failed = 0
+        self.duration_sum, self.duration_count = 0.0, 0  # running mean of known durations
 
     def append(self, score: float, duration: float) -> None:
         self.scores.append(score)
         self.durations.append(duration)
+        if not math.isnan(duration):
+            self.duration_sum += duration
+            self.duration_count += 1
         if math.isnan(score):
             self.n_failed += 1
         elif self.sign * score > self.best:
             self.best = self.sign * score
             self.best_index = len(self.scores) - 1
+
+    def set_durations(self, seconds) -> None:
+        self.durations = list(seconds)
+        known = [d for d in self.durations if not math.isnan(d)]
+        self.duration_sum, self.duration_count = float(sum(known)), len(known)
 
     def reset(self) -> None:
         self.__init__(self.direction)
@@ -114,14 +125,14 @@ class _Tracker:
         return len(self.scores) - self.n_failed
 
     def state(self, budget: int | None) -> SearchState:
-        known = [d for d in self.durations if not math.isnan(d)]
+        count = self.duration_count
         return SearchState(
             n_trials=self.n_trials,
             n_failed=self.n_failed,
             budget=budget,
             trials_since_improvement=self.n_trials - 1 - self.best_index,
             current_best=None if self.best_index < 0 else self.sign * self.best,
-            mean_duration=float(np.mean(known)) if known else None,
+            mean_duration=self.duration_sum / count if count else None,
             direction=self.direction,
         )
 
@@ -168,7 +179,7 @@ class Monitor:
     * A failed trial (``None``, NaN, +-inf) counts as a trial that can never be the best.
     * Thread-safe: one lock guards the state, and a refit runs under it, so concurrent
       :meth:`observe` calls wait for a refit in progress.
-    * A refit that fails (a ``TailstopError`` or a numerical error) never raises: the previous
+    * A refit that fails (with any exception) never raises: the previous
       estimate is kept, the error is logged as a warning under the ``tailstop`` logger, put
       in :attr:`history` and mentioned in :attr:`reason`, and the search goes on. Only invalid
       input raises (:class:`~tailstop.errors.InvalidDataError`, before any change of state).
@@ -249,6 +260,11 @@ class Monitor:
             raise InvalidDataError(
                 f"scores must be a sequence of numbers, got {type(scores).__name__}"
             )
+        if isinstance(scores, (Mapping, AbstractSet)):
+            raise InvalidDataError(
+                "scores must be an ordered sequence (one per trial), got a "
+                f"{type(scores).__name__}"
+            )
         values = [check_score(s, i, self.bounds) for i, s in enumerate(scores)]
         if durations is not None:
             durations = list(durations)
@@ -270,10 +286,10 @@ class Monitor:
             if extends:
                 if len(values) == n_old:
                     if not np.array_equal(seconds, tracker.durations, equal_nan=True):
-                        tracker.durations = list(seconds)
+                        tracker.set_durations(seconds)
                         self._decide()
                     return
-                tracker.durations = list(seconds[:n_old])
+                tracker.set_durations(seconds[:n_old])
                 for value, second in zip(values[n_old:], seconds[n_old:], strict=True):
                     tracker.append(value, second)
                 self._after_change(force=False)

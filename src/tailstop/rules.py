@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from numbers import Real
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from tailstop.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -265,7 +267,11 @@ class GainBelow(Rule):
         """The epsilon in use and how it was chosen."""
         if self.epsilon is not None:
             return self.epsilon, "epsilon"
-        width = abs(estimate.best_possible.estimate - estimate.threshold)
+        lower = estimate.threshold
+        if not math.isfinite(lower):  # the whole search is the tail: down to its worst score
+            finite = estimate.scores[np.isfinite(estimate.scores)]
+            lower = float(finite.min() if estimate.direction == "maximize" else finite.max())
+        width = abs(estimate.best_possible.estimate - lower)
         floor = NOISE_FLOOR_FRACTION * width
         if estimate.noise >= floor:
             return float(estimate.noise), "the fitted seed noise"
