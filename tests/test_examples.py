@@ -89,3 +89,17 @@ def test_ray_tune_search(ray_session):
         "mode": "max",
         "recorded_trials": result["recorded"],
     }
+
+
+def test_analyze_past_search(tmp_path):
+    path = EXAMPLES / "analyze_past_search.py"
+    spec = importlib.util.spec_from_file_location("analyze_past", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        module.main(["--trials", "80"])
+    finally:
+        os.chdir(cwd)
+    assert (tmp_path / "past-search.csv").exists() and (tmp_path / "past-search.png").exists()
