@@ -7,16 +7,28 @@ fits it to a live search and tells how much more the search can still gain.
 
 from __future__ import annotations
 
-from tailstop import errors, rules
+from tailstop import errors, replay, rules
 from tailstop.distributions import NoisyQuadraticDistribution, QuadraticDistribution
 from tailstop.estimate import EffectiveDimension, Interval, TailEstimate, analyze
 from tailstop.monitor import Monitor
-from tailstop.rules import CostBenefit, GainBelow, NearOptimum, Patience, all_of, any_of
+from tailstop.replay import ReplayResult
+from tailstop.rules import (
+    CostBenefit,
+    Decision,
+    GainBelow,
+    NearOptimum,
+    Patience,
+    Rule,
+    SearchState,
+    all_of,
+    any_of,
+)
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CostBenefit",
+    "Decision",
     "EffectiveDimension",
     "GainBelow",
     "Interval",
@@ -25,11 +37,15 @@ __all__ = [
     "NoisyQuadraticDistribution",
     "Patience",
     "QuadraticDistribution",
+    "ReplayResult",
+    "Rule",
+    "SearchState",
     "TailEstimate",
     "__version__",
     "all_of",
     "analyze",
     "any_of",
     "errors",
+    "replay",
     "rules",
 ]

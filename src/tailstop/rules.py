@@ -253,15 +253,27 @@ class GainBelow(Rule):
     and the reason quotes the bound ("at most" / "at least"); otherwise ``G(h)`` is computed.
     """
 
-    def __init__(self, epsilon: float | None = None, horizon: int | None = None):
+    def __init__(
+        self,
+        epsilon: float | None = None,
+        horizon: int | None = None,
+        *,
+        probability: float | None = None,
+    ):
         # epsilon = 0 would never stop: G(h) >= 0 always
         self.epsilon = None if epsilon is None else _number(epsilon, "epsilon", positive=True)
         self.horizon = None if horizon is None else _count(horizon, "horizon")
+        if probability is not None:
+            probability = _number(probability, "probability", positive=True)
+            if probability >= 1:
+                raise InvalidParameterError(f"probability must be in (0, 1), got {probability}")
+        self.probability = probability
 
     def describe(self) -> str:
         eps = "fitted noise" if self.epsilon is None else _fmt(self.epsilon)
         hor = "remaining budget or n_trials" if self.horizon is None else str(self.horizon)
-        return f"GainBelow(epsilon={eps}, horizon={hor})"
+        extra = "" if self.probability is None else f", probability={self.probability:g}"
+        return f"GainBelow(epsilon={eps}, horizon={hor}{extra})"
 
     def threshold(self, estimate: TailEstimate) -> tuple[float, str]:
         """The epsilon in use and how it was chosen."""
@@ -300,17 +312,38 @@ class GainBelow(Rule):
         else:
             gain, exact = gain_interval(estimate, horizon)[2], True
             stop = gain < epsilon
+        chance = None
+        if stop and self.probability is not None and horizon > 0:
+            chance = _chance_high(estimate, epsilon, horizon)
+            stop = chance < self.probability
         verdict = "stop" if stop else "continue"
-        relation = "<" if stop else ">="
+        relation = "<" if gain < epsilon else ">="
         if exact:
             bound = f"is {_fmt(gain)}"
         else:
             bound = f"is {'at most' if stop else 'at least'} {_fmt(gain)}"
         reason = (
             f"the {estimate.confidence:.0%} upper bound of the expected gain over {horizon} "
-            f"{horizon_text} {bound} {relation} {_fmt(epsilon)} ({source}); {verdict}"
+            f"{horizon_text} {bound} {relation} {_fmt(epsilon)} ({source})"
         )
-        return Decision(stop, reason, "GainBelow", gain, epsilon)
+        if chance is not None:
+            word = "<" if chance < self.probability else ">="
+            reason += (
+                f" and the chance to gain more than that is at most {chance:.2g} {word} "
+                f"{self.probability:g}"
+            )
+        return Decision(stop, f"{reason}; {verdict}", "GainBelow", gain, epsilon)
+
+
+def _chance_high(estimate: TailEstimate, epsilon: float, horizon: int) -> float:
+    """Largest chance, over the plausible fits, that ``horizon`` trials gain more than epsilon:
+    ``max 1 - F(y + epsilon)^h`` (maximise orientation)."""
+    from tailstop import forecast
+
+    best = float(np.max(estimate._clean.values))
+    return float(
+        max(forecast.prob_improvement(d, best, epsilon, horizon) for d in estimate._fits)
+    )
 
 
 class NearOptimum(Rule):
