@@ -195,3 +195,17 @@ def test_default_epsilon_is_finite_when_the_whole_search_is_the_tail():
     assert estimate.threshold == -np.inf  # the case in question
     epsilon, _ = GainBelow().threshold(estimate)
     assert 0 < epsilon < np.ptp(ys)
+
+
+def test_gain_below_with_a_probability_is_at_least_as_cautious(estimate):
+    for budget in (estimate.n_trials + 5, estimate.n_trials + 50, estimate.n_trials + 5000):
+        for epsilon in (1e-4, 1e-3, 1e-2, 1e-1):
+            plain = GainBelow(epsilon).decide(estimate, state(estimate.n_trials, budget=budget))
+            cautious = GainBelow(epsilon, probability=0.1).decide(
+                estimate, state(estimate.n_trials, budget=budget)
+            )
+            assert plain.stop or not cautious.stop
+            if plain.stop and not cautious.stop:
+                assert "chance" in cautious.reason
+    with pytest.raises(InvalidParameterError):
+        GainBelow(0.01, probability=1.0)
