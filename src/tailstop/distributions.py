@@ -403,6 +403,19 @@ class NoisyQuadraticDistribution(_Base):
 
     The distribution functions are exact to ~1e-12 (relative, including the tails) for
     every noise ratio o / (b - a); see :mod:`tailstop._moments`.
+
+    Examples
+    --------
+    >>> law = NoisyQuadraticDistribution(a=0.60, b=0.72, c=2, o=0.005)
+    >>> round(float(law.cdf(0.72)), 3)            # c = 2: uniform on [a, b], plus noise
+    0.983
+    >>> bool(law.ppf(0.5) < law.quantile_tuning_curve(10) < 0.72)
+    True
+    >>> fit = NoisyQuadraticDistribution.fit(law.sample(500, generator=0),
+    ...                                      limits=(0.66, float("inf")),
+    ...                                      constraints={"convex": False})
+    >>> abs(fit.b - 0.72) < 0.01, fit.c
+    (True, 2)
     """
 
     def __init__(self, a: float, b: float, c: int, o: float, convex: bool = False):

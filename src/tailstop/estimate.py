@@ -246,6 +246,18 @@ def analyze(
     Returns
     -------
     TailEstimate
+
+    Examples
+    --------
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    >>> estimate = analyze(problem.run_search(200, generator=6), "maximize")
+    >>> bp = estimate.best_possible
+    >>> bool(bp.low <= bp.estimate <= bp.high), estimate.n_trials
+    (True, 200)
+    >>> gain = estimate.expected_gain(100)
+    >>> bool(0 <= gain.low <= gain.estimate <= gain.high)
+    True
     """
     if not 0.5 <= confidence < 1:
         raise InvalidParameterError(f"confidence must be in [0.5, 1), got {confidence}")

@@ -51,6 +51,14 @@ def expected_gain(dist: ScoreDistribution, current_best: float, ks) -> np.ndarra
 
     ``int_{y*}^{U} (1 - F(t)^k) dt`` with ``U`` beyond which ``F = 1`` to double precision,
     by Gauss-Legendre on panels cut at quantiles of ``T_k``. Zero when ``k = 0``.
+
+    Examples
+    --------
+    >>> from tailstop import QuadraticDistribution
+    >>> uniform = QuadraticDistribution(0.0, 1.0, 2)   # c = 2: Uniform(0, 1)
+    >>> # int_0.9^1 (1 - t^k) dt = 0.1 - (1 - 0.9^(k+1)) / (k+1)
+    >>> round(float(expected_gain(uniform, 0.9, 1)), 6)
+    0.005
     """
     ks = np.asarray(ks, dtype=float)
     flat = np.atleast_1d(ks).ravel()

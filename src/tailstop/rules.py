@@ -243,6 +243,16 @@ class GainBelow(Rule):
         known (with nothing left the gain is 0 and the rule stops), else ``n_trials`` (what
         doubling the search would bring).
 
+    Examples
+    --------
+    >>> from tailstop import analyze
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    >>> estimate = analyze(problem.run_search(200, generator=6), "maximize")
+    >>> decision = GainBelow(0.05).decide(estimate, SearchState(n_trials=200, budget=300))
+    >>> decision.stop, "upper bound of the expected gain over 100" in decision.reason
+    (True, True)
+
     Notes
     -----
     A forecast costs ~0.1 s, and the horizon changes with every trial. The upper bounds
