@@ -394,6 +394,7 @@ def test_two_worker_processes_on_one_storage_stop_together(tmp_path):
         # at the decision 30 trials were finished; each worker may finish the one it ran
         assert 30 <= len(study.trials) <= 33, kind
         # a sees one or, when b's trial finished at the same moment, two new trials per call
-        assert study.user_attrs["tailstop:stop"]["n_trials"] in (30, 31)
+        # decided once the budget was used; b's trials may land while a reads the storage
+        assert 30 <= study.user_attrs["tailstop:stop"]["n_trials"] <= len(study.trials)
         by_worker = [t.user_attrs["worker"] for t in study.trials]
         assert by_worker.count("a") > 0 and by_worker.count("b") > 0  # side by side
