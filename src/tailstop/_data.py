@@ -63,6 +63,34 @@ class CleanScores:
         return x if self.direction == "maximize" else -np.asarray(x)
 
 
+def check_sequence(scores: object) -> None:
+    """Scores must come as an ordered sequence: not a string, a mapping or a set."""
+    if isinstance(scores, (str, bytes)) or not np.iterable(scores):
+        raise InvalidDataError(f"scores must be a sequence of numbers, got {type(scores).__name__}")
+    if isinstance(scores, (Mapping, AbstractSet)):
+        raise InvalidDataError(
+            f"scores must be an ordered sequence (one per trial), got a {type(scores).__name__}"
+        )
+
+
+def score_value(score: object, index: int | str = "") -> float:
+    """One trial's score as a float, NaN for a failed trial (None, NaN, +-inf).
+
+    Anything that is not a real number (strings, booleans, objects) raises
+    :class:`~tailstop.errors.InvalidDataError` naming the score.
+    """
+    label = f"score {index}".strip()
+    if score is None:
+        return float("nan")
+    if isinstance(score, (str, bytes, bool, np.bool_)):
+        raise InvalidDataError(f"{label} is not a number: {score!r}")
+    try:
+        value = float(score)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise InvalidDataError(f"{label} is not a number: {score!r}") from exc
+    return value if np.isfinite(value) else float("nan")
+
+
 def clean_scores(scores: object, direction: str, bounds: object = None) -> CleanScores:
     """Validate ``scores`` and fold them to maximisation.
 
@@ -72,23 +100,8 @@ def clean_scores(scores: object, direction: str, bounds: object = None) -> Clean
     """
     direction = check_direction(direction)
     checked_bounds = check_bounds(bounds)
-    if isinstance(scores, (str, bytes)) or not np.iterable(scores):
-        raise InvalidDataError(f"scores must be a sequence of numbers, got {type(scores).__name__}")
-    if isinstance(scores, (Mapping, AbstractSet)):
-        raise InvalidDataError(
-            f"scores must be an ordered sequence (one per trial), got a {type(scores).__name__}"
-        )
-    values = []
-    for i, score in enumerate(scores):  # type: ignore[union-attr]
-        if score is None:
-            values.append(np.nan)
-            continue
-        if isinstance(score, (str, bytes, bool, np.bool_)):
-            raise InvalidDataError(f"score {i} is not a number: {score!r}")
-        try:
-            values.append(float(score))
-        except (TypeError, ValueError) as exc:
-            raise InvalidDataError(f"score {i} is not a number: {score!r}") from exc
+    check_sequence(scores)
+    values = [score_value(score, i) for i, score in enumerate(scores)]  # type: ignore[union-attr]
     array = np.asarray(values, dtype=float).ravel()
     finite = np.isfinite(array)
     kept = array[finite]

@@ -26,14 +26,13 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from collections.abc import Set as AbstractSet
+from collections.abc import Iterable
 from numbers import Real
 from typing import Any
 
 import numpy as np
 
-from tailstop._data import check_bounds, check_direction
+from tailstop._data import check_bounds, check_direction, check_sequence, score_value
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import MAX_DIMENSION, MIN_TRIALS, TailEstimate, analyze
 from tailstop.rules import Decision, GainBelow, Rule, SearchState, gain_interval
@@ -53,20 +52,11 @@ def check_score(score: object, index: int | str = "", bounds=None) -> float:
     Raises :class:`InvalidDataError` for anything that is not a number and for a finite score
     outside ``bounds``.
     """
-    label = f"score {index}".strip()
-    if score is None:
-        return math.nan
-    if isinstance(score, (str, bytes, bool, np.bool_)):
-        raise InvalidDataError(f"{label} is not a number: {score!r}")
-    try:
-        value = float(score)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise InvalidDataError(f"{label} is not a number: {score!r}") from exc
-    if not math.isfinite(value):
-        return math.nan
-    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+    value = score_value(score, index)
+    if bounds is not None and math.isfinite(value) and not bounds[0] <= value <= bounds[1]:
         raise InvalidDataError(
-            f"{label} = {value!r} lies outside the declared bounds [{bounds[0]}, {bounds[1]}]"
+            f"{f'score {index}'.strip()} = {value!r} lies outside the declared bounds "
+            f"[{bounds[0]}, {bounds[1]}]"
         )
     return value
 
@@ -256,15 +246,7 @@ class Monitor:
         if trials were removed or changed, and by the throttling schedule if the known trials
         were only reordered and new ones added).
         """
-        if isinstance(scores, (str, bytes)) or not np.iterable(scores):
-            raise InvalidDataError(
-                f"scores must be a sequence of numbers, got {type(scores).__name__}"
-            )
-        if isinstance(scores, (Mapping, AbstractSet)):
-            raise InvalidDataError(
-                "scores must be an ordered sequence (one per trial), got a "
-                f"{type(scores).__name__}"
-            )
+        check_sequence(scores)
         values = [check_score(s, i, self.bounds) for i, s in enumerate(scores)]
         if durations is not None:
             durations = list(durations)
