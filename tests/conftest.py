@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,3 +25,17 @@ def load_scores(name: str) -> np.ndarray:
 @pytest.fixture
 def shared_scores():
     return load_scores
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """Ray, started once per test session (and left alone if someone else started it)."""
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", "2")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    if ray.is_initialized():
+        yield
+        return
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()

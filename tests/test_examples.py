@@ -55,20 +55,6 @@ def test_optuna_workers():
     assert re.search(r"stopped at \d+ trials: ", out)
 
 
-@pytest.fixture(scope="session")
-def ray_session():
-    """Ray, started once per test session (and left alone if someone else started it)."""
-    ray = pytest.importorskip("ray")
-    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", "2")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    if ray.is_initialized():
-        yield
-        return
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def load_example(name: str):
     # not put in sys.modules: Ray then pickles the example's trainable by value, as it does
     # when the example runs as a script

@@ -7,7 +7,6 @@ Ray starts once for the whole test session (``ray_session``); the Tune run uses
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 
 import numpy as np
@@ -22,19 +21,6 @@ from tailstop.errors import TailstopError  # noqa: E402
 from tailstop.rules import Patience  # noqa: E402
 
 NO_FIT = {"min_trials": 10**6}  # the monitor never fits: these tests are about bookkeeping
-
-
-@pytest.fixture(scope="session")
-def ray_session():
-    """Ray, started once per test session (and left alone if someone else started it)."""
-    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", "2")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    if ray.is_initialized():
-        yield
-        return
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 class FakeTrial:
