@@ -29,6 +29,9 @@ class Profile:
         self.best_fit, self.loss_hat = best_fit, loss_hat
         self.c_max, self.b_max = c_max, b_max
         self.scale = 2.0 * (ys.size + 1)
+        # deviances are wanted to ~1e-3 (the ends' tolerance is RTOL = 3% of ~1.6 in root
+        # deviance): the loss to 1e-3 / scale, not to the fit's default 1e-9
+        self.ftol = 1e-3 / self.scale
         self.fits: list[tuple[Any, float]] = []
         self.kept: list[tuple[Any, float]] = []  # the ends: where forecasts take their range
 
@@ -55,7 +58,7 @@ class Profile:
             # the profile of b minimises over c too (the neighbouring values of the previous
             # point); along the noise, c stays (other c are consistent_dimensions's job)
             search = fit_local if "o" in constraints else fit_near
-            r = search(self.ys, self.limits, full, warm or self.best_fit)
+            r = search(self.ys, self.limits, full, warm or self.best_fit, ftol=self.ftol)
             dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
             deviance = self.scale * (r.loss - self.loss_hat)
         except FitError:  # nothing finite near the warm start: search everywhere
@@ -132,6 +135,7 @@ class Profile:
 
     def plausible(self, critical: float) -> list:
         """The kept fits (profile ends, other c) inside the confidence region: deviance at
-        most ``critical``, up to the few per cent the ends may overshoot it by."""
-        slack = 0.02 * critical
-        return [dist for dist, deviance in self.kept if deviance <= critical + slack]
+        most ``critical``, up to what an end may overshoot it by (``RTOL`` in root deviance:
+        an end is accepted anywhere within it, so all accepted ends are kept)."""
+        limit = critical * (1.0 + RTOL) ** 2 * (1.0 + 1e-9)
+        return [dist for dist, deviance in self.kept if deviance <= limit]

@@ -37,6 +37,7 @@ search when a screening start of another ``c`` scores better than the previous s
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from collections.abc import Mapping
@@ -220,7 +221,15 @@ class _Batch:
     """Local searches from many starts of any (convex, c), stepped in lock step: one
     :class:`BatchedNewton` for all, one loss (hence kernel) call per (convex, c) per step."""
 
-    def __init__(self, coords: dict, objectives: dict, starts: list, final: bool, hessians=None):
+    def __init__(
+        self,
+        coords: dict,
+        objectives: dict,
+        starts: list,
+        final: bool,
+        hessians=None,
+        ftol: float | None = None,
+    ):
         self.coords, self.objectives, self.final = coords, objectives, final
         self.convex = np.array([k[0] for k in starts], dtype=bool)
         self.c = np.array([k[1] for k in starts], dtype=int)
@@ -230,7 +239,8 @@ class _Batch:
         # Tight on the objective of the result: 1e-9 in a loss of O(0.01-1) is below the
         # 1e-6 relative precision anyone needs; loose on a coarse one.
         tolerances = (1e-5, 1e-8, 1e-9) if final else (1e-4, 1e-6, 1e-8)
-        step, xtol, ftol = (1e-5, *tolerances[1:]) if hessians is not None else tolerances
+        step, xtol, default_ftol = (1e-5, *tolerances[1:]) if hessians is not None else tolerances
+        ftol = default_ftol if ftol is None else max(ftol, default_ftol)
         self.newton = BatchedNewton(
             np.stack([k[2] for k in starts]),
             lower,
@@ -320,7 +330,9 @@ def _search(problem: _Problem) -> FitResult:
     return _finish(problem, coords, batch.results())
 
 
-def _warm_search(problem: _Problem, warm, fallback: bool = True) -> FitResult:
+def _warm_search(
+    problem: _Problem, warm, fallback: bool = True, ftol: float | None = None
+) -> FitResult:
     """Local search from a previous fit (the same search before its last trials).
 
     Refines the previous parameters with the screening starts of the previous c and its
@@ -338,18 +350,28 @@ def _warm_search(problem: _Problem, warm, fallback: bool = True) -> FitResult:
     x0 = cd.from_params(warm.a, warm.b, getattr(warm, "o", 0.0))[0]
     reference = float(_screen_losses(problem.screen[convex], cd, [c_prev], x0[None])[0])
     local = [(convex, c_prev, x0)]
-    for k in _screen(problem, coords):
+    # without the fallback only the neighbouring c are refined: screen only those
+    screened = problem if fallback else dataclasses.replace(
+        problem, cs=[c for c in problem.cs if c in near]
+    )
+    for k in _screen(screened, coords):
         if k[0] == convex and k[1] in near:
             local.append(k[:3])
         elif fallback and k[3] < reference:
             return _search(problem)
-    batch = _Batch(coords, problem.coarse, local, problem.final)
+    batch = _Batch(coords, problem.coarse, local, problem.final, ftol=ftol)
     # The previous optimum sets the pace: prune sooner and tighter than the global search.
     batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1)
-    return _finish(problem, coords, batch.results(), margin=1e-3)
+    return _finish(problem, coords, batch.results(), margin=1e-3, ftol=ftol)
 
 
-def _finish(problem: _Problem, coords: dict, found: list, margin: float = _POLISH_MARGIN):
+def _finish(
+    problem: _Problem,
+    coords: dict,
+    found: list,
+    margin: float = _POLISH_MARGIN,
+    ftol: float | None = None,
+):
     """Polish the best candidate of each (convex, c) within ``margin`` of the best; return
     the best as a :class:`FitResult`."""
     if not found:
@@ -368,6 +390,7 @@ def _finish(problem: _Problem, coords: dict, found: list, margin: float = _POLIS
             [k[1:4] for k in chosen],
             True,
             hessians=np.stack([k[4] for k in chosen]),
+            ftol=ftol,
         )
         polish.run(max_iter=20)
         chosen = polish.results() or chosen
@@ -427,20 +450,33 @@ def fit_parameters(
     return _fit(ys, limits, constraints, noisy, warm_start)
 
 
-def fit_local(ys, limits, constraints: Mapping | None, warm, final: bool = True) -> FitResult:
+def fit_local(
+    ys,
+    limits,
+    constraints: Mapping | None,
+    warm,
+    final: bool = True,
+    ftol: float | None = None,
+) -> FitResult:
     """Newton descent from ``warm`` at its own c and convexity only: no screening, no other
-    starts. For steps along a profile, where the previous point is the natural start."""
+    starts. For steps along a profile, where the previous point is the natural start.
+
+    ``ftol``: the loss decrease below which the descent stops, when coarser than the
+    default (a profile deviance ``2 (n + 1) dL`` needs ``dL`` only to ~1e-3 / (n + 1)).
+    """
     problem = _setup(ys, limits, constraints, True)
     convex, c = bool(warm.convex), int(warm.c)
     coords = _coordinates(problem)
     if convex not in problem.convexs or c not in problem.cs or coords[convex].dimension == 0:
-        return _warm_search(problem, warm, fallback=False)
+        return _warm_search(problem, warm, fallback=False, ftol=ftol)
     cd = coords[convex]
     a = float(np.clip(warm.a, *problem.a_bounds))
     b = float(np.clip(warm.b, *problem.b_bounds))
     o = float(np.clip(getattr(warm, "o", 0.0), *problem.o_bounds))
     x0 = cd.from_params(a, b, o)[0]
-    batch = _Batch(coords, {cv: problem.objective for cv in coords}, [(convex, c, x0)], final)
+    batch = _Batch(
+        coords, {cv: problem.objective for cv in coords}, [(convex, c, x0)], final, ftol=ftol
+    )
     batch.run(max_iter=30)
     found = batch.results()
     if not found:
@@ -449,10 +485,13 @@ def fit_local(ys, limits, constraints: Mapping | None, warm, final: bool = True)
     return _result(problem, coords[convex], convex, c, x)
 
 
-def fit_near(ys, limits, constraints: Mapping | None, warm) -> FitResult:
+def fit_near(
+    ys, limits, constraints: Mapping | None, warm, ftol: float | None = None
+) -> FitResult:
     """The best noisy-quadratic fit near ``warm`` (its c and the neighbouring ones), without
-    the global search: a step along a profile, where the previous point is close by."""
-    return _warm_search(_setup(ys, limits, constraints, True), warm, fallback=False)
+    the global search: a step along a profile, where the previous point is close by.
+    ``ftol`` as in :func:`fit_local`."""
+    return _warm_search(_setup(ys, limits, constraints, True), warm, fallback=False, ftol=ftol)
 
 
 def fit_noisy_quadratic(
