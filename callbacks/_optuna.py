@@ -70,8 +70,14 @@ class OptunaCallback:
     budget : int, optional
         Total trials you are prepared to run (failed and pruned ones included); lets rules
         weigh the remaining budget.
-    min_trials, confidence, bounds, max_dimension
-        Passed to :class:`tailstop.Monitor`.
+    min_trials : int
+        No fit and no stop before this many trials (passed to :class:`tailstop.Monitor`).
+    confidence : float
+        Level of the estimate's intervals, in [0.5, 1).
+    bounds : (low, high), optional
+        Known range of the objective; a value outside it counts as a failed trial.
+    max_dimension : int, optional
+        Cap on the effective dimension (e.g. the number of hyperparameters searched).
     objective_index : int, optional
         Which objective of a multi-objective study to monitor.  Required for such a study;
         without it the callback refuses the study (see below).
@@ -104,6 +110,31 @@ class OptunaCallback:
     callback adds one INFO line when it stops the study.  Storage writes: the report is
     written only when the monitor refitted or the decision changed, so its ``n_trials`` is
     that of the last refit.  Each worker refits from the shared trials and writes the report.
+
+    Examples
+    --------
+    A random search of at most 100 trials that stops once 0.01 more accuracy is out of
+    reach of the remaining budget:
+
+    >>> import optuna
+    >>> from tailstop.rules import GainBelow
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(1, noise_ratio=0.01, regime_mass=0.3, generator=3)
+    >>> def objective(trial):
+    ...     x = [trial.suggest_float(f"x{i}", 0, 1) for i in range(problem.dimension)]
+    ...     return float(problem.objective(x, generator=trial.number))
+    >>> study = optuna.create_study(direction="maximize",
+    ...                             sampler=optuna.samplers.RandomSampler(seed=0))
+    >>> callback = OptunaCallback(GainBelow(0.01), budget=100, min_trials=30, refit_step=10)
+    >>> study.optimize(objective, n_trials=100, callbacks=[callback])
+    >>> len(study.trials) < 100, callback.reason
+    (True, 'the 90% upper bound of the expected gain over ... < 0.01 (epsilon); stop')
+    >>> report = study.user_attrs["tailstop:report"]  # what optuna-dashboard shows
+    >>> report["should_stop"], report["optuna"]["trials"]["complete"] == len(study.trials)
+    (True, True)
+    >>> bp = callback.estimate.best_possible
+    >>> bool(bp.low <= study.best_value <= bp.high)
+    True
     """
 
     def __init__(

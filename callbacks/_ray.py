@@ -56,8 +56,15 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         From :mod:`tailstop.rules`; default: the monitor's default.
     budget : int, optional
         Total trials planned (e.g. ``num_samples``).
-    min_trials, confidence, bounds, max_dimension
-        Passed to :class:`tailstop.Monitor`.
+    min_trials : int
+        No fit and no stop before this many recorded trials (passed to
+        :class:`tailstop.Monitor`).
+    confidence : float
+        Level of the estimate's intervals, in [0.5, 1).
+    bounds : (low, high), optional
+        Known range of the metric; a score outside it counts as a failed trial.
+    max_dimension : int, optional
+        Cap on the effective dimension (e.g. the number of hyperparameters searched).
     max_iterations : int, optional
         Treat a result with ``training_iteration >= max_iterations`` as the trial's final one.
     **monitor_options
@@ -68,6 +75,31 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
 
     The stopper never stops a single trial (``__call__`` returns False) and never raises into
     Ray: its own failures are logged at WARNING, with the traceback, under ``tailstop``.
+
+    Examples
+    --------
+    Ray calls the stopper with every result and asks ``stop_all()`` after each; here the
+    results are fed by hand, without starting Ray:
+
+    >>> from tailstop.rules import GainBelow
+    >>> from tailstop.synthetic import make_problem
+    >>> stopper = RayTuneStopper("accuracy", "max", GainBelow(0.01), budget=100,
+    ...                          min_trials=30, refit_step=10)
+    >>> stopper("trial_0", {"accuracy": 0.4, "training_iteration": 1})  # not final: ignored
+    False
+    >>> problem = make_problem(1, noise_ratio=0.01, regime_mass=0.3, generator=3)
+    >>> for i, score in enumerate(problem.run_search(100, generator=8)):
+    ...     _ = stopper(f"trial_{i}", {"accuracy": float(score), "done": True,
+    ...                                "time_total_s": 12.0})
+    ...     if stopper.stop_all():
+    ...         break
+    >>> stopper.stop_all(), len(stopper.scores) < 100
+    (True, True)
+    >>> stopper.monitor.reason
+    'the 90% upper bound of the expected gain over ... < 0.01 (epsilon); stop'
+    >>> stopper.report()["ray"] == {"metric": "accuracy", "mode": "max",
+    ...                             "recorded_trials": len(stopper.scores)}
+    True
     """
 
     def __init__(

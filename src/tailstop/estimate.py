@@ -22,7 +22,25 @@ FULL_RESELECT_GROWTH = 1.1  # an update re-chooses the threshold once n grew by 
 
 
 class Interval(NamedTuple):
-    """A point estimate with a confidence interval ``[low, high]``."""
+    """A point estimate with a confidence interval ``[low, high]``.
+
+    A named tuple: unpack it or read its fields. The fields are arrays when the quantity is
+    (e.g. :meth:`TailEstimate.tuning_curve` at several trial counts).
+
+    Parameters
+    ----------
+    estimate : float or ndarray
+        The point estimate.
+    low, high : float or ndarray
+        The ends of the confidence interval (at the estimate's ``confidence``).
+
+    Examples
+    --------
+    >>> best = Interval(estimate=0.82, low=0.80, high=0.84)
+    >>> value, low, high = best
+    >>> value, round(best.high - best.low, 2)
+    (0.82, 0.04)
+    """
 
     estimate: Any
     low: Any
@@ -31,7 +49,26 @@ class Interval(NamedTuple):
 
 @dataclass(frozen=True)
 class EffectiveDimension:
-    """The fitted effective number of hyperparameters and every value the data allow."""
+    """The fitted effective number of hyperparameters and every value the data allow.
+
+    Parameters
+    ----------
+    estimate : int
+        The effective dimension ``c`` of the chosen fit.
+    consistent : tuple of int
+        Every ``c`` the confidence region of the fit contains (``estimate`` among them).
+
+    Examples
+    --------
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    >>> estimate = analyze(problem.run_search(200, generator=6), "maximize")
+    >>> dimension = estimate.effective_dimension
+    >>> dimension.estimate in dimension.consistent  # the true dimension is 2
+    True
+    >>> problem.effective_dimension in dimension.consistent
+    True
+    """
 
     estimate: int
     consistent: tuple[int, ...]
@@ -56,6 +93,55 @@ class TailEstimate:
 
     Gains are positive numbers in the direction of improvement, whether the search
     maximises or minimises.
+
+    Attributes
+    ----------
+    direction : str
+        ``"maximize"`` or ``"minimize"``.
+    confidence : float
+        Level of every interval.
+    n_trials, n_failed, n_censored : int
+        Trials given, failed ones among them, and finite scores below the threshold (counted
+        but not fitted).
+    current_best : float
+        Best score so far.
+    best_possible : Interval
+        Best expected score the fitted law allows (its upper end when maximising).
+    effective_dimension : EffectiveDimension
+    noise : float
+        Fitted standard deviation of the seed noise.
+    threshold : float
+        Start of the tail: the law is fitted to the scores beyond it.
+    tail_fraction : float
+        Share of the trials beyond the threshold.
+    fits_well : bool
+        Whether the noisy quadratic describes the tail; ``fit_reason`` says why or why not.
+    distribution : NoisyQuadraticDistribution
+        The fitted law, in the user's orientation.
+
+    Examples
+    --------
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    >>> estimate = analyze(problem.run_search(200, generator=6), "maximize")
+    >>> print(estimate)
+    tailstop estimate (maximize, 200 trials, 0 failed)
+      current best        0.815008
+      best possible       ...
+      law fits            yes: the noisy quadratic describes the tail
+    >>> bp = estimate.best_possible  # the truth is problem.best = 0.822
+    >>> bool(bp.low <= problem.best <= bp.high)
+    True
+    >>> gain = estimate.remaining_gain
+    >>> bool(gain.estimate == bp.estimate - estimate.current_best and gain.low <= gain.high)
+    True
+    >>> curve = estimate.tuning_curve([10, 100, 1000])  # median best after n trials
+    >>> bool(np.all(np.diff(curve.estimate) > 0) and np.all(curve.low <= curve.high))
+    True
+    >>> bool(0 < estimate.prob_improvement(0.001, 100) < 1)
+    True
+    >>> sorted(estimate.to_dict()["expected_gain"])
+    ['1', '10', '100']
     """
 
     direction: str

@@ -137,6 +137,7 @@ class Monitor:
     Parameters
     ----------
     direction : {"maximize", "minimize"}
+        Whether a higher or a lower score is better.
     rule : Rule, optional
         The stopping rule (:mod:`tailstop.rules`). Default ``GainBelow()``: stop when the
         upper confidence bound of the expected gain over the remaining budget (or, without a
@@ -153,7 +154,8 @@ class Monitor:
         Known range of the score; a finite score outside it is an ``InvalidDataError``.
     max_dimension : int, optional
         Cap on the effective dimension (passed to ``analyze``).
-    refit_growth, refit_step :
+    refit_growth : float in [0, 1]
+    refit_step : int >= 1
         Throttling of the refits. After a refit at ``m`` trials, the next one happens once the
         search has grown by ``max(refit_step, ceil(refit_growth * m))`` trials. **Staleness
         bound**: the estimate misses fewer than ``max(refit_step, ceil(refit_growth * m))``
@@ -176,6 +178,30 @@ class Monitor:
     * The stop decision is latched: once ``should_stop`` is True it stays True (trials
       already running may still finish and be observed).
     * Every refit logs one INFO line under the ``tailstop`` logger.
+
+    Examples
+    --------
+    Give the monitor the history so far (one refit), then one trial at a time; the rule asks
+    whether 100 more trials could gain 0.001, and the budget ends the search first:
+
+    >>> from tailstop.rules import GainBelow
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    >>> scores = problem.run_search(160, generator=6).tolist()
+    >>> monitor = Monitor("maximize", GainBelow(0.001, horizon=100), budget=160, refit_step=20)
+    >>> monitor.update(scores[:150])
+    >>> monitor.should_stop, monitor.estimate.n_trials, len(monitor.history)
+    (False, 150, 1)
+    >>> monitor.reason
+    'the 90% upper bound of the expected gain over 100 trials is ... >= 0.001 (epsilon); continue'
+    >>> monitor.observe(None)  # a failed trial
+    >>> for score in scores[151:]:
+    ...     monitor.observe(score, duration=30.0)
+    >>> monitor.should_stop, monitor.reason, monitor.n_failed
+    (True, 'budget of 160 trials used', 1)
+    >>> report = monitor.report()
+    >>> report["n_trials"], report["estimate_n_trials"], report["stopped_at"], report["refits"]
+    (160, 150, 160, 1)
     """
 
     def __init__(

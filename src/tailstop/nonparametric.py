@@ -293,6 +293,28 @@ def confidence_bands(
         tails), ``"ld_equal_tailed"``, ``"ks"`` (exact Kolmogorov-Smirnov band,
         ``scipy.stats.kstwo``) or ``"dkw"`` (Dvoretzky-Kiefer-Wolfowitz-Massart, conservative).
         See :func:`order_statistic_band`.
+
+    Returns
+    -------
+    lower_cdf, point, upper_cdf : EmpiricalDistribution
+        The band's lower and upper CDFs and the empirical distribution of ``ys``.
+
+    Examples
+    --------
+    >>> ys = np.random.default_rng(0).uniform(size=200)
+    >>> lower_cdf, point, upper_cdf = confidence_bands(ys, 0.9, a=0.0, b=1.0)
+    >>> grid = np.linspace(0, 1, 1001)  # the true CDF of a uniform is the identity
+    >>> bool(np.all((lower_cdf.cdf(grid) <= grid) & (grid <= upper_cdf.cdf(grid))))
+    True
+
+    The median tuning curve after 1, 10 and 100 trials, and its band:
+
+    >>> ns = [1, 10, 100]
+    >>> low, median, high = (d.quantile_tuning_curve(ns) for d in (upper_cdf, point, lower_cdf))
+    >>> np.round(median, 3).tolist()
+    [0.56, 0.957, 0.995]
+    >>> bool(np.all((low <= median) & (median <= high))), float(high[-1])
+    (True, 1.0)
     """
     a, b = _check_bounds(a, b)
     ys = _check_sample(ys, a, b)
@@ -341,6 +363,33 @@ def order_statistic_band(
     * ``"ks"``: ``(i+1)/n - eps <= F(Y_(i+1)) <= i/n + eps`` with ``eps`` the ``confidence``
       quantile of the two-sided KS statistic (``scipy.stats.kstwo``), clipped to [0, 1].
     * ``"dkw"``: the same with ``eps = sqrt(log(2 / (1 - confidence)) / (2 n))`` (Massart 1990).
+
+    Parameters
+    ----------
+    n : int
+        Sample size (>= 1).
+    confidence : float in (0, 1]
+        Simultaneous coverage.
+    method : str
+        ``"ld_highest_density"`` (default), ``"ld_equal_tailed"``, ``"ks"`` or ``"dkw"``.
+
+    Returns
+    -------
+    lower, upper : ndarray of shape (n,)
+        Bounds on ``F`` at the ``n`` order statistics (copies; bands are cached).
+
+    Examples
+    --------
+    >>> lower, upper = order_statistic_band(5, 0.9)
+    >>> np.round(lower, 4).tolist()
+    [0.0, 0.0162, 0.1153, 0.2775, 0.4806]
+    >>> np.round(upper, 4).tolist()
+    [0.5194, 0.7225, 0.8847, 0.9838, 1.0]
+    >>> for method in ("ld_highest_density", "ks", "dkw"):
+    ...     print(method, round(simultaneous_coverage(*order_statistic_band(100, 0.9, method)), 4))
+    ld_highest_density 0.9
+    ks 0.9
+    dkw 0.9082
     """
     lower, upper = _cached_band(_check_n(n), _check_confidence(confidence), _check_method(method))
     return lower.copy(), upper.copy()
@@ -349,7 +398,32 @@ def order_statistic_band(
 def ld_band(
     n: int, confidence: float = 0.9, kind: LDKind = "highest_density"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The Learned-Miller-DeStefano band at the order statistics (:func:`order_statistic_band`)."""
+    """The Learned-Miller-DeStefano band at the order statistics (:func:`order_statistic_band`).
+
+    Parameters
+    ----------
+    n : int
+        Sample size (>= 1).
+    confidence : float in (0, 1]
+        Simultaneous coverage.
+    kind : {"highest_density", "equal_tailed"}
+        Which ``Beta`` intervals make up the band.
+
+    Returns
+    -------
+    lower, upper : ndarray of shape (n,)
+
+    Examples
+    --------
+    A Monte Carlo check of the coverage, with 20,000 samples of 20 uniforms:
+
+    >>> lower, upper = ld_band(20, 0.9)
+    >>> u = np.sort(np.random.default_rng(0).random((20_000, 20)), axis=1)
+    >>> round(float(np.mean(np.all((lower <= u) & (u <= upper), axis=1))), 2)
+    0.9
+    >>> float(lower[0]), bool(ld_band(20, 0.9, "equal_tailed")[0][0] > 0)  # kinds differ at 0
+    (0.0, True)
+    """
     if kind not in _KINDS:
         raise InvalidParameterError(f"kind must be one of {_KINDS}, got {kind!r}")
     return order_statistic_band(n, confidence, f"ld_{kind}")  # type: ignore[arg-type]
@@ -362,6 +436,31 @@ def ld_critical_level(n: int, confidence: float = 0.9, kind: LDKind = "highest_d
     uniforms, where ``I_i(kappa)`` is the ``kappa``-coverage interval of ``Beta(i, n+1-i)``.
     Solved exactly (to ``1e-6 (1 - confidence)`` in coverage) with
     :func:`simultaneous_coverage`; opda estimates the same quantity by Monte Carlo.
+
+    Parameters
+    ----------
+    n : int
+        Sample size (>= 1).
+    confidence : float in (0, 1]
+        Simultaneous coverage wanted.
+    kind : {"highest_density", "equal_tailed"}
+        Which ``Beta`` intervals make up the band.
+
+    Returns
+    -------
+    float
+        ``kappa``, at least ``confidence`` (equal for ``n = 1``).
+
+    Examples
+    --------
+    >>> kappa = ld_critical_level(100, 0.9)
+    >>> round(kappa, 4)
+    0.9946
+    >>> lower, upper = beta_intervals(100, 1 - kappa, "highest_density")
+    >>> round(simultaneous_coverage(lower, upper), 6)
+    0.9
+    >>> ld_critical_level(1, 0.9)
+    0.9
     """
     if kind not in _KINDS:
         raise InvalidParameterError(f"kind must be one of {_KINDS}, got {kind!r}")
@@ -401,6 +500,31 @@ def beta_intervals(n: int, alpha: float, kind: LDKind) -> tuple[np.ndarray, np.n
     ``I_x + (1 - I_y) = alpha`` are solved by a damped 2-D Newton method from the equal-tailed
     interval.  For ``n = 1`` (uniform) every interval of length ``1 - alpha`` is a highest
     density one and the equal-tailed one is returned.
+
+    Parameters
+    ----------
+    n : int
+        Sample size (>= 1): the intervals are for its ``n`` order statistics.
+    alpha : float in (0, 1]
+        One minus the coverage of each interval.
+    kind : {"highest_density", "equal_tailed"}
+
+    Returns
+    -------
+    lower, upper : ndarray of shape (n,)
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> lower, upper = beta_intervals(5, 0.1, "highest_density")
+    >>> np.round(upper - lower, 4).tolist()
+    [0.369, 0.5623, 0.6215, 0.5623, 0.369]
+    >>> coverage = stats.beta(np.arange(1, 6), np.arange(5, 0, -1)).cdf
+    >>> np.round(coverage(upper) - coverage(lower), 10).tolist()
+    [0.9, 0.9, 0.9, 0.9, 0.9]
+    >>> equal_lower, equal_upper = beta_intervals(5, 0.1, "equal_tailed")
+    >>> bool(np.all(upper - lower <= equal_upper - equal_lower))  # highest density: shortest
+    True
     """
     n = _check_n(n)
     if not 0.0 < alpha <= 1.0:
@@ -482,6 +606,26 @@ def simultaneous_coverage(lower: ArrayLike, upper: ArrayLike) -> float:
     ``2n`` small convolutions (~10 ms at n = 1,024).  Exact up to rounding (~1e-13); for
     a KS band it reproduces ``scipy.stats.kstwo``.  Bounds need not be monotone (they are
     replaced by the equivalent monotone ones).
+
+    Parameters
+    ----------
+    lower, upper : 1-D arrays of equal length ``n``
+        Bounds on the ``n`` order statistics (clipped to [0, 1]).
+
+    Returns
+    -------
+    float
+        The probability that every order statistic lies within its bounds.
+
+    Examples
+    --------
+    >>> round(simultaneous_coverage([0.5], [1.0]), 12)  # one uniform above 1/2
+    0.5
+    >>> from scipy import stats
+    >>> eps = stats.kstwo(50).ppf(0.95)  # the two-sided KS band at 95%
+    >>> steps = np.arange(51) / 50
+    >>> round(simultaneous_coverage(steps[1:] - eps, steps[:-1] + eps), 10)
+    0.95
     """
     lower = np.maximum.accumulate(np.clip(np.asarray(lower, dtype=float), 0.0, 1.0))
     upper = np.minimum.accumulate(np.clip(np.asarray(upper, dtype=float), 0.0, 1.0)[::-1])[::-1]

@@ -154,6 +154,23 @@ def tuning_curve(
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from tailstop.estimate import analyze
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    >>> estimate = analyze(problem.run_search(200, generator=6), "maximize")
+    >>> ax = tuning_curve(estimate)
+    >>> ax.get_xscale(), [float(x) for x in ax.get_xlim()]  # the fitted curve: to 4 x 200
+    ('log', [1.0, 800.0])
+    >>> ax.get_legend_handles_labels()[1]
+    ['90% band (simultaneous)', 'empirical median curve', 'fitted median curve', 'best so far',
+     'best possible ... [..., ...] (90%)', 'asymptotic regime from ...']
+    >>> plt.close(ax.figure)
     """
     if not (math.isfinite(extrapolate) and extrapolate >= 1):
         raise InvalidParameterError(f"extrapolate must be >= 1, got {extrapolate!r}")
@@ -290,11 +307,29 @@ def tail_fit(estimate: TailEstimate, ax: Axes | None = None) -> Axes:
     Parameters
     ----------
     estimate : TailEstimate
+        The result of :func:`tailstop.estimate.analyze`.
     ax : matplotlib Axes, optional
+        Where to draw; a new figure's axes by default.
 
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from tailstop.estimate import analyze
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    >>> estimate = analyze(problem.run_search(200, generator=6), "maximize")
+    >>> ax = tail_fit(estimate)
+    >>> ax.get_title()  # the scores above the threshold, against the fitted law
+    'Tail fit: ... trials, the law fits'
+    >>> ax.get_legend_handles_labels()[1]
+    ['90% band (simultaneous)', 'empirical', 'fitted', 'threshold', 'best possible']
+    >>> plt.close(ax.figure)
     """
     from tailstop.nonparametric import confidence_bands
 
@@ -356,7 +391,9 @@ def figure(
     Parameters
     ----------
     estimate : TailEstimate
-    figsize : (width, height) in inches
+        The result of :func:`tailstop.estimate.analyze`.
+    figsize : (float, float)
+        Width and height of the figure, in inches.
     pyplot : bool
         Create the figure through ``matplotlib.pyplot`` (shown by notebooks and ``plt.show``;
         close it with ``plt.close(fig)`` when drawing many), or as a bare
@@ -365,6 +402,23 @@ def figure(
     Returns
     -------
     matplotlib Figure
+
+    Examples
+    --------
+    >>> import io
+    >>> from tailstop.estimate import analyze
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    >>> estimate = analyze(problem.run_search(200, generator=6), "maximize")
+    >>> fig = figure(estimate, pyplot=False)  # no pyplot, no GUI: for files and servers
+    >>> [ax.get_title() for ax in fig.axes]
+    ['Tuning curve: 200 trials, maximize', 'Tail fit: ... trials, the law fits']
+    >>> fig.get_suptitle()
+    'current best 0.81501 · best possible ... [..., ...] · expected gain in 10 more trials ...'
+    >>> png = io.BytesIO()
+    >>> fig.savefig(png, format="png")
+    >>> png.getvalue()[1:4]
+    b'PNG'
     """
     if pyplot:
         fig = _pyplot().figure(figsize=figsize)
@@ -404,11 +458,35 @@ def save_to_optuna_study(
     Parameters
     ----------
     fig : matplotlib Figure
+        The figure to store, e.g. from :func:`figure`.
     study : optuna.Study
-    artifact_store : optuna artifact store (``FileSystemArtifactStore``, ``Boto3ArtifactStore``...)
+        The study the artifact belongs to.
+    artifact_store : optuna artifact store
+        Where the PNG goes (``FileSystemArtifactStore``, ``Boto3ArtifactStore``, ...).
     filename : str
-        Name the dashboard shows.
+        Name the dashboard shows; must end in ``.png``.
     dpi : int
+        Resolution of the PNG, in dots per inch.
+
+    Returns
+    -------
+    str
+        The artifact id (``optuna.artifacts.download_artifact`` fetches it back).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import optuna
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure(figsize=(2, 2))
+    >>> _ = fig.subplots().plot([1, 2, 3], [0.5, 0.7, 0.75])
+    >>> study = optuna.create_study(direction="maximize")
+    >>> with tempfile.TemporaryDirectory() as directory:
+    ...     store = optuna.artifacts.FileSystemArtifactStore(directory)
+    ...     artifact_id = save_to_optuna_study(fig, study, store)
+    >>> [(meta.artifact_id == artifact_id, meta.filename, meta.mimetype)
+    ...  for meta in optuna.artifacts.get_all_artifact_meta(study)]
+    [(True, 'tailstop-tuning-curve.png', 'image/png')]
     """
     artifacts = require("optuna.artifacts", "optuna")
     if not filename.lower().endswith(".png"):

@@ -63,7 +63,25 @@ RuleLike = Union[Rule, "WithoutBudget", Stopper]
 # -- baselines ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FixedTrials:
-    """Run exactly ``n`` trials (or all there are)."""
+    """Run exactly ``n`` trials (or all there are).
+
+    A baseline for :func:`replay`: called with one order's scores and the direction, it
+    returns the trials used.
+
+    Parameters
+    ----------
+    n : int
+        Trials to run (>= 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stopper = FixedTrials(50)
+    >>> stopper(np.zeros(200), "maximize"), stopper(np.zeros(30), "maximize")
+    (50, 30)
+    >>> stopper.describe()
+    'fixed 50 trials'
+    """
 
     n: int
 
@@ -117,6 +135,28 @@ class RayPlateau:
     Stops the experiment once the ``top`` best scores have a (population) standard deviation
     of at most ``std`` for more than ``patience`` consecutive results. Ray's defaults:
     ``top=10``, ``patience=0``. Arguments are checked as Ray checks them.
+
+    Parameters
+    ----------
+    std : float
+        Largest standard deviation of the ``top`` best scores that counts as a plateau
+        (a float > 0, as Ray requires).
+    top : int
+        How many of the best scores to look at (> 1).
+    patience : int
+        Results the plateau must last for, counted as Ray counts them (the result that
+        reaches the plateau is the first, so 0 and 1 both stop there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.array([0.1, 0.5, 0.8, 0.81, 0.8, 0.79, 0.2, 0.3])
+    >>> RayPlateau(0.01, top=3)(scores, "maximize")  # top 3 = 0.8, 0.8, 0.81 at trial 5
+    5
+    >>> RayPlateau(0.01, top=3, patience=2)(scores, "maximize")
+    6
+    >>> RayPlateau(0.001, top=3)(scores, "maximize")  # never a plateau: every trial
+    8
     """
 
     std: float
@@ -145,7 +185,10 @@ class RayPlateau:
 
 @dataclass(frozen=True)
 class WithoutBudget:
-    """A rule replayed by a monitor that is *not* told the budget (the replay still ends there)."""
+    """A rule replayed by a monitor that is *not* told the budget (the replay still ends there).
+
+    Made by :func:`without_budget`.
+    """
 
     rule: Rule
 
@@ -154,14 +197,53 @@ class WithoutBudget:
 
 
 def without_budget(rule: Rule) -> WithoutBudget:
-    """Replay ``rule`` with a monitor that does not know the budget."""
+    """Replay ``rule`` with a monitor that does not know the budget.
+
+    Rules whose defaults depend on the budget (``GainBelow`` forecasts over the remaining
+    budget when it knows one, else over as many trials as have run) then behave as in a
+    search of unknown length; the replay still ends at the budget.
+
+    Parameters
+    ----------
+    rule : Rule
+        A :class:`~tailstop.rules.Rule`.
+
+    Returns
+    -------
+    WithoutBudget
+        A wrapper :func:`replay` recognises.
+
+    Examples
+    --------
+    >>> from tailstop.rules import GainBelow, Patience
+    >>> without_budget(GainBelow()).describe()
+    'GainBelow(epsilon=fitted noise, horizon=remaining budget or n_trials) without budget'
+
+    Patience ignores the budget, so hiding it changes nothing:
+
+    >>> from tailstop.synthetic import make_problem
+    >>> scores = make_problem(2, noise_ratio=0.01, generator=5).run_search(200, generator=6)
+    >>> result = replay(scores, "maximize",
+    ...                 {"told": Patience(20), "not told": without_budget(Patience(20))},
+    ...                 epsilon=0.02, orders=20, budget=100)
+    >>> bool(result.outcomes["told"].trials.tolist() == result.outcomes["not told"].trials.tolist())
+    True
+    """
     if not isinstance(rule, Rule):
         raise InvalidParameterError(f"not a tailstop rule: {rule!r}")
     return WithoutBudget(rule)
 
 
 def terminator_note() -> str | None:
-    """Why Optuna's Terminator is not among the baselines (``None`` would mean it could be)."""
+    """Why Optuna's Terminator is not among the baselines (``None`` would mean it could be).
+
+    Pass it in ``replay(..., notes=[terminator_note()])`` to print it under the table.
+
+    Examples
+    --------
+    >>> terminator_note()
+    'Optuna Terminator (static error = epsilon): skipped, ...'
+    """
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -173,7 +255,25 @@ def terminator_note() -> str | None:
 
 
 def baselines(epsilon: float) -> dict[str, RuleLike]:
-    """The issue-4 baselines: fixed 50 and 100 trials, Patience 20 and 50, Ray's plateau."""
+    """The issue-4 baselines: fixed 50 and 100 trials, Patience 20 and 50, Ray's plateau.
+
+    Parameters
+    ----------
+    epsilon : float
+        The replay's epsilon, used as the plateau's ``std``.
+
+    Returns
+    -------
+    dict of name to rule
+        Ready for :func:`replay`'s ``rules`` (add your own rules to it).
+
+    Examples
+    --------
+    >>> list(baselines(0.01))
+    ['fixed 50', 'fixed 100', 'Patience(20)', 'Patience(50)', 'Ray plateau(top=10, std=0.01)']
+    >>> baselines(0.01)["Ray plateau(top=10, std=0.01)"]
+    RayPlateau(std=0.01, top=10, patience=0)
+    """
     from tailstop.rules import Patience
 
     return {
@@ -188,7 +288,39 @@ def baselines(epsilon: float) -> dict[str, RuleLike]:
 # -- results ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RuleOutcome:
-    """How one rule did over the replayed orders (arrays have one entry per order)."""
+    """How one rule did over the replayed orders (arrays have one entry per order).
+
+    Parameters
+    ----------
+    name : str
+        The rule's key in :func:`replay`'s ``rules``.
+    description : str
+        The rule's own description (``describe()``).
+    trials : ndarray of int
+        Trials the rule used on each order.
+    regrets : ndarray of float
+        Best of all the scores minus the best at the stop, per order (>= 0).
+    epsilon : float
+        The regret counted as success.
+
+    The properties ``mean_trials``, ``success_rate`` (share of orders with a regret of at
+    most ``epsilon``) and ``mean_regret`` summarise the arrays; ``to_dict`` gives them as
+    plain JSON.
+
+    Examples
+    --------
+    >>> from tailstop.rules import Patience
+    >>> from tailstop.synthetic import make_problem
+    >>> scores = make_problem(2, noise_ratio=0.01, generator=5).run_search(200, generator=6)
+    >>> result = replay(scores, "maximize", {"patience": Patience(20)}, epsilon=0.02, orders=50)
+    >>> outcome = result.outcomes["patience"]
+    >>> outcome.trials.shape, bool(outcome.trials.min() >= 20)
+    ((50,), True)
+    >>> outcome.success_rate == float((outcome.regrets <= 0.02).mean())
+    True
+    >>> sorted(outcome.to_dict())
+    ['description', 'mean_regret', 'mean_trials', 'name', 'success_rate']
+    """
 
     name: str
     description: str
@@ -220,7 +352,51 @@ class RuleOutcome:
 
 @dataclass(frozen=True)
 class ReplayResult:
-    """Outcome of :func:`replay`: one :class:`RuleOutcome` per rule, and the oracle."""
+    """Outcome of :func:`replay`: one :class:`RuleOutcome` per rule, and the oracle.
+
+    Parameters
+    ----------
+    direction : str
+        ``"maximize"`` or ``"minimize"``.
+    n_scores : int
+        Trials in the replayed search.
+    budget : int
+        Trials each replayed order could use.
+    epsilon : float
+        Regret counted as success.
+    orders : int
+        Random orders replayed.
+    best : float
+        Best of all the scores (the regret is measured against it).
+    oracle_trials : ndarray of int
+        Per order, the first trial whose best so far is within ``epsilon`` of ``best`` (the
+        budget when there is none); ``oracle_mean`` is its mean.
+    outcomes : dict of str to RuleOutcome
+        One per rule, in the order given.
+    notes : tuple of str
+        Lines printed under the table.
+    seconds : float
+        Time the replay took.
+
+    Examples
+    --------
+    >>> from tailstop.rules import Patience
+    >>> from tailstop.synthetic import make_problem
+    >>> scores = make_problem(2, noise_ratio=0.01, generator=5).run_search(200, generator=6)
+    >>> result = replay(scores, "maximize", {"fixed 50": FixedTrials(50), "Patience(20)":
+    ...                 Patience(20)}, epsilon=0.02, orders=100)
+    >>> print(result.table("synthetic"))
+    synthetic: 200 trials (maximize, best 0.775844), budget 200, epsilon 0.02, 100 random orders
+    rule                           mean trials  success  mean regret  vs oracle
+    -----------------------------  -----------  -------  -----------  ---------
+    fixed 50                              50.0     0.44       0.0325      0.76x
+    Patience(20)                          36.1     0.36      0.05031      0.55x
+    oracle (first within epsilon)         66.2     1.00            0      1.00x
+    >>> result.oracle_trials.shape, round(result.oracle_mean, 1)
+    ((100,), 66.2)
+    >>> [rule["name"] for rule in result.to_dict()["rules"]]
+    ['fixed 50', 'Patience(20)']
+    """
 
     direction: str
     n_scores: int
@@ -378,6 +554,21 @@ def replay(
     Returns
     -------
     ReplayResult
+
+    Examples
+    --------
+    Patience stops earlier than a fixed 50 trials, and misses the best more often:
+
+    >>> from tailstop.rules import Patience
+    >>> from tailstop.synthetic import make_problem
+    >>> scores = make_problem(2, noise_ratio=0.01, generator=5).run_search(200, generator=6)
+    >>> result = replay(scores, "maximize", {"fixed": FixedTrials(50), "patience": Patience(20)},
+    ...                 epsilon=0.02, orders=100, seed=1)
+    >>> fixed, patience = result.outcomes["fixed"], result.outcomes["patience"]
+    >>> fixed.mean_trials, bool(patience.mean_trials < fixed.mean_trials)
+    (50.0, True)
+    >>> bool(patience.success_rate < fixed.success_rate), bool(patience.mean_regret > 0)
+    (True, True)
     """
     import time
 

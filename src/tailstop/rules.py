@@ -82,6 +82,18 @@ class SearchState:
         Mean duration in seconds of the trials whose duration is known.
     direction : str
         ``"maximize"`` or ``"minimize"``.
+
+    The attributes are also the constructor's parameters; :attr:`remaining` derives the
+    trials left in the budget.
+
+    Examples
+    --------
+    >>> state = SearchState(n_trials=120, budget=200, trials_since_improvement=15,
+    ...                     current_best=0.81, mean_duration=42.0)
+    >>> state.remaining, state.direction
+    (80, 'maximize')
+    >>> SearchState(n_trials=250, budget=200).remaining, SearchState(n_trials=10).remaining
+    (0, None)
     """
 
     n_trials: int
@@ -100,11 +112,29 @@ class SearchState:
 
 @dataclass(frozen=True)
 class Decision:
-    """A rule's verdict.
+    """A rule's verdict; true when it says stop.
 
-    ``quantity`` is the number the rule compared (e.g. the upper bound of the expected gain)
-    and ``threshold`` what it was compared with; both are ``None`` when the rule could not
-    compute them (no estimate, law does not fit, ...).
+    Parameters
+    ----------
+    stop : bool
+        Whether the search should stop.
+    reason : str
+        One sentence saying why, with the numbers compared.
+    rule : str
+        Name of the rule that decided (``"GainBelow"``, ``"any_of"``, ``"budget"``, ...).
+    quantity : float or None
+        The number the rule compared (e.g. the upper bound of the expected gain).
+    threshold : float or None
+        What ``quantity`` was compared with. Both are ``None`` when the rule could not
+        compute them (no estimate, law does not fit, a combination of rules, ...).
+
+    Examples
+    --------
+    >>> decision = Patience(10).decide(None, SearchState(n_trials=40, trials_since_improvement=12))
+    >>> bool(decision), decision.rule, decision.quantity, decision.threshold
+    (True, 'Patience', 12.0, 10.0)
+    >>> decision.reason
+    '12 trials since the best improved >= patience 10; stop'
     """
 
     stop: bool
@@ -121,7 +151,31 @@ class Rule(ABC):
     """Base class of stopping rules.
 
     Subclasses implement :meth:`decide` and :meth:`describe`; set ``needs_estimate = False``
-    when the rule never looks at the estimate (the replay then skips the fits).
+    when the rule never looks at the estimate (the replay then skips the fits). Rules
+    combine with ``|`` (:func:`any_of`) and ``&`` (:func:`all_of`).
+
+    Examples
+    --------
+    A rule that stops once the best score reaches a target, combined with patience:
+
+    >>> class ReachTarget(Rule):
+    ...     needs_estimate = False
+    ...     def __init__(self, target):
+    ...         self.target = target
+    ...     def describe(self):
+    ...         return f"ReachTarget({self.target})"
+    ...     def decide(self, estimate, state):
+    ...         best = state.current_best
+    ...         stop = best is not None and best >= self.target
+    ...         return Decision(stop, f"best {best} vs target {self.target}", "ReachTarget",
+    ...                         best, self.target)
+    >>> rule = ReachTarget(0.9) | Patience(50)
+    >>> rule
+    any_of(ReachTarget(0.9), Patience(k=50))
+    >>> rule.decide(None, SearchState(n_trials=30, current_best=0.93)).reason
+    'best 0.93 vs target 0.9'
+    >>> rule.decide(None, SearchState(n_trials=30, current_best=0.85)).stop
+    False
     """
 
     needs_estimate: bool = True
@@ -190,7 +244,33 @@ _GAIN_LOCK = threading.Lock()
 
 
 def gain_interval(estimate: TailEstimate, horizon: int) -> tuple[float, float, float]:
-    """``estimate.expected_gain(horizon)`` as plain floats, memoised per estimate."""
+    """``estimate.expected_gain(horizon)`` as plain floats, memoised per estimate.
+
+    Parameters
+    ----------
+    estimate : TailEstimate
+        The fit whose forecast is wanted (the cache holds it weakly).
+    horizon : int
+        Trials ahead; ``0`` or less gives ``(0.0, 0.0, 0.0)``.
+
+    Returns
+    -------
+    (estimate, low, high) : tuple of float
+        The expected gain of the best score over ``horizon`` more trials, with its
+        confidence interval; the rules compare ``high``.
+
+    Examples
+    --------
+    >>> from tailstop import analyze
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    >>> estimate = analyze(problem.run_search(200, generator=6), "maximize")
+    >>> value, low, high = gain_interval(estimate, 100)
+    >>> bool(0 <= low <= value <= high), high == float(estimate.expected_gain(100).high)
+    (True, True)
+    >>> gain_interval(estimate, 100) == (value, low, high), gain_interval(estimate, 0)
+    (True, (0.0, 0.0, 0.0))
+    """
     horizon = int(horizon)
     if horizon <= 0:
         return 0.0, 0.0, 0.0
@@ -362,6 +442,26 @@ class NearOptimum(Rule):
     ``stop  <=>  b_high - y <= epsilon`` (``y - b_low`` when minimising), ``b`` the best
     expected score the law allows. With seed noise the current best can exceed ``b``; the rule
     then stops.
+
+    Parameters
+    ----------
+    epsilon : float
+        Largest distance to the best possible score still worth closing, in score units
+        (>= 0).
+
+    Examples
+    --------
+    >>> from tailstop import analyze
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    >>> estimate = analyze(problem.run_search(200, generator=6), "maximize")
+    >>> state = SearchState(n_trials=200, current_best=estimate.current_best)
+    >>> near = NearOptimum(0.1).decide(estimate, state)
+    >>> near.stop, near.quantity == estimate.remaining_gain.high
+    (True, True)
+    >>> NearOptimum(0.001).decide(estimate, state).reason
+    "the current best 0.815... is within ... of the best possible score's upper bound, > 0.001;
+    continue"
     """
 
     def __init__(self, epsilon: float):
@@ -402,6 +502,24 @@ class CostBenefit(Rule):
         worth spending per unit of score*. Without any duration the rule does not stop.
     value_per_unit : float
         Value of one unit of score improvement (> 0).
+
+    Examples
+    --------
+    >>> from tailstop import analyze
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    >>> estimate = analyze(problem.run_search(200, generator=6), "maximize")
+    >>> CostBenefit(cost_per_trial=0.01).decide(estimate, SearchState(n_trials=200)).reason
+    'one more trial is worth at most 1 x ... = ... < 0.01 (cost per trial); stop'
+
+    With the cost learned from the trials' mean duration (30 s), and one unit of score worth
+    an hour of compute, then a million hours:
+
+    >>> state = SearchState(n_trials=200, mean_duration=30.0)
+    >>> CostBenefit(value_per_unit=3600).decide(estimate, state).stop
+    True
+    >>> CostBenefit(value_per_unit=1e6).decide(estimate, state).stop
+    False
     """
 
     def __init__(self, cost_per_trial: float | None = None, value_per_unit: float = 1.0):
@@ -445,6 +563,21 @@ class Patience(Rule):
     """Stop after ``k`` trials in a row without a strict improvement of the best score.
 
     A simple baseline: it needs no fit, and ignores how much better the next trials could be.
+
+    Parameters
+    ----------
+    k : int
+        Trials without improvement to wait for (>= 1).
+
+    Examples
+    --------
+    >>> rule = Patience(20)
+    >>> rule.needs_estimate
+    False
+    >>> rule.decide(None, SearchState(n_trials=80, trials_since_improvement=19)).stop
+    False
+    >>> rule.decide(None, SearchState(n_trials=81, trials_since_improvement=20)).reason
+    '20 trials since the best improved >= patience 20; stop'
     """
 
     needs_estimate = False
@@ -484,7 +617,25 @@ class _Combination(Rule):
 
 
 class AnyOf(_Combination):
-    """Stop as soon as any of the rules says stop."""
+    """Stop as soon as any of the rules says stop.
+
+    The reason joins those of the rules that stop (of all of them while none does).
+    ``AnyOf(a, b)``, :func:`any_of` and ``a | b`` are the same; nested ``AnyOf`` are flattened.
+
+    Parameters
+    ----------
+    *rules : Rule
+        One or more rules.
+
+    Examples
+    --------
+    >>> rule = AnyOf(Patience(10), NearOptimum(0.01))
+    >>> len((rule | Patience(50)).rules), rule.needs_estimate
+    (3, True)
+    >>> decision = rule.decide(None, SearchState(n_trials=40, trials_since_improvement=12))
+    >>> decision.stop, decision.reason
+    (True, '12 trials since the best improved >= patience 10; stop')
+    """
 
     _word = "any_of"
 
@@ -497,7 +648,26 @@ class AnyOf(_Combination):
 
 
 class AllOf(_Combination):
-    """Stop only when every rule says stop."""
+    """Stop only when every rule says stop.
+
+    The reason joins those of the rules that still continue (of all of them once every one
+    stops). ``AllOf(a, b)``, :func:`all_of` and ``a & b`` are the same; nested ``AllOf`` are
+    flattened.
+
+    Parameters
+    ----------
+    *rules : Rule
+        One or more rules.
+
+    Examples
+    --------
+    >>> rule = AllOf(Patience(10), NearOptimum(0.01))
+    >>> rule
+    all_of(Patience(k=10), NearOptimum(epsilon=0.01))
+    >>> decision = rule.decide(None, SearchState(n_trials=40, trials_since_improvement=12))
+    >>> decision.stop, decision.reason
+    (False, 'NearOptimum: no estimate yet (40 trials); continue')
+    """
 
     _word = "all_of"
 
@@ -510,10 +680,46 @@ class AllOf(_Combination):
 
 
 def any_of(*rules: Rule) -> AnyOf:
-    """A rule that stops when any of ``rules`` does (also ``rule1 | rule2``)."""
+    """A rule that stops when any of ``rules`` does (also ``rule1 | rule2``).
+
+    Parameters
+    ----------
+    *rules : Rule
+        One or more rules.
+
+    Returns
+    -------
+    AnyOf
+
+    Examples
+    --------
+    >>> rule = any_of(Patience(30), GainBelow(0.001))
+    >>> rule
+    any_of(Patience(k=30), GainBelow(epsilon=0.001, horizon=remaining budget or n_trials))
+    >>> rule.decide(None, SearchState(n_trials=60, trials_since_improvement=31)).stop
+    True
+    """
     return AnyOf(*rules)
 
 
 def all_of(*rules: Rule) -> AllOf:
-    """A rule that stops when all of ``rules`` do (also ``rule1 & rule2``)."""
+    """A rule that stops when all of ``rules`` do (also ``rule1 & rule2``).
+
+    Parameters
+    ----------
+    *rules : Rule
+        One or more rules.
+
+    Returns
+    -------
+    AllOf
+
+    Examples
+    --------
+    >>> rule = all_of(Patience(30), Patience(50))
+    >>> rule.decide(None, SearchState(n_trials=90, trials_since_improvement=40)).stop
+    False
+    >>> rule.decide(None, SearchState(n_trials=90, trials_since_improvement=50)).reason
+    '50 trials since the best improved >= patience 30; stop; 50 trials ... >= patience 50; stop'
+    """
     return AllOf(*rules)

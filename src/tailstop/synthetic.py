@@ -65,6 +65,36 @@ class SyntheticProblem:
         Standard deviation of the seed noise.
     direction : str
         ``"maximize"`` or ``"minimize"``.
+    optimum : ndarray, shape (d,)
+        The hyperparameters ``x*`` with the best expected score.
+    directions : ndarray, shape (r, d)
+        Orthonormal rows ``u_j``: the directions in which the score is quadratic.
+    curvatures : ndarray, shape (r,)
+        The ``lam_j > 0`` of ``q(x)``.
+
+    The attributes are also the constructor's parameters; :func:`make_problem` draws them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> problem = make_problem(3, noise_ratio=0.02, direction="minimize", best=0.1,
+    ...                        regime_mass=0.1, generator=0)
+    >>> problem
+    SyntheticProblem(dimension=6, effective_dimension=3, best=0.1, scale=1.0, noise=0.02,
+                     direction='minimize')
+    >>> float(problem.expected_score(problem.optimum)), problem.noise_ratio
+    (0.1, 0.02)
+
+    About 10% (``regime_mass``) of random trials score within ``scale / 2`` of the best:
+
+    >>> x = np.random.default_rng(1).random((100_000, problem.dimension))
+    >>> round(float(np.mean(problem.expected_score(x) < problem.best + 0.5)), 2)
+    0.11
+    >>> problem.objective(x[:3], generator=2).shape
+    (3,)
+    >>> best_of = problem.expected_best([1, 10, 100], n_reference=100_000)
+    >>> bool(best_of[0] > best_of[1] > best_of[2] > problem.best)  # a loss goes down
+    True
     """
 
     dimension: int
@@ -167,6 +197,22 @@ def make_problem(
         Probability that a random trial scores within ``scale / 2`` of ``best``; sets the
         curvatures. Default drawn log-uniformly in [0.02, 0.3].
     generator : numpy Generator or int seed, optional
+        Source of every random choice (seed it for a reproducible problem).
+
+    Returns
+    -------
+    SyntheticProblem
+
+    Examples
+    --------
+    >>> problem = make_problem(2, dimension=6, noise_ratio=0.05, scale=10.0, generator=0)
+    >>> problem.dimension, problem.effective_dimension, problem.noise
+    (6, 2, 0.5)
+    >>> bool(0.5 <= problem.best <= 0.9), problem.directions.shape
+    (True, (2, 6))
+    >>> scores = problem.run_search(1000, generator=1)
+    >>> bool(scores.max() < problem.best + 4 * problem.noise)
+    True
     """
     r = int(effective_dimension)
     if r < 1 or r != effective_dimension:
@@ -219,7 +265,33 @@ def random_problems(
     directions: Sequence[str] = _DIRECTIONS,
     generator: np.random.Generator | int | None = None,
 ) -> list[SyntheticProblem]:
-    """``count`` problems cycling through every combination of the given settings."""
+    """``count`` problems cycling through every combination of the given settings.
+
+    Parameters
+    ----------
+    count : int
+        Number of problems.
+    effective_dimensions : sequence of int
+        Values of ``r`` to cycle through (outermost).
+    noise_ratios : sequence of float
+        Seed noise relative to the range of expected scores.
+    directions : sequence of str
+        ``"maximize"`` and/or ``"minimize"`` (innermost).
+    generator : numpy Generator or int seed, optional
+        Shared by all the problems (each draws its own optimum, curvatures and best).
+
+    Returns
+    -------
+    list of SyntheticProblem
+
+    Examples
+    --------
+    >>> problems = random_problems(5, effective_dimensions=(1, 2), noise_ratios=(0.0, 0.01),
+    ...                            directions=("maximize",), generator=0)
+    >>> [(p.effective_dimension, p.noise_ratio, p.direction) for p in problems]
+    [(1, 0.0, 'maximize'), (1, 0.01, 'maximize'), (2, 0.0, 'maximize'),
+     (2, 0.01, 'maximize'), (1, 0.0, 'maximize')]
+    """
     rng = _rng(generator)
     combos = [(r, s, dr) for r in effective_dimensions for s in noise_ratios for dr in directions]
     return [
