@@ -85,6 +85,7 @@ class _State:
     ends: dict = field(default_factory=dict)  # profile ends, the guesses of the next update
     deeper_fraction: float | None = None  # the stability partner's tail, as a share of n
     deeper_fit: Any = None
+    dimension_deviances: dict = field(default_factory=dict)  # c -> profile deviance of c
 
 
 @dataclass(frozen=True, eq=False)
@@ -399,7 +400,8 @@ def analyze(
     try:
         profile, ends = _profile_tail(ys, dist, threshold, critical, c_max, b_max, guesses, True)
         low, high = ends[("b", -1.0)], ends[("b", +1.0)]
-        consistent = _consistent_dimensions(profile, dist, critical, c_max)
+        known = previous._state.dimension_deviances if reuse else {}
+        consistent, deviances = _consistent_dimensions(profile, dist, critical, c_max, known)
         plausible = profile.plausible(critical)
         low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
         high = max([high, *(d.b for d in plausible)])
@@ -446,6 +448,7 @@ def analyze(
             ends,
             None if deeper is None else float(np.sum(ys > deeper[1])) / n_finite,
             None if deeper is None else deeper[0],
+            deviances,
         ),
     )
 
@@ -480,19 +483,33 @@ def _profile_tail(ys, dist, threshold, critical, c_max, b_max, guesses, with_noi
     return profile, ends
 
 
-def _consistent_dimensions(profile: Profile, dist, critical: float, c_max: int):
-    """Every ``c`` whose profile deviance is below the chi-square critical value."""
-    consistent = [int(dist.c)]
+def _consistent_dimensions(
+    profile: Profile, dist, critical: float, c_max: int, known: dict | None = None
+):
+    """Every ``c`` whose profile deviance is below the chi-square critical value, and the
+    deviances found (``{c: deviance}``, for the next update).
+
+    ``known``: deviances from the estimate this one updates. A ``c`` that was far outside
+    the region there (deviance above ``2 critical + 4``) is not refitted: a deviance grows
+    about in proportion to the trials, and an update reuses the threshold only within 10%
+    more of them, too few to bring it back inside.
+    """
+    known = known or {}
+    consistent, deviances = [int(dist.c)], {int(dist.c): 0.0}
     for step in (-1, 1):
         c, warm = int(dist.c) + step, dist
         while 1 <= c <= c_max:
+            if known.get(c, 0.0) > 2.0 * critical + 4.0:
+                deviances[c] = known[c]
+                break
             warm, deviance = profile.fit({"c": c}, warm=warm)
+            deviances[c] = deviance
             if deviance > critical:
                 break
             profile.kept.append((warm, deviance))
             consistent.append(c)
             c += step
-    return tuple(sorted(consistent))
+    return tuple(sorted(consistent)), deviances
 
 
 def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):

@@ -359,9 +359,19 @@ def _warm_search(
             local.append(k[:3])
         elif fallback and k[3] < reference:
             return _search(problem)
-    batch = _Batch(coords, problem.coarse, local, problem.final, ftol=ftol)
+    if fallback:
+        objectives, final = problem.coarse, problem.final
+    else:  # a step along a profile starts next to its optimum: no coarse stage and polish
+        objectives, final = {cv: problem.objective for cv in coords}, True
+    batch = _Batch(coords, objectives, local, final, ftol=ftol)
     # The previous optimum sets the pace: prune sooner and tighter than the global search.
     batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1)
+    if not fallback:
+        found = batch.results()
+        if not found:
+            raise FitError("the fit found no parameters with a finite spacing loss.")
+        _, convex, c, x, _ = min(found, key=lambda k: k[0])
+        return _result(problem, coords[convex], convex, c, x)
     return _finish(problem, coords, batch.results(), margin=1e-3, ftol=ftol)
 
 
