@@ -149,3 +149,21 @@ def test_tuning_curve_is_empirical_below_the_threshold_and_fitted_above(search):
     assert curve.estimate[0] == pytest.approx(np.median(search), abs=np.ptp(search) / 10)
     assert curve.estimate[2] > np.max(search) - 0.05 * np.ptp(search)
     assert np.all(np.diff(curve.estimate) >= 0)
+
+
+@pytest.mark.parametrize("seed", [6, 7, 8])
+def test_forecasts_range_over_the_fits_at_the_interval_ends(seed):
+    """The fits behind the forecast ranges include those at the best-possible interval's ends
+    (an end accepted anywhere within the profile tolerance must not be dropped), so the gain's
+    upper bound is at least the gain of the fit with the highest best possible score."""
+    problem = make_problem(1, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    scores = problem.run_search(40, generator=seed)
+    est = analyze(scores, "maximize")
+    bp = est.best_possible
+    reached = [d.b for d in est._fits]
+    assert max(reached) == pytest.approx(bp.high, abs=1e-9 * problem.scale)
+    # and updates keep them too
+    later = analyze(np.r_[scores, scores[:2] - 1.0], "maximize", previous=est)
+    assert max(d.b for d in later._fits) == pytest.approx(
+        later.best_possible.high, abs=1e-9 * problem.scale
+    )

@@ -8,7 +8,9 @@ draw from the noisy quadratic), cycling through r in {1, 2, 3, 4}, noise / range
 * coverage of the best-possible interval (does it contain the true best expected score?) and
   its median width relative to the score range;
 * coverage of the ``expected_gain(k)`` interval (k = n) against the realised mean gain of k more
-  trials, estimated from ``--gain-reps`` independent continuations;
+  trials, estimated from ``--gain-reps`` independent continuations, and how often the realised
+  gain lies below its upper end alone (``gain <= hi``: what the stopping rules rely on) and
+  below its lower end (``gain < lo``);
 * how often the effective-dimension set contains the true r, and the median time per call.
 
 Run from the repository root::
@@ -41,9 +43,10 @@ def main() -> None:
     problems = random_problems(args.problems, generator=args.seed)
     print(f"analyze() on {args.problems} synthetic problems, confidence {args.confidence}")
     print(f"{'n':>6} {'best cov':>9} {'width/range':>12} {'gain cov':>9} {'r in set':>9} "
-          f"{'fits_well':>9} {'errors':>7} {'ms/call':>8}")
+          f"{'gain<=hi':>9} {'gain<lo':>8} {'fits_well':>9} {'errors':>7} {'ms/call':>8}")
     for n in args.ns:
         covered, widths, gain_cov, r_in, well, errors, times = [], [], [], [], [], 0, []
+        gain_below_high, gain_below_low = [], []
         for i, problem in enumerate(problems):
             rng = np.random.default_rng([args.seed, n, i])
             scores = problem.run_search(n, generator=rng)
@@ -66,8 +69,11 @@ def main() -> None:
                 realised = np.maximum(scores.min() - more.min(axis=1), 0.0).mean()
             gain = est.expected_gain(n)
             gain_cov.append(gain.low <= realised <= gain.high)
+            gain_below_high.append(realised <= gain.high)
+            gain_below_low.append(realised < gain.low)
         print(f"{n:>6} {np.mean(covered):>9.3f} {np.median(widths):>12.4f} "
-              f"{np.mean(gain_cov):>9.3f} {np.mean(r_in):>9.3f} {np.mean(well):>9.3f} "
+              f"{np.mean(gain_cov):>9.3f} {np.mean(r_in):>9.3f} {np.mean(gain_below_high):>9.3f} "
+              f"{np.mean(gain_below_low):>8.3f} {np.mean(well):>9.3f} "
               f"{errors:>7d} {1e3 * np.median(times):>8.0f}", flush=True)
 
 
