@@ -234,8 +234,13 @@ def _count(value: object, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.3g}"
+def _fmt(x: float, other: float | None = None) -> str:
+    """``x`` to 3 significant digits, or as many more as tell it apart from ``other``."""
+    for digits in (3, 4, 5, 6, 8, 10, 12, 17):
+        text = f"{x:.{digits}g}"
+        if other is None or x == other or text != f"{other:.{digits}g}":
+            return text
+    return text
 
 
 # Upper bounds G_high(h) already computed, per estimate (forecasts cost ~0.1 s each).
@@ -409,12 +414,12 @@ class GainBelow(Rule):
         verdict = "stop" if stop else "continue"
         relation = "<" if gain < epsilon else ">="
         if exact:
-            bound = f"is {_fmt(gain)}"
+            bound = f"is {_fmt(gain, epsilon)}"
         else:
-            bound = f"is {'at most' if stop else 'at least'} {_fmt(gain)}"
+            bound = f"is {'at most' if stop else 'at least'} {_fmt(gain, epsilon)}"
         reason = (
             f"the {estimate.confidence:.0%} upper bound of the expected gain over {horizon} "
-            f"{horizon_text} {bound} {relation} {_fmt(epsilon)} ({source})"
+            f"{horizon_text} {bound} {relation} {_fmt(epsilon, gain)} ({source})"
         )
         if chance is not None:
             word = "<" if chance < self.probability else ">="
