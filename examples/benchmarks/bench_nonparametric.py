@@ -23,6 +23,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats
 
+from tailstop import bands
 from tailstop import nonparametric as npm
 from tailstop._ld_table import guess_log_alpha
 
@@ -30,8 +31,8 @@ CONFIDENCE = 0.9
 
 
 def clear_caches() -> None:
-    npm._cached_band.cache_clear()
-    npm._ld_solution.cache_clear()
+    bands._cached_band.cache_clear()
+    bands._ld_solution.cache_clear()
 
 
 def measure(run: Callable[[], object], repeats: int) -> tuple[float, float]:
@@ -78,7 +79,7 @@ def speed_table(quick: bool) -> None:
         repeats = 5 if n <= 1024 else 3
         seconds, peak = measure(tailstop_band(n), repeats)
         guess, slope = guess_log_alpha(n, CONFIDENCE, "highest_density")
-        evaluations = npm._solve_log_alpha(n, CONFIDENCE, "highest_density", guess, slope)[2]
+        evaluations = bands._solve_log_alpha(n, CONFIDENCE, "highest_density", guess, slope)[2]
         opda_cell = f"{'-':>8} {'-':>7} {'-':>8}"
         predicted = None if opda_seconds_48 is None else opda_seconds_48 * n / 48
         if n == 48 or (n == 256 and not quick and predicted is not None and predicted < 90):

@@ -192,10 +192,10 @@ class Rule(ABC):
         return self.describe()
 
     def __or__(self, other: Rule) -> AnyOf:
-        return any_of(self, other)
+        return AnyOf(self, other)
 
     def __and__(self, other: Rule) -> AllOf:
-        return all_of(self, other)
+        return AllOf(self, other)
 
     # shared by the estimate-based rules
     def _unusable(self, estimate: TailEstimate | None, state: SearchState) -> Decision | None:
@@ -603,128 +603,5 @@ class Patience(Rule):
         return Decision(stop, reason, "Patience", float(waited), float(self.k))
 
 
-class _Combination(Rule):
-    _word = ""
-
-    def __init__(self, *rules: Rule):
-        if not rules:
-            raise InvalidParameterError(f"{type(self).__name__} needs at least one rule")
-        flat: list[Rule] = []
-        for rule in rules:
-            if not isinstance(rule, Rule):
-                raise InvalidParameterError(f"not a tailstop rule: {rule!r}")
-            flat.extend(rule.rules if type(rule) is type(self) else (rule,))
-        self.rules = tuple(flat)
-        self.needs_estimate = any(rule.needs_estimate for rule in self.rules)
-
-    def describe(self) -> str:
-        return f"{self._word}({', '.join(rule.describe() for rule in self.rules)})"
-
-
-class AnyOf(_Combination):
-    """Stop as soon as any of the rules says stop.
-
-    The reason joins those of the rules that stop (of all of them while none does).
-    ``AnyOf(a, b)``, :func:`any_of` and ``a | b`` are the same; nested ``AnyOf`` are flattened.
-
-    Parameters
-    ----------
-    *rules : Rule
-        One or more rules.
-
-    Examples
-    --------
-    >>> rule = AnyOf(Patience(10), NearOptimum(0.01))
-    >>> len((rule | Patience(50)).rules), rule.needs_estimate
-    (3, True)
-    >>> decision = rule.decide(None, SearchState(n_trials=40, trials_since_improvement=12))
-    >>> decision.stop, decision.reason
-    (True, '12 trials since the best improved >= patience 10; stop')
-    """
-
-    _word = "any_of"
-
-    def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
-        decisions = [rule.decide(estimate, state) for rule in self.rules]
-        stopping = [d for d in decisions if d.stop]
-        if stopping:
-            return Decision(True, "; ".join(d.reason for d in stopping), self._word)
-        return Decision(False, "; ".join(d.reason for d in decisions), self._word)
-
-
-class AllOf(_Combination):
-    """Stop only when every rule says stop.
-
-    The reason joins those of the rules that still continue (of all of them once every one
-    stops). ``AllOf(a, b)``, :func:`all_of` and ``a & b`` are the same; nested ``AllOf`` are
-    flattened.
-
-    Parameters
-    ----------
-    *rules : Rule
-        One or more rules.
-
-    Examples
-    --------
-    >>> rule = AllOf(Patience(10), NearOptimum(0.01))
-    >>> rule
-    all_of(Patience(k=10), NearOptimum(epsilon=0.01))
-    >>> decision = rule.decide(None, SearchState(n_trials=40, trials_since_improvement=12))
-    >>> decision.stop, decision.reason
-    (False, 'NearOptimum: no estimate yet (40 trials); continue')
-    """
-
-    _word = "all_of"
-
-    def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
-        decisions = [rule.decide(estimate, state) for rule in self.rules]
-        waiting = [d for d in decisions if not d.stop]
-        if waiting:
-            return Decision(False, "; ".join(d.reason for d in waiting), self._word)
-        return Decision(True, "; ".join(d.reason for d in decisions), self._word)
-
-
-def any_of(*rules: Rule) -> AnyOf:
-    """A rule that stops when any of ``rules`` does (also ``rule1 | rule2``).
-
-    Parameters
-    ----------
-    *rules : Rule
-        One or more rules.
-
-    Returns
-    -------
-    AnyOf
-
-    Examples
-    --------
-    >>> rule = any_of(Patience(30), GainBelow(0.001))
-    >>> rule
-    any_of(Patience(k=30), GainBelow(epsilon=0.001, horizon=remaining budget or n_trials))
-    >>> rule.decide(None, SearchState(n_trials=60, trials_since_improvement=31)).stop
-    True
-    """
-    return AnyOf(*rules)
-
-
-def all_of(*rules: Rule) -> AllOf:
-    """A rule that stops when all of ``rules`` do (also ``rule1 & rule2``).
-
-    Parameters
-    ----------
-    *rules : Rule
-        One or more rules.
-
-    Returns
-    -------
-    AllOf
-
-    Examples
-    --------
-    >>> rule = all_of(Patience(30), Patience(50))
-    >>> rule.decide(None, SearchState(n_trials=90, trials_since_improvement=40)).stop
-    False
-    >>> rule.decide(None, SearchState(n_trials=90, trials_since_improvement=50)).reason
-    '50 trials since the best improved >= patience 30; stop; 50 trials ... >= patience 50; stop'
-    """
-    return AllOf(*rules)
+# Combinations live in their own module; re-exported here, where users look for them.
+from tailstop.combine import AllOf, AnyOf, all_of, any_of  # noqa: E402
