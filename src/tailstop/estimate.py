@@ -327,8 +327,10 @@ def analyze(
         Known range of the metric (e.g. ``(0, 1)`` for accuracy): caps the best possible
         score; a score outside raises ``InvalidDataError``.
     previous : TailEstimate, optional
-        The estimate before the latest trials: reused as a warm start (and its threshold
-        choice, until the search has grown by 10%).
+        The estimate before the latest trials: reused as a warm start, and until the search
+        has grown by 10% also for its threshold choice and for the effective dimensions it
+        found far outside the confidence region (deviance above ``2 critical + 4``), which
+        are not refitted.
 
     Returns
     -------
