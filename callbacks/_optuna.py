@@ -128,7 +128,7 @@ class OptunaCallback:
     >>> callback = OptunaCallback(GainBelow(0.01), budget=100, min_trials=30, refit_step=10)
     >>> study.optimize(objective, n_trials=100, callbacks=[callback])
     >>> len(study.trials) < 100, callback.reason
-    (True, 'the 90% upper bound of the expected gain over ... < 0.01 (epsilon); stop')
+    (True, 'the upper end of the 90% interval of the expected gain over ... < 0.01 (epsilon); stop')
     >>> report = study.user_attrs["tailstop:report"]  # what optuna-dashboard shows
     >>> report["should_stop"], report["optuna"]["trials"]["complete"] == len(study.trials)
     (True, True)

@@ -96,7 +96,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     >>> stopper.stop_all(), len(stopper.scores) < 100
     (True, True)
     >>> stopper.monitor.reason
-    'the 90% upper bound of the expected gain over ... < 0.01 (epsilon); stop'
+    'the upper end of the 90% interval of the expected gain over ... < 0.01 (epsilon); stop'
     >>> stopper.report()["ray"] == {"metric": "accuracy", "mode": "max",
     ...                             "recorded_trials": len(stopper.scores)}
     True

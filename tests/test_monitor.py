@@ -228,7 +228,7 @@ def test_real_fit_report_and_log(search, caplog):
             if monitor.should_stop:
                 break
     assert monitor.should_stop and monitor.n_trials < 400
-    assert "upper bound of the expected gain" in monitor.reason
+    assert "upper end of the 90% interval of the expected gain" in monitor.reason
     report = monitor.report()
     assert json.loads(json.dumps(report)) == report
     assert report["should_stop"] and report["stopped_at"] == monitor.n_trials

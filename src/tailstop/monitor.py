@@ -193,7 +193,8 @@ class Monitor:
     >>> monitor.should_stop, monitor.estimate.n_trials, len(monitor.history)
     (False, 150, 1)
     >>> monitor.reason
-    'the 90% upper bound of the expected gain over 100 trials is ... >= 0.001 (epsilon); continue'
+    'the upper end of the 90% interval of the expected gain over 100 trials is ... >= 0.001
+    (epsilon); continue'
     >>> monitor.observe(None)  # a failed trial
     >>> for score in scores[151:]:
     ...     monitor.observe(score, duration=30.0)

@@ -335,7 +335,7 @@ class GainBelow(Rule):
     >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
     >>> estimate = analyze(problem.run_search(200, generator=6), "maximize")
     >>> decision = GainBelow(0.05).decide(estimate, SearchState(n_trials=200, budget=300))
-    >>> decision.stop, "upper bound of the expected gain over 100" in decision.reason
+    >>> decision.stop, "interval of the expected gain over 100" in decision.reason
     (True, True)
 
     Notes
@@ -418,8 +418,8 @@ class GainBelow(Rule):
         else:
             bound = f"is {'at most' if stop else 'at least'} {_fmt(gain, epsilon)}"
         reason = (
-            f"the {estimate.confidence:.0%} upper bound of the expected gain over {horizon} "
-            f"{horizon_text} {bound} {relation} {_fmt(epsilon, gain)} ({source})"
+            f"the upper end of the {estimate.confidence:.0%} interval of the expected gain over "
+            f"{horizon} {horizon_text} {bound} {relation} {_fmt(epsilon, gain)} ({source})"
         )
         if chance is not None:
             word = "<" if chance < self.probability else ">="
