@@ -8,6 +8,9 @@ previous estimate (``previous=``). Prints the median and 90th percentile per kin
 Run from the repository root::
 
     PYTHONPATH=src python examples/benchmarks/bench_analyze_speed.py --n 1000
+
+``--cpu`` times CPU (``time.process_time``) instead of wall time: steadier on a shared machine.
+To compare two revisions, run the same command on each checkout one after the other.
 """
 
 from __future__ import annotations
@@ -26,15 +29,18 @@ from tailstop.synthetic import random_problems
 SCORES = Path(__file__).resolve().parents[3] / "shared" / "data" / "scores"
 
 
+CLOCK = time.perf_counter
+
+
 def time_search(scores: np.ndarray, n: int, direction: str, updates: int, bounds=None):
-    start = time.perf_counter()
+    start = CLOCK()
     estimate = analyze(scores[:n], direction, bounds=bounds)
-    cold = time.perf_counter() - start
+    cold = CLOCK() - start
     warm = []
     for m in range(n + 1, min(n + updates, scores.size) + 1):
-        start = time.perf_counter()
+        start = CLOCK()
         estimate = analyze(scores[:m], direction, bounds=bounds, previous=estimate)
-        warm.append(time.perf_counter() - start)
+        warm.append(CLOCK() - start)
     return cold, warm
 
 
@@ -43,7 +49,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--problems", type=int, default=8)
     parser.add_argument("--updates", type=int, default=10)
+    parser.add_argument("--cpu", action="store_true", help="time CPU, not wall clock")
     args = parser.parse_args()
+    global CLOCK
+    if args.cpu:
+        CLOCK = time.process_time
     warnings.simplefilter("ignore")
     rows = []
     colds, warms = [], []
@@ -60,7 +70,9 @@ def main() -> None:
         scores = np.random.default_rng(0).permutation(scores)
         cold, warm = time_search(scores, n, "maximize", args.updates, bounds=(0.0, 1.0))
         rows.append((path.stem, n, [cold], warm))
-    print(f"analyze() time in ms; updates add one trial and pass previous= ({args.updates} each)")
+    clock = "CPU" if args.cpu else "wall"
+    print(f"analyze() {clock} time in ms; updates add one trial and pass previous= "
+          f"({args.updates} each)")
     print(f"{'search':<26} {'n':>5} {'cold median':>12} {'update median':>14} {'update p90':>11}")
     for name, n, cold, warm in rows:
         print(f"{name:<26} {n:>5} {1e3 * np.median(cold):>12.0f} {1e3 * np.median(warm):>14.0f} "
