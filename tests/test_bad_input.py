@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from never_rule import Never
 
 import tailstop.monitor as monitor_module
 from tailstop.errors import (
@@ -29,11 +30,9 @@ from tailstop.estimate import MIN_TRIALS, TailEstimate, analyze
 from tailstop.monitor import Monitor
 from tailstop.rules import (
     CostBenefit,
-    Decision,
     GainBelow,
     NearOptimum,
     Patience,
-    Rule,
     all_of,
     any_of,
 )
@@ -46,16 +45,6 @@ from tailstop.callbacks import OptunaCallback  # noqa: E402
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 NO_REFIT = {"refit_step": 10**6}  # one fit at most per monitor
-
-
-class Never(Rule):
-    """Never stops: isolates the row under test from the stopping rules."""
-
-    def decide(self, estimate, state):
-        return Decision(False, f"never ({state.n_trials} trials)", "Never")
-
-    def describe(self):
-        return "Never()"
 
 
 @pytest.fixture(scope="module")

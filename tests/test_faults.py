@@ -18,12 +18,13 @@ import time
 
 import numpy as np
 import pytest
+from never_rule import Never
 
 import tailstop.monitor as monitor_module
 from tailstop.errors import FitError
 from tailstop.estimate import analyze
 from tailstop.monitor import Monitor
-from tailstop.rules import Decision, Patience, Rule
+from tailstop.rules import Patience
 
 optuna = pytest.importorskip("optuna")
 from optuna.trial import TrialState  # noqa: E402
@@ -31,14 +32,6 @@ from tailstop.callbacks import OptunaCallback  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
-
-
-class Never(Rule):
-    def decide(self, estimate, state):
-        return Decision(False, f"never ({state.n_trials} trials)", "Never")
-
-    def describe(self):
-        return "Never()"
 
 
 def quadratic(trial) -> float:

@@ -9,25 +9,14 @@ import threading
 
 import numpy as np
 import pytest
+from never_rule import Never
 
 import tailstop.monitor as monitor_module
 from tailstop.errors import FitError, InvalidDataError, InvalidParameterError
 from tailstop.estimate import analyze
 from tailstop.monitor import Monitor
-from tailstop.rules import GainBelow, Patience, Rule
+from tailstop.rules import GainBelow, Patience
 from tailstop.synthetic import make_problem
-
-
-class Never(Rule):
-    """A rule that never stops (and says how many trials it saw)."""
-
-    def decide(self, estimate, state):
-        from tailstop.rules import Decision
-
-        return Decision(False, f"never ({state.n_trials} trials)", "Never")
-
-    def describe(self):
-        return "Never()"
 
 
 @pytest.fixture(scope="module")

@@ -23,21 +23,12 @@ import uuid
 import pytest
 
 optuna = pytest.importorskip("optuna")
+from never_rule import Never  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 from tailstop.callbacks import OptunaCallback  # noqa: E402
 
-from tailstop.rules import Decision, Rule  # noqa: E402
-
 WORKERS = 3
 MAX_TRIALS = 200  # per worker: the rule must stop them long before
-
-
-class Never(Rule):
-    def decide(self, estimate, state):
-        return Decision(False, "never", "Never")
-
-    def describe(self):
-        return "Never()"
 
 
 def _unavailable(message: str):
