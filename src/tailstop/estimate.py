@@ -485,6 +485,11 @@ def _profile_tail(ys, dist, threshold, critical, c_max, b_max, guesses, with_noi
     return profile, ends
 
 
+def _far_outside(critical: float) -> float:
+    """A deviance this large is far outside the region: ``2 critical + 4``."""
+    return 2.0 * critical + 4.0
+
+
 def _consistent_dimensions(
     profile: Profile, dist, critical: float, c_max: int, known: dict | None = None
 ):
@@ -492,7 +497,7 @@ def _consistent_dimensions(
     deviances found (``{c: deviance}``, for the next update).
 
     ``known``: deviances from the estimate this one updates. A ``c`` that was far outside
-    the region there (deviance above ``2 critical + 4``) is not refitted: a deviance grows
+    the region there (deviance above ``_far_outside(critical)``) is not refitted: a deviance grows
     about in proportion to the trials, and an update reuses the threshold only within 10%
     more of them, too few to bring it back inside.
     """
@@ -501,7 +506,7 @@ def _consistent_dimensions(
     for step in (-1, 1):
         c, warm = int(dist.c) + step, dist
         while 1 <= c <= c_max:
-            if known.get(c, 0.0) > 2.0 * critical + 4.0:
+            if known.get(c, 0.0) > _far_outside(critical):
                 deviances[c] = known[c]
                 break
             warm, deviance = profile.fit({"c": c}, warm=warm)

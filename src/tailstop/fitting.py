@@ -367,12 +367,16 @@ def _warm_search(
     # The previous optimum sets the pace: prune sooner and tighter than the global search.
     batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1)
     if not fallback:
-        found = batch.results()
-        if not found:
-            raise FitError("the fit found no parameters with a finite spacing loss.")
-        _, convex, c, x, _ = min(found, key=lambda k: k[0])
-        return _result(problem, coords[convex], convex, c, x)
+        return _best(problem, coords, batch.results())
     return _finish(problem, coords, batch.results(), margin=1e-3, ftol=ftol)
+
+
+def _best(problem: _Problem, coords: dict, found: list, what: str = "fit") -> FitResult:
+    """The search result with the least loss, as a :class:`FitResult`."""
+    if not found:
+        raise FitError(f"the {what} found no parameters with a finite spacing loss.")
+    _, convex, c, x, _ = min(found, key=lambda k: k[0])
+    return _result(problem, coords[convex], convex, c, x)
 
 
 def _finish(
@@ -488,11 +492,7 @@ def fit_local(
         coords, {cv: problem.objective for cv in coords}, [(convex, c, x0)], final, ftol=ftol
     )
     batch.run(max_iter=30)
-    found = batch.results()
-    if not found:
-        raise FitError("the local fit found no parameters with a finite spacing loss.")
-    _, convex, c, x, _ = min(found, key=lambda k: k[0])
-    return _result(problem, coords[convex], convex, c, x)
+    return _best(problem, coords, batch.results(), "local fit")
 
 
 def fit_near(
