@@ -354,9 +354,15 @@ def _warm_search(
     screened = problem if fallback else dataclasses.replace(
         problem, cs=[c for c in problem.cs if c in near]
     )
-    for k in _screen(screened, coords):
+    seen = set()
+    for k in sorted(_screen(screened, coords), key=lambda k: k[3]):
         if k[0] == convex and k[1] in near:
-            local.append(k[:3])
+            # Without the fallback (a step along a profile), the previous c keeps a start per
+            # noise class (the optimum may change basin as the profiled value moves) and its
+            # neighbours only their best start.
+            if fallback or k[1] == c_prev or k[1] not in seen:
+                local.append(k[:3])
+            seen.add(k[1])
         elif fallback and k[3] < reference:
             return _search(problem)
     if fallback:
