@@ -167,3 +167,17 @@ def test_forecasts_range_over_the_fits_at_the_interval_ends(seed):
     assert max(d.b for d in later._fits) == pytest.approx(
         later.best_possible.high, abs=1e-9 * problem.scale
     )
+
+
+def test_a_profile_step_outside_the_fit_box_counts_as_outside_the_region():
+    """A b-profile step below every allowed a (a broad, noisy law) used to end analyze with
+    'could not profile the fit'; such a step has no parameters, so it is outside the region."""
+    from tailstop.distributions import NoisyQuadraticDistribution
+
+    law = NoisyQuadraticDistribution(0.0, 1.0, 4, 0.05)
+    ys = law.sample(100, generator=np.random.default_rng([4, 50, 21]))
+    est = analyze(ys, "maximize")
+    bp = est.best_possible
+    assert np.isfinite([bp.low, bp.high]).all() and bp.low <= bp.estimate <= bp.high
+    gain = est.expected_gain(10)
+    assert np.isfinite([gain.low, gain.high]).all() and 0 <= gain.low <= gain.high

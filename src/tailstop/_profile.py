@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tailstop.errors import FitError
+from tailstop.errors import ConstraintError, FitError
 
 MAX_FITS_PER_END = 30
 RTOL = 0.03  # an end within 3% of the critical root deviance (6% in deviance) is found
@@ -61,6 +61,10 @@ class Profile:
             r = search(self.ys, self.limits, full, warm or self.best_fit, ftol=self.ftol)
             dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
             deviance = self.scale * (r.loss - self.loss_hat)
+        except ConstraintError:
+            # the value leaves the fit's box (e.g. b below every allowed a): no parameters
+            # there, so it is outside the region; the warm start stands in, never plausible
+            dist, deviance = warm or self.best_fit, math.inf
         except FitError:  # nothing finite near the warm start: search everywhere
             dist = NoisyQuadraticDistribution.fit(self.ys, limits=self.limits, constraints=full)
             deviance = self.deviance_of(dist)
