@@ -374,7 +374,17 @@ def _warm_search(
     batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1)
     if not fallback:
         return _best(problem, coords, batch.results())
-    return _finish(problem, coords, batch.results(), margin=1e-3, ftol=ftol)
+    found = batch.results()
+    if not problem.final:
+        # the previous optimum of the full objective is nearer the new one than the coarse
+        # objective's optimum is: polish from it when the coarse search stayed in its basin
+        found = [
+            (loss, cv, c, x0, hessian)
+            if cv == convex and c == c_prev and np.abs(x - x0).max(initial=0.0) < 0.1
+            else (loss, cv, c, x, hessian)
+            for loss, cv, c, x, hessian in found
+        ]
+    return _finish(problem, coords, found, margin=1e-3, ftol=ftol)
 
 
 def _best(problem: _Problem, coords: dict, found: list, what: str = "fit") -> FitResult:
