@@ -261,6 +261,27 @@ def test_warm_start_gives_the_cold_answer():
     assert fit(ys, limits, constraints, warm_start=far).loss <= cold.loss + 1e-9
 
 
+@pytest.mark.parametrize(
+    "n, censor, seed",
+    [
+        (48, True, 5),  # few points, c nearly tied: the cold fits' c goes 3, 2, 3
+        (48, False, 13),  # the cold fits' c goes 2, 3, 2
+        (300, False, 21),  # coarse objective, polished from the previous optimum
+    ],
+)
+def test_chained_warm_refits_match_cold_fits(n, censor, seed):
+    """A live search: each refit starts from the previous refit, one trial later."""
+    ys = draw(0.60, 0.72, 2, 0.005, False, n + 6, seed=seed)
+    limits = (float(np.median(ys)), np.inf) if censor else (-np.inf, np.inf)
+    constraints = {"convex": False}
+    previous = fit(ys[:n], limits, constraints)
+    for m in range(n + 1, n + 7):
+        cold = fit(ys[:m], limits, constraints)
+        previous = fit(ys[:m], limits, constraints, warm_start=previous)
+        assert previous.c == cold.c
+        assert previous.loss <= cold.loss + 1e-9 * max(1.0, abs(cold.loss))
+
+
 # --------------------------------------------------------------------------------------
 # Bad input
 
