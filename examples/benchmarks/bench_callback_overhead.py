@@ -1,18 +1,21 @@
 """Benchmark: time ``OptunaCallback`` adds to each trial at 100, 500 and 1,000 finished trials.
 
-For each storage (in-memory, SQLite in a temporary directory) one random-search study grows to
-each size (trials added directly, no callback); a fresh callback is attached, its first call
-(which reads the whole history and fits cold) is timed on its own, and then ``--trials`` more
-trials run through ``study.optimize`` with the callback, each call timed with
-``time.perf_counter``.  The table gives the median and 95th percentile per call, split into
-the monitor (``Monitor.observe``: refits, and the rule's decision after every trial) and the
-adapter (storage reads, bookkeeping, report writes).  Rules:
+For each storage (in-memory, SQLite in a temporary directory) and each contender, a fresh
+random-search study (the same seed for all, so the same trial history) grows to each size
+(trials added directly, no callback); a fresh callback is attached, its first call (which
+reads the whole history and fits cold) is timed on its own, and then ``--trials`` more trials
+run through ``study.optimize`` with the callback, each call timed with ``time.perf_counter``.
+The table gives the median and 95th percentile per call, split into the monitor
+(``Monitor.observe``: refits, and the rule's decision after every trial) and the adapter
+(storage reads, bookkeeping, report writes).  Rules:
 
 * ``GainBelow(1e-12)``: the default rule's cost (it consults the forecast after every trial)
   without ever stopping, so every size gets its ``--trials`` calls;
 * ``Patience``: a rule that needs no forecast, so the monitor's cost is its refits alone.
 
-Optuna's Terminator (GP regret bound, needs torch) runs side by side where torch is installed.
+Where torch is installed, Optuna's ``TerminatorCallback`` (GP regret bound
+``RegretBoundEvaluator`` against ``StaticErrorEvaluator(1e-12)``, so it never stops) is timed
+the same way, ``--terminator-trials`` calls per size, in a second table.
 Target: <= 10 ms median per call at 1,000 trials.  The machine may be shared: the load average
 is printed with the table.
 
@@ -137,9 +140,14 @@ def optuna_alone(study, n_calls: int) -> float:
     return float(np.median(np.diff(ends)) * 1e3)
 
 
-def terminator_row(study, n_calls: int) -> dict | None:
-    if importlib.util.find_spec("torch") is None:
-        return None
+def terminator_row(study, n_calls: int) -> dict:
+    """Median and p95 wall time (and median CPU time) of ``TerminatorCallback`` per call (ms).
+
+    The Terminator is Optuna's GP regret bound (``RegretBoundEvaluator``) against a static
+    error of 1e-12, so it never stops and every size gets its ``n_calls`` calls. One untimed
+    ``should_terminate`` runs first: the first call imports torch and Optuna's GP module
+    (about 1.5 s), a one-off cost that is not per trial.
+    """
     from optuna.terminator import Terminator, TerminatorCallback
     from optuna.terminator.erroreval import StaticErrorEvaluator
     from optuna.terminator.improvement.evaluator import RegretBoundEvaluator
@@ -148,23 +156,48 @@ def terminator_row(study, n_calls: int) -> dict | None:
         warnings.simplefilter("ignore")
         terminator = Terminator(RegretBoundEvaluator(), StaticErrorEvaluator(1e-12))
         callback = TerminatorCallback(terminator)
+        start = time.perf_counter()
+        terminator.should_terminate(study)
+        first = time.perf_counter() - start
         times: list[float] = []
+        cpu: list[float] = []
 
         def timed(study, trial):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             callback(study, trial)
             times.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
 
         study.optimize(objective, n_trials=n_calls, callbacks=[timed])
     ms = np.array(times) * 1e3
-    return {"median": float(np.median(ms)), "p95": float(np.percentile(ms, 95))}
+    return {
+        "first": first,
+        "median": float(np.median(ms)),
+        "cpu_median": float(np.median(cpu) * 1e3),
+        "p95": float(np.percentile(ms, 95)),
+        "max": float(ms.max()),
+    }
+
+
+def make_study(storage: str, folder: str, name: str, seed: int) -> optuna.Study:
+    url = {
+        "memory": None,
+        "sqlite": f"sqlite:///{Path(folder) / (name + '.db')}",
+        "journal": JournalStorage(JournalFileBackend(str(Path(folder) / (name + ".log")))),
+    }[storage]
+    return optuna.create_study(
+        storage=url, direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed)
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1000])
     parser.add_argument("--trials", type=int, default=60, help="timed calls per size and rule")
-    parser.add_argument("--terminator-trials", type=int, default=10)
+    parser.add_argument(
+        "--terminator-trials", type=int, default=20,
+        help="timed Terminator calls per size (about 1 s each; 0 skips the Terminator)",
+    )
     parser.add_argument(
         "--storages", nargs="+", default=["memory", "sqlite"],
         choices=["memory", "sqlite", "journal"],
@@ -175,8 +208,32 @@ def main() -> None:
     logging.getLogger("tailstop").setLevel(logging.ERROR)
     rules = {"GainBelow(1e-12)": GainBelow(1e-12), "Patience": Patience(10**9)}
     has_torch = importlib.util.find_spec("torch") is not None
+    run_terminator = has_torch and args.terminator_trials > 0
 
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    # Each contender gets its own study grown from the same seed, so every row at a given
+    # size is measured on the same trial history, starting at exactly that many trials.
+    rows: dict[tuple[str, int, str], dict] = {}
+    terminator_rows: list[tuple[str, int, dict]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for storage in args.storages:
+            for name, rule in rules.items():
+                study = make_study(storage, folder, f"{storage}-{len(rows)}", args.seed)
+                rng = np.random.default_rng(args.seed)
+                for size in args.sizes:
+                    grow(study, size, rng)
+                    row = measure(study, rule, args.trials)
+                    row["alone"] = optuna_alone(study, 20)
+                    rows[storage, size, name] = row
+            if run_terminator:
+                study = make_study(storage, folder, f"{storage}-terminator", args.seed)
+                rng = np.random.default_rng(args.seed)
+                for size in args.sizes:
+                    grow(study, size, rng)
+                    terminator_rows.append(
+                        (storage, size, terminator_row(study, args.terminator_trials))
+                    )
+
     header = (
         f"{'storage':7} {'trials':>6} {'rule':17} {'first s':>8} {'median ms':>10} "
         f"{'cpu ms':>7} {'p95 ms':>8} {'max ms':>7} {'monitor':>8} {'adapter':>8} {'adapt p95':>9} "
@@ -184,37 +241,18 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
-    terminator_rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        for storage in args.storages:
-            url = {
-                "memory": None,
-                "sqlite": f"sqlite:///{Path(folder) / 'bench.db'}",
-                "journal": JournalStorage(JournalFileBackend(str(Path(folder) / "bench.log"))),
-            }[storage]
-            rng = np.random.default_rng(args.seed)
-            study = optuna.create_study(
-                storage=url, direction="maximize",
-                sampler=optuna.samplers.RandomSampler(seed=args.seed),
-            )
-            for size in args.sizes:
-                for name, rule in rules.items():
-                    grow(study, size, rng)
-                    row = measure(study, rule, args.trials)
-                    alone = optuna_alone(study, 20)
-                    print(
-                        f"{storage:7} {size:6d} {name:17} {row['first']:8.2f} "
-                        f"{row['median']:10.2f} {row['cpu_median']:7.2f} {row['p95']:8.1f} "
-                        f"{row['max']:7.0f} "
-                        f"{row['monitor_median']:8.2f} {row['adapter_median']:8.2f} "
-                        f"{row['adapter_p95']:9.2f} {row['refits']:6d} {alone:12.1f}"
-                        + (f"  errors={row['errors']}" if row["errors"] else "")
-                    )
-                if has_torch:
-                    grow(study, size, rng)
-                    terminator_rows.append(
-                        (storage, size, terminator_row(study, args.terminator_trials))
-                    )
+    for storage in args.storages:
+        for size in args.sizes:
+            for name in rules:
+                row = rows[storage, size, name]
+                print(
+                    f"{storage:7} {size:6d} {name:17} {row['first']:8.2f} "
+                    f"{row['median']:10.2f} {row['cpu_median']:7.2f} {row['p95']:8.1f} "
+                    f"{row['max']:7.0f} "
+                    f"{row['monitor_median']:8.2f} {row['adapter_median']:8.2f} "
+                    f"{row['adapter_p95']:9.2f} {row['refits']:6d} {row['alone']:12.1f}"
+                    + (f"  errors={row['errors']}" if row["errors"] else "")
+                )
     print()
     print("monitor = time inside Monitor.observe; adapter = the rest of the callback; cpu = "
           "process time of the call (less sensitive to a busy machine).")
@@ -226,9 +264,27 @@ def main() -> None:
         print("torch is not installed: Optuna's Terminator was not measured "
               "(it needs torch; ../shared/notes/optuna-and-ray.md measured 0.7-1.5 s per "
               "check at 20-200 trials).")
+        return
+    if not run_terminator:
+        return
+    print()
+    print(f"Optuna TerminatorCallback(Terminator(RegretBoundEvaluator(), "
+          f"StaticErrorEvaluator(1e-12))), {args.terminator_trials} timed calls per size:")
+    header = (
+        f"{'storage':7} {'trials':>6} {'first s':>8} {'median ms':>10} {'cpu ms':>7} "
+        f"{'p95 ms':>8} {'max ms':>7} {'vs GainBelow':>12}"
+    )
+    print(header)
+    print("-" * len(header))
     for storage, size, row in terminator_rows:
-        print(f"Terminator (RegretBound) {storage:7} {size:6d}: median {row['median']:.1f} ms, "
-              f"p95 {row['p95']:.1f} ms")
+        ours = rows.get((storage, size, "GainBelow(1e-12)"))
+        ratio = f"{row['median'] / ours['median']:11.0f}x" if ours else ""
+        print(
+            f"{storage:7} {size:6d} {row['first']:8.2f} {row['median']:10.1f} "
+            f"{row['cpu_median']:7.1f} {row['p95']:8.1f} {row['max']:7.0f} {ratio:>12}"
+        )
+    print("first s = one untimed should_terminate before the timed calls (torch and GP imports "
+          "on the first size); cpu can exceed wall time when torch uses both cores.")
 
 
 if __name__ == "__main__":

@@ -250,7 +250,8 @@ def terminator_note() -> str | None:
         return "Optuna Terminator (static error = epsilon): skipped, torch is not installed"
     return (
         "Optuna Terminator (static error = epsilon): skipped, its regret bound fits a Gaussian "
-        "process to the hyperparameters, which a replay of scores does not have"
+        "process to the hyperparameters, which a replay of scores does not have (see "
+        "examples/benchmarks/bench_terminator_replay.py, which replays them)"
     )
 
 
