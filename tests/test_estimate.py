@@ -181,3 +181,18 @@ def test_a_profile_step_outside_the_fit_box_counts_as_outside_the_region():
     assert np.isfinite([bp.low, bp.high]).all() and bp.low <= bp.estimate <= bp.high
     gain = est.expected_gain(10)
     assert np.isfinite([gain.low, gain.high]).all() and 0 <= gain.low <= gain.high
+
+
+def test_a_profile_step_without_any_finite_fit_counts_as_outside_the_region():
+    """A noise-profile step far below the estimate on a noise-dominated search left no
+    parameters with a finite loss, and the update raised FitError (tests/data/README.md)."""
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "noise_dominated.csv"
+    ys = np.loadtxt(path, skiprows=1)
+    previous = analyze(ys[:183], "maximize")
+    est = analyze(ys, "maximize", previous=previous)
+    bp = est.best_possible
+    assert np.isfinite([bp.low, bp.high]).all() and bp.low <= bp.estimate <= bp.high
+    gain = est.expected_gain(100)
+    assert np.isfinite([gain.low, gain.high]).all() and 0 <= gain.low <= gain.high

@@ -66,8 +66,15 @@ class Profile:
             # there, so it is outside the region; the warm start stands in, never plausible
             dist, deviance = warm or self.best_fit, math.inf
         except FitError:  # nothing finite near the warm start: search everywhere
-            dist = NoisyQuadraticDistribution.fit(self.ys, limits=self.limits, constraints=full)
-            deviance = self.deviance_of(dist)
+            try:
+                dist = NoisyQuadraticDistribution.fit(
+                    self.ys, limits=self.limits, constraints=full
+                )
+                deviance = self.deviance_of(dist)
+            except FitError:
+                # no finite loss anywhere under the constraint (e.g. a noise far too small for
+                # the spread of the data): outside the region, never plausible
+                dist, deviance = warm or self.best_fit, math.inf
         self.fits.append((dist, deviance))
         return dist, deviance
 
