@@ -196,3 +196,22 @@ def test_a_profile_step_without_any_finite_fit_counts_as_outside_the_region():
     assert np.isfinite([bp.low, bp.high]).all() and bp.low <= bp.estimate <= bp.high
     gain = est.expected_gain(100)
     assert np.isfinite([gain.low, gain.high]).all() and 0 <= gain.low <= gain.high
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_valid_searches_always_give_an_estimate(seed):
+    """Draws of random laws (c 1..10, noise from 1e-4 to 3 times the width, either direction),
+    with two updates: an estimate with finite intervals every time, never an exception."""
+    from tailstop.distributions import NoisyQuadraticDistribution
+
+    rng = np.random.default_rng([7, seed])
+    c, o = int(rng.integers(1, 11)), float(10 ** rng.uniform(-4, 0.5))
+    n = int(rng.integers(30, 100))
+    direction = ("maximize", "minimize")[seed % 2]
+    ys = NoisyQuadraticDistribution(0.3, 0.9, c, o).sample(n + 2, generator=rng)
+    est = analyze(ys[:n], direction)
+    for m in (n + 1, n + 2):
+        est = analyze(ys[:m], direction, previous=est)
+    bp, gain = est.best_possible, est.expected_gain(n)
+    assert np.isfinite([bp.low, bp.high, gain.low, gain.high]).all()
+    assert bp.low <= bp.estimate <= bp.high and 0 <= gain.low <= gain.high
