@@ -215,3 +215,20 @@ def test_valid_searches_always_give_an_estimate(seed):
     bp, gain = est.best_possible, est.expected_gain(n)
     assert np.isfinite([bp.low, bp.high, gain.low, gain.high]).all()
     assert bp.low <= bp.estimate <= bp.high and 0 <= gain.low <= gain.high
+
+
+def test_a_warm_start_from_another_tail_still_finds_the_global_fit(shared_scores):
+    """The regime's candidate fits start from the previous estimate's fit (another tail): its
+    c = 3 neighbourhood once ended at c = 2, while c = 1 fits better."""
+    from tailstop.fitting import spacing_loss
+    from tailstop.regime import fit_tail
+
+    ys = np.random.default_rng(0).permutation(shared_scores("alexnet"))[:200]
+    warm, _ = fit_tail(ys[:170], 34)
+    for size in (27, 45):
+        cold, threshold = fit_tail(ys, size)
+        warmed, _ = fit_tail(ys, size, warm_start=warm)
+        limits = (threshold, np.inf)
+        losses = [spacing_loss(ys, limits, d.a, d.b, d.c, d.o, False) for d in (cold, warmed)]
+        assert warmed.c == cold.c
+        assert losses[1] <= losses[0] + 1e-9

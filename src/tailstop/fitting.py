@@ -32,7 +32,8 @@ either or both tails, free ``convex``).
 
 A warm start (the previous fit of a live search) refines the previous solution together with
 the screening starts of the previous ``c`` and its neighbours, and falls back to the global
-search when a screening start of another ``c`` scores better than the previous solution.
+search when a screening start of another ``c`` scores better than the previous solution, or
+when the best refined ``c`` is a neighbour with further values of ``c`` beyond it.
 """
 
 from __future__ import annotations
@@ -337,8 +338,9 @@ def _warm_search(
 
     Refines the previous parameters with the screening starts of the previous c and its
     neighbours; if a screening start of another (convex, c) scores better than the previous
-    parameters, the new data moved the optimum elsewhere and the global search runs (unless
-    ``fallback`` is False: then the result is the best near the previous fit).
+    parameters, or the best refined c is a neighbour with more c beyond it, the new data moved
+    the optimum elsewhere and the global search runs (unless ``fallback`` is False: then the
+    result is the best near the previous fit).
     """
     convex = bool(warm.convex)
     coords = _coordinates(problem)
@@ -375,6 +377,12 @@ def _warm_search(
     if not fallback:
         return _best(problem, coords, batch.results())
     found = batch.results()
+    if found:
+        # the best c is at the edge of the neighbourhood searched and the optimum may lie
+        # beyond it (the previous fit was of other data, e.g. another tail): search globally
+        c_best = min(found, key=lambda k: k[0])[2]
+        if c_best != c_prev and 2 * c_best - c_prev in problem.cs:
+            return _search(problem)
     if not problem.final:
         # the previous optimum of the full objective is nearer the new one than the coarse
         # objective's optimum is: polish from it when the coarse search stayed in its basin
