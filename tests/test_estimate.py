@@ -232,3 +232,23 @@ def test_a_warm_start_from_another_tail_still_finds_the_global_fit(shared_scores
         losses = [spacing_loss(ys, limits, d.a, d.b, d.c, d.o, False) for d in (cold, warmed)]
         assert warmed.c == cold.c
         assert losses[1] <= losses[0] + 1e-9
+
+
+def test_previous_is_reused_only_for_an_estimate_of_these_trials():
+    from tailstop.distributions import NoisyQuadraticDistribution
+
+    ys = NoisyQuadraticDistribution(0.3, 0.9, 2, 0.01).sample(
+        130, generator=np.random.default_rng(1)
+    )
+    other = NoisyQuadraticDistribution(10.0, 50.0, 5, 3.0).sample(
+        130, generator=np.random.default_rng(2)
+    )
+    previous = analyze(ys[:120], "maximize")
+    # another search's estimate: ignored, the answer is the cold one
+    ignored = analyze(other, "maximize", previous=previous).to_dict()
+    assert ignored == analyze(other, "maximize").to_dict()
+    # the same trials finishing out of order (parallel workers): reused (threshold kept)
+    shuffled = np.r_[ys[:100], ys[120:], ys[100:120]]
+    reused = analyze(shuffled, "maximize", previous=previous)
+    assert reused._state.selected_at == previous._state.selected_at == 120
+    assert analyze(ys, "minimize", previous=previous)._state.selected_at == 130

@@ -330,7 +330,8 @@ def analyze(
         The estimate before the latest trials: reused as a warm start, and until the search
         has grown by 10% also for its threshold choice and for the effective dimensions it
         found far outside the confidence region (deviance above ``2 critical + 4``), which
-        are not refitted.
+        are not refitted. Ignored unless it is an estimate of some of these trials (the same
+        direction, and its scores among these, in any order).
 
     Returns
     -------
@@ -367,9 +368,10 @@ def analyze(
         return _degenerate(clean, confidence, c_max)  # equal to (nearly) float precision
     ys = _fit_ys(clean)
 
+    if previous is not None and not _extends(previous, clean):
+        previous = None  # not an estimate of (some of) these trials: nothing to reuse
     reuse = (
         previous is not None
-        and previous.direction == clean.direction
         and n_finite < previous._state.selected_at * FULL_RESELECT_GROWTH
     )
     if reuse:
@@ -453,6 +455,23 @@ def analyze(
             deviances,
         ),
     )
+
+
+def _extends(previous: TailEstimate, clean: CleanScores) -> bool:
+    """Whether ``previous`` estimated some of these trials: the same direction, no more
+    failed trials, and its finite scores among these (as a multiset: with parallel workers
+    trials finish out of order)."""
+    before = previous._clean
+    if before.direction != clean.direction or before.n_failed > clean.n_failed:
+        return False
+    if before.values.size > clean.values.size:
+        return False
+    if not before.values.size:
+        return True
+    values, counts = np.unique(before.values, return_counts=True)
+    now = np.sort(clean.values)
+    available = np.searchsorted(now, values, "right") - np.searchsorted(now, values, "left")
+    return bool(np.all(available >= counts))
 
 
 def _tail_size(fraction: float, n_finite: int) -> int:
