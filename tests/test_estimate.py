@@ -252,3 +252,16 @@ def test_previous_is_reused_only_for_an_estimate_of_these_trials():
     reused = analyze(shuffled, "maximize", previous=previous)
     assert reused._state.selected_at == previous._state.selected_at == 120
     assert analyze(ys, "minimize", previous=previous)._state.selected_at == 130
+
+
+def test_bounds_keep_the_whole_best_possible_interval_inside():
+    """Coarsely rounded accuracies (one decimal) leave b poorly determined: its interval once
+    reached far below 0. Both ends now stay within the declared bounds."""
+    from tailstop.distributions import NoisyQuadraticDistribution
+
+    for seed in (0, 4):
+        law = NoisyQuadraticDistribution(0.2, 0.95, 7, 0.02)
+        ys = np.round(np.clip(law.sample(200, generator=np.random.default_rng(seed)), 0, 1), 1)
+        for direction, scores in (("maximize", ys), ("minimize", 1.0 - ys)):
+            bp = analyze(scores, direction, bounds=(0.0, 1.0)).best_possible
+            assert 0.0 <= bp.low <= bp.estimate <= bp.high <= 1.0

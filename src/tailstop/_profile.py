@@ -24,10 +24,19 @@ RTOL = 0.03  # an end within 3% of the critical root deviance (6% in deviance) i
 class Profile:
     """Profiles of the best possible score ``b`` and the noise ``o`` (maximise orientation)."""
 
-    def __init__(self, ys, threshold: float, best_fit, loss_hat: float, c_max: int, b_max: float):
+    def __init__(
+        self,
+        ys,
+        threshold: float,
+        best_fit,
+        loss_hat: float,
+        c_max: int,
+        b_max: float,
+        b_min: float = -np.inf,
+    ):
         self.ys, self.limits = ys, (threshold, np.inf)
         self.best_fit, self.loss_hat = best_fit, loss_hat
-        self.c_max, self.b_max = c_max, b_max
+        self.c_max, self.b_max, self.b_min = c_max, b_max, b_min
         self.scale = 2.0 * (ys.size + 1)
         # deviances are wanted to ~1e-3 (the ends' tolerance is RTOL = 3% of ~1.6 in root
         # deviance): the loss to 1e-3 / scale, not to the fit's default 1e-9
@@ -51,8 +60,8 @@ class Profile:
         from tailstop.fitting import fit_local, fit_near
 
         full = {"convex": False, "c": (1, self.c_max)}
-        if np.isfinite(self.b_max) and "b" not in constraints:
-            full["b"] = (-np.inf, float(self.b_max))
+        if (np.isfinite(self.b_max) or np.isfinite(self.b_min)) and "b" not in constraints:
+            full["b"] = (float(self.b_min), float(self.b_max))
         full.update(constraints)
         try:
             # the profile of b minimises over c too (the neighbouring values of the previous

@@ -363,7 +363,8 @@ def analyze(
             f"analyze needs at least {MIN_TRIALS} finished trials with finite scores; "
             f"got {n_finite} (and {clean.n_failed} failed)"
         )
-    b_max = clean.bounds[1] if clean.bounds is not None else np.inf
+    # the best possible expected score lies within the metric's known range
+    b_min, b_max = clean.bounds if clean.bounds is not None else (-np.inf, np.inf)
     if np.ptp(clean.values) <= 1e-10 * np.max(np.abs(clean.values)):
         return _degenerate(clean, confidence, c_max)  # equal to (nearly) float precision
     ys = _fit_ys(clean)
@@ -378,7 +379,8 @@ def analyze(
         state = previous._state
         tail_size = _tail_size(state.tail_fraction, n_finite)
         dist, threshold = regime.fit_tail(
-            ys, tail_size, c_max=c_max, b_max=b_max, warm_start=state.fit, local=True
+            ys, tail_size, c_max=c_max, b_max=b_max, b_min=b_min, warm_start=state.fit,
+            local=True,
         )
         deeper = None
         if state.deeper_fraction is not None:
@@ -387,6 +389,7 @@ def analyze(
                 _tail_size(state.deeper_fraction, n_finite),
                 c_max=c_max,
                 b_max=b_max,
+                b_min=b_min,
                 warm_start=state.deeper_fit,
                 local=True,
             )
@@ -394,7 +397,7 @@ def analyze(
     else:
         warm = previous._state.fit if previous is not None else None
         choice, dist, threshold, deeper = regime.choose_regime(
-            ys, n_finite, c_max=c_max, b_max=b_max, warm_start=warm
+            ys, n_finite, c_max=c_max, b_max=b_max, b_min=b_min, warm_start=warm
         )
         selected_at = n_finite
     n_tail = int(np.sum(clean.values > threshold))
@@ -402,7 +405,9 @@ def analyze(
     critical = float(stats.chi2.ppf(confidence, 1))
     guesses = previous._state.ends if reuse else {}
     try:
-        profile, ends = _profile_tail(ys, dist, threshold, critical, c_max, b_max, guesses, True)
+        profile, ends = _profile_tail(
+            ys, dist, threshold, critical, c_max, (b_min, b_max), guesses, True
+        )
         low, high = ends[("b", -1.0)], ends[("b", +1.0)]
         known = previous._state.dimension_deviances if reuse else {}
         consistent, deviances = _consistent_dimensions(profile, dist, critical, c_max, known)
@@ -413,7 +418,7 @@ def analyze(
             # The threshold is chosen from the data: the interval is the union of the chosen
             # tail's and its stability partner's, which agree when the law holds on both.
             deep_profile, deep_ends = _profile_tail(
-                ys, deeper[0], deeper[1], critical, c_max, b_max,
+                ys, deeper[0], deeper[1], critical, c_max, (b_min, b_max),
                 {k[1:]: v for k, v in guesses.items() if k[0] == "deeper"}, False,
             )
             low = min(low, deep_ends[("b", -1.0)])
@@ -478,19 +483,21 @@ def _tail_size(fraction: float, n_finite: int) -> int:
     return int(np.clip(round(fraction * n_finite), regime.MIN_TAIL, n_finite))
 
 
-def _profile_tail(ys, dist, threshold, critical, c_max, b_max, guesses, with_noise: bool):
-    """Profile ends of ``b`` (and ``o``) for the fit ``dist`` of the tail above ``threshold``."""
+def _profile_tail(ys, dist, threshold, critical, c_max, b_range, guesses, with_noise: bool):
+    """Profile ends of ``b`` (and ``o``) for the fit ``dist`` of the tail above ``threshold``;
+    ``b_range``: the metric's known range, which bounds ``b``."""
+    b_min, b_max = b_range
     from tailstop.fitting import spacing_loss
 
     loss_hat = spacing_loss(ys, (threshold, np.inf), dist.a, dist.b, dist.c, dist.o, False)
-    profile = Profile(ys, threshold, dist, loss_hat, c_max, b_max)
+    profile = Profile(ys, threshold, dist, loss_hat, c_max, b_max, b_min)
     spread = max(
         dist.o,
         1e-3 * (dist.b - threshold if np.isfinite(threshold) else dist.b - dist.a),
         1e-12 * max(1.0, abs(dist.b)),
     )
     o_step = max(0.3 * dist.o, 0.1 * spread)
-    searches = [("b", +1.0, spread, b_max), ("b", -1.0, spread, -np.inf)]
+    searches = [("b", +1.0, spread, b_max), ("b", -1.0, spread, b_min)]
     if with_noise:
         searches.append(("o", +1.0, o_step, np.inf))
         if dist.o > 0:

@@ -102,6 +102,7 @@ def fit_tail(
     *,
     c_max: int = 10,
     b_max: float = np.inf,
+    b_min: float = -np.inf,
     warm_start=None,
     local: bool = False,
 ):
@@ -128,8 +129,8 @@ def fit_tail(
         finite = ordered[np.isfinite(ordered)]
         threshold = float(finite[0] - 1e-6 * max(np.ptp(finite), abs(finite[0]), 1e-300))
     constraints = {"convex": False, "c": (1, int(c_max))}
-    if np.isfinite(b_max):
-        constraints["b"] = (-np.inf, float(b_max))
+    if np.isfinite(b_max) or np.isfinite(b_min):
+        constraints["b"] = (float(b_min), float(b_max))
     limits = (threshold, np.inf)
     if local and warm_start is not None:
         r = fit_near(ys, limits, constraints, warm_start)
@@ -196,7 +197,14 @@ def stability_p_value(ys, shallow, deep, deep_threshold: float, shrink: float) -
 
 
 def choose_regime(
-    ys: np.ndarray, n_finite: int, *, c_max: int, b_max: float, alpha: float = 0.1, warm_start=None
+    ys: np.ndarray,
+    n_finite: int,
+    *,
+    c_max: int,
+    b_max: float,
+    b_min: float = -np.inf,
+    alpha: float = 0.1,
+    warm_start=None,
 ):
     """Choose the tail by ordered goodness-of-fit tests and ForwardStop (module docstring).
 
@@ -209,7 +217,9 @@ def choose_regime(
 
     def fit(index: int):
         if index not in fits:
-            fits[index] = fit_tail(ys, int(sizes[index]), c_max=c_max, b_max=b_max)
+            fits[index] = fit_tail(
+                ys, int(sizes[index]), c_max=c_max, b_max=b_max, b_min=b_min
+            )
         return fits[index]
 
     p_values: list[float] = []
