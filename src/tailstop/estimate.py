@@ -324,8 +324,8 @@ def analyze(
         Cap on the effective dimension (e.g. the number of hyperparameters searched);
         default 10.
     bounds : (low, high), optional
-        Known range of the metric (e.g. ``(0, 1)`` for accuracy): caps the best possible
-        score; a score outside raises ``InvalidDataError``.
+        Known range of the metric (e.g. ``(0, 1)`` for accuracy): the best possible score
+        and its interval stay within it; a score outside raises ``InvalidDataError``.
     previous : TailEstimate, optional
         The estimate before the latest trials: reused as a warm start, and until the search
         has grown by 10% also for its threshold choice and for the effective dimensions it
