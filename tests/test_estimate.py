@@ -81,6 +81,7 @@ def test_constant_scores_give_zero_gain():
         (list(range(20)), {"confidence": 1.2}, InvalidParameterError),
         (list(range(20)), {"max_dimension": 0}, InvalidParameterError),
         (list(range(20)), {"bounds": (1, 0)}, InvalidParameterError),
+        (list(range(20)), {"previous": {"b": 0.5}}, InvalidParameterError),
     ],
 )
 def test_bad_input(scores, kwargs, error):

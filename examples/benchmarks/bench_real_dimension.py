@@ -49,12 +49,12 @@ Run from the repository root (about 15 minutes on a shared 2-core machine; the d
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from bench_forecast import expected_best, load_scores  # the same subsamples' truth
 from scipy.optimize import minimize
 from scipy.special import ndtr
 
@@ -64,7 +64,6 @@ from tailstop._spacing import SpacingObjective
 from tailstop.errors import TailstopError
 from tailstop.estimate import analyze
 from tailstop.fitting import spacing_loss
-from tailstop.nonparametric import EmpiricalDistribution
 from tailstop.synthetic import random_problems
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "scores"
@@ -208,17 +207,6 @@ def fit_real_dimension(ys, threshold: float, start, b_max: float = np.inf, other
 
 # ----------------------------------------------------------------------------------------
 # the comparison
-
-
-def load_scores(path: Path) -> np.ndarray:
-    """The ``score`` column of a CSV file as floats (as ``bench_forecast.py``)."""
-    with path.open(newline="") as fh:
-        return np.array([float(row["score"]) for row in csv.DictReader(fh)])
-
-
-def expected_best(values: np.ndarray, k: float) -> float:
-    """``sum_i y_(i) [(i/N)^k - ((i-1)/N)^k]``: E[best of k draws from the values]."""
-    return float(EmpiricalDistribution(values).average_tuning_curve(k))
 
 
 def check_kernel() -> float:

@@ -31,12 +31,11 @@ class Profile:
         best_fit,
         loss_hat: float,
         c_max: int,
-        b_max: float,
-        b_min: float = -np.inf,
+        b_range: tuple[float, float] = (-np.inf, np.inf),
     ):
         self.ys, self.limits = ys, (threshold, np.inf)
         self.best_fit, self.loss_hat = best_fit, loss_hat
-        self.c_max, self.b_max, self.b_min = c_max, b_max, b_min
+        self.c_max, self.b_range = c_max, b_range
         self.scale = 2.0 * (ys.size + 1)
         # deviances are wanted to ~1e-3 (the ends' tolerance is RTOL = 3% of ~1.6 in root
         # deviance): the loss to 1e-3 / scale, not to the fit's default 1e-9
@@ -58,10 +57,9 @@ class Profile:
         """
         from tailstop.distributions import NoisyQuadraticDistribution
         from tailstop.fitting import fit_local, fit_near
+        from tailstop.regime import tail_constraints
 
-        full = {"convex": False, "c": (1, self.c_max)}
-        if (np.isfinite(self.b_max) or np.isfinite(self.b_min)) and "b" not in constraints:
-            full["b"] = (float(self.b_min), float(self.b_max))
+        full = tail_constraints(self.c_max, self.b_range)
         full.update(constraints)
         try:
             # the profile of b minimises over c too (the neighbouring values of the previous

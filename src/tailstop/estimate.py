@@ -356,6 +356,11 @@ def analyze(
         raise InvalidParameterError(
             f"max_dimension must be an integer in [1, {MAX_DIMENSION}], got {max_dimension!r}"
         )
+    if previous is not None and not isinstance(previous, TailEstimate):
+        raise InvalidParameterError(
+            "previous must be a TailEstimate from an earlier analyze, got "
+            f"{type(previous).__name__}"
+        )
     clean = clean_scores(scores, direction, bounds)
     n_finite = clean.values.size
     if n_finite < MIN_TRIALS:
@@ -364,7 +369,7 @@ def analyze(
             f"got {n_finite} (and {clean.n_failed} failed)"
         )
     # the best possible expected score lies within the metric's known range
-    b_min, b_max = clean.bounds if clean.bounds is not None else (-np.inf, np.inf)
+    b_range = clean.bounds if clean.bounds is not None else (-np.inf, np.inf)
     if np.ptp(clean.values) <= 1e-10 * np.max(np.abs(clean.values)):
         return _degenerate(clean, confidence, c_max)  # equal to (nearly) float precision
     ys = _fit_ys(clean)
@@ -379,8 +384,7 @@ def analyze(
         state = previous._state
         tail_size = _tail_size(state.tail_fraction, n_finite)
         dist, threshold = regime.fit_tail(
-            ys, tail_size, c_max=c_max, b_max=b_max, b_min=b_min, warm_start=state.fit,
-            local=True,
+            ys, tail_size, c_max=c_max, b_range=b_range, warm_start=state.fit, local=True
         )
         deeper = None
         if state.deeper_fraction is not None:
@@ -388,8 +392,7 @@ def analyze(
                 ys,
                 _tail_size(state.deeper_fraction, n_finite),
                 c_max=c_max,
-                b_max=b_max,
-                b_min=b_min,
+                b_range=b_range,
                 warm_start=state.deeper_fit,
                 local=True,
             )
@@ -397,7 +400,7 @@ def analyze(
     else:
         warm = previous._state.fit if previous is not None else None
         choice, dist, threshold, deeper = regime.choose_regime(
-            ys, n_finite, c_max=c_max, b_max=b_max, b_min=b_min, warm_start=warm
+            ys, n_finite, c_max=c_max, b_range=b_range, warm_start=warm
         )
         selected_at = n_finite
     n_tail = int(np.sum(clean.values > threshold))
@@ -406,7 +409,7 @@ def analyze(
     guesses = previous._state.ends if reuse else {}
     try:
         profile, ends = _profile_tail(
-            ys, dist, threshold, critical, c_max, (b_min, b_max), guesses, True
+            ys, dist, threshold, critical, c_max, b_range, guesses, True
         )
         low, high = ends[("b", -1.0)], ends[("b", +1.0)]
         known = previous._state.dimension_deviances if reuse else {}
@@ -418,7 +421,7 @@ def analyze(
             # The threshold is chosen from the data: the interval is the union of the chosen
             # tail's and its stability partner's, which agree when the law holds on both.
             deep_profile, deep_ends = _profile_tail(
-                ys, deeper[0], deeper[1], critical, c_max, (b_min, b_max),
+                ys, deeper[0], deeper[1], critical, c_max, b_range,
                 {k[1:]: v for k, v in guesses.items() if k[0] == "deeper"}, False,
             )
             low = min(low, deep_ends[("b", -1.0)])
@@ -486,18 +489,17 @@ def _tail_size(fraction: float, n_finite: int) -> int:
 def _profile_tail(ys, dist, threshold, critical, c_max, b_range, guesses, with_noise: bool):
     """Profile ends of ``b`` (and ``o``) for the fit ``dist`` of the tail above ``threshold``;
     ``b_range``: the metric's known range, which bounds ``b``."""
-    b_min, b_max = b_range
     from tailstop.fitting import spacing_loss
 
     loss_hat = spacing_loss(ys, (threshold, np.inf), dist.a, dist.b, dist.c, dist.o, False)
-    profile = Profile(ys, threshold, dist, loss_hat, c_max, b_max, b_min)
+    profile = Profile(ys, threshold, dist, loss_hat, c_max, b_range)
     spread = max(
         dist.o,
         1e-3 * (dist.b - threshold if np.isfinite(threshold) else dist.b - dist.a),
         1e-12 * max(1.0, abs(dist.b)),
     )
     o_step = max(0.3 * dist.o, 0.1 * spread)
-    searches = [("b", +1.0, spread, b_max), ("b", -1.0, spread, b_min)]
+    searches = [("b", +1.0, spread, b_range[1]), ("b", -1.0, spread, b_range[0])]
     if with_noise:
         searches.append(("o", +1.0, o_step, np.inf))
         if dist.o > 0:

@@ -101,16 +101,16 @@ def fit_tail(
     tail_size: int,
     *,
     c_max: int = 10,
-    b_max: float = np.inf,
-    b_min: float = -np.inf,
+    b_range: tuple[float, float] = (-np.inf, np.inf),
     warm_start=None,
     local: bool = False,
 ):
     """Censored fit of the concave noisy quadratic to the ``tail_size`` best of ``ys``.
 
     ``ys`` are finite scores in the maximise orientation, plus ``-inf`` for failed trials
-    (censored with the rest). ``local``: search only near ``warm_start`` (its c and the
-    neighbouring ones), for an update after a few more trials. Returns
+    (censored with the rest). ``b_range``: the metric's known range, which bounds ``b``.
+    ``local``: search only near ``warm_start`` (its c and the neighbouring ones), for an
+    update after a few more trials. Returns
     ``(distribution, threshold)``.
     """
     from tailstop.distributions import NoisyQuadraticDistribution
@@ -128,9 +128,7 @@ def fit_tail(
     else:  # every finite score kept, failed trials (-inf) censored below them
         finite = ordered[np.isfinite(ordered)]
         threshold = float(finite[0] - 1e-6 * max(np.ptp(finite), abs(finite[0]), 1e-300))
-    constraints = {"convex": False, "c": (1, int(c_max))}
-    if np.isfinite(b_max) or np.isfinite(b_min):
-        constraints["b"] = (float(b_min), float(b_max))
+    constraints = tail_constraints(c_max, b_range)
     limits = (threshold, np.inf)
     if local and warm_start is not None:
         r = fit_near(ys, limits, constraints, warm_start)
@@ -139,6 +137,15 @@ def fit_tail(
         ys, limits=limits, constraints=constraints, warm_start=warm_start
     )
     return dist, threshold
+
+
+def tail_constraints(c_max: int, b_range=(-np.inf, np.inf)) -> dict:
+    """Fit constraints of a tail (maximise orientation): concave, ``c`` up to ``c_max``, and
+    ``b`` within the metric's known range ``b_range`` when one is given."""
+    constraints = {"convex": False, "c": (1, int(c_max))}
+    if np.isfinite(b_range).any():
+        constraints["b"] = (float(b_range[0]), float(b_range[1]))
+    return constraints
 
 
 def tail_pit(dist, tail: np.ndarray, threshold: float) -> np.ndarray:
@@ -201,8 +208,7 @@ def choose_regime(
     n_finite: int,
     *,
     c_max: int,
-    b_max: float,
-    b_min: float = -np.inf,
+    b_range: tuple[float, float] = (-np.inf, np.inf),
     alpha: float = 0.1,
     warm_start=None,
 ):
@@ -217,9 +223,7 @@ def choose_regime(
 
     def fit(index: int):
         if index not in fits:
-            fits[index] = fit_tail(
-                ys, int(sizes[index]), c_max=c_max, b_max=b_max, b_min=b_min
-            )
+            fits[index] = fit_tail(ys, int(sizes[index]), c_max=c_max, b_range=b_range)
         return fits[index]
 
     p_values: list[float] = []
