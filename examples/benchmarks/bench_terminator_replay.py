@@ -68,7 +68,7 @@ from optuna.distributions import (
 )
 from scipy import stats
 
-from tailstop.replay import replay
+from tailstop.replay import _draw_orders, replay  # the very orders replay() runs
 from tailstop.rules import GainBelow
 
 SCORES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "scores"
@@ -233,12 +233,6 @@ class Precomputed:
         return self.label
 
 
-def permutations(n: int, orders: int, seed: int) -> list[np.ndarray]:
-    """The orders ``tailstop.replay.replay(orders=orders, seed=seed)`` replays."""
-    rng = np.random.default_rng(seed)
-    return [rng.permutation(n) for _ in range(orders)]
-
-
 # -- main ------------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -278,7 +272,7 @@ def main() -> None:
         print(f"{path.stem}: {describe_space(distributions)}", flush=True)
         runs = []
         by_order: dict[bytes, int] = {}
-        for i, order in enumerate(permutations(len(scores), args.orders, args.seed)):
+        for i, order in enumerate(_draw_orders(len(scores), args.orders, args.seed)):
             run = run_terminator(
                 order, scores, columns, distributions, epsilon=args.epsilon,
                 min_trials=args.min_trials, every=args.every, seed=args.seed * 1000 + i,

@@ -500,6 +500,12 @@ def _run_without_fits(rule: Rule, scores, direction, budget, options) -> int:
     return len(scores)
 
 
+def _draw_orders(size: int, orders: int, seed) -> np.ndarray:
+    """The ``orders`` random orders of ``size`` trials a replay with ``seed`` runs."""
+    rng = np.random.default_rng(seed)
+    return np.array([rng.permutation(size) for _ in range(orders)])
+
+
 def _run_chunk(scores, direction, rules, permutations, budget, options) -> np.ndarray:
     """Trials used per (order, rule) for a block of orders."""
     used = np.empty((len(permutations), len(rules)), dtype=int)
@@ -602,8 +608,7 @@ def replay(
     sign = 1.0 if direction == "maximize" else -1.0
     oriented = np.where(np.isfinite(values), sign * values, -np.inf)  # maximise, failed = -inf
     best = float(oriented.max())
-    rng = np.random.default_rng(seed)
-    permutations = np.array([rng.permutation(values.size) for _ in range(orders)])
+    permutations = _draw_orders(values.size, orders, seed)
 
     names, rule_list = list(rules), list(rules.values())
     if n_jobs == -1:
