@@ -266,3 +266,47 @@ def test_bounds_keep_the_whole_best_possible_interval_inside():
         for direction, scores in (("maximize", ys), ("minimize", 1.0 - ys)):
             bp = analyze(scores, direction, bounds=(0.0, 1.0)).best_possible
             assert 0.0 <= bp.low <= bp.estimate <= bp.high <= 1.0
+
+
+def _global_deviance_at_upper_ends(est, ys):
+    """The profile deviance of b at the upper ends of the chosen tail's and the stability
+    partner's intervals, with the constrained fit found by the global search."""
+    from tailstop.fitting import fit_parameters, spacing_loss
+    from tailstop.regime import tail_constraints
+
+    state = est._state
+    deviances = []
+    for key, fit, fraction in (
+        (("b", 1.0), state.fit, state.tail_fraction),
+        (("deeper", "b", 1.0), state.deeper_fit, state.deeper_fraction),
+    ):
+        if fit is None:
+            continue
+        k = int(round(fraction * ys.size))
+        limits = (np.sort(ys)[ys.size - k - 1] if k < ys.size else -np.inf, np.inf)
+        loss_hat = spacing_loss(ys, limits, fit.a, fit.b, fit.c, fit.o, False)
+        constraints = {**tail_constraints(10), "b": state.ends[key]}
+        constrained = fit_parameters(ys, limits, constraints)
+        deviances.append(2 * (ys.size + 1) * (constrained.loss - loss_hat))
+    return deviances
+
+
+@pytest.mark.parametrize("seed", [23, 50, 56])
+def test_upper_ends_reach_the_profile_through_several_c(seed):
+    """Along b the constrained optimum climbs through several c at once (a higher end of the
+    support fits with a higher c); the profile walked one c at a time and stopped where the
+    deviance over every c was still far below the critical value (0.2-1.8 against 2.71 on
+    these samples of NQ(0, 1, 3, o), n = 48), on a cold call and on an update."""
+    from scipy import stats
+
+    from tailstop.distributions import NoisyQuadraticDistribution
+
+    o = 0.0 if seed == 56 else 0.01
+    ys = NoisyQuadraticDistribution(0.0, 1.0, 3, o).sample(
+        50, generator=np.random.default_rng(seed)
+    )
+    critical = stats.chi2.ppf(0.9, 1)
+    est = analyze(ys[:48], "maximize")
+    assert min(_global_deviance_at_upper_ends(est, ys[:48])) > 0.8 * critical
+    later = analyze(ys, "maximize", previous=est)
+    assert min(_global_deviance_at_upper_ends(later, ys)) > 0.8 * critical

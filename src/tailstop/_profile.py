@@ -18,6 +18,7 @@ import numpy as np
 from tailstop.errors import ConstraintError, FitError
 
 MAX_FITS_PER_END = 30
+MAX_RESTARTS = 3  # resumptions of an end's search from a better c found beyond it
 RTOL = 0.03  # an end within 3% of the critical root deviance (6% in deviance) is found
 
 
@@ -49,11 +50,13 @@ class Profile:
         loss = spacing_loss(self.ys, self.limits, dist.a, dist.b, dist.c, dist.o, False)
         return self.scale * (loss - self.loss_hat)
 
-    def fit(self, constraints: dict, warm=None):
+    def fit(self, constraints: dict, warm=None, *, again: bool = False):
         """The best fit under ``constraints`` (plus the search's own), kept with its deviance.
 
         Along a profile the fit is a local descent from the previous point: over ``c`` and its
-        neighbours for ``b``, at the same ``c`` for ``o``.
+        neighbours for ``b``, at the same ``c`` for ``o``. ``again``: ``warm`` is the fit at
+        the same constrained value before the latest trials, so the descent starts from it
+        alone, with no screening starts.
         """
         from tailstop.distributions import NoisyQuadraticDistribution
         from tailstop.fitting import fit_local, fit_near
@@ -64,8 +67,11 @@ class Profile:
         try:
             # the profile of b minimises over c too (the neighbouring values of the previous
             # point); along the noise, c stays (other c are consistent_dimensions's job)
-            search = fit_local if "o" in constraints else fit_near
-            r = search(self.ys, self.limits, full, warm or self.best_fit, ftol=self.ftol)
+            start = warm or self.best_fit
+            if "o" in constraints:
+                r = fit_local(self.ys, self.limits, full, start, ftol=self.ftol)
+            else:
+                r = fit_near(self.ys, self.limits, full, start, ftol=self.ftol, screen=not again)
             dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
             deviance = self.scale * (r.loss - self.loss_hat)
         except ConstraintError:
@@ -86,70 +92,174 @@ class Profile:
         return dist, deviance
 
     def end(self, name: str, critical: float, direction: float, step: float, limit: float,
-            xtol: float, guess: float | None = None) -> float:
-        """:meth:`_end`, keeping the fit at the end found (the last one made)."""
-        value = self._end(name, critical, direction, step, limit, xtol, guess)
-        self.kept.append(self.fits[-1])
+            xtol: float, guess: float | None = None, guess_fit=None) -> float:
+        """:meth:`_end`, keeping the fit at the end found."""
+        value, end = self._end(name, critical, direction, step, limit, xtol, guess, guess_fit)
+        self.kept.append(end)
         return value
 
     def _end(self, name: str, critical: float, direction: float, step: float, limit: float,
-             xtol: float, guess: float | None = None) -> float:
-        """Where the profile deviance of ``name`` crosses ``critical``, searching from the fit.
+             xtol: float, guess: float | None = None, guess_fit=None):
+        """Where the profile deviance of ``name`` crosses ``critical``, searching from the fit,
+        and the ``(fit, deviance)`` there.
 
         The signed root deviance ``r(v) = sign(v - v^) sqrt(D(v))`` is close to linear in
         ``v`` (exactly so when the profile is quadratic), so a secant on ``r`` finds the
         crossing in a few fits; a bracket is kept so the search cannot diverge. Returns
         ``limit`` when the deviance stays below ``critical`` up to it. ``guess``: where to
-        look first (the end found before the latest trials, on an update).
+        look first (the end found before the latest trials, on an update), and ``guess_fit``
+        the constrained fit there then: the first fit starts from it alone.
+
+        The steps descend from the previous point over its ``c`` and the neighbouring ones,
+        but along ``b`` the constrained optimum can move through several ``c`` at once (a
+        higher end of the support fits with a higher ``c``), and a descent stays in the basin
+        of the noise it starts from. An end found for ``b`` is therefore checked by a search
+        over the other ``c``; when one of them fits better and lies inside the region, the
+        search resumes outwards from it.
         """
         v_hat = float(getattr(self.best_fit, name))
-        target = math.sqrt(critical)
-        inside_v, inside_r, inside_fit = v_hat, 0.0, self.best_fit
-        outside_v = outside_r = None
+        inside = (v_hat, 0.0, self.best_fit)
         v1 = v_hat + direction * step
+        again = None
         if guess is not None and np.isfinite(guess) and (guess - v_hat) * direction > 0:
             v1 = float(guess)
+            if guess_fit is not None and float(getattr(guess_fit, name)) == v1 and (
+                name != "o" or int(guess_fit.c) == int(self.best_fit.c)
+            ):
+                again = guess_fit
+        target = math.sqrt(critical)
+        for _ in range(MAX_RESTARTS):
+            value, repeated, outside, end = self._search(
+                name, critical, direction, limit, xtol, v1, inside, again
+            )
+            again = None
+            # an end confirmed by the fit it had before the latest trials keeps its check
+            if value == limit or repeated:
+                return value, end
+            r = math.sqrt(max(end[1], 0.0))
+            if r >= (1 - RTOL) * target:  # at the crossing: check the farther c
+                farther = self._farther(value, end) if name == "b" else None
+                if farther is None:
+                    return value, end
+                end, r = farther, math.sqrt(max(farther[1], 0.0))
+                if r >= (1 - RTOL) * target:
+                    return value, end
+            elif outside is not None:
+                # interpolated next to the bracket's outside point and well inside: a wall
+                # in the profile, or that point's fit missed the optimum the end's fit has
+                # (another c); refit it from there (and check the farther c) to tell
+                probe = self.fit({name: outside}, warm=end[0])
+                if name == "b" and probe[1] > critical:
+                    probe = self._farther(outside, probe) or probe
+                r_out = math.sqrt(max(probe[1], 0.0))
+                if r_out > (1 + RTOL) * target:
+                    return value, end  # a wall: the crossing is within xtol of the end
+                if r_out >= (1 - RTOL) * target or outside == limit:
+                    return outside, probe
+                value, end, r = outside, probe, r_out
+            else:
+                return value, end  # the search ran out of fits inside the region
+            # inside the region after all: resume outwards from there (the root deviance
+            # about linear in v from the estimate on)
+            inside = (value, r, end[0])
+            reach = (value - v_hat) * min(4.0, target / max(r, 1e-3) * 1.05)
+            v1 = v_hat + max(reach, direction * step, key=abs)
+        return value, end
+
+    def _farther(self, value: float, end):
+        """The fit at ``b = value`` over the other values of ``c`` than the end's, if it is
+        better than the end's own fit, with its deviance (kept among the fits); else None.
+        (The neighbouring c are included: a local descent reaches only the basin of the
+        noise it starts from.)"""
+        from tailstop.distributions import NoisyQuadraticDistribution
+        from tailstop.fitting import fit_if_better
+        from tailstop.regime import tail_constraints
+
+        dist, deviance = end
+        if not np.isfinite(deviance):
+            return None
+        others = [c for c in range(1, self.c_max + 1) if c != int(dist.c)]
+        full = tail_constraints(self.c_max, self.b_range)
+        full["b"] = float(value)
+        try:
+            r = fit_if_better(self.ys, self.limits, full, dist, others)
+        except (ConstraintError, FitError):
+            return None
+        if r is None:
+            return None
+        other = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
+        other_deviance = self.deviance_of(other)
+        if not other_deviance < deviance - 1e-3:
+            return None
+        self.fits.append((other, other_deviance))
+        return other, other_deviance
+
+    def _search(self, name, critical, direction, limit, xtol, v1, inside, again):
+        """The secant search of :meth:`_end` from the point ``inside = (v, r, fit)``, with
+        the first fit at ``v1`` (started from ``again`` alone when given). Returns the end
+        , whether that first fit from ``again`` confirmed it, the bracket's outside point
+        when the end was interpolated in a bracket (else None), and the end's
+        ``(fit, deviance)``."""
+        v_hat = float(getattr(self.best_fit, name))
+        target = math.sqrt(critical)
+        inside_v, inside_r, inside_fit = inside
+        outside_v = outside_r = None
         for _ in range(MAX_FITS_PER_END):
             if (v1 - limit) * direction >= 0:
                 v1 = float(limit)
-            dist, deviance = self.fit({name: float(v1)}, warm=inside_fit)
+            repeated = again is not None and float(getattr(again, name)) == v1
+            if repeated:
+                dist, deviance = self.fit({name: float(v1)}, warm=again, again=True)
+            else:
+                dist, deviance = self.fit({name: float(v1)}, warm=inside_fit)
+            again = None
             r1 = math.sqrt(max(deviance, 0.0))
             if abs(r1 - target) <= RTOL * target:
-                return float(v1)
+                return float(v1), repeated, None, (dist, deviance)
+            previous_v, previous_r = inside_v, inside_r
             if r1 < target:
                 if v1 == limit:
-                    return float(limit)
+                    return float(limit), False, None, (dist, deviance)
                 inside_v, inside_r, inside_fit = v1, r1, dist
             else:
                 outside_v, outside_r = v1, r1
             if outside_v is not None and abs(outside_v - inside_v) <= xtol:
                 break
             if outside_v is None:
-                # secant through (v^, 0) or the last inside point, at most x4 further out
-                slope = (r1 - inside_r) / (v1 - inside_v) if v1 != inside_v else 0.0
-                far = inside_v + 4.0 * (v1 - v_hat)
+                # secant through the previous inside point (at first the estimate, r = 0),
+                # at most 4 times as far from the estimate
+                slope = (r1 - previous_r) / (v1 - previous_v) if v1 != previous_v else 0.0
+                far = v1 + 4.0 * (v1 - v_hat)
                 if slope * direction > 0:
-                    guess = inside_v + (target - inside_r) / slope
-                    v1 = min(guess, far) if direction > 0 else max(guess, far)
+                    aim = v1 + (target - r1) / slope
+                    v1 = min(aim, far) if direction > 0 else max(aim, far)
                 else:
                     v1 = far
                 v1 = v1 + 0.05 * (v1 - inside_v)  # aim a little past the crossing
             else:
-                guess = inside_v + (target - inside_r) * (outside_v - inside_v) / (
-                    outside_r - inside_r
+                # regula falsi on r inside the bracket; where r is far from linear (a wall
+                # beyond a flat stretch) it crawls from the inside, so when the last step
+                # moved the inside end by less than a quarter of the bracket, bisect
+                width = abs(outside_v - inside_v)
+                crawling = r1 < target and abs(v1 - previous_v) < 0.25 * (
+                    width + abs(v1 - previous_v)
                 )
-                lo, hi = sorted((inside_v, outside_v))
-                width = hi - lo
-                v1 = float(np.clip(guess, lo + 0.05 * width, hi - 0.05 * width))
+                if crawling:
+                    v1 = 0.5 * (inside_v + outside_v)
+                else:
+                    aim = inside_v + (target - inside_r) * (outside_v - inside_v) / (
+                        outside_r - inside_r
+                    )
+                    lo, hi = sorted((inside_v, outside_v))
+                    v1 = float(np.clip(aim, lo + 0.05 * width, hi - 0.05 * width))
         if outside_v is None:
-            return float(v1)
+            return float(inside_v), False, None, (inside_fit, inside_r**2)
         # r interpolated linearly inside the bracket; fitted there too, so the end has
         # its own parameters for the forecasts' ranges
         end = float(
             inside_v + (target - inside_r) * (outside_v - inside_v) / (outside_r - inside_r)
         )
-        self.fit({name: end}, warm=inside_fit)
-        return end
+        return end, False, outside_v, self.fit({name: end}, warm=inside_fit)
 
     def plausible(self, critical: float) -> list:
         """The kept fits (profile ends, other c) inside the confidence region: deviance at

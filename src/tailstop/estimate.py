@@ -83,6 +83,7 @@ class _State:
     fit: Any
     regime: regime.RegimeChoice | None
     ends: dict = field(default_factory=dict)  # profile ends, the guesses of the next update
+    end_fits: dict = field(default_factory=dict)  # the constrained fits at those ends
     deeper_fraction: float | None = None  # the stability partner's tail, as a share of n
     deeper_fit: Any = None
     dimension_deviances: dict = field(default_factory=dict)  # c -> profile deviance of c
@@ -407,9 +408,10 @@ def analyze(
 
     critical = float(stats.chi2.ppf(confidence, 1))
     guesses = previous._state.ends if reuse else {}
+    guess_fits = previous._state.end_fits if reuse else {}
     try:
-        profile, ends = _profile_tail(
-            ys, dist, threshold, critical, c_max, b_range, guesses, True
+        profile, ends, end_fits = _profile_tail(
+            ys, dist, threshold, critical, c_max, b_range, guesses, guess_fits, True
         )
         low, high = ends[("b", -1.0)], ends[("b", +1.0)]
         known = previous._state.dimension_deviances if reuse else {}
@@ -420,13 +422,15 @@ def analyze(
         if deeper is not None:
             # The threshold is chosen from the data: the interval is the union of the chosen
             # tail's and its stability partner's, which agree when the law holds on both.
-            deep_profile, deep_ends = _profile_tail(
+            deep_profile, deep_ends, deep_fits = _profile_tail(
                 ys, deeper[0], deeper[1], critical, c_max, b_range,
-                {k[1:]: v for k, v in guesses.items() if k[0] == "deeper"}, False,
+                {k[1:]: v for k, v in guesses.items() if k[0] == "deeper"},
+                {k[1:]: v for k, v in guess_fits.items() if k[0] == "deeper"}, False,
             )
             low = min(low, deep_ends[("b", -1.0)])
             high = max(high, deep_ends[("b", +1.0)])
             ends.update({("deeper", *k): v for k, v in deep_ends.items()})
+            end_fits.update({("deeper", *k): v for k, v in deep_fits.items()})
             plausible += [deeper[0], *deep_profile.plausible(critical)]
     except (TailstopError, ValueError, RuntimeError) as exc:  # pragma: no cover - reported
         raise FitError(f"could not profile the fit: {exc}") from exc
@@ -458,6 +462,7 @@ def analyze(
             dist,
             choice,
             ends,
+            end_fits,
             None if deeper is None else float(np.sum(ys > deeper[1])) / n_finite,
             None if deeper is None else deeper[0],
             deviances,
@@ -486,9 +491,13 @@ def _tail_size(fraction: float, n_finite: int) -> int:
     return int(np.clip(round(fraction * n_finite), regime.MIN_TAIL, n_finite))
 
 
-def _profile_tail(ys, dist, threshold, critical, c_max, b_range, guesses, with_noise: bool):
+def _profile_tail(
+    ys, dist, threshold, critical, c_max, b_range, guesses, guess_fits, with_noise: bool
+):
     """Profile ends of ``b`` (and ``o``) for the fit ``dist`` of the tail above ``threshold``;
-    ``b_range``: the metric's known range, which bounds ``b``."""
+    ``b_range``: the metric's known range, which bounds ``b``; ``guesses`` and
+    ``guess_fits``: the ends and their fits before the latest trials (an update).
+    Returns ``(profile, ends, fits at the ends)``."""
     from tailstop.fitting import spacing_loss
 
     loss_hat = spacing_loss(ys, (threshold, np.inf), dist.a, dist.b, dist.c, dist.o, False)
@@ -504,13 +513,15 @@ def _profile_tail(ys, dist, threshold, critical, c_max, b_range, guesses, with_n
         searches.append(("o", +1.0, o_step, np.inf))
         if dist.o > 0:
             searches.append(("o", -1.0, o_step, 0.0))
-    ends = {}
+    ends, fits = {}, {}
     for name, direction, step, limit in searches:
         key = (name, direction)
         ends[key] = profile.end(
-            name, critical, direction, step, limit, 0.02 * step, guesses.get(key)
+            name, critical, direction, step, limit, 0.02 * step, guesses.get(key),
+            guess_fits.get(key),
         )
-    return profile, ends
+        fits[key] = profile.kept[-1][0]
+    return profile, ends, fits
 
 
 def _far_outside(critical: float) -> float:

@@ -63,7 +63,14 @@ from tailstop._spacing import (
 )
 from tailstop.errors import FitError
 
-__all__ = ["FitResult", "fit_noisy_quadratic", "fit_parameters", "fit_quadratic", "spacing_loss"]
+__all__ = [
+    "FitResult",
+    "fit_if_better",
+    "fit_noisy_quadratic",
+    "fit_parameters",
+    "fit_quadratic",
+    "spacing_loss",
+]
 
 
 # Screening noise ratios s = o / (b - a) (besides the noiseless limit and the normal one),
@@ -332,7 +339,11 @@ def _search(problem: _Problem) -> FitResult:
 
 
 def _warm_search(
-    problem: _Problem, warm, fallback: bool = True, ftol: float | None = None
+    problem: _Problem,
+    warm,
+    fallback: bool = True,
+    ftol: float | None = None,
+    screen: bool = True,
 ) -> FitResult:
     """Local search from a previous fit (the same search before its last trials).
 
@@ -340,7 +351,10 @@ def _warm_search(
     neighbours; if a screening start of another (convex, c) scores better than the previous
     parameters, or the best refined c is a neighbour with more c beyond it, the new data moved
     the optimum elsewhere and the global search runs (unless ``fallback`` is False: then the
-    result is the best near the previous fit).
+    result is the best near the previous fit). ``screen=False`` (only without the fallback):
+    no screening starts, only the previous parameters at the previous c and its neighbours,
+    for a warm start that is already next to the optimum (the same profile point before
+    the latest trials).
     """
     convex = bool(warm.convex)
     coords = _coordinates(problem)
@@ -350,14 +364,19 @@ def _warm_search(
     c_prev = min(problem.cs, key=lambda c: abs(c - int(warm.c)))
     near = {c_prev - 1, c_prev, c_prev + 1}
     x0 = cd.from_params(warm.a, warm.b, getattr(warm, "o", 0.0))[0]
-    reference = float(_screen_losses(problem.screen[convex], cd, [c_prev], x0[None])[0])
     local = [(convex, c_prev, x0)]
+    if fallback:
+        reference = float(_screen_losses(problem.screen[convex], cd, [c_prev], x0[None])[0])
     # without the fallback only the neighbouring c are refined: screen only those
     screened = problem if fallback else dataclasses.replace(
         problem, cs=[c for c in problem.cs if c in near]
     )
     seen = set()
-    for k in sorted(_screen(screened, coords), key=lambda k: k[3]):
+    if not (screen or fallback):
+        local += [(convex, c, x0) for c in sorted(near - {c_prev}) if c in problem.cs]
+        screened = None
+    starts = _screen(screened, coords) if screened is not None else []
+    for k in sorted(starts, key=lambda k: k[3]):
         if k[0] == convex and k[1] in near:
             # Without the fallback (a step along a profile), the previous c keeps a start per
             # noise class (the optimum may change basin as the profiled value moves) and its
@@ -520,12 +539,52 @@ def fit_local(
 
 
 def fit_near(
-    ys, limits, constraints: Mapping | None, warm, ftol: float | None = None
+    ys,
+    limits,
+    constraints: Mapping | None,
+    warm,
+    ftol: float | None = None,
+    screen: bool = True,
 ) -> FitResult:
     """The best noisy-quadratic fit near ``warm`` (its c and the neighbouring ones), without
     the global search: a step along a profile, where the previous point is close by.
-    ``ftol`` as in :func:`fit_local`."""
-    return _warm_search(_setup(ys, limits, constraints, True), warm, fallback=False, ftol=ftol)
+    ``ftol`` as in :func:`fit_local`; ``screen=False``: descend only from ``warm``'s
+    parameters (at its c and the neighbouring ones), when ``warm`` is the same constrained
+    fit before a few more trials."""
+    return _warm_search(
+        _setup(ys, limits, constraints, True), warm, fallback=False, ftol=ftol, screen=screen
+    )
+
+
+def fit_if_better(
+    ys,
+    limits,
+    constraints: Mapping | None,
+    than,
+    cs=None,
+    margin: float = _SCREEN_MARGIN,
+) -> FitResult | None:
+    """The global fit under ``constraints`` over the values ``cs`` of c (default: all
+    allowed), or None when no screening start comes within ``margin`` of ``than``'s own
+    screened loss: the test the global search applies before refining a start, so None
+    means the global search would not have preferred any of them either. A cheap check of
+    the values of ``c`` that a local search from ``than`` does not reach."""
+    problem = _setup(ys, limits, constraints, True)
+    if cs is not None:
+        problem = dataclasses.replace(problem, cs=[c for c in problem.cs if c in set(cs)])
+        if not problem.cs:
+            return None
+    coords = _coordinates(problem)
+    convex = bool(than.convex)
+    if convex not in problem.convexs or coords[convex].dimension == 0:
+        return _search(problem)
+    cd = coords[convex]
+    x = cd.from_params(than.a, than.b, getattr(than, "o", 0.0))
+    reference = float(_screen_losses(problem.screen[convex], cd, [int(than.c)], x)[0])
+    starts = _screen(problem, coords)
+    if not starts or min(k[3] for k in starts) > reference + margin:
+        return None
+    return _search(problem)
 
 
 def fit_noisy_quadratic(
