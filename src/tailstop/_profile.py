@@ -50,13 +50,13 @@ class Profile:
         loss = spacing_loss(self.ys, self.limits, dist.a, dist.b, dist.c, dist.o, False)
         return self.scale * (loss - self.loss_hat)
 
-    def fit(self, constraints: dict, warm=None, *, again: bool = False):
+    def fit(self, constraints: dict, warm=None, *, screen: bool = True):
         """The best fit under ``constraints`` (plus the search's own), kept with its deviance.
 
         Along a profile the fit is a local descent from the previous point: over ``c`` and its
-        neighbours for ``b``, at the same ``c`` for ``o``. ``again``: ``warm`` is the fit at
-        the same constrained value before the latest trials, so the descent starts from it
-        alone, with no screening starts.
+        neighbours for ``b``, at the same ``c`` for ``o``. ``screen=False``: ``warm`` is the
+        constrained fit at a value next to this one, so the descent starts from it alone, with
+        no screening starts.
         """
         from tailstop.distributions import NoisyQuadraticDistribution
         from tailstop.fitting import fit_local, fit_near
@@ -71,7 +71,7 @@ class Profile:
             if "o" in constraints:
                 r = fit_local(self.ys, self.limits, full, start, ftol=self.ftol)
             else:
-                r = fit_near(self.ys, self.limits, full, start, ftol=self.ftol, screen=not again)
+                r = fit_near(self.ys, self.limits, full, start, ftol=self.ftol, screen=screen)
             dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
             deviance = self.scale * (r.loss - self.loss_hat)
         except ConstraintError:
@@ -128,14 +128,21 @@ class Profile:
             ):
                 again = guess_fit
         target = math.sqrt(critical)
+        checked = again  # the end's fit before the latest trials, checked then
         for _ in range(MAX_RESTARTS):
             value, repeated, outside, end = self._search(
                 name, critical, direction, limit, xtol, v1, inside, again
             )
             again = None
-            # an end confirmed by the fit it had before the latest trials keeps its check
+            # an end confirmed by, or found next to, the fit it had before the latest trials
+            # (checked then), at the same c, keeps that check
             if value == limit or repeated:
                 return value, end
+            if checked is not None and int(end[0].c) == int(checked.c) and (
+                abs(value - v1) <= 0.5 * abs(v1 - v_hat)
+            ):
+                return value, end
+            checked = None
             r = math.sqrt(max(end[1], 0.0))
             if r >= (1 - RTOL) * target:  # at the crossing: check the farther c
                 farther = self._farther(value, end) if name == "b" else None
@@ -196,9 +203,9 @@ class Profile:
 
     def _search(self, name, critical, direction, limit, xtol, v1, inside, again):
         """The secant search of :meth:`_end` from the point ``inside = (v, r, fit)``, with
-        the first fit at ``v1`` (started from ``again`` alone when given). Returns the end
-        , whether that first fit from ``again`` confirmed it, the bracket's outside point
-        when the end was interpolated in a bracket (else None), and the end's
+        the first fit at ``v1`` (started from ``again`` alone when given, and the next one
+        from that fit). Returns the end; whether that first fit confirmed it; the bracket's
+        outside point when the end was interpolated in a bracket (else None); and the end's
         ``(fit, deviance)``."""
         v_hat = float(getattr(self.best_fit, name))
         target = math.sqrt(critical)
@@ -209,10 +216,16 @@ class Profile:
                 v1 = float(limit)
             repeated = again is not None and float(getattr(again, name)) == v1
             if repeated:
-                dist, deviance = self.fit({name: float(v1)}, warm=again, again=True)
+                # from the fit here before the latest trials, with the screening starts of its
+                # c and the neighbouring ones (the new trials may favour another basin)
+                dist, deviance = self.fit({name: float(v1)}, warm=again)
+                # the next fit is next to it: from it alone, inside the region or not
+                again = dist
+            elif again is not None:
+                dist, deviance = self.fit({name: float(v1)}, warm=again, screen=False)
+                again = None
             else:
                 dist, deviance = self.fit({name: float(v1)}, warm=inside_fit)
-            again = None
             r1 = math.sqrt(max(deviance, 0.0))
             if abs(r1 - target) <= RTOL * target:
                 return float(v1), repeated, None, (dist, deviance)
