@@ -32,8 +32,7 @@ mpmath in tests/test_distributions.py):
   P_i(t1) = int_-inf^t1 z^i phi(z) dz, whose terms shrink like (rho max(|t1|, sqrt(i)))^i.
   For even c the same expansion over [-t0, t1] is finite and exact, and serves every point
   with t0 >= -1, t1 >= -6 and s <= 1/6 (the Winkler, Roodman & Britney recursion, run on
-  differences from the smaller tails so that it does not cancel); with at most two terms
-  (x^0 and x^1) it serves every s, for t0, t1 >= -8.
+  differences from the smaller tails so that it does not cancel).
 * **wide** (s > 1/6, t0 and t1 >= -8): the kernel is smooth on the scale of [0, 1]; one
   32-point Gauss-Legendre rule in u = sqrt(x) (``_wide``).
 * **elsewhere** (far tails, odd c near 1 with s > 1/20): windowed Gauss-Legendre
@@ -68,10 +67,6 @@ _NEAR_ONE_T0 = 2.0 * np.sqrt(2.0 * TAIL)  # near-1 series: the window is far fro
 _NEAR_ONE_T1 = -6.0  # ... not deep in the upper tail (the sf there cancels like t1^2) ...
 _NEAR_ONE_TERMS = 64  # (rho = s / m <= 1 / _NEAR_ONE_T0: terms shrink like 0.5^i at worst)
 _FINITE_S = 1.0 / 6.0  # even c: the finite expansion for s at most this and t0 >= -1
-# ... and for any s when it has at most two terms (x^0, x^1: c = 2, and the pdf of c = 2
-# and 4), within this many noise widths of [0, 1] (~1e-10 relative, checked against the
-# quadrature up to s = 30; farther out the tails' own routes keep their relative accuracy)
-_FINITE_LOW_T = 8.0
 _LEVELS = np.array([0.25, 2.0, 6.0, 13.0, 24.0, 38.0, TAIL])  # panel ends (see below)
 # Gauss-Legendre nodes and weights on each panel, from the peak out
 _RULES = (np.polynomial.legendre.leggauss(10),) * 7
@@ -558,15 +553,7 @@ def _evaluate(m, c: int, s, which: str):
             & (1.0 - m >= _ONE_END_T1 * s)
             & (s <= _ONE_END_S)
         )
-        if p in (0, 2):  # x^0 and x^1: the finite expansion has one or two terms
-            near_one = (
-                noisy
-                & ~interior
-                & ~near_zero
-                & (m >= -_FINITE_LOW_T * s)
-                & (1.0 - m >= -_FINITE_LOW_T * s)
-            )
-        elif p % 2 == 0:  # even c: the exact finite expansion
+        if p % 2 == 0:  # even c: the exact finite expansion
             near_one = (
                 noisy
                 & ~interior
