@@ -282,7 +282,7 @@ def _global_deviance_at_upper_ends(est, ys):
     ):
         if fit is None:
             continue
-        k = int(round(fraction * ys.size))
+        k = round(fraction * ys.size)
         limits = (np.sort(ys)[ys.size - k - 1] if k < ys.size else -np.inf, np.inf)
         loss_hat = spacing_loss(ys, limits, fit.a, fit.b, fit.c, fit.o, False)
         constraints = {**tail_constraints(10), "b": state.ends[key]}
