@@ -186,6 +186,12 @@ def run(args: argparse.Namespace) -> int:
     if estimate is None:
         print("too few trials for an estimate")
         return 0
+    if estimate.n_trials < n:
+        print(
+            f"(the estimate below is the one the last decision used, refitted at "
+            f"{estimate.n_trials} trials: past 50 trials the monitor refits when the search "
+            f"has grown by 2%)\n"
+        )
     print(format_report(estimate, source=f"study {STUDY_NAME!r} in {args.storage}"))
     if args.plot:
         try:
