@@ -18,7 +18,7 @@ import numpy as np
 from tailstop.errors import ConstraintError, FitError
 
 MAX_FITS_PER_END = 30
-MAX_RESTARTS = 3  # resumptions of an end's search from a better c found beyond it
+MAX_RESTARTS = 3  # resumptions of an end's search from a better fit (another c, or past a wall)
 RTOL = 0.03  # an end within 3% of the critical root deviance (6% in deviance) is found
 
 
