@@ -1,0 +1,71 @@
+"""The search for a profile interval's end (tailstop._profile), on profiles known in closed form."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+from scipy import stats
+
+from tailstop._profile import RTOL, Profile
+
+CRITICAL = float(stats.chi2.ppf(0.9, 1))
+
+
+class _KnownProfile(Profile):
+    """A profile of ``b`` whose deviance at ``v`` is ``deviance(v)``; counts its fits."""
+
+    def __init__(self, deviance, c_of=lambda v: 1):
+        self.deviance = deviance
+        self.c_of = c_of
+        self.best_fit = SimpleNamespace(a=-1.0, b=0.0, c=1, o=0.0)
+        self.fits, self.kept = [], []
+        self.c_max = 10
+
+    def fit(self, constraints, warm=None, *, screen=True):
+        v = constraints["b"]
+        dist = SimpleNamespace(a=-1.0, b=v, c=self.c_of(v), o=0.0)
+        self.fits.append((dist, self.deviance(v)))
+        return self.fits[-1]
+
+    def _farther(self, value, end):
+        return None
+
+
+def _root_deviance_at(profile, v):
+    return math.sqrt(profile.deviance(v))
+
+
+@pytest.mark.parametrize("scale", [1e-3, 0.1, 10.0])
+def test_a_quadratic_profile_ends_at_its_crossing_in_a_few_fits(scale):
+    profile = _KnownProfile(lambda v: (v / scale) ** 2)
+    end = profile.end("b", CRITICAL, 1.0, 0.01 * scale, math.inf, 1e-4 * scale)
+    assert _root_deviance_at(profile, end) == pytest.approx(math.sqrt(CRITICAL), rel=RTOL)
+    # the secant on the root deviance is exact here, but each step grows at most 5-fold:
+    # from 1% of the scale to the crossing at 1.645 takes 4 steps and the last fit
+    assert len(profile.fits) <= 6
+
+
+def test_a_profile_flat_then_steep_is_not_crawled():
+    """Flat up to v = 1, then a wall: regula falsi alone crept from the inside by 5% of the
+    bracket per fit; with bisection the end is found within xtol of the wall in a few fits."""
+    profile = _KnownProfile(lambda v: 0.5 * v if v < 1.0 else 0.5 + 400.0 * (v - 1.0))
+    end = profile.end("b", CRITICAL, 1.0, 0.01, math.inf, 1e-4)
+    crossing = 1.0 + (CRITICAL - 0.5) / 400.0
+    assert end == pytest.approx(crossing, abs=2e-3)
+    assert len(profile.fits) <= 20
+
+
+def test_an_update_confirms_its_previous_end_in_one_fit():
+    profile = _KnownProfile(lambda v: (v / 0.1) ** 2)
+    first = profile.end("b", CRITICAL, 1.0, 0.001, math.inf, 1e-5)
+    guess_fit = profile.kept[-1][0]
+    again = _KnownProfile(lambda v: (v / 0.1) ** 2)
+    assert again.end("b", CRITICAL, 1.0, 0.001, math.inf, 1e-5, first, guess_fit) == first
+    assert len(again.fits) == 1
+
+
+def test_an_end_at_the_limit_is_the_limit():
+    profile = _KnownProfile(lambda v: 0.1 * v)
+    assert profile.end("b", CRITICAL, 1.0, 0.1, 2.0, 1e-4) == 2.0
