@@ -590,14 +590,6 @@ def _evaluate(m, c: int, s, which: str):
         rest = noisy & ~interior & ~near_zero & ~near_one
         wide = rest & (s > _FINITE_S) & (m >= -_WIDE_T * s) & (1.0 - m >= -_WIDE_T * s)
         rest &= ~wide
-        if wide.any():
-            mm, ss = m[wide], s[wide]
-            value = factor * _wide(mm, ss, p, complement=which == "sf")
-            if which == "cdf":
-                value += ndtr((mm - 1.0) / ss)
-            elif which == "sf":
-                value += ndtr(-mm / ss)
-            out[wide] = value
         if near_one.any():
             mm, ss = m[near_one], s[near_one]
             series = _finite if p % 2 == 0 else _near_one
@@ -618,14 +610,16 @@ def _evaluate(m, c: int, s, which: str):
             else:
                 cdf = ndtr((mm - 1.0) / ss) + moment
                 out[near_zero] = cdf if which == "cdf" else 1.0 - cdf
-        if rest.any():
-            mm, ss = m[rest], s[rest]
-            value = factor * _integrate(mm, ss, p, complement=which == "sf")
-            if which == "cdf":
-                value += ndtr((mm - 1.0) / ss)
-            elif which == "sf":
-                value += ndtr(-mm / ss)
-            out[rest] = value
+        # quadrature: one fixed rule for a wide kernel, the windowed rule for the rest
+        for route, integral in ((wide, _wide), (rest, _integrate)):
+            if route.any():
+                mm, ss = m[route], s[route]
+                value = factor * integral(mm, ss, p, complement=which == "sf")
+                if which == "cdf":
+                    value += ndtr((mm - 1.0) / ss)
+                elif which == "sf":
+                    value += ndtr(-mm / ss)
+                out[route] = value
         noiseless = (s == 0.0) & ~np.isnan(m)
         if noiseless.any():
             out[noiseless] = _noiseless(m[noiseless], c, which)

@@ -200,7 +200,7 @@ class Profile:
         if r is None:
             return None
         other = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
-        other_deviance = self.deviance_of(other)
+        other_deviance = self.scale * (r.loss - self.loss_hat)
         if not other_deviance < deviance - 1e-3:
             return None
         self.fits.append((other, other_deviance))

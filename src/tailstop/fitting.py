@@ -63,14 +63,7 @@ from tailstop._spacing import (
 )
 from tailstop.errors import FitError
 
-__all__ = [
-    "FitResult",
-    "fit_if_better",
-    "fit_noisy_quadratic",
-    "fit_parameters",
-    "fit_quadratic",
-    "spacing_loss",
-]
+__all__ = ["FitResult", "fit_noisy_quadratic", "fit_parameters", "fit_quadratic", "spacing_loss"]
 
 
 # Screening noise ratios s = o / (b - a) (besides the noiseless limit and the normal one),
@@ -327,10 +320,12 @@ class _Batch:
         ]
 
 
-def _search(problem: _Problem) -> FitResult:
-    """Global search: screen every (convex, c), refine, polish."""
-    coords = _coordinates(problem)
-    starts = _screen(problem, coords)
+def _search(problem: _Problem, coords: dict | None = None, starts=None) -> FitResult:
+    """Global search: screen every (convex, c), refine, polish (``starts``: the screen's
+    result when already computed, with its ``coords``)."""
+    if starts is None:
+        coords = _coordinates(problem)
+        starts = _screen(problem, coords)
     if not starts:
         raise FitError("the fit found no parameters with a finite spacing loss.")
     batch = _Batch(coords, problem.coarse, [k[:3] for k in starts], problem.final)
@@ -571,7 +566,8 @@ def fit_if_better(
     the values of ``c`` that a local search from ``than`` does not reach."""
     problem = _setup(ys, limits, constraints, True)
     if cs is not None:
-        problem = dataclasses.replace(problem, cs=[c for c in problem.cs if c in set(cs)])
+        wanted = set(cs)
+        problem = dataclasses.replace(problem, cs=[c for c in problem.cs if c in wanted])
         if not problem.cs:
             return None
     coords = _coordinates(problem)
@@ -584,7 +580,7 @@ def fit_if_better(
     starts = _screen(problem, coords)
     if not starts or min(k[3] for k in starts) > reference + margin:
         return None
-    return _search(problem)
+    return _search(problem, coords, starts)
 
 
 def fit_noisy_quadratic(
