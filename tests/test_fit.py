@@ -10,6 +10,7 @@ from conftest import load_scores
 
 from tailstop.errors import (
     ConstraintError,
+    FitError,
     InvalidDataError,
     NotEnoughTrials,
     TailstopError,
@@ -280,6 +281,29 @@ def test_chained_warm_refits_match_cold_fits(n, censor, seed):
         previous = fit(ys[:m], limits, constraints, warm_start=previous)
         assert previous.c == cold.c
         assert previous.loss <= cold.loss + 1e-9 * max(1.0, abs(cold.loss))
+
+
+@pytest.mark.parametrize("o_before, o_now", [(0.5, 0.01), (0.05, 0.3), (0.0, 0.3)])
+def test_guarded_warm_search_leaves_a_stale_noise_basin(o_before, o_now):
+    """An update's warm start sits in the wrong noise basin: the screening starts that look
+    better than it join the descent, which then ends at the global fit (a descent from the
+    warm start alone does not)."""
+    from tailstop import NoisyQuadraticDistribution
+    from tailstop.fitting import fit_local, fit_near
+
+    generator = np.random.default_rng(1)
+    before = NoisyQuadraticDistribution(0, 1, 2, o_before).sample(300, generator=generator)
+    now = NoisyQuadraticDistribution(0, 1, 2, o_now).sample(300, generator=generator)
+    limits, constraints = (-np.inf, np.inf), {"convex": False, "c": 2}
+    warm = fit(before, limits, constraints)
+    cold = fit(now, limits, constraints)
+    guarded = fit_near(now, limits, constraints, warm, screen="guarded")
+    assert guarded.loss <= cold.loss + 1e-8
+    try:
+        alone = fit_local(now, limits, constraints, warm).loss
+    except FitError:
+        alone = np.inf
+    assert alone > cold.loss + 1e-3
 
 
 # --------------------------------------------------------------------------------------

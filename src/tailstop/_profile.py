@@ -50,13 +50,15 @@ class Profile:
         loss = spacing_loss(self.ys, self.limits, dist.a, dist.b, dist.c, dist.o, False)
         return self.scale * (loss - self.loss_hat)
 
-    def fit(self, constraints: dict, warm=None, *, screen: bool = True):
+    def fit(self, constraints: dict, warm=None, *, screen: bool | str = True):
         """The best fit under ``constraints`` (plus the search's own), kept with its deviance.
 
         Along a profile the fit is a local descent from the previous point: over ``c`` and its
         neighbours for ``b``, at the same ``c`` for ``o``. ``screen=False``: ``warm`` is the
         constrained fit at a value next to this one, so the descent starts from it alone, with
-        no screening starts.
+        no screening starts; ``screen="guarded"``: ``warm`` is the same constrained fit before
+        the latest trials, so only the screening starts that look better than it join
+        (:func:`tailstop.fitting.fit_near`).
         """
         from tailstop.distributions import NoisyQuadraticDistribution
         from tailstop.fitting import fit_local, fit_near

@@ -87,6 +87,7 @@ class _State:
     deeper_fraction: float | None = None  # the stability partner's tail, as a share of n
     deeper_fit: Any = None
     dimension_deviances: dict = field(default_factory=dict)  # c -> profile deviance of c
+    dimension_fits: dict = field(default_factory=dict)  # c -> the fit at c (those deviances)
 
 
 @dataclass(frozen=True, eq=False)
@@ -385,7 +386,13 @@ def analyze(
         state = previous._state
         tail_size = _tail_size(state.tail_fraction, n_finite)
         dist, threshold = regime.fit_tail(
-            ys, tail_size, c_max=c_max, b_range=b_range, warm_start=state.fit, local=True
+            ys,
+            tail_size,
+            c_max=c_max,
+            b_range=b_range,
+            warm_start=state.fit,
+            local=True,
+            guides=state.dimension_fits,
         )
         deeper = None
         if state.deeper_fraction is not None:
@@ -415,7 +422,10 @@ def analyze(
         )
         low, high = ends[("b", -1.0)], ends[("b", +1.0)]
         known = previous._state.dimension_deviances if reuse else {}
-        consistent, deviances = _consistent_dimensions(profile, dist, critical, c_max, known)
+        known_fits = previous._state.dimension_fits if reuse else {}
+        consistent, deviances, dimension_fits = _consistent_dimensions(
+            profile, dist, critical, c_max, known, known_fits
+        )
         plausible = profile.plausible(critical)
         low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
         high = max([high, *(d.b for d in plausible)])
@@ -466,6 +476,7 @@ def analyze(
             None if deeper is None else float(np.sum(ys > deeper[1])) / n_finite,
             None if deeper is None else deeper[0],
             deviances,
+            dimension_fits,
         ),
     )
 
@@ -530,32 +541,45 @@ def _far_outside(critical: float) -> float:
 
 
 def _consistent_dimensions(
-    profile: Profile, dist, critical: float, c_max: int, known: dict | None = None
+    profile: Profile,
+    dist,
+    critical: float,
+    c_max: int,
+    known: dict | None = None,
+    known_fits: dict | None = None,
 ):
-    """Every ``c`` whose profile deviance is below the chi-square critical value, and the
-    deviances found (``{c: deviance}``, for the next update).
+    """Every ``c`` whose profile deviance is below the chi-square critical value, the
+    deviances found and the fits at them (``{c: deviance}``, ``{c: fit}``, for the next
+    update).
 
-    ``known``: deviances from the estimate this one updates. A ``c`` that was far outside
-    the region there (deviance above ``_far_outside(critical)``) is not refitted: a deviance grows
-    about in proportion to the trials, and an update reuses the threshold only within 10%
-    more of them, too few to bring it back inside.
+    ``known``, ``known_fits``: deviances and fits from the estimate this one updates. A ``c``
+    that was far outside the region there (deviance above ``_far_outside(critical)``) is not
+    refitted: a deviance grows about in proportion to the trials, and an update reuses the
+    threshold only within 10% more of them, too few to bring it back inside. The others
+    start from their own fit then (with the screening starts that look better than it).
     """
-    known = known or {}
-    consistent, deviances = [int(dist.c)], {int(dist.c): 0.0}
+    known, known_fits = known or {}, known_fits or {}
+    consistent, deviances, fits = [int(dist.c)], {int(dist.c): 0.0}, {int(dist.c): dist}
     for step in (-1, 1):
         c, warm = int(dist.c) + step, dist
         while 1 <= c <= c_max:
             if known.get(c, 0.0) > _far_outside(critical):
                 deviances[c] = known[c]
+                if c in known_fits:
+                    fits[c] = known_fits[c]
                 break
-            warm, deviance = profile.fit({"c": c}, warm=warm)
-            deviances[c] = deviance
+            before = known_fits.get(c)
+            if before is not None and int(before.c) == c:
+                warm, deviance = profile.fit({"c": c}, warm=before, screen="guarded")
+            else:
+                warm, deviance = profile.fit({"c": c}, warm=warm)
+            deviances[c], fits[c] = deviance, warm
             if deviance > critical:
                 break
             profile.kept.append((warm, deviance))
             consistent.append(c)
             c += step
-    return tuple(sorted(consistent)), deviances
+    return tuple(sorted(consistent)), deviances, fits
 
 
 def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):

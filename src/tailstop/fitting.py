@@ -338,7 +338,8 @@ def _warm_search(
     warm,
     fallback: bool = True,
     ftol: float | None = None,
-    screen: bool = True,
+    screen: bool | str = True,
+    guides: Mapping | None = None,
 ) -> FitResult:
     """Local search from a previous fit (the same search before its last trials).
 
@@ -349,7 +350,11 @@ def _warm_search(
     result is the best near the previous fit). ``screen=False`` (only without the fallback):
     no screening starts, only the previous parameters at the previous c and its neighbours,
     for a warm start that is already next to the optimum (the same profile point before
-    the latest trials).
+    the latest trials). ``screen="guarded"`` (only without the fallback): ``warm`` is the
+    same fit before the latest trials, and ``guides`` (``{c: fit}``) the same search's fits
+    at other c then; each c of the neighbourhood starts from its own previous fit (or
+    ``warm``'s parameters), and a screening start joins only when the screen scores it
+    better than that previous fit: the latest trials moved the optimum to another basin.
     """
     convex = bool(warm.convex)
     coords = _coordinates(problem)
@@ -366,6 +371,18 @@ def _warm_search(
     screened = problem if fallback else dataclasses.replace(
         problem, cs=[c for c in problem.cs if c in near]
     )
+    guarded = screen == "guarded" and not fallback
+    references: dict[int, float] = {}
+    if guarded:
+        guide_x = {c_prev: x0}
+        for c in sorted(near - {c_prev}):
+            guide = (guides or {}).get(c)
+            if c in problem.cs and guide is not None and bool(guide.convex) == convex:
+                guide_x[c] = cd.from_params(guide.a, guide.b, getattr(guide, "o", 0.0))[0]
+                local.append((convex, c, guide_x[c]))
+        cs = sorted(guide_x)
+        losses = _screen_losses(problem.screen[convex], cd, cs, np.stack([guide_x[c] for c in cs]))
+        references = dict(zip(cs, losses.tolist(), strict=True))
     seen = set()
     if not (screen or fallback):
         local += [(convex, c, x0) for c in sorted(near - {c_prev}) if c in problem.cs]
@@ -373,10 +390,13 @@ def _warm_search(
     starts = _screen(screened, coords) if screened is not None else []
     for k in sorted(starts, key=lambda k: k[3]):
         if k[0] == convex and k[1] in near:
+            if guarded and k[1] in references:
+                if k[3] < references[k[1]]:
+                    local.append(k[:3])
             # Without the fallback (a step along a profile), the previous c keeps a start per
             # noise class (the optimum may change basin as the profiled value moves) and its
             # neighbours only their best start.
-            if fallback or k[1] == c_prev or k[1] not in seen:
+            elif fallback or k[1] == c_prev or k[1] not in seen:
                 local.append(k[:3])
             seen.add(k[1])
         elif fallback and k[3] < reference:
@@ -539,15 +559,23 @@ def fit_near(
     constraints: Mapping | None,
     warm,
     ftol: float | None = None,
-    screen: bool = True,
+    screen: bool | str = True,
+    guides: Mapping | None = None,
 ) -> FitResult:
     """The best noisy-quadratic fit near ``warm`` (its c and the neighbouring ones), without
     the global search: a step along a profile, where the previous point is close by.
     ``ftol`` as in :func:`fit_local`; ``screen=False``: descend only from ``warm``'s
     parameters (at its c and the neighbouring ones), when ``warm`` is the same constrained
-    fit before a few more trials."""
+    fit before a few more trials; ``screen="guarded"``: the same, each neighbouring c from
+    its fit in ``guides`` (``{c: fit}``) when there is one, plus the screening starts the
+    screen scores better than those previous fits (see :func:`_warm_search`)."""
     return _warm_search(
-        _setup(ys, limits, constraints, True), warm, fallback=False, ftol=ftol, screen=screen
+        _setup(ys, limits, constraints, True),
+        warm,
+        fallback=False,
+        ftol=ftol,
+        screen=screen,
+        guides=guides,
     )
 
 

@@ -104,14 +104,16 @@ def fit_tail(
     b_range: tuple[float, float] = (-np.inf, np.inf),
     warm_start=None,
     local: bool = False,
+    guides=None,
 ):
     """Censored fit of the concave noisy quadratic to the ``tail_size`` best of ``ys``.
 
     ``ys`` are finite scores in the maximise orientation, plus ``-inf`` for failed trials
     (censored with the rest). ``b_range``: the metric's known range, which bounds ``b``.
     ``local``: search only near ``warm_start`` (its c and the neighbouring ones), for an
-    update after a few more trials. Returns
-    ``(distribution, threshold)``.
+    update after a few more trials: each c from its own fit before them (``guides``,
+    ``{c: fit}``, else ``warm_start``), plus the screening starts that look better (see
+    :func:`tailstop.fitting.fit_near`). Returns ``(distribution, threshold)``.
     """
     from tailstop.distributions import NoisyQuadraticDistribution
     from tailstop.fitting import fit_near
@@ -131,7 +133,7 @@ def fit_tail(
     constraints = tail_constraints(c_max, b_range)
     limits = (threshold, np.inf)
     if local and warm_start is not None:
-        r = fit_near(ys, limits, constraints, warm_start)
+        r = fit_near(ys, limits, constraints, warm_start, screen="guarded", guides=guides)
         return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold
     dist = NoisyQuadraticDistribution.fit(
         ys, limits=limits, constraints=constraints, warm_start=warm_start
