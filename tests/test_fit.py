@@ -283,6 +283,21 @@ def test_chained_warm_refits_match_cold_fits(n, censor, seed):
         assert previous.loss <= cold.loss + 1e-9 * max(1.0, abs(cold.loss))
 
 
+def test_uncensored_fit_finds_the_noisy_basin_its_lower_end_shows():
+    """Uniform scores with noise 0.01 (NQ(0, 1, 2, 0.01)): the concave fit's coarse stage kept
+    full resolution only near the top, so the noise smearing the uncensored lower end was
+    lost and the fit ended noiseless, 3 units of deviance worse than the noisy optimum."""
+    from tailstop import NoisyQuadraticDistribution
+
+    generator = np.random.default_rng(0)
+    NoisyQuadraticDistribution(0, 1, 2, 0.5).sample(300, generator=generator)
+    ys = NoisyQuadraticDistribution(0, 1, 2, 0.01).sample(300, generator=generator)
+    concave = fit(ys, constraints={"convex": False, "c": 2})
+    assert concave.o == pytest.approx(0.018, abs=0.002)
+    noiseless = fit(ys, constraints={"convex": False, "c": 2, "o": 0.0})
+    assert 2 * 301 * (noiseless.loss - concave.loss) > 2.0
+
+
 @pytest.mark.parametrize("o_before, o_now", [(0.5, 0.01), (0.05, 0.3), (0.0, 0.3)])
 def test_guarded_warm_search_leaves_a_stale_noise_basin(o_before, o_now):
     """An update's warm start sits in the wrong noise basin: the screening starts that look

@@ -251,8 +251,11 @@ def _setup(ys, limits, constraints, noisy: bool) -> _Problem:
     support = (-np.inf, np.inf) if o_bounds[1] > 0 else (a_bounds[0], b_bounds[1])
     objective = SpacingObjective(array, (lower, upper), support)
     # One grouping for both forms (their losses must be comparable), keeping the buckets
-    # near the best score of each form fitted.
-    sides = tuple(convexs)
+    # near the best score of each form fitted, and those at an uncensored end of the data:
+    # its smearing by the noise tells a noisy basin from a noiseless one.
+    sides = tuple(set(convexs) | ({True} if n_lower == 0 else set()) | (
+        {False} if n_upper == 0 else set()
+    ))
     coarse = objective.coarsened(COARSE_BUCKETS, sides=sides, full_buckets=FULL_BUCKETS)
     screen = objective.coarsened(SCREEN_BUCKETS, keep=8, sides=sides, full_buckets=0)
     coarse, screen = {cv: coarse for cv in convexs}, {cv: screen for cv in convexs}
