@@ -310,3 +310,27 @@ def test_upper_ends_reach_the_profile_through_several_c(seed):
     assert min(_global_deviance_at_upper_ends(est, ys[:48])) > 0.8 * critical
     later = analyze(ys, "maximize", previous=est)
     assert min(_global_deviance_at_upper_ends(later, ys)) > 0.8 * critical
+
+
+def test_an_update_that_misses_the_best_c_takes_it_from_the_dimension_fits():
+    """A flat profile over c (a noiseless problem at 100 trials): the local update of the main
+    fit drifted to another basin (b 1.46 against 0.555, 0.33 units of deviance worse than the
+    global fit), while the fits at the other c found better ones. The estimate is the best of
+    them: within the fit's tolerance of the global fit, and no c fits better than it."""
+    from tailstop.estimate import _fit_ys
+    from tailstop.fitting import fit_parameters, spacing_loss
+    from tailstop.regime import tail_constraints
+    from tailstop.synthetic import random_problems
+
+    problem = next(iter(random_problems(1, generator=11)))
+    scores = problem.run_search(103, generator=np.random.default_rng(0))
+    estimate = analyze(scores[:100], problem.direction)
+    for m in range(101, 104):
+        estimate = analyze(scores[:m], problem.direction, previous=estimate)
+        ys = _fit_ys(estimate._clean)
+        threshold = estimate.threshold if problem.direction == "maximize" else -estimate.threshold
+        fit = estimate._state.fit
+        loss = spacing_loss(ys, (threshold, np.inf), fit.a, fit.b, fit.c, fit.o, False)
+        best = fit_parameters(ys, (threshold, np.inf), tail_constraints(10)).loss
+        assert 2 * (ys.size + 1) * (loss - best) < 0.01
+        assert min(estimate._state.dimension_deviances.values()) > -0.01

@@ -19,6 +19,7 @@ MIN_TRIALS = 10  # finite scores analyze needs: a tail of at least regime.MIN_TA
 MAX_DIMENSION = 10
 SLOW_DIMENSION = 5  # from here on random search converges too slowly for the law to hold early
 FULL_RESELECT_GROWTH = 1.1  # an update re-chooses the threshold once n grew by 10%
+BETTER_FIT = 0.01  # deviance by which another c's fit must beat the fit found to replace it
 
 
 class Interval(NamedTuple):
@@ -417,23 +418,32 @@ def analyze(
     guesses = previous._state.ends if reuse else {}
     guess_fits = previous._state.end_fits if reuse else {}
     try:
-        profile, ends, end_fits = _profile_tail(
-            ys, dist, threshold, critical, c_max, b_range, guesses, guess_fits, True
-        )
-        low, high = ends[("b", -1.0)], ends[("b", +1.0)]
+        profile = _new_profile(ys, dist, threshold, c_max, b_range)
         known = previous._state.dimension_deviances if reuse else {}
         known_fits = previous._state.dimension_fits if reuse else {}
         consistent, deviances, dimension_fits = _consistent_dimensions(
             profile, dist, critical, c_max, known, known_fits
         )
+        best_c = min(deviances, key=deviances.__getitem__)
+        if deviances[best_c] < -BETTER_FIT:
+            # another c fits better than the fit found (a local update, or a global search
+            # that missed in a flat profile): it is the estimate, and the deviances move
+            dist = dimension_fits[best_c]
+            profile = _new_profile(ys, dist, threshold, c_max, b_range)
+            consistent, deviances, dimension_fits = _consistent_dimensions(
+                profile, dist, critical, c_max, {}, dimension_fits
+            )
+        ends, end_fits = _profile_tail(profile, critical, b_range, guesses, guess_fits, True)
+        low, high = ends[("b", -1.0)], ends[("b", +1.0)]
         plausible = profile.plausible(critical)
         low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
         high = max([high, *(d.b for d in plausible)])
         if deeper is not None:
             # The threshold is chosen from the data: the interval is the union of the chosen
             # tail's and its stability partner's, which agree when the law holds on both.
-            deep_profile, deep_ends, deep_fits = _profile_tail(
-                ys, deeper[0], deeper[1], critical, c_max, b_range,
+            deep_profile = _new_profile(ys, deeper[0], deeper[1], c_max, b_range)
+            deep_ends, deep_fits = _profile_tail(
+                deep_profile, critical, b_range,
                 {k[1:]: v for k, v in guesses.items() if k[0] == "deeper"},
                 {k[1:]: v for k, v in guess_fits.items() if k[0] == "deeper"}, False,
             )
@@ -502,17 +512,21 @@ def _tail_size(fraction: float, n_finite: int) -> int:
     return int(np.clip(round(fraction * n_finite), regime.MIN_TAIL, n_finite))
 
 
-def _profile_tail(
-    ys, dist, threshold, critical, c_max, b_range, guesses, guess_fits, with_noise: bool
-):
-    """Profile ends of ``b`` (and ``o``) for the fit ``dist`` of the tail above ``threshold``;
-    ``b_range``: the metric's known range, which bounds ``b``; ``guesses`` and
-    ``guess_fits``: the ends and their fits before the latest trials (an update).
-    Returns ``(profile, ends, fits at the ends)``."""
+def _new_profile(ys, dist, threshold: float, c_max: int, b_range) -> Profile:
+    """The profiles of the fit ``dist`` of the tail above ``threshold``; ``b_range``: the
+    metric's known range, which bounds ``b``."""
     from tailstop.fitting import spacing_loss
 
     loss_hat = spacing_loss(ys, (threshold, np.inf), dist.a, dist.b, dist.c, dist.o, False)
-    profile = Profile(ys, threshold, dist, loss_hat, c_max, b_range)
+    return Profile(ys, threshold, dist, loss_hat, c_max, b_range)
+
+
+def _profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, with_noise: bool):
+    """Profile ends of ``b`` (and ``o``) of ``profile``'s fit; ``guesses`` and
+    ``guess_fits``: the ends and their fits before the latest trials (an update).
+    Returns ``(ends, fits at the ends)``."""
+    dist = profile.best_fit
+    threshold = profile.limits[0]
     spread = max(
         dist.o,
         1e-3 * (dist.b - threshold if np.isfinite(threshold) else dist.b - dist.a),
@@ -532,7 +546,7 @@ def _profile_tail(
             guess_fits.get(key),
         )
         fits[key] = profile.kept[-1][0]
-    return profile, ends, fits
+    return ends, fits
 
 
 def _far_outside(critical: float) -> float:
