@@ -352,9 +352,10 @@ def _warm_search(
     for a warm start that is already next to the optimum (the same profile point before
     the latest trials). ``screen="guarded"`` (only without the fallback): ``warm`` is the
     same fit before the latest trials, and ``guides`` (``{c: fit}``) the same search's fits
-    at other c then; each c of the neighbourhood starts from its own previous fit (or
-    ``warm``'s parameters), and a screening start joins only when the screen scores it
-    better than that previous fit: the latest trials moved the optimum to another basin.
+    at other c then; each c of the neighbourhood with a previous fit starts from it, and a
+    screening start of that c joins only when the screen scores it better than the previous
+    fit (the latest trials moved the optimum to another basin); a neighbour without one takes
+    its best screening start.
     """
     convex = bool(warm.convex)
     coords = _coordinates(problem)
@@ -566,9 +567,10 @@ def fit_near(
     the global search: a step along a profile, where the previous point is close by.
     ``ftol`` as in :func:`fit_local`; ``screen=False``: descend only from ``warm``'s
     parameters (at its c and the neighbouring ones), when ``warm`` is the same constrained
-    fit before a few more trials; ``screen="guarded"``: the same, each neighbouring c from
-    its fit in ``guides`` (``{c: fit}``) when there is one, plus the screening starts the
-    screen scores better than those previous fits (see :func:`_warm_search`)."""
+    fit before a few more trials; ``screen="guarded"``: ``warm`` is that fit, and the
+    neighbouring c start from their fits in ``guides`` (``{c: fit}``) when there are any;
+    screening starts join only where the screen scores them better than those previous fits
+    (see :func:`_warm_search`)."""
     return _warm_search(
         _setup(ys, limits, constraints, True),
         warm,
