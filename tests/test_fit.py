@@ -298,6 +298,21 @@ def test_uncensored_fit_finds_the_noisy_basin_its_lower_end_shows():
     assert 2 * 301 * (noiseless.loss - concave.loss) > 2.0
 
 
+def test_a_fit_that_ends_noiseless_checks_the_tiny_noises_it_stepped_over():
+    """NQ(0, 1, 1, 0.003, convex), 100 draws: the best fit has a noise of 9e-6 of the width,
+    below the screen's noise grid, where the loss is nearly flat in log o; the descent jumped
+    over that minimum to the noiseless bound, 0.09 units of deviance worse."""
+    from tailstop import NoisyQuadraticDistribution
+
+    law = NoisyQuadraticDistribution(0.0, 1.0, 1, 0.003, convex=True)
+    ys = law.sample(100, generator=np.random.default_rng(102))
+    constraints = {"convex": True, "c": (1, 6)}
+    best = fit(ys, constraints=constraints)
+    noiseless = fit(ys, constraints={**constraints, "o": 0.0})
+    assert 1e-6 < best.o / (best.b - best.a) < 1e-4
+    assert 2 * 101 * (noiseless.loss - best.loss) > 0.05
+
+
 @pytest.mark.parametrize("o_before, o_now", [(0.5, 0.01), (0.05, 0.3), (0.0, 0.3)])
 def test_guarded_warm_search_leaves_a_stale_noise_basin(o_before, o_now):
     """An update's warm start sits in the wrong noise basin: the screening starts that look

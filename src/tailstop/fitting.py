@@ -486,7 +486,43 @@ def _result(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, 
             o, loss = problem.o_bounds[0], at_bound
     if not np.isfinite(loss):
         raise FitError(f"the fit ended at parameters with a non-finite loss: {(a, b, c, o)}.")
+    better = _tiny_noise(problem, coords, convex, c, a, b, o, loss)
+    if better is not None:
+        a, b, o, loss = better
     return FitResult(a, b, c, o, convex, loss)
+
+
+_TINY_RATIOS = np.array([1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3])
+
+
+def _tiny_noise(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, a, b, o, loss):
+    """A fit that ended noiseless (below 1e-6 of the width) may have passed a shallow minimum
+    at a noise of 1e-6 to 1e-3 of the width, around the screen's smallest ratio (1e-4): the
+    loss is nearly flat in log o there and a trust-region step can jump over it. Probe those
+    noises at the same ``a, b``; from a better one, descend. Returns the better
+    ``(a, b, o, loss)`` or None."""
+    width = b - a
+    if not (problem.o_bounds[1] > problem.o_bounds[0] and width > 0):
+        return None
+    if o > _TINY_RATIOS[0] * width or coords.dimension == 0:
+        return None
+    noises = np.clip(_TINY_RATIOS * width, *problem.o_bounds)
+    losses = problem.objective.loss(a, b, c, noises, convex)
+    best = int(np.argmin(losses))
+    if not losses[best] < loss - 1e-12:
+        return None
+    x0 = coords.from_params(a, b, float(noises[best]))[0]
+    batch = _Batch({convex: coords}, {convex: problem.objective}, [(convex, c, x0)], True)
+    batch.run(max_iter=30)
+    found = batch.results()
+    if not found:
+        return None
+    a2, b2, o2, _ = coords.to_params(np.asarray(found[0][3], float)[None])
+    a2 = float(np.clip(a2[0], *problem.a_bounds))
+    b2 = float(np.clip(b2[0], *problem.b_bounds))
+    o2 = float(np.clip(o2[0], *problem.o_bounds))
+    loss2 = float(problem.objective.loss(a2, b2, c, o2, convex)[0])
+    return (a2, b2, o2, loss2) if loss2 < loss else None
 
 
 def _fit(ys, limits, constraints, noisy: bool, warm_start=None) -> FitResult:
