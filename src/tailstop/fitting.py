@@ -471,12 +471,19 @@ def _finish(
     return _result(problem, coords[convex], convex, c, x)
 
 
-def _result(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x) -> FitResult:
+def _in_box(problem: _Problem, coords: SearchCoordinates, x) -> tuple[float, float, float]:
+    """``(a, b, o)`` of the search point ``x``, exactly within the box (the coordinates'
+    round trip can cross a bound by an ulp)."""
     a, b, o, _ = coords.to_params(np.asarray(x, float)[None])
-    # Exactly within the box (the coordinates' round trip can cross a bound by an ulp).
-    a = float(np.clip(a[0], *problem.a_bounds))
-    b = float(np.clip(b[0], *problem.b_bounds))
-    o = float(np.clip(o[0], *problem.o_bounds))
+    return (
+        float(np.clip(a[0], *problem.a_bounds)),
+        float(np.clip(b[0], *problem.b_bounds)),
+        float(np.clip(o[0], *problem.o_bounds)),
+    )
+
+
+def _result(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x) -> FitResult:
+    a, b, o = _in_box(problem, coords, x)
     loss = float(problem.objective.loss(a, b, c, o, convex)[0])
     if o > problem.o_bounds[0]:
         # In the noiseless limit the loss flattens like o^2 and the search crawls towards
@@ -517,10 +524,7 @@ def _tiny_noise(problem: _Problem, coords: SearchCoordinates, convex: bool, c: i
     found = batch.results()
     if not found:
         return None
-    a2, b2, o2, _ = coords.to_params(np.asarray(found[0][3], float)[None])
-    a2 = float(np.clip(a2[0], *problem.a_bounds))
-    b2 = float(np.clip(b2[0], *problem.b_bounds))
-    o2 = float(np.clip(o2[0], *problem.o_bounds))
+    a2, b2, o2 = _in_box(problem, coords, found[0][3])
     loss2 = float(problem.objective.loss(a2, b2, c, o2, convex)[0])
     return (a2, b2, o2, loss2) if loss2 < loss else None
 

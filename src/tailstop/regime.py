@@ -111,8 +111,9 @@ def fit_tail(
     ``ys`` are finite scores in the maximise orientation, plus ``-inf`` for failed trials
     (censored with the rest). ``b_range``: the metric's known range, which bounds ``b``.
     ``local``: search only near ``warm_start`` (its c and the neighbouring ones), for an
-    update after a few more trials: each c from its own fit before them (``guides``,
-    ``{c: fit}``, else ``warm_start``), plus the screening starts that look better (see
+    update after a few more trials: ``warm_start``'s c from it, the neighbouring c from
+    their own fits before those trials (``guides``, ``{c: fit}``) or else from their best
+    screening start, plus the screening starts that look better than those fits (see
     :func:`tailstop.fitting.fit_near`). Returns ``(distribution, threshold)``.
     """
     from tailstop.distributions import NoisyQuadraticDistribution
