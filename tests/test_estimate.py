@@ -334,3 +334,77 @@ def test_an_update_that_misses_the_best_c_takes_it_from_the_dimension_fits():
         best = fit_parameters(ys, (threshold, np.inf), tail_constraints(10)).loss
         assert 2 * (ys.size + 1) * (loss - best) < 0.01
         assert min(estimate._state.dimension_deviances.values()) > -0.01
+
+
+def test_the_gain_interval_reaches_down_to_the_noiseless_fits_inside_the_region():
+    """When the seed noise cannot be told from zero, the region holds noiseless laws whose
+    support ends just above the best observation; the lower end of ``expected_gain`` must be
+    at most their gain (before, it was the least gain over the profile ends of ``b`` and
+    ``o``, which need noise or sit at the fitted ``b``: 10x too high here)."""
+    from scipy import stats
+
+    from tailstop import NoisyQuadraticDistribution, QuadraticDistribution, forecast
+    from tailstop.fitting import spacing_loss
+
+    ys = QuadraticDistribution(0.0, 1.0, 2).sample(100, generator=np.random.default_rng(0))
+    estimate = analyze(ys, "maximize")
+    fit, threshold, top = estimate._state.fit, estimate.threshold, float(ys.max())
+    assert fit.o < 0.01 and estimate.effective_dimension.estimate == 2
+
+    def loss(d):
+        return spacing_loss(ys, (threshold, np.inf), d.a, d.b, d.c, d.o, False)
+
+    critical = float(stats.chi2.ppf(0.9, 1))
+    noiseless = NoisyQuadraticDistribution.fit(
+        ys, limits=(threshold, np.inf), constraints={"o": 0.0, "c": 2, "convex": False}
+    )
+    inside = []
+    for share in (0.2, 0.4, 0.7):  # of the way from the best observation to the noiseless b
+        b = top + share * (noiseless.b - top)
+        law = NoisyQuadraticDistribution.fit(
+            ys, limits=(threshold, np.inf), constraints={"b": b, "o": 0.0, "c": 2, "convex": False}
+        )
+        if 2 * (ys.size + 1) * (loss(law) - loss(fit)) <= critical:
+            inside.append(float(forecast.expected_gain(law, top, 100)))
+    assert inside, "no noiseless law inside the region to compare with"
+    gain = estimate.expected_gain(100)
+    assert gain.low <= min(inside) * (1 + 1e-9)
+    assert gain.low < 0.2 * gain.estimate
+
+
+def test_the_gain_interval_reaches_down_to_the_least_gain_inside_the_region():
+    """With the noise told from zero, the least expected gain over the region lies on its
+    boundary between the profile ends of ``b`` and ``o``; the lower end of ``expected_gain``
+    must be at most the gain of every law found inside the region (before: the least over the
+    profile ends, 0.0104 here against 0.0058 at a law inside the region)."""
+    from scipy import stats
+
+    from tailstop import NoisyQuadraticDistribution, forecast
+    from tailstop.fitting import fit_parameters, spacing_loss
+
+    law = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.05)
+    ys = law.sample(100, generator=np.random.default_rng(3))
+    estimate = analyze(ys, "maximize")
+    fit, threshold, top = estimate._state.fit, estimate.threshold, float(ys.max())
+    assert fit.o > 0.02
+
+    def loss(d):
+        return spacing_loss(ys, (threshold, np.inf), d.a, d.b, d.c, d.o, False)
+
+    critical = float(stats.chi2.ppf(0.9, 1))
+    inside = []
+    for db in (-0.02, -0.01, 0.0):
+        for share in (0.6, 0.7, 0.8):
+            r = fit_parameters(
+                ys, (threshold, np.inf),
+                {"b": fit.b + db, "o": share * fit.o, "c": int(fit.c), "convex": False},
+            )
+            candidate = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o)
+            if 2 * (ys.size + 1) * (loss(candidate) - loss(fit)) <= critical:
+                inside.append(float(forecast.expected_gain(candidate, top, 100)))
+    assert len(inside) >= 3
+    gain = estimate.expected_gain(100)
+    assert gain.low <= min(inside) * (1 + 1e-6)
+    least = estimate._state.end_fits[("least gain",)]
+    deviance = 2 * (ys.size + 1) * (loss(least) - loss(fit))
+    assert deviance == pytest.approx(critical, rel=0.07)

@@ -69,3 +69,36 @@ def test_an_update_confirms_its_previous_end_in_one_fit():
 def test_an_end_at_the_limit_is_the_limit():
     profile = _KnownProfile(lambda v: 0.1 * v)
     assert profile.end("b", CRITICAL, 1.0, 0.1, 2.0, 1e-4) == 2.0
+
+
+def _noiseless_deviance(floor, d0):
+    """The spacing deviance of a noiseless end of support at ``floor + x d0`` (its last
+    spacing, ``x`` times the fitted one): ``2 (x - 1 - log x)``, infinite at the floor."""
+    def deviance(v):
+        x = (v - floor) / d0
+        return math.inf if x <= 0 else 2.0 * (x - 1.0 - math.log(x))
+    return deviance
+
+
+@pytest.mark.parametrize("d0", [1e-6, 1e-3, 0.5])
+def test_the_noiseless_end_runs_down_to_its_crossing_near_the_best_observation(d0):
+    floor = 0.7
+    profile = _KnownProfile(_noiseless_deviance(floor, d0))
+    start = SimpleNamespace(a=-1.0, b=floor + d0, c=1, o=0.0)
+    end = profile.noiseless_end(CRITICAL, start, 0.0, floor)
+    # 2 (x - 1 - log x) = 2.706 at x = 0.1055: a tenth of the fitted last spacing
+    assert (end - floor) / d0 == pytest.approx(0.1055, rel=0.05)
+    assert _root_deviance_at(profile, end) == pytest.approx(math.sqrt(CRITICAL), rel=RTOL)
+    assert profile.kept[-1][0].b == end
+    assert len(profile.fits) <= 8
+
+
+def test_the_noiseless_end_is_none_outside_the_region_and_reused_on_an_update():
+    floor, d0 = 0.7, 1e-3
+    profile = _KnownProfile(_noiseless_deviance(floor, d0))
+    start = SimpleNamespace(a=-1.0, b=floor + d0, c=1, o=0.0)
+    assert profile.noiseless_end(CRITICAL, start, 1.5 * CRITICAL, floor) is None
+    end = profile.noiseless_end(CRITICAL, start, 0.0, floor)
+    again = _KnownProfile(_noiseless_deviance(floor, d0))
+    assert again.noiseless_end(CRITICAL, start, 0.0, floor, end, profile.kept[-1][0]) == end
+    assert len(again.fits) == 1

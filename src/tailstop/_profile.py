@@ -70,7 +70,7 @@ class Profile:
             # the profile of b minimises over c too (the neighbouring values of the previous
             # point); along the noise, c stays (other c are consistent_dimensions's job)
             start = warm or self.best_fit
-            if "o" in constraints:
+            if "o" in constraints and "b" not in constraints:
                 r = fit_local(self.ys, self.limits, full, start, ftol=self.ftol)
             else:
                 r = fit_near(self.ys, self.limits, full, start, ftol=self.ftol, screen=screen)
@@ -280,6 +280,146 @@ class Profile:
             inside_v + (target - inside_r) * (outside_v - inside_v) / (outside_r - inside_r)
         )
         return end, False, outside_v, self.fit({name: end}, warm=inside_fit)
+
+    def noiseless_end(self, critical: float, start, start_deviance: float, floor: float,
+                      guess: float | None = None, guess_fit=None) -> float | None:
+        """The lowest ``b`` of the noiseless fits inside the region, or None when there are
+        none (``start``: the noiseless fit, ``b`` free, with its deviance ``start_deviance``;
+        ``floor``: the best observation, which a noiseless ``b`` must exceed).
+
+        When the seed noise cannot be told from zero, the confidence region reaches the
+        boundary ``o = 0`` and there stretches down in ``b`` towards the best observation,
+        where one more trial is least likely to improve: the corner that bounds the expected
+        gain from below, which neither the profile of ``b`` (its low end needs noise) nor that
+        of ``o`` (at the fitted ``b``) reaches. The deviance grows like ``-2 log(b - floor)``
+        there, so the secant runs on ``u = log(b - floor)``. The fit at the end is kept.
+        """
+        target = math.sqrt(critical)
+        r0 = math.sqrt(max(start_deviance, 0.0))
+        if not (np.isfinite(start_deviance) and r0 <= (1 + RTOL) * target):
+            return None
+        b0 = float(start.b)
+        if not b0 > floor:
+            return None
+        if r0 >= (1 - RTOL) * target:
+            self.kept.append((start, start_deviance))
+            return b0
+        inside = (math.log(b0 - floor), r0, start)
+        outside = None
+        again = None
+        if guess is not None and floor < guess < b0:
+            u1 = math.log(guess - floor)
+            if guess_fit is not None and float(guess_fit.b) == guess:
+                again = guess_fit
+        else:
+            u1 = inside[0] - 1.0
+        end = (start, start_deviance)
+        for _ in range(MAX_FITS_PER_END):
+            b1 = floor + math.exp(u1)
+            constraints = {"b": b1, "o": 0.0}
+            if again is not None:
+                dist, deviance = self.fit(constraints, warm=again, screen="guarded")
+                again = None
+            else:
+                dist, deviance = self.fit(constraints, warm=inside[2])
+            r1 = math.sqrt(max(deviance, 0.0)) if np.isfinite(deviance) else math.inf
+            if abs(r1 - target) <= RTOL * target:
+                end = (dist, deviance)
+                break
+            if r1 < target:
+                inside = (u1, r1, dist)
+                end = (dist, deviance)
+            else:
+                outside = (u1, r1, int(dist.c))
+            if outside is not None and r1 < target and int(dist.c) != outside[2]:
+                # the outside point was fitted from another c (a descent reaches only the
+                # neighbouring ones): refit it from this c before trusting the wall
+                u1, outside = outside[0], None
+            elif outside is None:
+                u1 = inside[0] - 1.0  # e-fold closer to the best observation
+            else:
+                width = inside[0] - outside[0]
+                if width <= 0.02:
+                    break
+                if np.isfinite(outside[1]):
+                    aim = inside[0] + (target - inside[1]) * (outside[0] - inside[0]) / (
+                        outside[1] - inside[1]
+                    )
+                else:
+                    aim = 0.5 * (inside[0] + outside[0])
+                u1 = float(np.clip(aim, outside[0] + 0.05 * width, inside[0] - 0.05 * width))
+        self.kept.append(end)
+        return float(end[0].b)
+
+    def least_gain_end(self, critical: float, current_best: float, horizon: float,
+                       guess: float | None = None, guess_fit=None) -> float | None:
+        """The fit on the region's boundary where ``horizon`` more trials are expected to gain
+        least over ``current_best`` (see :mod:`tailstop._leastgain`), kept among the ends;
+        returns the Lagrange multiplier that reached it (``guess``, ``guess_fit``: the
+        multiplier and fit before the latest trials, on an update), or None when no penalised
+        fit came inside or the estimate's own gain is nil.
+
+        The root deviance grows about as a power of the multiplier: the secant runs on
+        ``(log lambda, log r)``, inside a bracket once it has one.
+        """
+        from tailstop._leastgain import expected_gains, fit_penalised
+        from tailstop.distributions import NoisyQuadraticDistribution
+        from tailstop.regime import tail_constraints
+
+        fit = self.best_fit
+        gain = float(expected_gains(fit.a, fit.b, int(fit.c), fit.o, current_best, horizon)[0])
+        if not (np.isfinite(gain) and gain > 0):
+            return None
+        target = math.log(math.sqrt(critical))
+        constraints = tail_constraints(self.c_max, self.b_range)
+        inside = outside = None  # (log lambda, log r, fit)
+        weight, warm = 4.0, fit
+        if guess is not None and np.isfinite(guess) and guess > 0:
+            weight = float(guess)
+            if guess_fit is not None:
+                warm = guess_fit
+        end = previous = None
+        for _ in range(MAX_FITS_PER_END // 3):
+            try:
+                r = fit_penalised(
+                    self.ys, self.limits, constraints, warm, weight / (self.scale * gain),
+                    current_best, horizon, ftol=self.ftol,
+                    # an update starts from the same fit before the latest trials: its c
+                    neighbours=warm is not guess_fit,
+                )
+            except (ConstraintError, FitError):
+                break
+            dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
+            deviance = self.scale * (r.loss - self.loss_hat)
+            self.fits.append((dist, deviance))
+            if not np.isfinite(deviance):
+                break
+            point = (math.log(weight), 0.5 * math.log(max(deviance, 1e-12)), dist)
+            if abs(point[1] - target) <= math.log1p(RTOL):
+                end = (weight, dist, deviance)
+                break
+            if point[1] < target:
+                inside, end = point, (weight, dist, deviance)
+            else:
+                outside = point
+            if inside is not None and outside is not None:
+                u0, v0, u1, v1 = inside[0], inside[1], outside[0], outside[1]
+                aim = u0 + (target - v0) * (u1 - u0) / (v1 - v0)
+                width = u1 - u0
+                u = float(np.clip(aim, u0 + 0.05 * width, u1 - 0.05 * width))
+            elif inside is not None and previous is not None and previous[0] != inside[0]:
+                slope = (inside[1] - previous[1]) / (inside[0] - previous[0])
+                u = inside[0] + min(max((target - inside[1]) / max(slope, 0.2), 0.0), 2.0) + 0.05
+            else:  # r about proportional to the multiplier
+                u = point[0] + float(np.clip(target - point[1], -2.0, 2.0)) * (
+                    1.05 if point[1] < target else 1.0
+                )
+            previous = point
+            weight, warm = math.exp(u), (inside[2] if inside is not None else fit)
+        if end is None:
+            return None
+        self.kept.append(end[1:])
+        return end[0]
 
     def plausible(self, critical: float) -> list:
         """The kept fits (profile ends, other c) inside the confidence region: deviance at

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -538,14 +539,38 @@ def _profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, with
         searches.append(("o", +1.0, o_step, np.inf))
         if dist.o > 0:
             searches.append(("o", -1.0, o_step, 0.0))
-    ends, fits = {}, {}
+    ends, fits, deviances = {}, {}, {}
     for name, direction, step, limit in searches:
         key = (name, direction)
         ends[key] = profile.end(
             name, critical, direction, step, limit, 0.02 * step, guesses.get(key),
             guess_fits.get(key),
         )
-        fits[key] = profile.kept[-1][0]
+        fits[key], deviances[key] = profile.kept[-1]
+    if with_noise:
+        # the noiseless fits inside the region: where the expected gain is least
+        start, start_deviance = None, math.inf
+        if dist.o == 0:
+            start, start_deviance = dist, 0.0
+        elif ends.get(("o", -1.0)) == 0.0:
+            start, start_deviance = fits[("o", -1.0)], deviances[("o", -1.0)]
+        if start is not None and float(start.o) == 0.0:
+            key = ("noiseless", "b", -1.0)
+            floor = max(float(profile.ys.max()), b_range[0])
+            end = profile.noiseless_end(
+                critical, start, start_deviance, floor, guesses.get(key), guess_fits.get(key)
+            )
+            if end is not None:
+                ends[key], fits[key] = end, profile.kept[-1][0]
+        else:
+            # the noise is told from zero: the least gain lies on the region's boundary
+            key = ("least gain",)
+            weight = profile.least_gain_end(
+                critical, float(profile.ys.max()), float(profile.ys.size), guesses.get(key),
+                guess_fits.get(key),
+            )
+            if weight is not None:
+                ends[key], fits[key] = weight, profile.kept[-1][0]
     return ends, fits
 
 

@@ -1,0 +1,101 @@
+"""Penalised fits (private): the parameters inside the confidence region where more trials
+are expected to gain least, which bound the expected gain from below.
+
+The expected gain of ``k`` more trials, ``g_k(theta) = int_y^inf (1 - F(t)^k) dt`` with ``y``
+the current best, has its least value over the region ``{theta : D(theta) <= chi2_1}`` on the
+region's boundary, in general not at a profile end of ``b`` (a lower ``b`` needs more noise,
+which adds gain) nor of ``o`` (at the ``b`` that suits that noise). With ``h = g_k / g_k(^theta)``
+(the gain relative to the estimate's), the minimiser of ``h`` over the region solves, for some
+multiplier ``lambda >= 0`` (Lagrange),
+
+    theta(lambda) = argmin  L(theta) + (lambda / (2 (n + 1))) h(theta),
+
+and ``D(theta(lambda))`` grows with ``lambda`` (as ``lambda^2 Var(h^)`` near the estimate, more
+slowly as the gain shrinks): a secant on the root deviance against ``log lambda`` finds the
+multiplier with ``D = chi2_1`` in a few fits (:meth:`tailstop._profile.Profile.least_gain_end`).
+(``h = log g_k`` would be unbounded below where the gain vanishes, and the penalised path
+then jumps to far-away parameters; ``g_k`` itself is bounded below by 0.)
+The profile is taken for one horizon ``k`` (``analyze`` uses the number of trials so far); the
+fit found is a member of the region for every other ``k``, near its least gain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tailstop import _moments
+from tailstop._fitproblem import _coordinates, _setup
+from tailstop.errors import FitError
+
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(24)
+_NODES, _WEIGHTS = 0.5 * (_NODES + 1.0), 0.5 * _WEIGHTS  # on [0, 1]
+
+
+def expected_gains(a, b, c: int, o, y: float, k: float) -> np.ndarray:
+    """``E[max(Y_1..Y_k, y) - y]`` for the concave laws ``NQ(a_i, b_i, c, o_i)``, batched.
+
+    ``int_y^inf (1 - F(t)^k) dt = w int_{-8s}^{m_y} (1 - (1 - G(m))^k) dm`` with ``w = b - a``,
+    ``m_y = (b - y) / w``, ``s = o / w`` and ``G`` the standard CDF of the distance from the
+    best score in widths (``G`` is below 1e-15 under ``-8s``): 24-point Gauss-Legendre on fixed
+    nodes, smooth in the parameters (for a Newton search; about 1e-4 relative, where the
+    forecasts use :func:`tailstop.forecast.expected_gain`).
+    """
+    a, b, o = (np.atleast_1d(np.asarray(v, float)) for v in (a, b, o))
+    width = b - a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = o / width
+        hi = (b - y) / width
+    lo = -8.0 * s
+    span = np.maximum(hi - lo, 0.0)
+    m = lo[:, None] + span[:, None] * _NODES
+    G = _moments.std_cdf(m, c, np.broadcast_to(s[:, None], m.shape))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inner = -np.expm1(k * np.log1p(-np.clip(G, 0.0, 1.0)))
+        gain = width * span * (inner @ _WEIGHTS)
+    return np.where(np.isfinite(gain), gain, np.inf)
+
+
+class _Penalised:
+    """The spacing objective plus ``weight * gain_k`` (concave form only)."""
+
+    def __init__(self, objective, weight: float, y: float, k: float):
+        self.objective, self.weight, self.y, self.k = objective, float(weight), float(y), k
+
+    def loss(self, a, b, c: int, o, convex: bool) -> np.ndarray:
+        base = self.objective.loss(a, b, c, o, convex)
+        return base + self.weight * expected_gains(a, b, c, o, self.y, self.k)
+
+
+def fit_penalised(ys, limits, constraints, warm, weight: float, y: float, k: float,
+                   ftol=None, neighbours: bool = True):
+    """Newton descents from ``warm`` at its ``c`` and (``neighbours``) the neighbouring ones
+    (concave) on the spacing loss plus ``weight * gain_k`` (:func:`expected_gains`); the least
+    penalised one as a :class:`tailstop.fitting.FitResult` whose ``loss`` is the plain spacing
+    loss."""
+    from tailstop.fitting import FitResult, _Batch, _in_box
+
+    constraints = dict(constraints or {})
+    constraints["convex"] = False
+    problem = _setup(ys, limits, constraints, True)
+    coords = _coordinates(problem)[False]
+    if coords.dimension == 0:
+        raise FitError("nothing to fit: every parameter is fixed.")
+    x0 = coords.from_params(
+        np.clip(warm.a, *problem.a_bounds),
+        np.clip(warm.b, *problem.b_bounds),
+        np.clip(warm.o, *problem.o_bounds),
+    )[0]
+    near = [c for c in problem.cs if abs(c - int(warm.c)) <= int(neighbours)]
+    objective = _Penalised(problem.objective, weight, y, k)
+    batch = _Batch({False: coords}, {False: objective}, [(False, c, x0) for c in near], True,
+                   ftol=ftol)
+    batch.run(max_iter=30)
+    found = batch.results()
+    if not found:
+        raise FitError("the penalised fit found no parameters with a finite loss.")
+    _, _, c, x, _ = min(found, key=lambda r: r[0])
+    a, b, o = _in_box(problem, coords, x)
+    loss = float(problem.objective.loss(a, b, c, o, False)[0])
+    if not np.isfinite(loss):
+        raise FitError("the penalised fit ended at parameters with a non-finite loss.")
+    return FitResult(a, b, c, o, False, loss)
