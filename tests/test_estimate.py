@@ -408,3 +408,23 @@ def test_the_gain_interval_reaches_down_to_the_least_gain_inside_the_region():
     least = estimate._state.end_fits[("least gain",)]
     deviance = 2 * (ys.size + 1) * (loss(least) - loss(fit))
     assert deviance == pytest.approx(critical, rel=0.07)
+
+
+def test_a_failed_least_gain_fit_only_narrows_the_gain_range(monkeypatch):
+    from tailstop import NoisyQuadraticDistribution
+    from tailstop._profile import Profile
+    from tailstop.errors import FitError
+
+    def broken(*args, **kwargs):
+        raise FitError("injected")
+
+    ys = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.05).sample(
+        100, generator=np.random.default_rng(3)
+    )
+    full = analyze(ys, "maximize")
+    monkeypatch.setattr(Profile, "least_gain_end", broken)
+    monkeypatch.setattr(Profile, "noiseless_end", broken)
+    narrowed = analyze(ys, "maximize")
+    assert narrowed.best_possible == full.best_possible
+    assert narrowed.expected_gain(100).high == full.expected_gain(100).high
+    assert full.expected_gain(100).low < narrowed.expected_gain(100).low

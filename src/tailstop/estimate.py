@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -13,6 +14,8 @@ from tailstop import forecast, regime
 from tailstop._data import CleanScores, clean_scores
 from tailstop._profile import Profile
 from tailstop.errors import FitError, InvalidParameterError, NotEnoughTrials, TailstopError
+
+logger = logging.getLogger("tailstop")
 
 __all__ = ["MIN_TRIALS", "EffectiveDimension", "Interval", "TailEstimate", "analyze"]
 
@@ -548,30 +551,40 @@ def _profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, with
         )
         fits[key], deviances[key] = profile.kept[-1]
     if with_noise:
-        # the noiseless fits inside the region: where the expected gain is least
-        start, start_deviance = None, math.inf
-        if dist.o == 0:
-            start, start_deviance = dist, 0.0
-        elif ends.get(("o", -1.0)) == 0.0:
-            start, start_deviance = fits[("o", -1.0)], deviances[("o", -1.0)]
-        if start is not None and float(start.o) == 0.0:
-            key = ("noiseless", "b", -1.0)
-            floor = max(float(profile.ys.max()), b_range[0])
-            end = profile.noiseless_end(
-                critical, start, start_deviance, floor, guesses.get(key), guess_fits.get(key)
-            )
-            if end is not None:
-                ends[key], fits[key] = end, profile.kept[-1][0]
+        try:
+            key, value = _least_gain_end(profile, critical, b_range, ends, fits, deviances,
+                                         guesses, guess_fits)
+        except (TailstopError, ValueError, ArithmeticError) as exc:
+            # an extra fit for the gain's lower end only: without it the range is narrower
+            logger.debug("the least-gain end of the region was not found: %s", exc)
         else:
-            # the noise is told from zero: the least gain lies on the region's boundary
-            key = ("least gain",)
-            weight = profile.least_gain_end(
-                critical, float(profile.ys.max()), float(profile.ys.size), guesses.get(key),
-                guess_fits.get(key),
-            )
-            if weight is not None:
-                ends[key], fits[key] = weight, profile.kept[-1][0]
+            if value is not None:
+                ends[key], fits[key] = value, profile.kept[-1][0]
     return ends, fits
+
+
+def _least_gain_end(profile: Profile, critical, b_range, ends, fits, deviances, guesses,
+                    guess_fits):
+    """``(key, value)`` of the fit inside the region where more trials gain least (kept last
+    in ``profile``; value None when there is none): the noiseless law ending closest above the
+    best score when the noise cannot be told from zero, else the Lagrangian least-gain fit."""
+    dist = profile.best_fit
+    start, start_deviance = None, math.inf
+    if dist.o == 0:
+        start, start_deviance = dist, 0.0
+    elif ends.get(("o", -1.0)) == 0.0:
+        start, start_deviance = fits[("o", -1.0)], deviances[("o", -1.0)]
+    best = float(profile.ys.max())
+    if start is not None and float(start.o) == 0.0:
+        key = ("noiseless", "b", -1.0)
+        floor = max(best, b_range[0])
+        return key, profile.noiseless_end(
+            critical, start, start_deviance, floor, guesses.get(key), guess_fits.get(key)
+        )
+    key = ("least gain",)
+    return key, profile.least_gain_end(
+        critical, best, float(profile.ys.size), guesses.get(key), guess_fits.get(key)
+    )
 
 
 def _far_outside(critical: float) -> float:
