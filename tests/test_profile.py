@@ -81,15 +81,30 @@ def _noiseless_deviance(floor, d0):
 
 
 @pytest.mark.parametrize("d0", [1e-6, 1e-3, 0.5])
-def test_the_noiseless_end_runs_down_to_its_crossing_near_the_best_observation(d0):
+@pytest.mark.parametrize(("scale", "crossing"), [(1.0, 0.1055), (2.0, 0.2371), (0.5, 0.0252)])
+def test_the_noiseless_end_runs_down_to_its_crossing_near_the_best_observation(
+    d0, scale, crossing
+):
     floor = 0.7
-    profile = _KnownProfile(_noiseless_deviance(floor, d0))
+    deviance = _noiseless_deviance(floor, d0)
+    profile = _KnownProfile(lambda v: scale * deviance(v))
     start = SimpleNamespace(a=-1.0, b=floor + d0, c=1, o=0.0)
     end = profile.noiseless_end(CRITICAL, start, 0.0, floor)
-    # 2 (x - 1 - log x) = 2.706 at x = 0.1055: a tenth of the fitted last spacing
-    assert (end - floor) / d0 == pytest.approx(0.1055, rel=0.05)
+    # 2 s (x - 1 - log x) = 2.706: x = 0.1055 at s = 1, a tenth of the fitted last spacing
+    assert (end - floor) / d0 == pytest.approx(crossing, rel=0.05)
     assert _root_deviance_at(profile, end) == pytest.approx(math.sqrt(CRITICAL), rel=RTOL)
     assert profile.kept[-1][0].b == end
+    assert len(profile.fits) <= 2  # the first from s = 1, the second with s fitted
+
+
+def test_the_noiseless_end_steps_past_a_profile_unlike_its_model():
+    """A profile that is not of the model's form (here linear in log(b - floor)) still ends
+    at its crossing, through the bracket."""
+    floor, d0 = 0.7, 1e-3
+    profile = _KnownProfile(lambda v: 0.4 * max(math.log(d0 / (v - floor)), 0.0) ** 1.5)
+    start = SimpleNamespace(a=-1.0, b=floor + d0, c=1, o=0.0)
+    end = profile.noiseless_end(CRITICAL, start, 0.0, floor)
+    assert _root_deviance_at(profile, end) == pytest.approx(math.sqrt(CRITICAL), rel=RTOL)
     assert len(profile.fits) <= 8
 
 

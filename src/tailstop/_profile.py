@@ -304,15 +304,17 @@ class Profile:
         if r0 >= (1 - RTOL) * target:
             self.kept.append((start, start_deviance))
             return b0
-        inside = (math.log(b0 - floor), r0, start)
+        u0 = math.log(b0 - floor)
+        inside = (u0, r0, start)
         outside = None
+        previous_width, refitted = math.inf, set()
         again = None
         if guess is not None and floor < guess < b0:
             u1 = math.log(guess - floor)
             if guess_fit is not None and float(guess_fit.b) == guess:
                 again = guess_fit
         else:
-            u1 = inside[0] - 1.0
+            u1 = _noiseless_aim(u0, start_deviance, None, None, critical)
         end = (start, start_deviance)
         for _ in range(MAX_FITS_PER_END):
             b1 = floor + math.exp(u1)
@@ -331,22 +333,24 @@ class Profile:
                 end = (dist, deviance)
             else:
                 outside = (u1, r1, int(dist.c))
-            if outside is not None and r1 < target and int(dist.c) != outside[2]:
+            if (outside is not None and r1 < target and int(dist.c) != outside[2]
+                    and outside[0] not in refitted):
                 # the outside point was fitted from another c (a descent reaches only the
-                # neighbouring ones): refit it from this c before trusting the wall
+                # neighbouring ones): refit it once from this c before trusting the wall
+                refitted.add(outside[0])
                 u1, outside = outside[0], None
-            elif outside is None:
-                u1 = inside[0] - 1.0  # e-fold closer to the best observation
+                continue
+            aim = _noiseless_aim(u0, start_deviance, u1, deviance, critical)
+            if outside is None:
+                # at least a quarter e-fold closer, or a model that undershoots crawls
+                u1 = inside[0] - 1.0 if aim is None else min(aim, inside[0] - 0.25)
             else:
                 width = inside[0] - outside[0]
                 if width <= 0.02:
                     break
-                if np.isfinite(outside[1]):
-                    aim = inside[0] + (target - inside[1]) * (outside[0] - inside[0]) / (
-                        outside[1] - inside[1]
-                    )
-                else:
-                    aim = 0.5 * (inside[0] + outside[0])
+                if aim is None or width > 0.5 * previous_width:
+                    aim = 0.5 * (inside[0] + outside[0])  # bisect: the model did not shrink it
+                previous_width = width
                 u1 = float(np.clip(aim, outside[0] + 0.05 * width, inside[0] - 0.05 * width))
         self.kept.append(end)
         return float(end[0].b)
@@ -427,3 +431,29 @@ class Profile:
         an end is accepted anywhere within it, so all accepted ends are kept)."""
         limit = critical * (1.0 + RTOL) ** 2 * (1.0 + 1e-9)
         return [dist for dist, deviance in self.kept if deviance <= limit]
+
+
+def _noiseless_aim(u0: float, d0: float, u1, d1, critical: float) -> float | None:
+    """Where the noiseless profile ``D(u) = d0 + 2 k (x - 1 - log x)``, ``x = exp(u - u0)``,
+    reaches ``critical`` below ``u0``, with ``k`` from the point ``(u1, d1)`` (``k = 1``
+    without one: the last spacing's own term, ``-log`` of its share, alone). That form is the
+    deviance of the spacing next to a noiseless end of support as the end moves down to the
+    best observation; the profile's other terms scale ``k``. None when the point does not fix
+    a positive ``k``."""
+    k = 1.0
+    if u1 is not None:
+        x1 = math.exp(u1 - u0)
+        shape = x1 - 1.0 - math.log(x1)
+        if not (np.isfinite(d1) and shape > 1e-12 and d1 > d0 and u1 < u0):
+            return None
+        k = (d1 - d0) / (2.0 * shape)
+    goal = (critical - d0) / (2.0 * k)  # x - 1 - log x = goal, x < 1
+    if not goal > 0:
+        return None
+    v = -(1.0 + goal)  # log x; Newton on exp(v) - v - 1 - goal, decreasing and convex in v
+    for _ in range(30):
+        step = (math.exp(v) - v - 1.0 - goal) / (math.exp(v) - 1.0)
+        v -= step
+        if abs(step) < 1e-12:
+            break
+    return u0 + v
