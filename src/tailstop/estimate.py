@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -12,10 +10,8 @@ from scipy import stats
 
 from tailstop import forecast, regime
 from tailstop._data import CleanScores, clean_scores
-from tailstop._profile import Profile
+from tailstop._intervals import consistent_dimensions, new_profile, profile_tail
 from tailstop.errors import FitError, InvalidParameterError, NotEnoughTrials, TailstopError
-
-logger = logging.getLogger("tailstop")
 
 __all__ = ["MIN_TRIALS", "EffectiveDimension", "Interval", "TailEstimate", "analyze"]
 
@@ -422,10 +418,10 @@ def analyze(
     guesses = previous._state.ends if reuse else {}
     guess_fits = previous._state.end_fits if reuse else {}
     try:
-        profile = _new_profile(ys, dist, threshold, c_max, b_range)
+        profile = new_profile(ys, dist, threshold, c_max, b_range)
         known = previous._state.dimension_deviances if reuse else {}
         known_fits = previous._state.dimension_fits if reuse else {}
-        consistent, deviances, dimension_fits = _consistent_dimensions(
+        consistent, deviances, dimension_fits = consistent_dimensions(
             profile, dist, critical, c_max, known, known_fits
         )
         best_c = min(deviances, key=deviances.__getitem__)
@@ -433,11 +429,11 @@ def analyze(
             # another c fits better than the fit found (a local update, or a global search
             # that missed in a flat profile): it is the estimate, and the deviances move
             dist = dimension_fits[best_c]
-            profile = _new_profile(ys, dist, threshold, c_max, b_range)
-            consistent, deviances, dimension_fits = _consistent_dimensions(
+            profile = new_profile(ys, dist, threshold, c_max, b_range)
+            consistent, deviances, dimension_fits = consistent_dimensions(
                 profile, dist, critical, c_max, {}, dimension_fits
             )
-        ends, end_fits = _profile_tail(profile, critical, b_range, guesses, guess_fits, True)
+        ends, end_fits = profile_tail(profile, critical, b_range, guesses, guess_fits, True)
         low, high = ends[("b", -1.0)], ends[("b", +1.0)]
         plausible = profile.plausible(critical)
         low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
@@ -445,8 +441,8 @@ def analyze(
         if deeper is not None:
             # The threshold is chosen from the data: the interval is the union of the chosen
             # tail's and its stability partner's, which agree when the law holds on both.
-            deep_profile = _new_profile(ys, deeper[0], deeper[1], c_max, b_range)
-            deep_ends, deep_fits = _profile_tail(
+            deep_profile = new_profile(ys, deeper[0], deeper[1], c_max, b_range)
+            deep_ends, deep_fits = profile_tail(
                 deep_profile, critical, b_range,
                 {k[1:]: v for k, v in guesses.items() if k[0] == "deeper"},
                 {k[1:]: v for k, v in guess_fits.items() if k[0] == "deeper"}, False,
@@ -514,124 +510,6 @@ def _extends(previous: TailEstimate, clean: CleanScores) -> bool:
 
 def _tail_size(fraction: float, n_finite: int) -> int:
     return int(np.clip(round(fraction * n_finite), regime.MIN_TAIL, n_finite))
-
-
-def _new_profile(ys, dist, threshold: float, c_max: int, b_range) -> Profile:
-    """The profiles of the fit ``dist`` of the tail above ``threshold``; ``b_range``: the
-    metric's known range, which bounds ``b``."""
-    from tailstop.fitting import spacing_loss
-
-    loss_hat = spacing_loss(ys, (threshold, np.inf), dist.a, dist.b, dist.c, dist.o, False)
-    return Profile(ys, threshold, dist, loss_hat, c_max, b_range)
-
-
-def _profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, with_noise: bool):
-    """Profile ends of ``b`` (and ``o``) of ``profile``'s fit; ``guesses`` and
-    ``guess_fits``: the ends and their fits before the latest trials (an update).
-    Returns ``(ends, fits at the ends)``."""
-    dist = profile.best_fit
-    threshold = profile.limits[0]
-    spread = max(
-        dist.o,
-        1e-3 * (dist.b - threshold if np.isfinite(threshold) else dist.b - dist.a),
-        1e-12 * max(1.0, abs(dist.b)),
-    )
-    o_step = max(0.3 * dist.o, 0.1 * spread)
-    searches = [("b", +1.0, spread, b_range[1]), ("b", -1.0, spread, b_range[0])]
-    if with_noise:
-        searches.append(("o", +1.0, o_step, np.inf))
-        if dist.o > 0:
-            searches.append(("o", -1.0, o_step, 0.0))
-    ends, fits, deviances = {}, {}, {}
-    for name, direction, step, limit in searches:
-        key = (name, direction)
-        ends[key] = profile.end(
-            name, critical, direction, step, limit, 0.02 * step, guesses.get(key),
-            guess_fits.get(key),
-        )
-        fits[key], deviances[key] = profile.kept[-1]
-    if with_noise:
-        try:
-            key, value = _least_gain_end(profile, critical, b_range, ends, fits, deviances,
-                                         guesses, guess_fits)
-        except (TailstopError, ValueError, ArithmeticError) as exc:
-            # an extra fit for the gain's lower end only: without it the range is narrower
-            logger.debug("the least-gain end of the region was not found: %s", exc)
-        else:
-            if value is not None:
-                ends[key], fits[key] = value, profile.kept[-1][0]
-    return ends, fits
-
-
-def _least_gain_end(profile: Profile, critical, b_range, ends, fits, deviances, guesses,
-                    guess_fits):
-    """``(key, value)`` of the fit inside the region where more trials gain least (kept last
-    in ``profile``; value None when there is none): the noiseless law ending closest above the
-    best score when the noise cannot be told from zero, else the Lagrangian least-gain fit."""
-    dist = profile.best_fit
-    start, start_deviance = None, math.inf
-    if dist.o == 0:
-        start, start_deviance = dist, 0.0
-    elif ends.get(("o", -1.0)) == 0.0:
-        start, start_deviance = fits[("o", -1.0)], deviances[("o", -1.0)]
-    best = float(profile.ys.max())
-    if start is not None and float(start.o) == 0.0:
-        key = ("noiseless", "b", -1.0)
-        floor = max(best, b_range[0])
-        return key, profile.noiseless_end(
-            critical, start, start_deviance, floor, guesses.get(key), guess_fits.get(key)
-        )
-    key = ("least gain",)
-    return key, profile.least_gain_end(
-        critical, best, float(profile.ys.size), guesses.get(key), guess_fits.get(key)
-    )
-
-
-def _far_outside(critical: float) -> float:
-    """A deviance this large is far outside the region: ``2 critical + 4``."""
-    return 2.0 * critical + 4.0
-
-
-def _consistent_dimensions(
-    profile: Profile,
-    dist,
-    critical: float,
-    c_max: int,
-    known: dict | None = None,
-    known_fits: dict | None = None,
-):
-    """Every ``c`` whose profile deviance is below the chi-square critical value, the
-    deviances found and the fits at them (``{c: deviance}``, ``{c: fit}``, for the next
-    update).
-
-    ``known``, ``known_fits``: deviances and fits from the estimate this one updates. A ``c``
-    that was far outside the region there (deviance above ``_far_outside(critical)``) is not
-    refitted: a deviance grows about in proportion to the trials, and an update reuses the
-    threshold only within 10% more of them, too few to bring it back inside. The others
-    start from their own fit then (with the screening starts that look better than it).
-    """
-    known, known_fits = known or {}, known_fits or {}
-    consistent, deviances, fits = [int(dist.c)], {int(dist.c): 0.0}, {int(dist.c): dist}
-    for step in (-1, 1):
-        c, warm = int(dist.c) + step, dist
-        while 1 <= c <= c_max:
-            if known.get(c, 0.0) > _far_outside(critical):
-                deviances[c] = known[c]
-                if c in known_fits:
-                    fits[c] = known_fits[c]
-                break
-            before = known_fits.get(c)
-            if before is not None and int(before.c) == c:
-                warm, deviance = profile.fit({"c": c}, warm=before, screen="guarded")
-            else:
-                warm, deviance = profile.fit({"c": c}, warm=warm)
-            deviances[c], fits[c] = deviance, warm
-            if deviance > critical:
-                break
-            profile.kept.append((warm, deviance))
-            consistent.append(c)
-            c += step
-    return tuple(sorted(consistent)), deviances, fits
 
 
 def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):

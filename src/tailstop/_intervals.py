@@ -1,0 +1,133 @@
+"""The confidence intervals of a fitted tail (private, for :func:`tailstop.analyze`): profile
+ends of the best score and the noise, the effective dimensions consistent with the data, and
+the fit inside the region where more trials gain least."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+from tailstop._profile import Profile
+from tailstop.errors import TailstopError
+
+logger = logging.getLogger("tailstop")
+
+
+def new_profile(ys, dist, threshold: float, c_max: int, b_range) -> Profile:
+    """The profiles of the fit ``dist`` of the tail above ``threshold``; ``b_range``: the
+    metric's known range, which bounds ``b``."""
+    from tailstop.fitting import spacing_loss
+
+    loss_hat = spacing_loss(ys, (threshold, np.inf), dist.a, dist.b, dist.c, dist.o, False)
+    return Profile(ys, threshold, dist, loss_hat, c_max, b_range)
+
+
+def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, with_noise: bool):
+    """Profile ends of ``b`` (and ``o``) of ``profile``'s fit; ``guesses`` and
+    ``guess_fits``: the ends and their fits before the latest trials (an update).
+    Returns ``(ends, fits at the ends)``."""
+    dist = profile.best_fit
+    threshold = profile.limits[0]
+    spread = max(
+        dist.o,
+        1e-3 * (dist.b - threshold if np.isfinite(threshold) else dist.b - dist.a),
+        1e-12 * max(1.0, abs(dist.b)),
+    )
+    o_step = max(0.3 * dist.o, 0.1 * spread)
+    searches = [("b", +1.0, spread, b_range[1]), ("b", -1.0, spread, b_range[0])]
+    if with_noise:
+        searches.append(("o", +1.0, o_step, np.inf))
+        if dist.o > 0:
+            searches.append(("o", -1.0, o_step, 0.0))
+    ends, fits, deviances = {}, {}, {}
+    for name, direction, step, limit in searches:
+        key = (name, direction)
+        ends[key] = profile.end(
+            name, critical, direction, step, limit, 0.02 * step, guesses.get(key),
+            guess_fits.get(key),
+        )
+        fits[key], deviances[key] = profile.kept[-1]
+    if with_noise:
+        try:
+            key, value = _least_gain_end(profile, critical, b_range, ends, fits, deviances,
+                                         guesses, guess_fits)
+        except (TailstopError, ValueError, ArithmeticError) as exc:
+            # an extra fit for the gain's lower end only: without it the range is narrower
+            logger.debug("the least-gain end of the region was not found: %s", exc)
+        else:
+            if value is not None:
+                ends[key], fits[key] = value, profile.kept[-1][0]
+    return ends, fits
+
+
+def _least_gain_end(profile: Profile, critical, b_range, ends, fits, deviances, guesses,
+                    guess_fits):
+    """``(key, value)`` of the fit inside the region where more trials gain least (kept last
+    in ``profile``; value None when there is none): the noiseless law ending closest above the
+    best score when the noise cannot be told from zero, else the Lagrangian least-gain fit."""
+    dist = profile.best_fit
+    start, start_deviance = None, math.inf
+    if dist.o == 0:
+        start, start_deviance = dist, 0.0
+    elif ends.get(("o", -1.0)) == 0.0:
+        start, start_deviance = fits[("o", -1.0)], deviances[("o", -1.0)]
+    best = float(profile.ys.max())
+    if start is not None and float(start.o) == 0.0:
+        key = ("noiseless", "b", -1.0)
+        floor = max(best, b_range[0])
+        return key, profile.noiseless_end(
+            critical, start, start_deviance, floor, guesses.get(key), guess_fits.get(key)
+        )
+    key = ("least gain",)
+    return key, profile.least_gain_end(
+        critical, best, float(profile.ys.size), guesses.get(key), guess_fits.get(key)
+    )
+
+
+def _far_outside(critical: float) -> float:
+    """A deviance this large is far outside the region: ``2 critical + 4``."""
+    return 2.0 * critical + 4.0
+
+
+def consistent_dimensions(
+    profile: Profile,
+    dist,
+    critical: float,
+    c_max: int,
+    known: dict | None = None,
+    known_fits: dict | None = None,
+):
+    """Every ``c`` whose profile deviance is below the chi-square critical value, the
+    deviances found and the fits at them (``{c: deviance}``, ``{c: fit}``, for the next
+    update).
+
+    ``known``, ``known_fits``: deviances and fits from the estimate this one updates. A ``c``
+    that was far outside the region there (deviance above ``_far_outside(critical)``) is not
+    refitted: a deviance grows about in proportion to the trials, and an update reuses the
+    threshold only within 10% more of them, too few to bring it back inside. The others
+    start from their own fit then (with the screening starts that look better than it).
+    """
+    known, known_fits = known or {}, known_fits or {}
+    consistent, deviances, fits = [int(dist.c)], {int(dist.c): 0.0}, {int(dist.c): dist}
+    for step in (-1, 1):
+        c, warm = int(dist.c) + step, dist
+        while 1 <= c <= c_max:
+            if known.get(c, 0.0) > _far_outside(critical):
+                deviances[c] = known[c]
+                if c in known_fits:
+                    fits[c] = known_fits[c]
+                break
+            before = known_fits.get(c)
+            if before is not None and int(before.c) == c:
+                warm, deviance = profile.fit({"c": c}, warm=before, screen="guarded")
+            else:
+                warm, deviance = profile.fit({"c": c}, warm=warm)
+            deviances[c], fits[c] = deviance, warm
+            if deviance > critical:
+                break
+            profile.kept.append((warm, deviance))
+            consistent.append(c)
+            c += step
+    return tuple(sorted(consistent)), deviances, fits
