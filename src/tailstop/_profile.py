@@ -292,7 +292,8 @@ class Profile:
         where one more trial is least likely to improve: the corner that bounds the expected
         gain from below, which neither the profile of ``b`` (its low end needs noise) nor that
         of ``o`` (at the fitted ``b``) reaches. The deviance grows like ``-2 log(b - floor)``
-        there, so the secant runs on ``u = log(b - floor)``. The fit at the end is kept.
+        there: the search runs on ``u = log(b - floor)``, its steps aimed by the form of a
+        noiseless end's deviance (:func:`_noiseless_aim`). The fit at the end is kept.
         """
         target = math.sqrt(critical)
         r0 = math.sqrt(max(start_deviance, 0.0))
