@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tailstop import NoisyQuadraticDistribution, forecast
-from tailstop._leastgain import expected_gains, fit_penalised
+from tailstop._leastgain import PenalisedSearch, expected_gains
 from tailstop.fitting import fit_parameters
 
 
@@ -35,8 +35,9 @@ def test_a_heavier_penalty_trades_fit_for_less_gain():
     top, limits, constraints = float(ys.max()), (-np.inf, np.inf), {"convex": False}
     fit = fit_parameters(ys, limits, constraints)
     losses, gains = [fit.loss], [float(expected_gains(fit.a, fit.b, fit.c, fit.o, top, 100)[0])]
+    search = PenalisedSearch(ys, limits, constraints)
     for weight in (0.02, 0.05, 0.1):
-        r = fit_penalised(ys, limits, constraints, fit, weight, top, 100)
+        r = search.fit(fit, weight, top, 100)
         losses.append(r.loss)
         gains.append(float(expected_gains(r.a, r.b, r.c, r.o, top, 100)[0]))
     assert np.all(np.diff(losses) > 0) and np.all(np.diff(gains) < 0)

@@ -66,36 +66,38 @@ class _Penalised:
         return base + self.weight * expected_gains(a, b, c, o, self.y, self.k)
 
 
-def fit_penalised(ys, limits, constraints, warm, weight: float, y: float, k: float,
-                   ftol=None, neighbours: bool = True):
-    """Newton descents from ``warm`` at its ``c`` and (``neighbours``) the neighbouring ones
-    (concave) on the spacing loss plus ``weight * gain_k`` (:func:`expected_gains`); the least
-    penalised one as a :class:`tailstop.fitting.FitResult` whose ``loss`` is the plain spacing
-    loss."""
-    from tailstop.fitting import FitResult, _Batch, _in_box
+class PenalisedSearch:
+    """Penalised fits of one tail (concave, under ``constraints``), set up once for the
+    several multipliers a least-gain search tries."""
 
-    constraints = dict(constraints or {})
-    constraints["convex"] = False
-    problem = _setup(ys, limits, constraints, True)
-    coords = _coordinates(problem)[False]
-    if coords.dimension == 0:
-        raise FitError("nothing to fit: every parameter is fixed.")
-    x0 = coords.from_params(
-        np.clip(warm.a, *problem.a_bounds),
-        np.clip(warm.b, *problem.b_bounds),
-        np.clip(warm.o, *problem.o_bounds),
-    )[0]
-    near = [c for c in problem.cs if abs(c - int(warm.c)) <= int(neighbours)]
-    objective = _Penalised(problem.objective, weight, y, k)
-    batch = _Batch({False: coords}, {False: objective}, [(False, c, x0) for c in near], True,
-                   ftol=ftol)
-    batch.run(max_iter=30)
-    found = batch.results()
-    if not found:
-        raise FitError("the penalised fit found no parameters with a finite loss.")
-    _, _, c, x, _ = min(found, key=lambda r: r[0])
-    a, b, o = _in_box(problem, coords, x)
-    loss = float(problem.objective.loss(a, b, c, o, False)[0])
-    if not np.isfinite(loss):
-        raise FitError("the penalised fit ended at parameters with a non-finite loss.")
-    return FitResult(a, b, c, o, False, loss)
+    def __init__(self, ys, limits, constraints):
+        constraints = dict(constraints or {})
+        constraints["convex"] = False
+        self.problem = _setup(ys, limits, constraints, True)
+        self.coords = _coordinates(self.problem)[False]
+        if self.coords.dimension == 0:
+            raise FitError("nothing to fit: every parameter is fixed.")
+
+    def fit(self, warm, weight: float, y: float, k: float, ftol=None, neighbours: bool = True):
+        """Newton descents from ``warm`` at its ``c`` and (``neighbours``) the neighbouring
+        ones on the spacing loss plus ``weight * gain_k`` (:func:`expected_gains`); the least
+        penalised one as a :class:`tailstop.fitting.FitResult` whose ``loss`` is the plain
+        spacing loss."""
+        from tailstop.fitting import FitResult, _Batch, _in_box, _start_point
+
+        problem, coords = self.problem, self.coords
+        x0 = _start_point(problem, coords, warm)
+        near = [c for c in problem.cs if abs(c - int(warm.c)) <= int(neighbours)]
+        objective = _Penalised(problem.objective, weight, y, k)
+        batch = _Batch({False: coords}, {False: objective}, [(False, c, x0) for c in near],
+                       True, ftol=ftol)
+        batch.run(max_iter=30)
+        found = batch.results()
+        if not found:
+            raise FitError("the penalised fit found no parameters with a finite loss.")
+        _, _, c, x, _ = min(found, key=lambda r: r[0])
+        a, b, o = _in_box(problem, coords, x)
+        loss = float(problem.objective.loss(a, b, c, o, False)[0])
+        if not np.isfinite(loss):
+            raise FitError("the penalised fit ended at parameters with a non-finite loss.")
+        return FitResult(a, b, c, o, False, loss)

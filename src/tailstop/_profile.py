@@ -70,7 +70,7 @@ class Profile:
             # the profile of b minimises over c too (the neighbouring values of the previous
             # point); along the noise, c stays (other c are consistent_dimensions's job)
             start = warm or self.best_fit
-            if "o" in constraints and "b" not in constraints:
+            if set(constraints) == {"o"}:  # a step along the noise alone keeps its c
                 r = fit_local(self.ys, self.limits, full, start, ftol=self.ftol)
             else:
                 r = fit_near(self.ys, self.limits, full, start, ftol=self.ftol, screen=screen)
@@ -367,7 +367,7 @@ class Profile:
         The root deviance grows about as a power of the multiplier: the secant runs on
         ``(log lambda, log r)``, inside a bracket once it has one.
         """
-        from tailstop._leastgain import expected_gains, fit_penalised
+        from tailstop._leastgain import PenalisedSearch, expected_gains
         from tailstop.distributions import NoisyQuadraticDistribution
         from tailstop.regime import tail_constraints
 
@@ -376,7 +376,12 @@ class Profile:
         if not (np.isfinite(gain) and gain > 0):
             return None
         target = math.log(math.sqrt(critical))
-        constraints = tail_constraints(self.c_max, self.b_range)
+        try:
+            search = PenalisedSearch(
+                self.ys, self.limits, tail_constraints(self.c_max, self.b_range)
+            )
+        except (ConstraintError, FitError):
+            return None
         inside = outside = None  # (log lambda, log r, fit)
         weight, warm = 4.0, fit
         if guess is not None and np.isfinite(guess) and guess > 0:
@@ -386,9 +391,8 @@ class Profile:
         end = previous = None
         for _ in range(MAX_FITS_PER_END // 3):
             try:
-                r = fit_penalised(
-                    self.ys, self.limits, constraints, warm, weight / (self.scale * gain),
-                    current_best, horizon, ftol=self.ftol,
+                r = search.fit(
+                    warm, weight / (self.scale * gain), current_best, horizon, ftol=self.ftol,
                     # an update starts from the same fit before the latest trials: its c
                     neighbours=warm is not guess_fit,
                 )

@@ -482,6 +482,15 @@ def _in_box(problem: _Problem, coords: SearchCoordinates, x) -> tuple[float, flo
     )
 
 
+def _start_point(problem: _Problem, coords: SearchCoordinates, warm) -> np.ndarray:
+    """Search coordinates of a previous fit ``warm``, its parameters clipped into the box."""
+    return coords.from_params(
+        float(np.clip(warm.a, *problem.a_bounds)),
+        float(np.clip(warm.b, *problem.b_bounds)),
+        float(np.clip(getattr(warm, "o", 0.0), *problem.o_bounds)),
+    )[0]
+
+
 def _result(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x) -> FitResult:
     a, b, o = _in_box(problem, coords, x)
     loss = float(problem.objective.loss(a, b, c, o, convex)[0])
@@ -582,11 +591,7 @@ def fit_local(
     coords = _coordinates(problem)
     if convex not in problem.convexs or c not in problem.cs or coords[convex].dimension == 0:
         return _warm_search(problem, warm, fallback=False, ftol=ftol)
-    cd = coords[convex]
-    a = float(np.clip(warm.a, *problem.a_bounds))
-    b = float(np.clip(warm.b, *problem.b_bounds))
-    o = float(np.clip(getattr(warm, "o", 0.0), *problem.o_bounds))
-    x0 = cd.from_params(a, b, o)[0]
+    x0 = _start_point(problem, coords[convex], warm)
     batch = _Batch(
         coords, {cv: problem.objective for cv in coords}, [(convex, c, x0)], final, ftol=ftol
     )
