@@ -25,7 +25,7 @@ from tailstop._moments import (
 _FAST_SIZE = 8192  # arrays at least this large use the interior formula and edge tables
 _QUANTILE_ITERATIONS = 60
 _EDGE_REACH = 8.0  # edge tables cover t in [-_EDGE_REACH, T_INTERIOR] from each end
-_EDGE_WIDTH, _EDGE_DEGREE = 0.5, 8  # their pieces, in noise widths, and polynomial degree
+_EDGE_WIDTH, _EDGE_DEGREE = 0.125, 5  # their pieces, in noise widths, and polynomial degree
 
 
 class Standard:
@@ -89,8 +89,9 @@ class Standard:
             coefficients = self._even[p]
             odd = (p // 2) % 2
             if which == "sf":
-                # (1 - m^j) minus the terms i >= 1 of the series
-                value = -np.expm1((0.5 * p) * np.log(m))
+                # (1 - m^j) minus the terms i >= 1 of the series, where
+                # 1 - m^j = (1 - m)(1 + m + ... + m^(j-1)): 1 - m is exact for m >= 1/2
+                value = _horner(np.ones(p // 2), m) * (1.0 - m)
                 if coefficients.size > 1:
                     correction = _horner(coefficients[:-1], m * m)
                     value -= correction * m if odd else correction
@@ -207,17 +208,23 @@ class Standard:
         return out.reshape(shape)
 
     def _solve(self, p, upper: bool, fast: bool):
+        if not fast and p.size > 1:
+            # the exact kernel's quadrature sums by matrix products, whose rounding depends on
+            # a point's place in the block: solve each distinct p once, so ties stay ties
+            distinct, inverse = np.unique(p, return_inverse=True)
+            if distinct.size < p.size:
+                return self._solve(distinct, upper, fast)[inverse]
         which, sign = ("sf", 1.0) if upper else ("cdf", -1.0)
         tables = self._tabulable and (fast or self._inverse is not None)
         m = self._guess(p, np.log(p), upper, tables=tables)
-        lo, hi = np.full_like(p, -np.inf), np.full_like(p, np.inf)
+        lo = hi = None  # the bracket, set up by the first step
         active = np.arange(p.size)
         for iteration in range(_QUANTILE_ITERATIONS):
             everything = iteration == 0
             x = m if everything else m[active]
             target = p if everything else p[active]
-            lo_a = lo if everything else lo[active]
-            hi_a = hi if everything else hi[active]
+            if not everything:
+                lo_a, hi_a = lo[active], hi[active]
             value = self._evaluate(x, which, fast)
             density = self._evaluate(x, "pdf", fast)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -227,8 +234,12 @@ class Standard:
             # G increases and 1 - G decreases in m: shrink the bracket, and bisect it when
             # Newton leaves it (its ends are bounded at first use, see _bracket)
             above = ratio > 1.0 if not upper else ratio < 1.0
-            np.copyto(hi_a, x, where=above)
-            np.copyto(lo_a, x, where=~above)
+            if everything:
+                lo, hi = np.where(above, -np.inf, x), np.where(above, x, np.inf)
+                lo_a, hi_a = lo, hi
+            else:
+                np.copyto(hi_a, x, where=above)
+                np.copyto(lo_a, x, where=~above)
             outside = np.flatnonzero(~((proposal >= lo_a) & (proposal <= hi_a)))
             if outside.size:
                 low, high = self._bracket(target[outside], upper)
@@ -246,7 +257,7 @@ class Standard:
             done = (np.abs(gap) <= 1e-15) | (np.abs(proposal - x) <= 3e-9 * bend)
             done |= hi_a - lo_a <= 2e-15 * np.maximum(np.abs(x), s)
             if everything:
-                m = proposal
+                m = proposal  # (lo and hi are lo_a and hi_a)
             else:
                 m[active], lo[active], hi[active] = proposal, lo_a, hi_a
             active = active[~done]
@@ -254,11 +265,14 @@ class Standard:
                 break
         return m
 
-    def _bracket(self, p, upper: bool):
+    def _bracket(self, p, upper: bool, logs=None):
         """Bounds on the root: X + s Z lies between s Z and 1 + s Z, so the root lies in
-        [s z, 1 + s z] with z = Phi^-1(G); Phi(-x) <= exp(-x^2 / 2) / 2 bounds |z|."""
-        small = np.sqrt(-2.0 * np.log(2.0 * np.minimum(p, 0.5)))  # >= |z| when p < 1/2
-        large = np.sqrt(-2.0 * np.log(2.0 * np.minimum(1.0 - p, 0.5)))
+        [s z, 1 + s z] with z = Phi^-1(G); Phi(-x) <= exp(-x^2 / 2) / 2 bounds |z|.
+        ``logs``: log p and log(1 - p), when already at hand."""
+        log_p, log_q = logs if logs is not None else (np.log(p), np.log1p(-p))
+        half = np.log(0.5)
+        small = np.sqrt(-2.0 * (np.minimum(log_p, half) - half))  # >= |z| when p < 1/2
+        large = np.sqrt(-2.0 * (np.minimum(log_q, half) - half))
         if upper:
             return -self.s * large, 1.0 + self.s * small
         return -self.s * small, 1.0 + self.s * large
@@ -297,7 +311,7 @@ class Standard:
                     (3.0 - 2.0 * u) * t1 - w * d1
                 )
                 guess[use] = 1.0 - s * value if from_one else s * value
-        low, high = self._bracket(p, upper)
+        low, high = self._bracket(p, upper, (log_p, log_s if not upper else log_g))
         return np.clip(guess, low, high)
 
     def _build_inverse(self):
