@@ -410,6 +410,44 @@ def test_the_gain_interval_reaches_down_to_the_least_gain_inside_the_region():
     assert deviance == pytest.approx(critical, rel=0.07)
 
 
+def test_the_tuning_curve_band_reaches_down_to_the_least_best_inside_the_region():
+    """The band's lower end at N trials is the least median best of N over the region, which
+    lies on its boundary, in general at none of the profile ends; it must be at most the
+    curve of every law found inside the region (before: 1.0303 here against 1.0200 at a law
+    inside the region, for the median best of 100 trials)."""
+    from scipy import stats
+
+    from tailstop import NoisyQuadraticDistribution
+    from tailstop.fitting import fit_parameters, spacing_loss
+
+    law = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.05)
+    ys = law.sample(100, generator=np.random.default_rng(5))
+    estimate = analyze(ys, "maximize")
+    fit, threshold = estimate._state.fit, estimate.threshold
+
+    def loss(d):
+        return spacing_loss(ys, (threshold, np.inf), d.a, d.b, d.c, d.o, False)
+
+    critical = float(stats.chi2.ppf(0.9, 1))
+    level = 0.5 ** (1 / 100)
+    inside = []
+    for db in (-0.03, -0.02, -0.01, 0.0):
+        for share in (0.5, 0.7, 1.0):
+            r = fit_parameters(
+                ys, (threshold, np.inf),
+                {"b": fit.b + db, "o": share * fit.o, "c": int(fit.c), "convex": False},
+            )
+            candidate = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o)
+            if 2 * (ys.size + 1) * (loss(candidate) - loss(fit)) <= critical:
+                inside.append(float(candidate.ppf(level)))
+    assert len(inside) >= 3
+    curve = estimate.tuning_curve([100])
+    assert curve.low[0] <= min(inside) + 1e-9
+    for extra in estimate._least_best_fits():  # members of the region, on its boundary
+        deviance = 2 * (ys.size + 1) * (loss(extra) - loss(fit))
+        assert deviance == pytest.approx(critical, rel=0.07)
+
+
 def test_a_failed_least_gain_fit_only_narrows_the_gain_range(monkeypatch):
     from tailstop import NoisyQuadraticDistribution
     from tailstop._profile import Profile
@@ -428,3 +466,7 @@ def test_a_failed_least_gain_fit_only_narrows_the_gain_range(monkeypatch):
     assert narrowed.best_possible == full.best_possible
     assert narrowed.expected_gain(100).high == full.expected_gain(100).high
     assert full.expected_gain(100).low < narrowed.expected_gain(100).low
+    # the tuning curve's extra fits fail the same way: a narrower band, never an error
+    assert narrowed._least_best_fits() == ()
+    assert full.tuning_curve([100]).low[0] <= narrowed.tuning_curve([100]).low[0]
+    assert narrowed.tuning_curve([100]).high[0] == full.tuning_curve([100]).high[0]

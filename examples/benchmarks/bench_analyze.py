@@ -11,7 +11,10 @@ draw from the noisy quadratic), cycling through r in {1, 2, 3, 4}, noise / range
   trials, estimated from ``--gain-reps`` independent continuations, and how often the realised
   gain lies below its upper end alone (``gain <= hi``: what the stopping rules rely on) and
   below its lower end (``gain < lo``);
-* how often the effective-dimension set contains the true r, and the median time per call.
+* how often the effective-dimension set contains the true r, and the median time per call;
+* then, per n, the pointwise coverage of the ``tuning_curve(N, q=0.5)`` band at N = n (inside
+  the data), 4n and 16n (extrapolated) against the problem's true median tuning curve (the
+  quantile of the best of N trials at level 1/2, from ``--reference`` draws of its scores).
 
 With ``--parts``, a second table splits the best-possible interval into its parts (private
 state, for design checks): the chosen tail's own profile interval (``main``), and the chosen
@@ -44,15 +47,20 @@ def main() -> None:
     parser.add_argument("--gain-reps", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--parts", action="store_true", help="also the interval's parts")
+    parser.add_argument("--reference", type=int, default=2_000_000,
+                        help="draws of each problem's scores for its true tuning curve")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     problems = random_problems(args.problems, generator=args.seed)
     print(f"analyze() on {args.problems} synthetic problems, confidence {args.confidence}")
     print(f"{'n':>6} {'best cov':>9} {'width/range':>12} {'gain cov':>9} {'r in set':>9} "
           f"{'gain<=hi':>9} {'gain<lo':>8} {'fits_well':>9} {'errors':>7} {'ms/call':>8}")
+    all_curve_ns = np.array(sorted({f * n for n in args.ns for f in CURVE_FACTORS}), float)
+    curve_rows = []
     for n in args.ns:
         covered, widths, gain_cov, r_in, well, errors, times = [], [], [], [], [], 0, []
         gain_below_high, gain_below_low, parts = [], [], []
+        curve_cov, curve_widths = [], []
         for i, problem in enumerate(problems):
             rng = np.random.default_rng([args.seed, n, i])
             scores = problem.run_search(n, generator=rng)
@@ -79,15 +87,48 @@ def main() -> None:
             gain_cov.append(gain.low <= realised <= gain.high)
             gain_below_high.append(realised <= gain.high)
             gain_below_low.append(realised < gain.low)
+            curve_ns = np.array([f * n for f in CURVE_FACTORS], float)
+            truth = true_median_curve(problem, all_curve_ns, args.reference, [args.seed, i])
+            truth = truth[np.searchsorted(all_curve_ns, curve_ns)]
+            curve = est.tuning_curve(curve_ns, q=0.5)
+            curve_cov.append((curve.low <= truth) & (truth <= curve.high))
+            curve_widths.append((curve.high - curve.low) / problem.scale)
         print(f"{n:>6} {np.mean(covered):>9.3f} {np.median(widths):>12.4f} "
               f"{np.mean(gain_cov):>9.3f} {np.mean(r_in):>9.3f} {np.mean(gain_below_high):>9.3f} "
               f"{np.mean(gain_below_low):>8.3f} {np.mean(well):>9.3f} "
               f"{errors:>7d} {1e3 * np.median(times):>8.0f}", flush=True)
+        curve_rows.append((n, np.mean(curve_cov, axis=0), np.median(curve_widths, axis=0)))
         if args.parts:
             p = np.array(parts, dtype=float)
             print(f"{'':>6} parts: cov main {p[:, 0].mean():.3f} hedge {p[:, 1].mean():.3f}; "
                   f"median width/range main {np.median(p[:, 2]):.4f} hedge "
                   f"{np.median(p[:, 3]):.4f}", flush=True)
+
+
+    factors = " ".join(f"{f}n" for f in CURVE_FACTORS)
+    print(f"\ntuning_curve(N, q=0.5) band at N = {factors}: pointwise coverage of the true median")
+    print("tuning curve; median width / range")
+    for n, cov, width in curve_rows:
+        cells = " ".join(f"{c:>6.3f}" for c in cov)
+        spans = " ".join(f"{w:>7.4f}" for w in width)
+        print(f"{n:>6}  cov {cells}   width {spans}", flush=True)
+
+
+CURVE_FACTORS = (1, 4, 16)
+_TRUTH: dict = {}
+
+
+def true_median_curve(problem, ns: np.ndarray, reference: int, seed) -> np.ndarray:
+    """Median of the best of N trials for each N: the score quantile at level 2^(-1/N)
+    (maximise) or 1 - 2^(-1/N) (minimise), from ``reference`` draws (cached per problem)."""
+    key = (id(problem), tuple(seed))
+    if key not in _TRUTH:
+        scores = problem.run_search(reference, generator=np.random.default_rng([*seed, 99]))
+        levels = 0.5 ** (1.0 / ns)
+        if problem.direction == "minimize":
+            levels = 1.0 - levels
+        _TRUTH[key] = np.quantile(scores, levels)
+    return _TRUTH[key]
 
 
 def interval_parts(est, problem) -> tuple:

@@ -17,6 +17,7 @@ Usage::
     PYTHONPATH=src python examples/benchmarks/bench_replay.py            # 200 orders (slow)
     PYTHONPATH=src python examples/benchmarks/bench_replay.py --orders 40 --n-jobs 2
     PYTHONPATH=src python examples/benchmarks/bench_replay.py --quick    # 10 orders, coarse refits
+    PYTHONPATH=src python examples/benchmarks/bench_replay.py --probability 0.1  # and that variant
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ def main() -> None:
     parser.add_argument(
         "--skip-noise-rule", action="store_true", help="leave out GainBelow() (epsilon = noise)"
     )
+    parser.add_argument(
+        "--probability",
+        type=float,
+        default=None,
+        help="also replay GainBelow(0.005, probability=P): stop only when, besides, the chance "
+        "to gain more than epsilon is below P",
+    )
     args = parser.parse_args()
     orders = 10 if args.quick and args.orders == 200 else args.orders
     options = {}
@@ -105,6 +113,10 @@ def main() -> None:
         scores = load(path)
         base = baselines(EPSILON)
         rules = {TARGET_RULE: GainBelow(EPSILON)}
+        if args.probability is not None:
+            rules[f"GainBelow(0.005, probability={args.probability:g})"] = GainBelow(
+                EPSILON, probability=args.probability
+            )
         if not args.skip_noise_rule:
             rules["GainBelow() (noise)"] = GainBelow()
         rules.update(base)

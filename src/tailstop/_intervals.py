@@ -86,6 +86,25 @@ def _least_gain_end(profile: Profile, critical, b_range, ends, fits, deviances, 
     )
 
 
+def least_best_fits(ys, dist, threshold: float, c_max: int, b_range, critical: float):
+    """The fits inside the region of ``dist`` (the fit of the tail above ``threshold``) whose
+    expected best of ``n`` and of ``4 n`` trials (``n = ys.size``) is least: the least-gain
+    search of :meth:`Profile.least_gain_end` with the gain measured from the threshold (from
+    the lowest score when the whole search is the tail). A failed search leaves its fit out
+    (logged at debug level)."""
+    floor = threshold if np.isfinite(threshold) else float(np.min(ys))
+    found = []
+    try:
+        profile = new_profile(ys, dist, threshold, c_max, b_range)
+        for horizon in (ys.size, 4 * ys.size):
+            if profile.least_gain_end(critical, floor, float(horizon)) is not None:
+                found.append(profile.kept[-1][0])
+    except (TailstopError, ValueError, ArithmeticError) as exc:
+        # extra fits for the tuning curve's lower end only: without them the band is narrower
+        logger.debug("the least-best fits of the tuning curve were not found: %s", exc)
+    return tuple(found)
+
+
 def _far_outside(critical: float) -> float:
     """A deviance this large is far outside the region: ``2 critical + 4``."""
     return 2.0 * critical + 4.0

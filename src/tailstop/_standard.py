@@ -35,7 +35,7 @@ class Standard:
     the interior formula for every point (cheap: a polynomial for even c) and, for points
     within ``T_INTERIOR`` noise widths of an end, piecewise Chebyshev interpolants of
     log G, log(1 - G) and log g built on first use from the kernel (relative error about
-    1e-13, so the two paths agree to far below the kernel's own accuracy).
+    1e-12, so the two paths agree to far below the accuracy the distributions promise).
     """
 
     def __init__(self, c: int, s: float):

@@ -10,7 +10,12 @@ from scipy import stats
 
 from tailstop import forecast, regime
 from tailstop._data import CleanScores, clean_scores
-from tailstop._intervals import consistent_dimensions, new_profile, profile_tail
+from tailstop._intervals import (
+    consistent_dimensions,
+    least_best_fits,
+    new_profile,
+    profile_tail,
+)
 from tailstop.errors import FitError, InvalidParameterError, NotEnoughTrials, TailstopError
 
 __all__ = ["MIN_TRIALS", "EffectiveDimension", "Interval", "TailEstimate", "analyze"]
@@ -89,6 +94,8 @@ class _State:
     deeper_fit: Any = None
     dimension_deviances: dict = field(default_factory=dict)  # c -> profile deviance of c
     dimension_fits: dict = field(default_factory=dict)  # c -> the fit at c (those deviances)
+    c_max: int = MAX_DIMENSION
+    curve_fits: dict = field(default_factory=dict)  # filled by tuning_curve on first use
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,7 +216,10 @@ class TailEstimate:
         level ``q^(1/n)`` above the share of trials below the threshold) the fitted law gives
         it, with the range over the plausible fits as the band, so the curve extrapolates
         beyond the data; below the threshold, where the law is not claimed, it is the
-        empirical curve of the observed trials with its simultaneous (LD) band.
+        empirical curve of the observed trials with its simultaneous (LD) band. The plausible
+        fits include, for the lower end, the laws inside the region whose expected best of
+        ``m`` and ``4 m`` trials is least (``m`` the finite trials so far), found on the
+        first call (a few Lagrangian fits, about 0.1-0.3 s) and kept.
         """
         from tailstop.nonparametric import confidence_bands
 
@@ -219,7 +229,7 @@ class TailEstimate:
         if not 0 < q < 1:
             raise InvalidParameterError(f"q must be in (0, 1), got {q}")
         level = q ** (1.0 / ns)
-        curves = [d.ppf(level) for d in self._fits]
+        curves = [d.ppf(level) for d in (*self._fits, *self._least_best_fits())]
         est = curves[0]
         lo, hi = np.minimum.reduce(curves), np.maximum.reduce(curves)
         below = level <= 1.0 - self.tail_fraction
@@ -234,6 +244,28 @@ class TailEstimate:
         if self.direction == "minimize":
             est, lo, hi = -est, -hi, -lo
         return Interval(est, lo, hi)
+
+    def _least_best_fits(self) -> tuple:
+        """The fits inside the region whose expected best of ``n`` and of ``4 n`` trials is
+        least (``n`` the finite trials so far), for the tuning curve's lower end: computed on
+        first use and kept (a Lagrangian fit per horizon, :mod:`tailstop._leastgain`, with
+        the gain measured from the threshold). Empty when there is nothing to profile."""
+        from tailstop.distributions import NoisyQuadraticDistribution
+
+        cache, dist = self._state.curve_fits, self._state.fit
+        if "fits" not in cache:
+            bounds = self._clean.bounds
+            cache["fits"] = () if not isinstance(dist, NoisyQuadraticDistribution) else (
+                least_best_fits(  # (not when all scores are tied: nothing was fitted)
+                    _fit_ys(self._clean),
+                    dist,
+                    self.threshold if self.direction == "maximize" else -self.threshold,
+                    self._state.c_max,
+                    bounds if bounds is not None else (-np.inf, np.inf),
+                    float(stats.chi2.ppf(self.confidence, 1)),
+                )
+            )
+        return cache["fits"]
 
     # -- reporting ------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -487,6 +519,7 @@ def analyze(
             None if deeper is None else deeper[0],
             deviances,
             dimension_fits,
+            c_max,
         ),
     )
 
