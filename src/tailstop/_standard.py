@@ -285,7 +285,10 @@ class Standard:
         log_g = np.log1p(-p) if upper else log_p  # log G at the root
         log_s = log_p if upper else np.log1p(-p)  # log(1 - G) at the root
         guess = np.exp(log_g / k)  # the noiseless quantile
-        interior = np.flatnonzero((guess >= T_INTERIOR * s) & (guess <= 1.0 - T_INTERIOR * s))
+        # (a little beyond the interior too: the tables end at its edge, and the series is
+        # still a good guess there)
+        edge = 0.7 * T_INTERIOR * s
+        interior = np.flatnonzero((guess >= edge) & (guess <= 1.0 - edge))
         if interior.size:
             # m^k P((s / m)^2) = G: fixed point m <- (G / P)^(1/k), error O(s^8) after three
             target = x = guess[interior]
