@@ -14,7 +14,8 @@ draw from the noisy quadratic), cycling through r in {1, 2, 3, 4}, noise / range
 * how often the effective-dimension set contains the true r, and the median time per call;
 * then, per n, the pointwise coverage of the ``tuning_curve(N, q=0.5)`` band at N = n (inside
   the data), 4n and 16n (extrapolated) against the problem's true median tuning curve (the
-  quantile of the best of N trials at level 1/2, from ``--reference`` draws of its scores).
+  quantile of the best of N trials at level 1/2, from ``--reference`` draws of its scores);
+* and the coverages again among the estimates whose ``fits_well`` is True.
 
 With ``--parts``, a second table splits the best-possible interval into its parts (private
 state, for design checks): the chosen tail's own profile interval (``main``), and the chosen
@@ -56,7 +57,7 @@ def main() -> None:
     print(f"{'n':>6} {'best cov':>9} {'width/range':>12} {'gain cov':>9} {'r in set':>9} "
           f"{'gain<=hi':>9} {'gain<lo':>8} {'fits_well':>9} {'errors':>7} {'ms/call':>8}")
     all_curve_ns = np.array(sorted({f * n for n in args.ns for f in CURVE_FACTORS}), float)
-    curve_rows = []
+    curve_rows, well_rows = [], []
     for n in args.ns:
         covered, widths, gain_cov, r_in, well, errors, times = [], [], [], [], [], 0, []
         gain_below_high, gain_below_low, parts = [], [], []
@@ -98,6 +99,12 @@ def main() -> None:
               f"{np.mean(gain_below_low):>8.3f} {np.mean(well):>9.3f} "
               f"{errors:>7d} {1e3 * np.median(times):>8.0f}", flush=True)
         curve_rows.append((n, np.mean(curve_cov, axis=0), np.median(curve_widths, axis=0)))
+        ok = np.array(well, dtype=bool)
+        if ok.any():
+            curve_ok = np.array(curve_cov)[ok].mean(axis=0)
+            well_rows.append((n, int(ok.sum()), np.mean(np.array(covered)[ok]),
+                              np.mean(np.array(gain_cov)[ok]),
+                              np.mean(np.array(gain_below_high)[ok]), curve_ok))
         if args.parts:
             p = np.array(parts, dtype=float)
             print(f"{'':>6} parts: cov main {p[:, 0].mean():.3f} hedge {p[:, 1].mean():.3f}; "
@@ -112,6 +119,13 @@ def main() -> None:
         cells = " ".join(f"{c:>6.3f}" for c in cov)
         spans = " ".join(f"{w:>7.4f}" for w in width)
         print(f"{n:>6}  cov {cells}   width {spans}", flush=True)
+    print("\nthe same, among the estimates with fits_well True")
+    print(f"{'n':>6} {'count':>6} {'best cov':>9} {'gain cov':>9} {'gain<=hi':>9}  curve cov at "
+          + factors)
+    for n, count, best, gain, below_high, curve in well_rows:
+        cells = " ".join(f"{c:>6.3f}" for c in curve)
+        print(f"{n:>6} {count:>6d} {best:>9.3f} {gain:>9.3f} {below_high:>9.3f}  {cells}",
+              flush=True)
 
 
 CURVE_FACTORS = (1, 4, 16)
