@@ -193,7 +193,21 @@ class Standard:
         points good to ~1e-9 (``_guess``), so that one step usually suffices.  p = 0 and 1
         give -inf and +inf.
         """
-        p, upper = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(upper, bool))
+        p, upper = np.asarray(p, dtype=float), np.asarray(upper, bool)
+        if upper.ndim == 0:  # one side for every p (the usual call): no masks per side
+            shape, side = p.shape, bool(upper)
+            p = p.ravel()
+            fast = p.size >= _FAST_SIZE if fast is None else fast
+            interior = (p > 0.0) & (p < 1.0)
+            if interior.all():
+                return self._solve(p, side, fast).reshape(shape)
+            low, high = (np.inf, -np.inf) if side else (-np.inf, np.inf)
+            out = np.where(p == 0.0, low, np.where(p == 1.0, high, np.nan))
+            index = np.flatnonzero(interior)
+            if index.size:
+                out[index] = self._solve(p[index], side, fast)
+            return out.reshape(shape)
+        p, upper = np.broadcast_arrays(p, upper)
         shape = p.shape
         p, upper = p.ravel(), upper.ravel()
         fast = p.size >= _FAST_SIZE if fast is None else fast
