@@ -357,3 +357,26 @@ def test_demo_runs_end_to_end(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "tailstop-demo.db").exists()
     assert (tmp_path / "tailstop-demo.png").read_bytes()[:4] == b"\x89PNG"
     assert "best possible" in out and "22/22" in out
+
+
+def test_the_readme_report_is_the_current_output(capsys):
+    """The report block in the README is what ``tailstop analyze alexnet.csv --bounds 0 1``
+    prints today (numbers within 2%: the figures must not go stale)."""
+    import re
+
+    from conftest import SHARED_SCORES
+
+    path = SHARED_SCORES / "alexnet.csv"
+    if not path.exists():
+        pytest.skip(f"{path} not available (the shared data sit beside the project in CI)")
+    readme = (SRC.parent / "README.md").read_text()
+    block = readme.split("tailstop 0.1.0.dev0: alexnet.csv (column 'score'), maximize\n", 1)[1]
+    block = block.split("```", 1)[0].strip().splitlines()
+    assert cli.main(["analyze", str(path), "--bounds", "0", "1"]) in (0, None)
+    printed = capsys.readouterr().out.split("maximize\n", 1)[1].strip().splitlines()
+    number = re.compile(r"-?\d[\d,]*\.?\d*(?:e[-+]\d+)?")
+    assert len(printed) == len(block)
+    for ours, theirs in zip(printed, block, strict=True):
+        assert number.sub("#", ours) == number.sub("#", theirs)
+        for a, b in zip(number.findall(ours), number.findall(theirs), strict=True):
+            assert float(a.replace(",", "")) == pytest.approx(float(b.replace(",", "")), rel=0.02)
