@@ -372,42 +372,56 @@ def test_the_gain_interval_reaches_down_to_the_noiseless_fits_inside_the_region(
     assert gain.low < 0.2 * gain.estimate
 
 
+def _deviance_and_laws_inside(ys, estimate, shifts, shares):
+    """The profile deviance against the estimate's fit, and the laws inside its 90% region
+    found by constrained fits: ``b`` moved by each of ``shifts``, the noise scaled by each of
+    ``shares``, ``c`` kept."""
+    from scipy import stats
+
+    from tailstop import NoisyQuadraticDistribution
+    from tailstop.fitting import fit_parameters, spacing_loss
+
+    fit, limits = estimate._state.fit, (estimate.threshold, np.inf)
+
+    def deviance(d):
+        loss = spacing_loss(ys, limits, d.a, d.b, d.c, d.o, False)
+        loss_fit = spacing_loss(ys, limits, fit.a, fit.b, fit.c, fit.o, False)
+        return 2 * (ys.size + 1) * (loss - loss_fit)
+
+    critical = float(stats.chi2.ppf(0.9, 1))
+    inside = []
+    for db in shifts:
+        for share in shares:
+            r = fit_parameters(
+                ys, limits, {"b": fit.b + db, "o": share * fit.o, "c": int(fit.c), "convex": False}
+            )
+            candidate = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o)
+            if deviance(candidate) <= critical:
+                inside.append(candidate)
+    return deviance, critical, inside
+
+
 def test_the_gain_interval_reaches_down_to_the_least_gain_inside_the_region():
     """With the noise told from zero, the least expected gain over the region lies on its
     boundary between the profile ends of ``b`` and ``o``; the lower end of ``expected_gain``
     must be at most the gain of every law found inside the region (before: the least over the
     profile ends, 0.0104 here against 0.0058 at a law inside the region)."""
-    from scipy import stats
-
     from tailstop import NoisyQuadraticDistribution, forecast
-    from tailstop.fitting import fit_parameters, spacing_loss
 
     law = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.05)
     ys = law.sample(100, generator=np.random.default_rng(3))
     estimate = analyze(ys, "maximize")
-    fit, threshold, top = estimate._state.fit, estimate.threshold, float(ys.max())
-    assert fit.o > 0.02
-
-    def loss(d):
-        return spacing_loss(ys, (threshold, np.inf), d.a, d.b, d.c, d.o, False)
-
-    critical = float(stats.chi2.ppf(0.9, 1))
-    inside = []
-    for db in (-0.02, -0.01, 0.0):
-        for share in (0.6, 0.7, 0.8):
-            r = fit_parameters(
-                ys, (threshold, np.inf),
-                {"b": fit.b + db, "o": share * fit.o, "c": int(fit.c), "convex": False},
-            )
-            candidate = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o)
-            if 2 * (ys.size + 1) * (loss(candidate) - loss(fit)) <= critical:
-                inside.append(float(forecast.expected_gain(candidate, top, 100)))
+    assert estimate._state.fit.o > 0.02
+    deviance, critical, laws = _deviance_and_laws_inside(
+        ys, estimate, (-0.02, -0.01, 0.0), (0.6, 0.7, 0.8)
+    )
+    top = float(ys.max())
+    inside = [float(forecast.expected_gain(d, top, 100)) for d in laws]
     assert len(inside) >= 3
     gain = estimate.expected_gain(100)
     assert gain.low <= min(inside) * (1 + 1e-6)
     least = estimate._state.end_fits[("least gain",)]
-    deviance = 2 * (ys.size + 1) * (loss(least) - loss(fit))
-    assert deviance == pytest.approx(critical, rel=0.07)
+    assert deviance(least) == pytest.approx(critical, rel=0.07)
 
 
 def test_the_tuning_curve_band_reaches_down_to_the_least_best_inside_the_region():
@@ -415,37 +429,20 @@ def test_the_tuning_curve_band_reaches_down_to_the_least_best_inside_the_region(
     lies on its boundary, in general at none of the profile ends; it must be at most the
     curve of every law found inside the region (before: 1.0303 here against 1.0200 at a law
     inside the region, for the median best of 100 trials)."""
-    from scipy import stats
-
     from tailstop import NoisyQuadraticDistribution
-    from tailstop.fitting import fit_parameters, spacing_loss
 
     law = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.05)
     ys = law.sample(100, generator=np.random.default_rng(5))
     estimate = analyze(ys, "maximize")
-    fit, threshold = estimate._state.fit, estimate.threshold
-
-    def loss(d):
-        return spacing_loss(ys, (threshold, np.inf), d.a, d.b, d.c, d.o, False)
-
-    critical = float(stats.chi2.ppf(0.9, 1))
-    level = 0.5 ** (1 / 100)
-    inside = []
-    for db in (-0.03, -0.02, -0.01, 0.0):
-        for share in (0.5, 0.7, 1.0):
-            r = fit_parameters(
-                ys, (threshold, np.inf),
-                {"b": fit.b + db, "o": share * fit.o, "c": int(fit.c), "convex": False},
-            )
-            candidate = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o)
-            if 2 * (ys.size + 1) * (loss(candidate) - loss(fit)) <= critical:
-                inside.append(float(candidate.ppf(level)))
+    deviance, critical, laws = _deviance_and_laws_inside(
+        ys, estimate, (-0.03, -0.02, -0.01, 0.0), (0.5, 0.7, 1.0)
+    )
+    inside = [float(d.ppf(0.5 ** (1 / 100))) for d in laws]
     assert len(inside) >= 3
     curve = estimate.tuning_curve([100])
     assert curve.low[0] <= min(inside) + 1e-9
     for extra in estimate._least_best_fits():  # members of the region, on its boundary
-        deviance = 2 * (ys.size + 1) * (loss(extra) - loss(fit))
-        assert deviance == pytest.approx(critical, rel=0.07)
+        assert deviance(extra) == pytest.approx(critical, rel=0.07)
 
 
 def test_a_failed_least_gain_fit_only_narrows_the_gain_range(monkeypatch):

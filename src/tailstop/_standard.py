@@ -194,29 +194,19 @@ class Standard:
         give -inf and +inf.
         """
         p, upper = np.asarray(p, dtype=float), np.asarray(upper, bool)
-        if upper.ndim == 0:  # one side for every p (the usual call): no masks per side
-            shape, side = p.shape, bool(upper)
-            p = p.ravel()
-            fast = p.size >= _FAST_SIZE if fast is None else fast
-            interior = (p > 0.0) & (p < 1.0)
-            if interior.all():
-                return self._solve(p, side, fast).reshape(shape)
-            low, high = (np.inf, -np.inf) if side else (-np.inf, np.inf)
-            out = np.where(p == 0.0, low, np.where(p == 1.0, high, np.nan))
-            index = np.flatnonzero(interior)
-            if index.size:
-                out[index] = self._solve(p[index], side, fast)
-            return out.reshape(shape)
-        p, upper = np.broadcast_arrays(p, upper)
+        if upper.ndim:  # a side per p; else one side for every p (the usual call)
+            p, upper = np.broadcast_arrays(p, upper)
+            upper = upper.ravel()
         shape = p.shape
-        p, upper = p.ravel(), upper.ravel()
+        p = p.ravel()
         fast = p.size >= _FAST_SIZE if fast is None else fast
-        out = np.full(p.shape, np.nan)
-        out[(p == 0.0) & ~upper | (p == 1.0) & upper] = -np.inf
-        out[(p == 1.0) & ~upper | (p == 0.0) & upper] = np.inf
         interior = (p > 0.0) & (p < 1.0)
-        for side in (False, True):
-            index = np.flatnonzero(interior & (upper == side))
+        if upper.ndim == 0 and interior.all():
+            return self._solve(p, bool(upper), fast).reshape(shape)
+        at_zero = np.where(upper, np.inf, -np.inf)
+        out = np.where(p == 0.0, at_zero, np.where(p == 1.0, -at_zero, np.nan))
+        for side in (False, True) if upper.ndim else (bool(upper),):
+            index = np.flatnonzero(interior & (upper == side) if upper.ndim else interior)
             if index.size:
                 out[index] = self._solve(p[index], side, fast)
         return out.reshape(shape)

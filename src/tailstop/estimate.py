@@ -259,7 +259,7 @@ class TailEstimate:
                 least_best_fits(  # (not when all scores are tied: nothing was fitted)
                     _fit_ys(self._clean),
                     dist,
-                    self.threshold if self.direction == "maximize" else -self.threshold,
+                    float(self._clean.to_user(self.threshold)),  # (its own inverse)
                     self._state.c_max,
                     bounds if bounds is not None else (-np.inf, np.inf),
                     float(stats.chi2.ppf(self.confidence, 1)),
