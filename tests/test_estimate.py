@@ -445,6 +445,66 @@ def test_the_tuning_curve_band_reaches_down_to_the_least_best_inside_the_region(
         assert deviance(extra) == pytest.approx(critical, rel=0.07)
 
 
+def test_the_forecasts_range_over_the_stability_partners_region_too():
+    """The best-possible interval is the union of the chosen tail's region and its stability
+    partner's; the gain interval ranges over the same union: the partner's noise ends and the
+    fit inside its region where more trials gain least are among the fits, each on the
+    boundary of the partner's region (before, only the partner's ends of ``b`` were)."""
+    from scipy import stats
+
+    from tailstop import NoisyQuadraticDistribution, forecast
+    from tailstop.fitting import fit_parameters, spacing_loss
+    from tailstop.regime import tail_constraints
+
+    ys = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.05).sample(
+        100, generator=np.random.default_rng(3)
+    )
+    estimate = analyze(ys, "maximize")
+    state = estimate._state
+    assert state.deeper_fit is not None
+    partner = {k[1:]: fit for k, fit in state.end_fits.items() if k[0] == "deeper"}
+    assert {("o", 1.0), ("least gain",)} <= set(partner)
+    limits = (float(np.sort(ys)[ys.size - round(state.deeper_fraction * ys.size) - 1]), np.inf)
+    best = fit_parameters(ys, limits, tail_constraints(10)).loss
+    critical = float(stats.chi2.ppf(0.9, 1))
+    for key in (("o", 1.0), ("least gain",)):
+        d = partner[key]
+        deviance = 2 * (ys.size + 1) * (spacing_loss(ys, limits, d.a, d.b, d.c, d.o) - best)
+        assert deviance == pytest.approx(critical, rel=0.07), key
+    top = float(ys.max())
+    gain = estimate.expected_gain(100)
+    for d in partner.values():
+        assert gain.low <= float(forecast.expected_gain(d, top, 100)) <= gain.high
+
+
+def test_an_update_spends_few_fits_on_the_least_gain_ends(monkeypatch):
+    """An update starts each least-gain search at the end before the latest trials and makes
+    at most ``MAX_UPDATE_FITS`` penalised fits for it (a cold search may take up to 10, e.g.
+    where the deviance jumps across the critical value); the end stays inside the region."""
+    from tailstop import NoisyQuadraticDistribution
+    from tailstop._leastgain import PenalisedSearch
+    from tailstop._profile import MAX_UPDATE_FITS
+
+    ys = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.05).sample(
+        101, generator=np.random.default_rng(3)
+    )
+    before = analyze(ys[:100], "maximize")
+    calls = []
+    original = PenalisedSearch.fit
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(PenalisedSearch, "fit", counted)
+    after = analyze(ys, "maximize", previous=before)
+    searches = sum(1 for k in after._state.ends if k[-1] == "least gain")
+    assert searches >= 2  # the chosen tail's and the partner's
+    assert 0 < len(calls) <= MAX_UPDATE_FITS * searches
+    gain = after.expected_gain(101)
+    assert 0 <= gain.low <= gain.estimate <= gain.high
+
+
 def test_a_failed_least_gain_fit_only_narrows_the_gain_range(monkeypatch):
     from tailstop import NoisyQuadraticDistribution
     from tailstop._profile import Profile

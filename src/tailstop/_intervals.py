@@ -24,10 +24,10 @@ def new_profile(ys, dist, threshold: float, c_max: int, b_range) -> Profile:
     return Profile(ys, threshold, dist, loss_hat, c_max, b_range)
 
 
-def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, with_noise: bool):
-    """Profile ends of ``b`` (and ``o``) of ``profile``'s fit; ``guesses`` and
-    ``guess_fits``: the ends and their fits before the latest trials (an update).
-    Returns ``(ends, fits at the ends)``."""
+def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits):
+    """Profile ends of ``b`` and ``o`` of ``profile``'s fit, and the fit inside the region
+    where more trials gain least; ``guesses`` and ``guess_fits``: the ends and their fits
+    before the latest trials (an update). Returns ``(ends, fits at the ends)``."""
     dist = profile.best_fit
     threshold = profile.limits[0]
     spread = max(
@@ -37,10 +37,9 @@ def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, with_
     )
     o_step = max(0.3 * dist.o, 0.1 * spread)
     searches = [("b", +1.0, spread, b_range[1]), ("b", -1.0, spread, b_range[0])]
-    if with_noise:
-        searches.append(("o", +1.0, o_step, np.inf))
-        if dist.o > 0:
-            searches.append(("o", -1.0, o_step, 0.0))
+    searches.append(("o", +1.0, o_step, np.inf))
+    if dist.o > 0:
+        searches.append(("o", -1.0, o_step, 0.0))
     ends, fits, deviances = {}, {}, {}
     for name, direction, step, limit in searches:
         key = (name, direction)
@@ -49,16 +48,15 @@ def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, with_
             guess_fits.get(key),
         )
         fits[key], deviances[key] = profile.kept[-1]
-    if with_noise:
-        try:
-            key, value = _least_gain_end(profile, critical, b_range, ends, fits, deviances,
-                                         guesses, guess_fits)
-        except (TailstopError, ValueError, ArithmeticError) as exc:
-            # an extra fit for the gain's lower end only: without it the range is narrower
-            logger.debug("the least-gain end of the region was not found: %s", exc)
-        else:
-            if value is not None:
-                ends[key], fits[key] = value, profile.kept[-1][0]
+    try:
+        key, value = _least_gain_end(profile, critical, b_range, ends, fits, deviances,
+                                     guesses, guess_fits)
+    except (TailstopError, ValueError, ArithmeticError) as exc:
+        # an extra fit for the gain's lower end only: without it the range is narrower
+        logger.debug("the least-gain end of the region was not found: %s", exc)
+    else:
+        if value is not None:
+            ends[key], fits[key] = value, profile.kept[-1][0]
     return ends, fits
 
 

@@ -20,6 +20,8 @@ from tailstop.errors import ConstraintError, FitError
 MAX_FITS_PER_END = 30
 MAX_RESTARTS = 3  # resumptions of an end's search from a better fit (another c, or past a wall)
 RTOL = 0.03  # an end within 3% of the critical root deviance (6% in deviance) is found
+BRACKET_LOG_WIDTH = 0.02  # a least-gain bracket within 2% in the multiplier is closed
+MAX_UPDATE_FITS = 3  # least-gain fits on an update (from the end before the latest trials)
 
 
 class Profile:
@@ -389,7 +391,10 @@ class Profile:
             if guess_fit is not None:
                 warm = guess_fit
         end = previous = None
-        for _ in range(MAX_FITS_PER_END // 3):
+        # An update starts at the end before the latest trials, which moves little with one
+        # more trial: a few fits, and the last one inside the region stands for the end.
+        budget = MAX_FITS_PER_END // 3 if guess is None else MAX_UPDATE_FITS
+        for _ in range(budget):
             try:
                 r = search.fit(
                     warm, weight / (self.scale * gain), current_best, horizon, ftol=self.ftol,
@@ -413,9 +418,16 @@ class Profile:
                 outside = point
             if inside is not None and outside is not None:
                 u0, v0, u1, v1 = inside[0], inside[1], outside[0], outside[1]
-                aim = u0 + (target - v0) * (u1 - u0) / (v1 - v0)
                 width = u1 - u0
-                u = float(np.clip(aim, u0 + 0.05 * width, u1 - 0.05 * width))
+                if width < BRACKET_LOG_WIDTH:
+                    # the deviance jumps across the critical value (the penalised fit changes
+                    # basin): the last multiplier inside is the end
+                    break
+                kept_side = previous is not None and (previous[1] < target) == (point[1] < target)
+                aim = u0 + (target - v0) * (u1 - u0) / (v1 - v0)
+                if kept_side or not u0 + 0.05 * width <= aim <= u1 - 0.05 * width:
+                    aim = u0 + 0.5 * width  # the secant stalls on one side: bisect
+                u = float(aim)
             elif inside is not None and previous is not None and previous[0] != inside[0]:
                 slope = (inside[1] - previous[1]) / (inside[0] - previous[0])
                 u = inside[0] + min(max((target - inside[1]) / max(slope, 0.2), 0.0), 2.0) + 0.05

@@ -465,19 +465,20 @@ def analyze(
             consistent, deviances, dimension_fits = consistent_dimensions(
                 profile, dist, critical, c_max, {}, dimension_fits
             )
-        ends, end_fits = profile_tail(profile, critical, b_range, guesses, guess_fits, True)
+        ends, end_fits = profile_tail(profile, critical, b_range, guesses, guess_fits)
         low, high = ends[("b", -1.0)], ends[("b", +1.0)]
         plausible = profile.plausible(critical)
         low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
         high = max([high, *(d.b for d in plausible)])
         if deeper is not None:
-            # The threshold is chosen from the data: the interval is the union of the chosen
-            # tail's and its stability partner's, which agree when the law holds on both.
+            # The threshold is chosen from the data: the region is the union of the chosen
+            # tail's and its stability partner's, which agree when the law holds on both; the
+            # forecasts range over both (the partner's noise ends and least-gain fit too).
             deep_profile = new_profile(ys, deeper[0], deeper[1], c_max, b_range)
             deep_ends, deep_fits = profile_tail(
                 deep_profile, critical, b_range,
                 {k[1:]: v for k, v in guesses.items() if k[0] == "deeper"},
-                {k[1:]: v for k, v in guess_fits.items() if k[0] == "deeper"}, False,
+                {k[1:]: v for k, v in guess_fits.items() if k[0] == "deeper"},
             )
             low = min(low, deep_ends[("b", -1.0)])
             high = max(high, deep_ends[("b", +1.0)])
