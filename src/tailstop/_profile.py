@@ -367,7 +367,10 @@ class Profile:
         fit came inside or the estimate's own gain is nil.
 
         The root deviance grows about as a power of the multiplier: the secant runs on
-        ``(log lambda, log r)``, inside a bracket once it has one.
+        ``(log lambda, log r)``, inside a bracket once it has one, bisecting where it stalls on
+        one side. Where the penalised fit changes basin the deviance can jump across the
+        critical value: a bracket narrower than ``BRACKET_LOG_WIDTH`` closes on its inside
+        point. An update (``guess`` given) makes at most ``MAX_UPDATE_FITS`` fits.
         """
         from tailstop._leastgain import PenalisedSearch, expected_gains
         from tailstop.distributions import NoisyQuadraticDistribution
