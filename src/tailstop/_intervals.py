@@ -24,10 +24,11 @@ def new_profile(ys, dist, threshold: float, c_max: int, b_range) -> Profile:
     return Profile(ys, threshold, dist, loss_hat, c_max, b_range)
 
 
-def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits):
-    """Profile ends of ``b`` and ``o`` of ``profile``'s fit, and the fit inside the region
-    where more trials gain least; ``guesses`` and ``guess_fits``: the ends and their fits
-    before the latest trials (an update). Returns ``(ends, fits at the ends)``."""
+def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, noise_ends=True):
+    """Profile ends of ``b`` (and of ``o`` with ``noise_ends``) of ``profile``'s fit, and the
+    fit inside the region where more trials gain least; ``guesses`` and ``guess_fits``: the
+    ends and their fits before the latest trials (an update). Returns ``(ends, fits at the
+    ends)``."""
     dist = profile.best_fit
     threshold = profile.limits[0]
     spread = max(
@@ -37,9 +38,10 @@ def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits):
     )
     o_step = max(0.3 * dist.o, 0.1 * spread)
     searches = [("b", +1.0, spread, b_range[1]), ("b", -1.0, spread, b_range[0])]
-    searches.append(("o", +1.0, o_step, np.inf))
-    if dist.o > 0:
-        searches.append(("o", -1.0, o_step, 0.0))
+    if noise_ends:
+        searches.append(("o", +1.0, o_step, np.inf))
+        if dist.o > 0:
+            searches.append(("o", -1.0, o_step, 0.0))
     ends, fits, deviances = {}, {}, {}
     for name, direction, step, limit in searches:
         key = (name, direction)

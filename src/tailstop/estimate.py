@@ -472,13 +472,15 @@ def analyze(
         high = max([high, *(d.b for d in plausible)])
         if deeper is not None:
             # The threshold is chosen from the data: the region is the union of the chosen
-            # tail's and its stability partner's, which agree when the law holds on both; the
-            # forecasts range over both (the partner's noise ends and least-gain fit too).
+            # tail's and its stability partner's, which agree when the law holds on both. The
+            # forecasts' lower end ranges over both (the partner's least-gain fit); its noise
+            # ends would add time and, measured, no coverage.
             deep_profile = new_profile(ys, deeper[0], deeper[1], c_max, b_range)
             deep_ends, deep_fits = profile_tail(
                 deep_profile, critical, b_range,
                 {k[1:]: v for k, v in guesses.items() if k[0] == "deeper"},
                 {k[1:]: v for k, v in guess_fits.items() if k[0] == "deeper"},
+                noise_ends=False,
             )
             low = min(low, deep_ends[("b", -1.0)])
             high = max(high, deep_ends[("b", +1.0)])
