@@ -30,13 +30,13 @@ import warnings
 from collections import defaultdict
 
 import numpy as np
+from bench_replay import FEWER_TRIALS_FLOOR  # the issue-4 criteria, as for the shared searches
 
 from tailstop.replay import baselines, replay
 from tailstop.rules import GainBelow
 from tailstop.synthetic import random_problems
 
 TARGET = "GainBelow(epsilon)"
-FEWER_TRIALS_FLOOR = 25.0
 
 
 def meets(outcomes: dict, success_level: float = 0.9) -> bool:
@@ -69,7 +69,7 @@ def main() -> None:
     print(f"{'#':>3} {'r':>2} {'noise':>5} {'direction':<9} {'oracle':>7}  "
           f"{'GainBelow trials / success':>27}  {'best baseline at >= 0.9':<34} meets")
     results = []
-    by_rule = defaultdict(lambda: {"success": [], "trials": [], "oracle": []})
+    by_rule = defaultdict(lambda: {"success": [], "trials": [], "oracle": [], "r": []})
     started = time.perf_counter()
     for i, problem in enumerate(problems):
         scores = problem.run_search(args.trials, generator=np.random.default_rng([args.seed, i]))
@@ -85,7 +85,7 @@ def main() -> None:
             by_rule[key]["success"].append(outcome.success_rate)
             by_rule[key]["trials"].append(outcome.mean_trials)
             by_rule[key]["oracle"].append(result.oracle_mean)
-            by_rule[key].setdefault("r", []).append(problem.effective_dimension)
+            by_rule[key]["r"].append(problem.effective_dimension)
         good = [(o["trials"], name) for name, o in outcomes.items()
                 if name != TARGET and o["success"] >= 0.9]
         rival = f"{min(good)[1]} {min(good)[0]:.1f}" if good else "none"
