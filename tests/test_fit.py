@@ -136,6 +136,52 @@ def test_objective_at_least_as_good_as_opda(truth, censor):
     assert ours.loss <= opda_loss + 1e-6 * abs(opda_loss)
 
 
+def test_a_small_tail_of_a_small_c_is_fitted_on_the_boxs_edge():
+    """The top 13% of 1,000 draws with c = 1 needs a support wider than the search box: the
+    optimum lies on the box's edge, where the descent used to crawl and stop 0.16 deviance
+    units short; a fit with c fixed at 1 had a narrower box (opda's box depends on the c
+    allowed) and ended 46 units worse. Now it has the box of the fit with c free, and a fit
+    ending next to the edge descends again along it."""
+    ys = draw(0.0, 1.0, 1, 0.002, False, 1000, seed=3)
+    limits = (float(np.quantile(ys, 0.87)), np.inf)
+    free = fit(ys, limits, {"convex": False})
+    fixed = fit(ys, limits, {"convex": False, "c": 1})
+    assert free.c == 1
+    assert fixed.loss == pytest.approx(free.loss, abs=1e-9)
+    for c in (2, 3):  # every other c fits worse, so no other c can win
+        assert fit(ys, limits, {"convex": False, "c": c}).loss > free.loss
+
+
+def _search_tail(kind):
+    """A small tail of a small c: draws from the law, or the 129 best of 1,000 trials of a
+    synthetic search (not quadratic far from its optimum), where every screening start of
+    c = 1 lay beyond the box's edge and the fit settled on c = 2, 23 deviance units worse
+    than opda's fit."""
+    if kind == "law":
+        ys = draw(0.0, 1.0, 1, 0.002, False, 1000, seed=3)
+        return ys, (float(np.quantile(ys, 0.87)), np.inf)
+    from tailstop.synthetic import random_problems
+
+    problem = random_problems(48, generator=0)[26]
+    ys = problem.run_search(1000, generator=np.random.default_rng([0, 1000, 26]))
+    return ys, (float(np.sort(ys)[-130]), np.inf)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["law", "search"])
+def test_a_small_tail_of_a_small_c_is_at_least_as_good_as_opda(kind):
+    parametric = pytest.importorskip("opda.parametric")
+    ys, limits = _search_tail(kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = parametric.NoisyQuadraticDistribution.fit(
+            ys, limits, {"convex": False}, generator=np.random.default_rng(0)
+        )
+    ours = fit(ys, limits, {"convex": False})
+    opda_loss = spacing_loss(ys, limits, theirs.a, theirs.b, theirs.c, theirs.o, theirs.convex)
+    assert ours.loss <= opda_loss + 1e-6 * abs(opda_loss)
+
+
 # --------------------------------------------------------------------------------------
 # Real searches (opda's published fits, Lourie, He & Cho 2025)
 

@@ -117,3 +117,19 @@ def test_the_noiseless_end_is_none_outside_the_region_and_reused_on_an_update():
     again = _KnownProfile(_noiseless_deviance(floor, d0))
     assert again.noiseless_end(CRITICAL, start, 0.0, floor, end, profile.kept[-1][0]) == end
     assert len(again.fits) == 1
+
+
+def test_a_noiseless_region_reaching_the_best_observation_ends_next_to_it():
+    """A profile that stays inside the region down to the best observation (its deviance
+    even falls there: a better fit on a 10-point tail) ends within ``NOISELESS_RESOLUTION``
+    of the distance to it, in a few fits: the search used to step on until ``b`` rounded to
+    the best observation and then refit that same point until its 30 fits were spent."""
+    from tailstop._profile import NOISELESS_RESOLUTION
+
+    floor, d0 = 0.7, 1e-3
+    profile = _KnownProfile(lambda v: -5.0 + 0.3 * max(math.log(d0 / (v - floor)), 0.0))
+    start = SimpleNamespace(a=-1.0, b=floor + d0, c=1, o=0.0)
+    end = profile.noiseless_end(CRITICAL, start, 0.0, floor)
+    assert floor < end <= floor + 10 * NOISELESS_RESOLUTION * d0
+    assert all(dist.b - floor > NOISELESS_RESOLUTION * d0 for dist, _ in profile.fits)
+    assert len(profile.fits) <= 12

@@ -220,10 +220,13 @@ def _setup(ys, limits, constraints, noisy: bool) -> _Problem:
 
     # opda's box: p bounds the mass between y_min and y_max from below (Beta law of the
     # difference of their plotting positions), w the width (b - a) / spread from above,
-    # through the quadratic's central interval of mass p, v the noise o / spread.
+    # through the quadratic's central interval of mass p, v the noise o / spread. opda takes
+    # w over the allowed c; here it is over every c (that of c = C_MAX, the widest), so a fit
+    # with c fixed has the box of the fit with c free, and profile deviances over c compare
+    # fits over the same parameters (a small c with a small tail sits on the box's edge).
     spread = y_max - y_min
     p = betaincinv(j_max - i_min, n - (j_max - i_min) + 1, 1e-9)
-    w = max(1.0 / ((0.5 + p / 2) ** (2 / c) - (0.5 - p / 2) ** (2 / c)) for c in cs)
+    w = 1.0 / ((0.5 + p / 2) ** (2 / C_MAX) - (0.5 - p / 2) ** (2 / C_MAX))
     v = 1.0 / (ndtri(0.5 + p / 2) - ndtri(0.5 - p / 2))
     if noisy:
         default_a = default_b = (y_min - w * spread, y_max + w * spread)

@@ -22,6 +22,7 @@ MAX_RESTARTS = 3  # resumptions of an end's search from a better fit (another c,
 RTOL = 0.03  # an end within 3% of the critical root deviance (6% in deviance) is found
 BRACKET_LOG_WIDTH = 0.02  # a least-gain bracket within 2% in the multiplier is closed
 MAX_UPDATE_FITS = 3  # least-gain fits on an update (from the end before the latest trials)
+NOISELESS_RESOLUTION = 1e-6  # a noiseless end this much closer to the best score is at it
 
 
 class Profile:
@@ -321,6 +322,10 @@ class Profile:
         end = (start, start_deviance)
         for _ in range(MAX_FITS_PER_END):
             b1 = floor + math.exp(u1)
+            if not b1 - floor > NOISELESS_RESOLUTION * (b0 - floor):
+                # the region reaches the best observation (its laws gain next to nothing
+                # more): the last fit inside is the end, rather than steps towards b = floor
+                break
             constraints = {"b": b1, "o": 0.0}
             if again is not None:
                 dist, deviance = self.fit(constraints, warm=again, screen="guarded")

@@ -61,7 +61,7 @@ from tailstop._spacing import (
     SpacingObjective,
     StandardCdfTable,
 )
-from tailstop.errors import FitError
+from tailstop.errors import ConstraintError, FitError
 
 __all__ = ["FitResult", "fit_noisy_quadratic", "fit_parameters", "fit_quadratic", "spacing_loss"]
 
@@ -137,6 +137,10 @@ def _start_candidates(problem: _Problem, convex: bool, central_only: bool = Fals
             b = y_max + hi * w
             a = b - w
     o = _NOISE_OF_INDEX[noise_index][None, :, None] * w
+    # A start whose far end lies outside the box (a small c with a small tail needs a wide
+    # support) is moved onto the box's edge: outside it the search coordinates charge a
+    # penalty that would rank it last, while the optimum may sit on that edge.
+    a, b = np.clip(a, *problem.a_bounds), np.clip(b, *problem.b_bounds)
     c = np.broadcast_to(cs[:, None, None], w.shape)
     k = np.broadcast_to(noise_index[None, :, None], w.shape)
     a, b, o, c, k = (x.ravel() for x in (a, b, o, c, k))
@@ -502,10 +506,45 @@ def _result(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, 
             o, loss = problem.o_bounds[0], at_bound
     if not np.isfinite(loss):
         raise FitError(f"the fit ended at parameters with a non-finite loss: {(a, b, c, o)}.")
+    better = _on_edge(problem, coords, convex, c, a, b, o, loss)
+    if better is not None:
+        a, b, o, loss = better
     better = _tiny_noise(problem, coords, convex, c, a, b, o, loss)
     if better is not None:
         a, b, o, loss = better
     return FitResult(a, b, c, o, convex, loss)
+
+
+def _on_edge(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, a, b, o, loss):
+    """A fit that ended with its far ("mass") end on the box's edge (a small ``c`` fitted to
+    a small tail wants a wider support than the box allows) lies where the search
+    coordinates clip that end and charge a penalty beyond it: a kink, along which the
+    descent crawls. Descend again with that end fixed on the edge (a smooth search over the
+    best end and the noise). Returns the better ``(a, b, o, loss)`` or None."""
+    if coords.mass_fixed or coords.dimension == 0:
+        return None
+    mass, bounds = (b, problem.b_bounds) if convex else (a, problem.a_bounds)
+    edge = bounds[1] if convex else bounds[0]
+    if not abs(mass - edge) <= 1e-3 * (b - a):
+        return None
+    a_bounds, b_bounds = ((a, b), (edge, edge)) if convex else ((edge, edge), (a, b))
+    a_bounds, b_bounds = (problem.a_bounds, b_bounds) if convex else (a_bounds, problem.b_bounds)
+    try:
+        fixed = SearchCoordinates(
+            convex, a_bounds, b_bounds, problem.o_bounds, coords.anchor, coords.scale
+        )
+    except ConstraintError:
+        return None
+    x0 = fixed.from_params(a, b, o)[0]
+    batch = _Batch({convex: fixed}, {convex: problem.objective}, [(convex, c, x0)], True)
+    batch.run(max_iter=30)
+    found = batch.results()
+    if not found:
+        return None
+    a2, b2, o2, _ = fixed.to_params(found[0][3][None])
+    a2, b2, o2 = float(a2[0]), float(b2[0]), float(np.clip(o2[0], *problem.o_bounds))
+    loss2 = float(problem.objective.loss(a2, b2, c, o2, convex)[0])
+    return (a2, b2, o2, loss2) if loss2 < loss else None
 
 
 _TINY_RATIOS = np.array([1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3])
