@@ -421,3 +421,22 @@ def test_ld_band_is_tighter_than_ks_in_the_tails_and_cached():
     assert np.all(ld_band(200, 0.9)[0] >= 0)
     trivial_lower, trivial_upper = order_statistic_band(5, 1.0)
     assert np.all(trivial_lower == 0) and np.all(trivial_upper == 1)
+
+
+def test_points_outside_the_ld_band_are_counted_as_the_exact_band_counts():
+    """The count from the bracketing bands at the tabulated level equals the exact band's,
+    also for points placed on (and a hair either side of) the exact band's edges."""
+    from tailstop.bands import order_statistic_band, points_outside_ld_band
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 400))
+        confidence = float(rng.choice([0.5, 0.6, 0.8, 0.9, 0.95, 0.99]))
+        u = np.sort(rng.random(n) ** rng.choice([1.0, 1.2, 2.0]))
+        lower, upper = order_statistic_band(n, confidence)
+        for i in rng.integers(0, n, size=3):
+            edge = lower[i] if rng.random() < 0.5 else upper[i]
+            u[i] = edge * (1.0 + float(rng.choice([-1e-9, 0.0, 1e-9])))
+        u = np.sort(u)
+        exact = int(np.sum((u < lower) | (u > upper)))
+        assert points_outside_ld_band(u, confidence) == exact

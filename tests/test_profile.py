@@ -22,12 +22,17 @@ class _KnownProfile(Profile):
         self.best_fit = SimpleNamespace(a=-1.0, b=0.0, c=1, o=0.0)
         self.fits, self.kept = [], []
         self.c_max = 10
+        self.refits = 0  # fits made (self.fits also holds fits only evaluated)
 
     def fit(self, constraints, warm=None, *, screen=True):
         v = constraints["b"]
         dist = SimpleNamespace(a=-1.0, b=v, c=self.c_of(v), o=0.0)
         self.fits.append((dist, self.deviance(v)))
+        self.refits += 1
         return self.fits[-1]
+
+    def deviance_of(self, dist):
+        return self.deviance(dist.b)
 
     def _farther(self, value, end):
         return None
@@ -57,13 +62,19 @@ def test_a_profile_flat_then_steep_is_not_crawled():
     assert len(profile.fits) <= 20
 
 
-def test_an_update_confirms_its_previous_end_in_one_fit():
+def test_an_update_confirms_its_previous_end_without_a_fit():
+    """The end's fit before the latest trials, evaluated on the new data, is still at the
+    boundary: it stands, with no refit; when the data moved it off, the search runs."""
     profile = _KnownProfile(lambda v: (v / 0.1) ** 2)
     first = profile.end("b", CRITICAL, 1.0, 0.001, math.inf, 1e-5)
     guess_fit = profile.kept[-1][0]
     again = _KnownProfile(lambda v: (v / 0.1) ** 2)
     assert again.end("b", CRITICAL, 1.0, 0.001, math.inf, 1e-5, first, guess_fit) == first
-    assert len(again.fits) == 1
+    assert (again.refits, len(again.fits)) == (0, 1)
+    moved = _KnownProfile(lambda v: (v / 0.12) ** 2)  # the region grew by 20%
+    end = moved.end("b", CRITICAL, 1.0, 0.001, math.inf, 1e-5, first, guess_fit)
+    assert moved.refits >= 1
+    assert _root_deviance_at(moved, end) == pytest.approx(math.sqrt(CRITICAL), rel=RTOL)
 
 
 def test_an_end_at_the_limit_is_the_limit():
@@ -116,7 +127,7 @@ def test_the_noiseless_end_is_none_outside_the_region_and_reused_on_an_update():
     end = profile.noiseless_end(CRITICAL, start, 0.0, floor)
     again = _KnownProfile(_noiseless_deviance(floor, d0))
     assert again.noiseless_end(CRITICAL, start, 0.0, floor, end, profile.kept[-1][0]) == end
-    assert len(again.fits) == 1
+    assert (again.refits, len(again.fits)) == (0, 1)
 
 
 def test_a_noiseless_region_reaching_the_best_observation_ends_next_to_it():

@@ -24,11 +24,12 @@ def new_profile(ys, dist, threshold: float, c_max: int, b_range) -> Profile:
     return Profile(ys, threshold, dist, loss_hat, c_max, b_range)
 
 
-def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, noise_ends=True):
+def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, noise_ends=True,
+                 guess_deviances=None):
     """Profile ends of ``b`` (and of ``o`` with ``noise_ends``) of ``profile``'s fit, and the
-    fit inside the region where more trials gain least; ``guesses`` and ``guess_fits``: the
-    ends and their fits before the latest trials (an update). Returns ``(ends, fits at the
-    ends)``."""
+    fit inside the region where more trials gain least; ``guesses``, ``guess_fits`` and
+    ``guess_deviances``: the ends, their fits and the deviances there before the latest
+    trials (an update). Returns ``(ends, fits at the ends, deviances there)``."""
     dist = profile.best_fit
     threshold = profile.limits[0]
     spread = max(
@@ -52,18 +53,18 @@ def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, noise
         fits[key], deviances[key] = profile.kept[-1]
     try:
         key, value = _least_gain_end(profile, critical, b_range, ends, fits, deviances,
-                                     guesses, guess_fits)
+                                     guesses, guess_fits, guess_deviances or {})
     except (TailstopError, ValueError, ArithmeticError) as exc:
         # an extra fit for the gain's lower end only: without it the range is narrower
         logger.debug("the least-gain end of the region was not found: %s", exc)
     else:
         if value is not None:
-            ends[key], fits[key] = value, profile.kept[-1][0]
-    return ends, fits
+            ends[key], (fits[key], deviances[key]) = value, profile.kept[-1]
+    return ends, fits, deviances
 
 
 def _least_gain_end(profile: Profile, critical, b_range, ends, fits, deviances, guesses,
-                    guess_fits):
+                    guess_fits, guess_deviances):
     """``(key, value)`` of the fit inside the region where more trials gain least (kept last
     in ``profile``; value None when there is none): the noiseless law ending closest above the
     best score when the noise cannot be told from zero, else the Lagrangian least-gain fit."""
@@ -82,7 +83,8 @@ def _least_gain_end(profile: Profile, critical, b_range, ends, fits, deviances, 
         )
     key = ("least gain",)
     return key, profile.least_gain_end(
-        critical, best, float(profile.ys.size), guesses.get(key), guess_fits.get(key)
+        critical, best, float(profile.ys.size), guesses.get(key), guess_fits.get(key),
+        guess_deviances.get(key),
     )
 
 
@@ -103,6 +105,12 @@ def least_best_fits(ys, dist, threshold: float, c_max: int, b_range, critical: f
         # extra fits for the tuning curve's lower end only: without them the band is narrower
         logger.debug("the least-best fits of the tuning curve were not found: %s", exc)
     return tuple(found)
+
+
+# On an update a c whose deviance is below this is refitted even when its previous fit is
+# still inside the region: the estimate's local update can drift by a few tenths of a unit
+# in a flat profile over c (0.15-0.33 measured), where another c then fits better.
+CLOSE_RIVAL = 1.0
 
 
 def _far_outside(critical: float) -> float:
@@ -127,9 +135,12 @@ def consistent_dimensions(
     refitted: a deviance grows about in proportion to the trials, and an update reuses the
     threshold only within 10% more of them, too few to bring it back inside. The others
     start from their own fit then (with the screening starts that look better than it).
+    On an update a ``c`` whose previous fit, evaluated on the new data, is still inside the
+    region is consistent without a refit (its deviance recorded is then that upper bound).
     """
     known, known_fits = known or {}, known_fits or {}
     consistent, deviances, fits = [int(dist.c)], {int(dist.c): 0.0}, {int(dist.c): dist}
+    stale = set()
     for step in (-1, 1):
         c, warm = int(dist.c) + step, dist
         while 1 <= c <= c_max:
@@ -140,7 +151,15 @@ def consistent_dimensions(
                 break
             before = known_fits.get(c)
             if before is not None and int(before.c) == c:
-                warm, deviance = profile.fit({"c": c}, warm=before, screen="guarded")
+                deviance = profile.deviance_of(before)
+                if deviance <= critical:
+                    # its fit before the latest trials is still inside the region: c is
+                    # consistent (refitting only lowers the deviance), no refit needed
+                    profile.fits.append((before, deviance))
+                    warm = before
+                    stale.add(c)
+                else:
+                    warm, deviance = profile.fit({"c": c}, warm=before, screen="guarded")
             else:
                 warm, deviance = profile.fit({"c": c}, warm=warm)
             deviances[c], fits[c] = deviance, warm
@@ -149,4 +168,12 @@ def consistent_dimensions(
             profile.kept.append((warm, deviance))
             consistent.append(c)
             c += step
+    for rival in sorted(c for c in stale if deviances[c] < CLOSE_RIVAL):
+        # a close rival of the estimate is refitted all the same: in a flat profile over c
+        # it may fit better than the estimate (whose update is a local search), which then
+        # moves to it
+        fit, deviance = profile.fit({"c": rival}, warm=fits[rival], screen="guarded")
+        if deviance < deviances[rival]:
+            fits[rival], deviances[rival] = fit, deviance
+            profile.kept.append((fit, deviance))
     return tuple(sorted(consistent)), deviances, fits

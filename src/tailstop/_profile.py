@@ -46,12 +46,39 @@ class Profile:
         self.ftol = 1e-3 / self.scale
         self.fits: list[tuple[Any, float]] = []
         self.kept: list[tuple[Any, float]] = []  # the ends: where forecasts take their range
+        self._objective = None  # the loss of these data, built on first use
 
     def deviance_of(self, dist) -> float:
-        from tailstop.fitting import spacing_loss
+        """The deviance of the parameters ``dist`` (not refitted): an upper bound of the
+        profile deviance at any of their values, one evaluation of the loss."""
+        from tailstop._spacing import SpacingObjective
 
-        loss = spacing_loss(self.ys, self.limits, dist.a, dist.b, dist.c, dist.o, False)
-        return self.scale * (loss - self.loss_hat)
+        if self._objective is None:
+            self._objective = SpacingObjective(self.ys, self.limits, (-np.inf, np.inf))
+        loss = float(self._objective.loss(dist.a, dist.b, int(dist.c), dist.o, False)[0])
+        return self.scale * (loss - self.loss_hat) if np.isfinite(loss) else math.inf
+
+    def still_at_end(self, fit, critical: float, before: float | None = None):
+        """An update's shortcut: ``(fit, deviance)`` when ``fit``, an end found before the
+        latest trials, still lies at the region's boundary on these data, to the tolerance
+        every end is found to (``RTOL`` in root deviance), with no refit; else None. The
+        fit is kept among the fits (and so among the plausible laws).
+
+        ``before``: the deviance the end had then, when it was accepted inside the region
+        short of the boundary (a least-gain search whose deviance jumps across the critical
+        value); it stands while its root deviance stays within ``RTOL`` of that one's.
+        """
+        deviance = self.deviance_of(fit)
+        r, target = math.sqrt(max(deviance, 0.0)), math.sqrt(critical)
+        at_boundary = abs(r - target) <= RTOL * target
+        if before is not None and np.isfinite(before) and not at_boundary:
+            at_boundary = r <= (1 + RTOL) * target and (
+                abs(r - math.sqrt(max(before, 0.0))) <= RTOL * target
+            )
+        if not at_boundary:
+            return None
+        self.fits.append((fit, deviance))
+        return fit, deviance
 
     def fit(self, constraints: dict, warm=None, *, screen: bool | str = True):
         """The best fit under ``constraints`` (plus the search's own), kept with its deviance.
@@ -136,6 +163,17 @@ class Profile:
             ):
                 again = guess_fit
         target = math.sqrt(critical)
+        if again is not None:
+            # An update: the end before the latest trials, evaluated on these data, is often
+            # still at the boundary (or, at the limit, still inside): then it stands, unfitted
+            if v1 == limit:
+                end = (again, self.deviance_of(again))
+                if end[1] < critical:
+                    self.fits.append(end)
+                    return v1, end
+            end = self.still_at_end(again, critical)
+            if end is not None:
+                return v1, end
         checked = again  # the end's fit before the latest trials, checked then
         for _ in range(MAX_RESTARTS):
             value, repeated, outside, end = self._search(
@@ -317,6 +355,10 @@ class Profile:
             u1 = math.log(guess - floor)
             if guess_fit is not None and float(guess_fit.b) == guess:
                 again = guess_fit
+                shortcut = self.still_at_end(guess_fit, critical)
+                if shortcut is not None:
+                    self.kept.append(shortcut)
+                    return guess
         else:
             u1 = _noiseless_aim(u0, start_deviance, None, None, critical)
         end = (start, start_deviance)
@@ -364,7 +406,8 @@ class Profile:
         return float(end[0].b)
 
     def least_gain_end(self, critical: float, current_best: float, horizon: float,
-                       guess: float | None = None, guess_fit=None) -> float | None:
+                       guess: float | None = None, guess_fit=None,
+                       guess_deviance: float | None = None) -> float | None:
         """The fit on the region's boundary where ``horizon`` more trials are expected to gain
         least over ``current_best`` (see :mod:`tailstop._leastgain`), kept among the ends;
         returns the Lagrange multiplier that reached it (``guess``, ``guess_fit``: the
@@ -398,6 +441,10 @@ class Profile:
             weight = float(guess)
             if guess_fit is not None:
                 warm = guess_fit
+                shortcut = self.still_at_end(guess_fit, critical, guess_deviance)
+                if shortcut is not None:
+                    self.kept.append(shortcut)
+                    return weight
         end = previous = None
         # An update starts at the end before the latest trials, which moves little with one
         # more trial: a few fits, and the last one inside the region stands for the end.

@@ -90,6 +90,7 @@ class _State:
     regime: regime.RegimeChoice | None
     ends: dict = field(default_factory=dict)  # profile ends, the guesses of the next update
     end_fits: dict = field(default_factory=dict)  # the constrained fits at those ends
+    end_deviances: dict = field(default_factory=dict)  # their deviances then
     deeper_fraction: float | None = None  # the stability partner's tail, as a share of n
     deeper_fit: Any = None
     dimension_deviances: dict = field(default_factory=dict)  # c -> profile deviance of c
@@ -449,6 +450,7 @@ def analyze(
     critical = float(stats.chi2.ppf(confidence, 1))
     guesses = previous._state.ends if reuse else {}
     guess_fits = previous._state.end_fits if reuse else {}
+    guess_deviances = previous._state.end_deviances if reuse else {}
     try:
         profile = new_profile(ys, dist, threshold, c_max, b_range)
         known = previous._state.dimension_deviances if reuse else {}
@@ -465,7 +467,9 @@ def analyze(
             consistent, deviances, dimension_fits = consistent_dimensions(
                 profile, dist, critical, c_max, {}, dimension_fits
             )
-        ends, end_fits = profile_tail(profile, critical, b_range, guesses, guess_fits)
+        ends, end_fits, end_deviances = profile_tail(
+            profile, critical, b_range, guesses, guess_fits, guess_deviances=guess_deviances
+        )
         low, high = ends[("b", -1.0)], ends[("b", +1.0)]
         plausible = profile.plausible(critical)
         low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
@@ -476,16 +480,20 @@ def analyze(
             # forecasts' lower end ranges over both (the partner's least-gain fit); its noise
             # ends would add time and, measured, no coverage.
             deep_profile = new_profile(ys, deeper[0], deeper[1], c_max, b_range)
-            deep_ends, deep_fits = profile_tail(
+            deep_ends, deep_fits, deep_deviances = profile_tail(
                 deep_profile, critical, b_range,
                 {k[1:]: v for k, v in guesses.items() if k[0] == "deeper"},
                 {k[1:]: v for k, v in guess_fits.items() if k[0] == "deeper"},
                 noise_ends=False,
+                guess_deviances={
+                    k[1:]: v for k, v in guess_deviances.items() if k[0] == "deeper"
+                },
             )
             low = min(low, deep_ends[("b", -1.0)])
             high = max(high, deep_ends[("b", +1.0)])
             ends.update({("deeper", *k): v for k, v in deep_ends.items()})
             end_fits.update({("deeper", *k): v for k, v in deep_fits.items()})
+            end_deviances.update({("deeper", *k): v for k, v in deep_deviances.items()})
             plausible += [deeper[0], *deep_profile.plausible(critical)]
     except (TailstopError, ValueError, RuntimeError) as exc:  # pragma: no cover - reported
         raise FitError(f"could not profile the fit: {exc}") from exc
@@ -518,6 +526,7 @@ def analyze(
             choice,
             ends,
             end_fits,
+            end_deviances,
             None if deeper is None else float(np.sum(ys > deeper[1])) / n_finite,
             None if deeper is None else deeper[0],
             deviances,
@@ -556,7 +565,7 @@ def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):
     band of uniform order statistics (Learned-Miller & DeStefano, at ``confidence``); or when
     the effective dimension is so high that random search has not reached the regime yet.
     """
-    from tailstop.nonparametric import order_statistic_band
+    from tailstop.bands import points_outside_ld_band
 
     c = int(dist.c)
     if n_tail < regime.MIN_TAIL + 5:
@@ -564,8 +573,7 @@ def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):
     if choice is not None and choice.rejected >= len(choice.candidates):
         return False, "every candidate tail fails the goodness-of-fit test"
     u = np.sort(regime.tail_pit(dist, ys[ys > threshold], threshold))
-    lower, upper = order_statistic_band(u.size, confidence)
-    outside = int(np.sum((u < lower) | (u > upper)))
+    outside = points_outside_ld_band(u, confidence)
     if outside:
         return False, (
             f"the fitted tail leaves the {confidence:.0%} simultaneous band at {outside} of "
