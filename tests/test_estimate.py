@@ -526,3 +526,33 @@ def test_a_failed_least_gain_fit_only_narrows_the_gain_range(monkeypatch):
     assert narrowed._least_best_fits() == ()
     assert full.tuning_curve([100]).low[0] <= narrowed.tuning_curve([100]).low[0]
     assert narrowed.tuning_curve([100]).high[0] == full.tuning_curve([100]).high[0]
+
+
+def test_an_update_reuses_ends_only_when_its_new_trials_fall_below_the_thresholds(monkeypatch):
+    """Ends and effective dimensions that still hold are kept without a refit only when the
+    tails' data are unchanged (the new trials censored): one trial in a small tail can move
+    every fit by more than a unit of deviance (AlexNet at 60 trials: a c-fit's deviance went
+    from 0.6 to 1.5 unfitted, -0.35 refitted, and the estimate stayed in a worse basin)."""
+    from tailstop._profile import Profile
+    from tailstop.synthetic import make_problem
+
+    problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    ys = problem.run_search(200, generator=6)
+    before = analyze(ys, "maximize")
+    assert before.n_censored > 0  # the tail (121 of 200) is not the whole search
+    seen = []
+    original = Profile.end
+
+    def recorded(self, *args, **kwargs):
+        seen.append(self.reuse_ends)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Profile, "end", recorded)
+    censored = analyze(np.append(ys, ys.min()), "maximize", previous=before)
+    assert seen and all(seen)  # the chosen tail's and the partner's ends
+    seen.clear()
+    in_tail = analyze(np.append(ys, ys.max() + 0.01), "maximize", previous=before)
+    assert seen and not any(seen)
+    for estimate in (censored, in_tail):
+        bp = estimate.best_possible
+        assert bp.low <= bp.estimate <= bp.high

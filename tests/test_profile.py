@@ -23,6 +23,7 @@ class _KnownProfile(Profile):
         self.fits, self.kept = [], []
         self.c_max = 10
         self.refits = 0  # fits made (self.fits also holds fits only evaluated)
+        self.reuse_ends = True  # as on an update whose new trials fell below the threshold
 
     def fit(self, constraints, warm=None, *, screen=True):
         v = constraints["b"]

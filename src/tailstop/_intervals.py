@@ -135,8 +135,9 @@ def consistent_dimensions(
     refitted: a deviance grows about in proportion to the trials, and an update reuses the
     threshold only within 10% more of them, too few to bring it back inside. The others
     start from their own fit then (with the screening starts that look better than it).
-    On an update a ``c`` whose previous fit, evaluated on the new data, is still inside the
-    region is consistent without a refit (its deviance recorded is then that upper bound).
+    On an update whose new trials all fell below the threshold (``profile.reuse_ends``) a
+    ``c`` whose previous fit, evaluated on the new data, is still inside the region is
+    consistent without a refit (its deviance recorded is then that upper bound).
     """
     known, known_fits = known or {}, known_fits or {}
     consistent, deviances, fits = [int(dist.c)], {int(dist.c): 0.0}, {int(dist.c): dist}
@@ -151,7 +152,7 @@ def consistent_dimensions(
                 break
             before = known_fits.get(c)
             if before is not None and int(before.c) == c:
-                deviance = profile.deviance_of(before)
+                deviance = profile.deviance_of(before) if profile.reuse_ends else math.inf
                 if deviance <= critical:
                     # its fit before the latest trials is still inside the region: c is
                     # consistent (refitting only lowers the deviance), no refit needed

@@ -47,6 +47,9 @@ class Profile:
         self.fits: list[tuple[Any, float]] = []
         self.kept: list[tuple[Any, float]] = []  # the ends: where forecasts take their range
         self._objective = None  # the loss of these data, built on first use
+        # an update whose new trials all fell below the threshold (the tail's data unchanged,
+        # only the censored count grew) may keep ends that still hold (still_at_end)
+        self.reuse_ends = False
 
     def deviance_of(self, dist) -> float:
         """The deviance of the parameters ``dist`` (not refitted): an upper bound of the
@@ -61,13 +64,17 @@ class Profile:
     def still_at_end(self, fit, critical: float, before: float | None = None):
         """An update's shortcut: ``(fit, deviance)`` when ``fit``, an end found before the
         latest trials, still lies at the region's boundary on these data, to the tolerance
-        every end is found to (``RTOL`` in root deviance), with no refit; else None. The
-        fit is kept among the fits (and so among the plausible laws).
+        every end is found to (``RTOL`` in root deviance), with no refit; else None. Only
+        when ``reuse_ends`` (the latest trials all fell below the threshold: one trial in a
+        small tail can move every fit by more than a unit of deviance). The fit is kept
+        among the fits (and so among the plausible laws).
 
         ``before``: the deviance the end had then, when it was accepted inside the region
         short of the boundary (a least-gain search whose deviance jumps across the critical
         value); it stands while its root deviance stays within ``RTOL`` of that one's.
         """
+        if not self.reuse_ends:
+            return None
         deviance = self.deviance_of(fit)
         r, target = math.sqrt(max(deviance, 0.0)), math.sqrt(critical)
         at_boundary = abs(r - target) <= RTOL * target

@@ -97,6 +97,7 @@ class _State:
     dimension_fits: dict = field(default_factory=dict)  # c -> the fit at c (those deviances)
     c_max: int = MAX_DIMENSION
     curve_fits: dict = field(default_factory=dict)  # filled by tuning_curve on first use
+    tail: tuple = ()  # (threshold, points above it) of the chosen tail and of the partner's
 
 
 @dataclass(frozen=True, eq=False)
@@ -418,7 +419,9 @@ def analyze(
     )
     if reuse:
         state = previous._state
-        tail_size = _tail_size(state.tail_fraction, n_finite)
+        # the threshold is kept (the trials above it form the tail), so new trials below it
+        # leave the tail's data as they were
+        tail_size = _kept_tail_size(ys, state, 0, state.tail_fraction, n_finite)
         dist, threshold = regime.fit_tail(
             ys,
             tail_size,
@@ -432,7 +435,7 @@ def analyze(
         if state.deeper_fraction is not None:
             deeper = regime.fit_tail(
                 ys,
-                _tail_size(state.deeper_fraction, n_finite),
+                _kept_tail_size(ys, state, 2, state.deeper_fraction, n_finite),
                 c_max=c_max,
                 b_range=b_range,
                 warm_start=state.deeper_fit,
@@ -453,6 +456,9 @@ def analyze(
     guess_deviances = previous._state.end_deviances if reuse else {}
     try:
         profile = new_profile(ys, dist, threshold, c_max, b_range)
+        tails = _tails(ys, threshold, deeper)
+        # an update whose new trials all fell below the threshold keeps the ends that hold
+        profile.reuse_ends = reuse and tails[:2] == previous._state.tail[:2]
         known = previous._state.dimension_deviances if reuse else {}
         known_fits = previous._state.dimension_fits if reuse else {}
         consistent, deviances, dimension_fits = consistent_dimensions(
@@ -464,6 +470,7 @@ def analyze(
             # that missed in a flat profile): it is the estimate, and the deviances move
             dist = dimension_fits[best_c]
             profile = new_profile(ys, dist, threshold, c_max, b_range)
+            profile.reuse_ends = False
             consistent, deviances, dimension_fits = consistent_dimensions(
                 profile, dist, critical, c_max, {}, dimension_fits
             )
@@ -480,6 +487,7 @@ def analyze(
             # forecasts' lower end ranges over both (the partner's least-gain fit); its noise
             # ends would add time and, measured, no coverage.
             deep_profile = new_profile(ys, deeper[0], deeper[1], c_max, b_range)
+            deep_profile.reuse_ends = reuse and tails[2:] == previous._state.tail[2:]
             deep_ends, deep_fits, deep_deviances = profile_tail(
                 deep_profile, critical, b_range,
                 {k[1:]: v for k, v in guesses.items() if k[0] == "deeper"},
@@ -532,8 +540,27 @@ def analyze(
             deviances,
             dimension_fits,
             c_max,
+            tail=tails,
         ),
     )
+
+
+def _kept_tail_size(ys: np.ndarray, state: _State, index: int, fraction: float, n_finite: int):
+    """The size of the tail above the threshold ``state.tail[index]`` an update keeps (the
+    same share of the trials for a state without one)."""
+    if len(state.tail) > index:
+        return int(np.clip(np.sum(ys > state.tail[index]), regime.MIN_TAIL, n_finite))
+    return _tail_size(fraction, n_finite)
+
+
+def _tails(ys: np.ndarray, threshold: float, deeper) -> tuple:
+    """``(threshold, points above it)`` of the chosen tail, then of its stability partner's:
+    equal before and after an update exactly when the new trials fell below both thresholds
+    (the tails' data are unchanged, only the censored count grew)."""
+    tails = (float(threshold), int(np.sum(ys > threshold)))
+    if deeper is not None:
+        tails += (float(deeper[1]), int(np.sum(ys > deeper[1])))
+    return tails
 
 
 def _extends(previous: TailEstimate, clean: CleanScores) -> bool:
