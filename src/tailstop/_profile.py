@@ -488,7 +488,16 @@ class Profile:
                 kept_side = previous is not None and (previous[1] < target) == (point[1] < target)
                 aim = u0 + (target - v0) * (u1 - u0) / (v1 - v0)
                 if kept_side or not u0 + 0.05 * width <= aim <= u1 - 0.05 * width:
-                    aim = u0 + 0.5 * width  # the secant stalls on one side: bisect
+                    # the secant stalls on one side: the deviance jumps between two basins of
+                    # the penalised fit. Aim next to where their penalised losses cross (from
+                    # the tangents at the bracket's fits), on the side still missing; else bisect
+                    crossing = _basin_crossing(inside, outside, gain, current_best, horizon)
+                    side = -1.0 if point[1] >= target else 1.0
+                    aim = u0 + 0.5 * width
+                    if crossing is not None:
+                        near = crossing + side * 0.4 * BRACKET_LOG_WIDTH
+                        if u0 < near < u1:
+                            aim = near
                 u = float(aim)
             elif inside is not None and previous is not None and previous[0] != inside[0]:
                 slope = (inside[1] - previous[1]) / (inside[0] - previous[0])
@@ -510,6 +519,29 @@ class Profile:
         an end is accepted anywhere within it, so all accepted ends are kept)."""
         limit = critical * (1.0 + RTOL) ** 2 * (1.0 + 1e-9)
         return [dist for dist, deviance in self.kept if deviance <= limit]
+
+
+def _basin_crossing(inside, outside, gain: float, current_best: float, horizon: float):
+    """``log lambda`` where the penalised losses of the bracket's two fits cross, or None.
+
+    A fit at multiplier ``lambda`` minimises ``L + lambda h / (2 (n + 1))``, ``h = g / gain``
+    (``g`` the expected gain of ``horizon`` trials, ``gain`` the estimate's); in deviance
+    units a basin's penalised loss is about ``D_i + lambda h_i`` near its fit (a tangent in
+    ``lambda``), so the penalised optimum leaves the inside basin for the outside one near
+    ``lambda = (D_out - D_in) / (h_in - h_out)``.
+    """
+    from tailstop._leastgain import expected_gains
+
+    (_, log_r_in, fit_in), (_, log_r_out, fit_out) = inside, outside
+    gains = [
+        float(expected_gains(f.a, f.b, int(f.c), f.o, current_best, horizon)[0]) / gain
+        for f in (fit_in, fit_out)
+    ]
+    rise = math.exp(2.0 * log_r_out) - math.exp(2.0 * log_r_in)
+    drop = gains[0] - gains[1]
+    if not (np.isfinite(rise) and rise > 0 and np.isfinite(drop) and drop > 0):
+        return None
+    return math.log(rise / drop)
 
 
 def _noiseless_aim(u0: float, d0: float, u1, d1, critical: float) -> float | None:
