@@ -430,6 +430,7 @@ def analyze(
             warm_start=state.fit,
             local=True,
             guides=state.dimension_fits,
+            same_c=_tail_unchanged(ys, state, 0),
         )
         deeper = None
         if state.deeper_fraction is not None:
@@ -440,6 +441,7 @@ def analyze(
                 b_range=b_range,
                 warm_start=state.deeper_fit,
                 local=True,
+                same_c=_tail_unchanged(ys, state, 2),
             )
         choice, selected_at = state.regime, state.selected_at
     else:
@@ -551,6 +553,14 @@ def _kept_tail_size(ys: np.ndarray, state: _State, index: int, fraction: float, 
     if len(state.tail) > index:
         return int(np.clip(np.sum(ys > state.tail[index]), regime.MIN_TAIL, n_finite))
     return _tail_size(fraction, n_finite)
+
+
+def _tail_unchanged(ys: np.ndarray, state: _State, index: int) -> bool:
+    """Whether the tail above the threshold ``state.tail[index]`` holds the same points as
+    before the latest trials (they all fell below it)."""
+    return len(state.tail) > index and int(np.sum(ys > state.tail[index])) == state.tail[
+        index + 1
+    ]
 
 
 def _tails(ys: np.ndarray, threshold: float, deeper) -> tuple:

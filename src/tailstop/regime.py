@@ -105,6 +105,7 @@ def fit_tail(
     warm_start=None,
     local: bool = False,
     guides=None,
+    same_c: bool = False,
 ):
     """Censored fit of the concave noisy quadratic to the ``tail_size`` best of ``ys``.
 
@@ -114,7 +115,9 @@ def fit_tail(
     update after a few more trials: ``warm_start``'s c from it, the neighbouring c from
     their own fits before those trials (``guides``, ``{c: fit}``) or else from their best
     screening start, plus the screening starts that look better than those fits (see
-    :func:`tailstop.fitting.fit_near`). Returns ``(distribution, threshold)``.
+    :func:`tailstop.fitting.fit_near`). ``same_c`` (with ``local``): only ``warm_start``'s
+    c, for an update whose new trials fell below the threshold, where the effective
+    dimensions' own refits watch the other c. Returns ``(distribution, threshold)``.
     """
     from tailstop.distributions import NoisyQuadraticDistribution
     from tailstop.fitting import fit_near
@@ -134,6 +137,8 @@ def fit_tail(
     constraints = tail_constraints(c_max, b_range)
     limits = (threshold, np.inf)
     if local and warm_start is not None:
+        if same_c:
+            constraints["c"] = int(warm_start.c)
         r = fit_near(ys, limits, constraints, warm_start, screen="guarded", guides=guides)
         return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold
     dist = NoisyQuadraticDistribution.fit(
