@@ -440,3 +440,12 @@ def test_points_outside_the_ld_band_are_counted_as_the_exact_band_counts():
         u = np.sort(u)
         exact = int(np.sum((u < lower) | (u > upper)))
         assert points_outside_ld_band(u, confidence) == exact
+
+
+def test_points_outside_the_ld_band_refuses_what_is_not_a_probability():
+    from tailstop.bands import points_outside_ld_band
+
+    for bad in ([], [0.2, np.nan], [0.5, 1.5], [-0.1, 0.3]):
+        with pytest.raises(InvalidDataError, match="probability"):
+            points_outside_ld_band(bad)
+    assert points_outside_ld_band([0.9, 0.1, 0.5]) == points_outside_ld_band([0.1, 0.5, 0.9])

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize, special, stats
 
-from tailstop.errors import InvalidParameterError
+from tailstop.errors import InvalidDataError, InvalidParameterError
 
 __all__ = [
     "beta_intervals",
@@ -210,7 +210,7 @@ _GUESS_MARGIN = 0.01
 
 
 def points_outside_ld_band(u: ArrayLike, confidence: float = 0.9) -> int:
-    """How many of the sorted probabilities ``u`` leave the exact highest-density LD band of
+    """How many of the probabilities ``u`` (sorted here) leave the exact highest-density LD band of
     ``len(u)`` uniform order statistics (:func:`order_statistic_band`), usually without
     solving for the band (five times the cost of one band): the bands at the tabulated
     critical level with ``log(1 - kappa)`` moved ``_GUESS_MARGIN`` either way bracket the
@@ -221,7 +221,12 @@ def points_outside_ld_band(u: ArrayLike, confidence: float = 0.9) -> int:
     >>> points_outside_ld_band(u), points_outside_ld_band(u**4)
     (0, 47)
     """
-    u = np.asarray(u, dtype=float)
+    u = np.sort(np.asarray(u, dtype=float).ravel())
+    if not u.size or not np.all((u >= 0.0) & (u <= 1.0)):
+        raise InvalidDataError(
+            f"u must hold at least one probability, each in [0, 1]; got {u.size} values "
+            f"ranging {u.min() if u.size else None!r} to {u.max() if u.size else None!r}"
+        )
     n, confidence = _check_n(u.size), _check_confidence(confidence)
     if confidence == 1.0 or n == 1:
         lower, upper = order_statistic_band(n, confidence)
