@@ -365,10 +365,13 @@ def analyze(
         and its interval stay within it; a score outside raises ``InvalidDataError``.
     previous : TailEstimate, optional
         The estimate before the latest trials: reused as a warm start, and until the search
-        has grown by 10% also for its threshold choice and for the effective dimensions it
-        found far outside the confidence region (deviance above ``2 critical + 4``), which
-        are not refitted. Ignored unless it is an estimate of some of these trials (the same
-        direction, and its scores among these, in any order).
+        has grown by 10% also for its threshold (kept at its value) and for the effective
+        dimensions it found far outside the confidence region (deviance above
+        ``2 critical + 4``), which are not refitted; when the latest trials all fell below
+        the threshold, interval ends and effective dimensions that still hold on the new data
+        (one evaluation of the loss each) are kept without a refit. Ignored unless it is an
+        estimate of some of these trials (the same direction, and its scores among these, in
+        any order).
 
     Returns
     -------
