@@ -556,3 +556,27 @@ def test_an_update_reuses_ends_only_when_its_new_trials_fall_below_the_threshold
     for estimate in (censored, in_tail):
         bp = estimate.best_possible
         assert bp.low <= bp.estimate <= bp.high
+
+
+def test_transforms_a_hair_outside_the_unit_interval_do_not_break_the_fit_check(monkeypatch):
+    """Rounding can put a tail's probability-integral transform just below 0 or above 1;
+    the goodness-of-fit check clips them (the band check refuses non-probabilities) rather
+    than raise out of analyze, inside a live search."""
+    from tailstop import regime
+    from tailstop.estimate import _fit_ys, _judge
+    from tailstop.synthetic import make_problem
+
+    problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    estimate = analyze(problem.run_search(200, generator=6), "maximize")
+    state, ys = estimate._state, _fit_ys(estimate._clean)
+    n_tail = estimate.n_trials - estimate.n_censored
+    verdict = _judge(state.regime, n_tail, state.fit, ys, estimate.threshold, 0.9)
+    original = regime.tail_pit
+
+    def rounded(dist, tail, threshold):
+        u = original(dist, tail, threshold)
+        u[np.argmin(u)], u[np.argmax(u)] = -1e-16, 1.0 + 1e-16
+        return u
+
+    monkeypatch.setattr(regime, "tail_pit", rounded)
+    assert _judge(state.regime, n_tail, state.fit, ys, estimate.threshold, 0.9) == verdict

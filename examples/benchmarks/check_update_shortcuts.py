@@ -2,9 +2,10 @@
 
 An update whose new trials fell below the tail's threshold keeps the interval ends, effective
 dimensions and least-gain ends that still hold, each confirmed by one evaluation of the loss
-instead of a refit (``Profile.reuse_ends``). This replays one-trial updates of synthetic
-searches (at 100 and 400 trials) and of the shared real searches (two orders, at 60 and 300
-trials) twice, with the shortcuts and with them switched off, and reports per kind of search:
+instead of a refit (``Profile.reuse_ends``). This replays the one-trial updates of
+``check_updates.py`` (synthetic searches at 100 and 400 trials, the shared real searches in two
+orders at 60 and 300 trials) twice, with the shortcuts and with them switched off, and reports
+per kind of search:
 how often and how far the best-possible interval's ends moved (by more than 0.1% of its width;
 a consistent ``c`` kept unfitted reaches a slightly different ``b``) and its estimate, how much
 the expected gain's upper end (over as many trials again, what the rules read) moved, whether
@@ -18,32 +19,14 @@ Run from the repository root (about 3 minutes)::
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from check_updates import searches  # the same searches, sizes and orders
 
 import tailstop._profile as profile_module
 from tailstop.estimate import analyze
-from tailstop.synthetic import random_problems
-
-SCORES = Path(__file__).resolve().parents[3] / "shared" / "data" / "scores"
-
-
-def searches(problems: int):
-    for i, problem in enumerate(random_problems(problems, generator=5)):
-        for n in (100, 400):
-            scores = problem.run_search(n + 12, generator=np.random.default_rng([i, n]))
-            yield "synthetic", scores, problem.direction, None, n
-    for path in sorted(SCORES.glob("*.csv")):
-        with path.open() as fh:
-            scores = np.array([float(r["score"]) for r in csv.DictReader(fh)])
-        for order in range(2):
-            shuffled = np.random.default_rng(order).permutation(scores)
-            for n in (60, 300):
-                yield path.stem, shuffled, "maximize", (0.0, 1.0), n
 
 
 def replay(kinds, updates: int) -> list:
@@ -55,15 +38,15 @@ def replay(kinds, updates: int) -> list:
             estimate = analyze(scores[:m], direction, bounds=bounds, previous=estimate)
             cpu = time.process_time() - start
             gain = estimate.expected_gain(m)
-            rows.append((kind, cpu, tuple(estimate.best_possible), float(gain.high),
+            rows.append((kind.split(" ")[0], cpu, tuple(estimate.best_possible), float(gain.high),
                          estimate.effective_dimension.consistent))
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", type=int, default=12)
-    parser.add_argument("--updates", type=int, default=12)
+    parser.add_argument("--problems", type=int, default=14)
+    parser.add_argument("--updates", type=int, default=8)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     kinds = list(searches(args.problems))

@@ -612,8 +612,11 @@ def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):
         return False, f"only {n_tail} trials in the tail; the law needs about 15"
     if choice is not None and choice.rejected >= len(choice.candidates):
         return False, "every candidate tail fails the goodness-of-fit test"
-    u = np.sort(regime.tail_pit(dist, ys[ys > threshold], threshold))
-    outside = points_outside_ld_band(u, confidence)
+    u = regime.tail_pit(dist, ys[ys > threshold], threshold)
+    if not np.all(np.isfinite(u)):
+        return False, "the fitted law gives the tail no probabilities (no mass above the threshold)"
+    # rounding can put a transform a hair outside [0, 1]
+    outside = points_outside_ld_band(np.clip(u, 0.0, 1.0), confidence)
     if outside:
         return False, (
             f"the fitted tail leaves the {confidence:.0%} simultaneous band at {outside} of "
