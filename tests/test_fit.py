@@ -301,7 +301,10 @@ def test_warm_start_gives_the_cold_answer():
     warm = fit(ys, limits, constraints, warm_start=previous)
     assert warm.c == cold.c
     assert warm.loss <= cold.loss + 1e-9
-    assert (warm.a, warm.b, warm.o) == pytest.approx((cold.a, cold.b, cold.o), rel=1e-3)
+    assert (warm.a, warm.b) == pytest.approx((cold.a, cold.b), rel=1e-3)
+    # the noise to 1e-3 relative, or both below 1e-9 of the width: the noiseless limit is
+    # flat there (one fit stops at o = 2e-12, the other at 0, depending on the rounding)
+    assert warm.o == pytest.approx(cold.o, rel=1e-3, abs=1e-9 * (cold.b - cold.a))
     far = FitResult(0.0, 5.0, 7, 1.0, False, np.inf)  # a poor start still ends at the optimum
     assert fit(ys, limits, constraints, warm_start=far).loss <= cold.loss + 1e-9
 
