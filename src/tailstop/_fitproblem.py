@@ -185,6 +185,21 @@ class _Problem:
     def scale(self) -> float:
         return self.y_max - self.y_min
 
+    quick: bool = False  # margins scaled to the uncensored share (see margin_scale)
+
+    @property
+    def margin_scale(self) -> float:
+        """What the search's pruning margins (set for uncensored data) are multiplied by: 1,
+        or for a ``quick`` fit the share ``(k + 1) / (n + 1)`` of the loss that the ``k``
+        uncensored observations carry (loss differences between parameters scale with it).
+        A quick fit of a tail of 20 among 1,000 trials prunes 48x sooner; it can drop a
+        search that crawls from behind to the optimum (a small ``c`` along the box's edge)."""
+        if not self.quick:
+            return 1.0
+        objective = self.objective
+        uncensored = objective.n - objective.n_lower - objective.n_upper
+        return min(1.0, (uncensored + 1.0) / (objective.n + 1.0))
+
     @property
     def final(self) -> bool:
         """Whether the refining objective is the full one (no polish needed)."""

@@ -234,8 +234,10 @@ class _Batch:
         final: bool,
         hessians=None,
         ftol: float | None = None,
+        margin_scale: float = 1.0,
     ):
         self.coords, self.objectives, self.final = coords, objectives, final
+        self.margin_scale = margin_scale
         self.convex = np.array([k[0] for k in starts], dtype=bool)
         self.c = np.array([k[1] for k in starts], dtype=int)
         self.key = self.convex * (C_MAX + 1) + self.c  # one integer per (convex, c)
@@ -288,15 +290,16 @@ class _Batch:
         inflated tenfold) cannot take them to the best (or within the polish margin of it,
         on a coarse objective) or past the best search of their own (convex, c)."""
         nt = self.newton
+        scale = self.margin_scale
         for iteration in range(max_iter):
             self.step()
             if prune:
                 best = nt.f.min()
-                hopeless = nt.f > best + margins[min(iteration, len(margins) - 1)]
+                hopeless = nt.f > best + scale * margins[min(iteration, len(margins) - 1)]
                 if iteration >= model_from:
                     with np.errstate(invalid="ignore"):  # inf - inf: already hopeless
                         reach = nt.f - 10 * nt.predicted
-                    hopeless |= reach > best + (0.0 if self.final else _POLISH_MARGIN)
+                    hopeless |= reach > best + (0.0 if self.final else scale * _POLISH_MARGIN)
                     group_best = np.full(self.key.max() + 1, np.inf)
                     np.minimum.at(group_best, self.key, nt.f)
                     behind = nt.f > group_best[self.key]
@@ -332,7 +335,13 @@ def _search(problem: _Problem, coords: dict | None = None, starts=None) -> FitRe
         starts = _screen(problem, coords)
     if not starts:
         raise FitError("the fit found no parameters with a finite spacing loss.")
-    batch = _Batch(coords, problem.coarse, [k[:3] for k in starts], problem.final)
+    batch = _Batch(
+        coords,
+        problem.coarse,
+        [k[:3] for k in starts],
+        problem.final,
+        margin_scale=problem.margin_scale,
+    )
     batch.run(max_iter=30, prune=True)
     return _finish(problem, coords, batch.results())
 
@@ -410,7 +419,9 @@ def _warm_search(
         objectives, final = problem.coarse, problem.final
     else:  # a step along a profile starts next to its optimum: no coarse stage and polish
         objectives, final = {cv: problem.objective for cv in coords}, True
-    batch = _Batch(coords, objectives, local, final, ftol=ftol)
+    batch = _Batch(
+        coords, objectives, local, final, ftol=ftol, margin_scale=problem.margin_scale
+    )
     # The previous optimum sets the pace: prune sooner and tighter than the global search.
     batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1)
     if not fallback:
@@ -431,7 +442,7 @@ def _warm_search(
             else (loss, cv, c, x, hessian)
             for loss, cv, c, x, hessian in found
         ]
-    return _finish(problem, coords, found, margin=1e-3, ftol=ftol)
+    return _finish(problem, coords, found, margin=1e-3 * problem.margin_scale, ftol=ftol)
 
 
 def _best(problem: _Problem, coords: dict, found: list, what: str = "fit") -> FitResult:
@@ -446,13 +457,15 @@ def _finish(
     problem: _Problem,
     coords: dict,
     found: list,
-    margin: float = _POLISH_MARGIN,
+    margin: float | None = None,
     ftol: float | None = None,
 ):
     """Polish the best candidate of each (convex, c) within ``margin`` of the best; return
     the best as a :class:`FitResult`."""
     if not found:
         raise FitError("the fit found no parameters with a finite spacing loss.")
+    if margin is None:
+        margin = _POLISH_MARGIN * problem.margin_scale
     found = sorted(found, key=lambda k: k[0])
     chosen, seen = [], set()
     for k in found:
@@ -577,8 +590,10 @@ def _tiny_noise(problem: _Problem, coords: SearchCoordinates, convex: bool, c: i
     return (a2, b2, o2, loss2) if loss2 < loss else None
 
 
-def _fit(ys, limits, constraints, noisy: bool, warm_start=None) -> FitResult:
+def _fit(ys, limits, constraints, noisy: bool, warm_start=None, quick=False) -> FitResult:
     problem = _setup(ys, limits, constraints, noisy)
+    if quick:
+        problem = dataclasses.replace(problem, quick=True)
     result = _search(problem) if warm_start is None else _warm_search(problem, warm_start)
     if result.c == 2 and len(problem.convexs) > 1:
         warnings.warn(
@@ -601,14 +616,19 @@ def fit_parameters(
     *,
     noisy: bool = True,
     warm_start=None,
+    quick: bool = False,
 ) -> FitResult:
     """The censored-MPS estimate as a :class:`FitResult` (parameters and the loss at them).
 
     Same arguments and errors as :func:`fit_noisy_quadratic` (``noisy=True``) or
     :func:`fit_quadratic` (``noisy=False``); ``warm_start`` may be a distribution or a
-    :class:`FitResult`.
+    :class:`FitResult`. ``quick``: prune the searches with margins scaled to the uncensored
+    share of the data (``_Problem.margin_scale``), for a heavily censored fit among many
+    whose result feeds a test statistic rather than an estimate: ~40% less time on the
+    threshold candidates of ``analyze``, at the risk of missing an optimum that a search
+    reaches only from far behind.
     """
-    return _fit(ys, limits, constraints, noisy, warm_start)
+    return _fit(ys, limits, constraints, noisy, warm_start, quick)
 
 
 def fit_local(

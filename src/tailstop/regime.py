@@ -106,6 +106,7 @@ def fit_tail(
     local: bool = False,
     guides=None,
     same_c: bool = False,
+    quick: bool = False,
 ):
     """Censored fit of the concave noisy quadratic to the ``tail_size`` best of ``ys``.
 
@@ -117,10 +118,12 @@ def fit_tail(
     screening start, plus the screening starts that look better than those fits (see
     :func:`tailstop.fitting.fit_near`). ``same_c`` (with ``local``): only ``warm_start``'s
     c, for an update whose new trials fell below the threshold, where the effective
-    dimensions' own refits watch the other c. Returns ``(distribution, threshold)``.
+    dimensions' own refits watch the other c. ``quick``: the global search with margins
+    scaled to the tail's share (:func:`tailstop.fitting.fit_parameters`), for the
+    candidates of :func:`choose_regime`. Returns ``(distribution, threshold)``.
     """
     from tailstop.distributions import NoisyQuadraticDistribution
-    from tailstop.fitting import fit_near
+    from tailstop.fitting import fit_near, fit_parameters
 
     ordered = np.sort(ys)
     n = ordered.size
@@ -140,6 +143,9 @@ def fit_tail(
         if same_c:
             constraints["c"] = int(warm_start.c)
         r = fit_near(ys, limits, constraints, warm_start, screen="guarded", guides=guides)
+        return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold
+    if quick and warm_start is None:
+        r = fit_parameters(ys, limits, constraints, quick=True)
         return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold
     dist = NoisyQuadraticDistribution.fit(
         ys, limits=limits, constraints=constraints, warm_start=warm_start
@@ -228,10 +234,16 @@ def choose_regime(
     """
     sizes = candidate_tail_sizes(n_finite)
     fits: dict[int, tuple] = {}
+    exact: set[int] = set()
 
-    def fit(index: int):
-        if index not in fits:
-            fits[index] = fit_tail(ys, int(sizes[index]), c_max=c_max, b_range=b_range)
+    def fit(index: int, quick: bool = True):
+        # The candidates' tests take quick fits; the chosen tail and its partner, which
+        # the estimate is built on, the full global search.
+        if index not in fits or not (quick or index in exact):
+            fits[index] = fit_tail(ys, int(sizes[index]), c_max=c_max, b_range=b_range,
+                                   quick=quick)
+            if not quick:
+                exact.add(index)
         return fits[index]
 
     p_values: list[float] = []
@@ -251,9 +263,9 @@ def choose_regime(
             break
     rejected = forward_stop(np.asarray(p_values), alpha)
     chosen = min(rejected, sizes.size - 1)
-    dist, threshold = fit(chosen)
+    dist, threshold = fit(chosen, quick=False)
     h = deeper_index(sizes, chosen)
-    deeper = fit(h) if h is not None else None
+    deeper = fit(h, quick=False) if h is not None else None
     choice = RegimeChoice(
         tail_size=int(sizes[chosen]),
         threshold=threshold,
