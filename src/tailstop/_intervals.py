@@ -172,8 +172,10 @@ def consistent_dimensions(
     for rival in sorted(c for c in stale if deviances[c] < CLOSE_RIVAL):
         # a close rival of the estimate is refitted all the same: in a flat profile over c
         # it may fit better than the estimate (whose update is a local search), which then
-        # moves to it
-        fit, deviance = profile.fit({"c": rival}, warm=fits[rival], screen="guarded")
+        # moves to it. Stale fits exist only when the tail is unchanged (the new trials fell
+        # below the threshold and only the censored count grew), which moves the optimum
+        # within its basin: a descent from the stale fit, with no screening starts.
+        fit, deviance = profile.fit({"c": rival}, warm=fits[rival], screen=False)
         if deviance < deviances[rival]:
             fits[rival], deviances[rival] = fit, deviance
             profile.kept.append((fit, deviance))
