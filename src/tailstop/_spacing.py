@@ -431,6 +431,10 @@ class BatchedNewton:
         failed = tried[movers] & ~better[movers]
         done = (promise < self.ftol) | (radius[movers] < self.xtol)
         done |= failed & (self._step_model[movers] < self.ftol)
+        # A failed step shorter than the stencil's spacing: the model, built from differences
+        # at that spacing, cannot resolve a better point (at a kink of the loss, e.g. the
+        # box's edge, it would otherwise shrink the region tenfold more before giving up).
+        done |= failed & (taken[movers] < self.h[movers])
         done |= np.sqrt(np.sum(step**2, axis=1)) < self.xtol
         self.active[np.flatnonzero(movers)[done]] = False
         self.trial[movers] = xm + step

@@ -377,7 +377,7 @@ def _warm_search(
     cd = coords[convex]
     c_prev = min(problem.cs, key=lambda c: abs(c - int(warm.c)))
     near = {c_prev - 1, c_prev, c_prev + 1}
-    x0 = cd.from_params(warm.a, warm.b, getattr(warm, "o", 0.0))[0]
+    x0 = _edge_start(problem, cd, convex, c_prev, warm)
     local = [(convex, c_prev, x0)]
     if fallback:
         reference = float(_screen_losses(problem.screen[convex], cd, [c_prev], x0[None])[0])
@@ -508,6 +508,32 @@ def _start_point(problem: _Problem, coords: SearchCoordinates, warm) -> np.ndarr
     )[0]
 
 
+def _edge_start(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, warm,
+                clip: bool = False) -> np.ndarray:
+    """Search coordinates to start a local search at ``c`` from a previous fit ``warm``
+    (``clip``: its parameters clipped into the box first). A previous fit with its mass end
+    on the box's edge (see :func:`_on_edge`) first slides along the edge of this problem's
+    box to the best point there: from the edge's kink in the loss the trust-region descent
+    would otherwise overshoot and crawl back for 5-10 steps."""
+    if clip:
+        x0 = _start_point(problem, coords, warm)
+        a, b, o = _in_box(problem, coords, x0)
+    else:
+        a, b, o = float(warm.a), float(warm.b), float(getattr(warm, "o", 0.0))
+        x0 = coords.from_params(a, b, o)[0]
+    if coords.mass_fixed or coords.dimension == 0 or not b > a:
+        return x0
+    loss = float(problem.objective.loss(a, b, c, o, convex)[0])
+    # within 1% of the width: the box moves a little with the data (its width bound depends
+    # on n); the slide is kept only if it lowers the loss
+    better = _on_edge(
+        problem, coords, convex, c, a, b, o, loss if np.isfinite(loss) else np.inf, reach=0.01
+    )
+    if better is None:
+        return x0
+    return coords.from_params(*better[:3])[0]
+
+
 def _result(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x) -> FitResult:
     a, b, o = _in_box(problem, coords, x)
     loss = float(problem.objective.loss(a, b, c, o, convex)[0])
@@ -528,7 +554,8 @@ def _result(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, 
     return FitResult(a, b, c, o, convex, loss)
 
 
-def _on_edge(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, a, b, o, loss):
+def _on_edge(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, a, b, o, loss,
+             reach: float = 1e-3):
     """A fit that ended with its far ("mass") end on the box's edge (a small ``c`` fitted to
     a small tail wants a wider support than the box allows) lies where the search
     coordinates clip that end and charge a penalty beyond it: a kink, along which the
@@ -538,7 +565,7 @@ def _on_edge(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int,
         return None
     mass, bounds = (b, problem.b_bounds) if convex else (a, problem.a_bounds)
     edge = bounds[1] if convex else bounds[0]
-    if not abs(mass - edge) <= 1e-3 * (b - a):
+    if not abs(mass - edge) <= reach * (b - a):
         return None
     a_bounds, b_bounds = ((a, b), (edge, edge)) if convex else ((edge, edge), (a, b))
     a_bounds, b_bounds = (problem.a_bounds, b_bounds) if convex else (a_bounds, problem.b_bounds)
@@ -650,7 +677,7 @@ def fit_local(
     coords = _coordinates(problem)
     if convex not in problem.convexs or c not in problem.cs or coords[convex].dimension == 0:
         return _warm_search(problem, warm, fallback=False, ftol=ftol)
-    x0 = _start_point(problem, coords[convex], warm)
+    x0 = _edge_start(problem, coords[convex], convex, c, warm, clip=True)
     batch = _Batch(
         coords, {cv: problem.objective for cv in coords}, [(convex, c, x0)], final, ftol=ftol
     )
