@@ -31,9 +31,10 @@ random truths: c in {1, 2, 3, 5, 8}, noise ratios 0 to 2, n from 8 to 200, censo
 either or both tails, free ``convex``).
 
 A warm start (the previous fit of a live search) refines the previous solution together with
-the screening starts of the previous ``c`` and its neighbours, and falls back to the global
-search when a screening start of another ``c`` scores better than the previous solution, or
-when the best refined ``c`` is a neighbour with further values of ``c`` beyond it.
+the best screening start of each neighbouring ``c`` and the screening starts of its own ``c``
+that score better than it, and falls back to the global search when a screening start of
+another ``c`` scores better than the previous solution, or when the best refined ``c`` is a
+neighbour with further values of ``c`` beyond it.
 """
 
 from __future__ import annotations
@@ -356,8 +357,9 @@ def _warm_search(
 ) -> FitResult:
     """Local search from a previous fit (the same search before its last trials).
 
-    Refines the previous parameters with the screening starts of the previous c and its
-    neighbours; if a screening start of another (convex, c) scores better than the previous
+    Refines the previous parameters with the best screening start of each neighbouring c
+    and those of the previous c that screen better than the previous parameters (the new
+    data moved the optimum to another basin); if a screening start of another (convex, c) scores better than the previous
     parameters, or the best refined c is a neighbour with more c beyond it, the new data moved
     the optimum elsewhere and the global search runs (unless ``fallback`` is False: then the
     result is the best near the previous fit). ``screen=False`` (only without the fallback):
@@ -410,7 +412,13 @@ def _warm_search(
             # Without the fallback (a step along a profile), the previous c keeps a start per
             # noise class (the optimum may change basin as the profiled value moves) and its
             # neighbours only their best start.
-            elif fallback or k[1] == c_prev or k[1] not in seen:
+            elif fallback:
+                # a warm refit: the neighbouring c their best screening start, the previous c
+                # those that screen better than the previous fit (the new data moved the
+                # optimum to another basin)
+                if (k[3] < reference) if k[1] == c_prev else k[1] not in seen:
+                    local.append(k[:3])
+            elif k[1] == c_prev or k[1] not in seen:
                 local.append(k[:3])
             seen.add(k[1])
         elif fallback and k[3] < reference:
