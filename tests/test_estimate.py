@@ -580,3 +580,35 @@ def test_transforms_a_hair_outside_the_unit_interval_do_not_break_the_fit_check(
 
     monkeypatch.setattr(regime, "tail_pit", rounded)
     assert _judge(state.regime, n_tail, state.fit, ys, estimate.threshold, 0.9) == verdict
+
+
+def test_the_chosen_tail_and_its_partner_take_the_full_global_fit(monkeypatch):
+    """The threshold candidates' tests take quick fits (margins scaled to the tail's share,
+    which can miss an optimum); the chosen tail and its stability partner, which the estimate
+    is built on, must be the full global search's fits of those tails."""
+    from tailstop import regime
+    from tailstop.synthetic import random_problems
+
+    problem = random_problems(6, generator=1)[0]  # a 129-point tail of 1,000 trials
+    ys = problem.run_search(1000, generator=np.random.default_rng(0))
+    ys = ys if problem.direction == "maximize" else -ys
+    calls = []
+    fit_tail = regime.fit_tail
+
+    def recorded(ys, tail_size, **kwargs):
+        calls.append((int(tail_size), kwargs.get("quick", False)))
+        return fit_tail(ys, tail_size, **kwargs)
+
+    monkeypatch.setattr(regime, "fit_tail", recorded)
+    choice, dist, threshold, deeper = regime.choose_regime(ys, ys.size, c_max=10)
+    sizes = np.array(choice.candidates)
+    partner = int(sizes[regime.deeper_index(sizes, list(sizes).index(choice.tail_size))])
+    assert (choice.tail_size, False) in calls and (partner, False) in calls
+    assert sum(not quick for _, quick in calls) == 2  # the candidates: quick fits only
+    exact, exact_threshold = fit_tail(ys, choice.tail_size, c_max=10)
+    assert threshold == exact_threshold
+    assert (dist.a, dist.b, dist.c, dist.o) == (exact.a, exact.b, exact.c, exact.o)
+    exact_deeper, _ = fit_tail(ys, partner, c_max=10)
+    assert deeper is not None
+    assert (deeper[0].a, deeper[0].b, deeper[0].c) == (exact_deeper.a, exact_deeper.b,
+                                                       exact_deeper.c)

@@ -157,6 +157,33 @@ def test_a_small_tail_of_a_small_c_is_fitted_on_the_boxs_edge():
         assert fit(ys, limits, {"convex": False, "c": c}).loss > free.loss
 
 
+def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it():
+    """A refit after one more trial, from a fit whose far end sits on the box's edge, first
+    slides along the new box's edge: the loss's kink there used to make the descent overshoot
+    and shrink its region to 1e-9 (20 Newton steps, ending 1e-6 deviance short); now 9."""
+    from tailstop import fitting
+
+    ys = draw(0.0, 1.0, 1, 0.002, False, 1000, seed=3)
+    limits, constraints = (float(np.quantile(ys, 0.87)), np.inf), {"convex": False, "c": 1}
+    before = fit(ys[:-1], limits, constraints)
+    cold = fit(ys, limits, constraints)
+    steps = 0
+    original = fitting._Batch.step
+
+    def counted(batch):
+        nonlocal steps
+        steps += 1
+        original(batch)
+
+    fitting._Batch.step = counted
+    try:
+        warm = fitting.fit_near(ys, limits, constraints, before, screen=False)
+    finally:
+        fitting._Batch.step = original
+    assert warm.loss <= cold.loss + 1e-12
+    assert steps <= 12
+
+
 def _search_tail(kind):
     """A small tail of a small c: draws from the law, or the 129 best of 1,000 trials of a
     synthetic search (not quadratic far from its optimum), where every screening start of

@@ -359,8 +359,9 @@ def _warm_search(
 
     Refines the previous parameters with the best screening start of each neighbouring c
     and those of the previous c that screen better than the previous parameters (the new
-    data moved the optimum to another basin); if a screening start of another (convex, c) scores better than the previous
-    parameters, or the best refined c is a neighbour with more c beyond it, the new data moved
+    data moved the optimum to another basin); if a screening start of another (convex, c)
+    scores better than the previous parameters, or the best refined c is a neighbour with
+    more c beyond it, the new data moved
     the optimum elsewhere and the global search runs (unless ``fallback`` is False: then the
     result is the best near the previous fit). ``screen=False`` (only without the fallback):
     no screening starts, only the previous parameters at the previous c and its neighbours,
