@@ -24,7 +24,11 @@ procedure Bader, Yan & Zhang (2018) proposed for the same problem in extreme-val
      regimes (a shallow tail fitted by a different c and noise than the tail inside it)
      fail this test even when their PITs look uniform;
 
-   the two p-values are combined by Bonferroni, ``p_j = min(1, 2 min(p_shape, p_stab))``;
+   the two p-values are combined by Bonferroni, ``p_j = min(1, 2 min(p_shape, p_stab))``.
+   These fits are *quick*: the search's pruning margins are scaled to the tail's share of the
+   trials (:func:`tailstop.fitting.fit_parameters`), which can miss an optimum a search
+   reaches only from far behind; the chosen tail and its partner are refitted with the full
+   global search, so the estimate never rests on a quick fit;
 3. ForwardStop: with ``p_1..p_m`` ordered from the shallowest threshold to the deepest, reject
    the first ``k^ = max{j : -(1/j) sum_{i<=j} log(1 - p_i) <= alpha}`` hypotheses and use the
    next threshold. This controls the false discovery rate of rejected thresholds at
