@@ -157,7 +157,7 @@ def test_a_small_tail_of_a_small_c_is_fitted_on_the_boxs_edge():
         assert fit(ys, limits, {"convex": False, "c": c}).loss > free.loss
 
 
-def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it():
+def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it(monkeypatch):
     """A refit after one more trial, from a fit whose far end sits on the box's edge, first
     slides along the new box's edge: the loss's kink there used to make the descent overshoot
     and shrink its region to 1e-9 (20 Newton steps, ending 1e-6 deviance short); now 9."""
@@ -175,11 +175,8 @@ def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it():
         steps += 1
         original(batch)
 
-    fitting._Batch.step = counted
-    try:
-        warm = fitting.fit_near(ys, limits, constraints, before, screen=False)
-    finally:
-        fitting._Batch.step = original
+    monkeypatch.setattr(fitting._Batch, "step", counted)
+    warm = fitting.fit_near(ys, limits, constraints, before, screen=False)
     assert warm.loss <= cold.loss + 1e-12
     assert steps <= 12
 

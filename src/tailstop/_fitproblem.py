@@ -180,12 +180,11 @@ class _Problem:
     cs: list[int]
     convexs: list[bool]
     plotting_positions: tuple[np.ndarray, np.ndarray]  # probabilities of y_min and y_max
+    quick: bool = False  # pruning margins scaled to the uncensored share (margin_scale)
 
     @property
     def scale(self) -> float:
         return self.y_max - self.y_min
-
-    quick: bool = False  # margins scaled to the uncensored share (see margin_scale)
 
     @property
     def margin_scale(self) -> float:

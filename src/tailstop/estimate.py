@@ -561,9 +561,10 @@ def _kept_tail_size(ys: np.ndarray, state: _State, index: int, fraction: float, 
 def _tail_unchanged(ys: np.ndarray, state: _State, index: int) -> bool:
     """Whether the tail above the threshold ``state.tail[index]`` holds the same points as
     before the latest trials (they all fell below it)."""
-    return len(state.tail) > index and int(np.sum(ys > state.tail[index])) == state.tail[
-        index + 1
-    ]
+    if len(state.tail) <= index:
+        return False
+    threshold, count = state.tail[index], state.tail[index + 1]
+    return int(np.sum(ys > threshold)) == count
 
 
 def _tails(ys: np.ndarray, threshold: float, deeper) -> tuple:

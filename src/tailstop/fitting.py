@@ -530,14 +530,11 @@ def _edge_start(problem: _Problem, coords: SearchCoordinates, convex: bool, c: i
     else:
         a, b, o = float(warm.a), float(warm.b), float(getattr(warm, "o", 0.0))
         x0 = coords.from_params(a, b, o)[0]
-    if coords.mass_fixed or coords.dimension == 0 or not b > a:
+    if not b > a:
         return x0
-    loss = float(problem.objective.loss(a, b, c, o, convex)[0])
     # within 1% of the width: the box moves a little with the data (its width bound depends
     # on n); the slide is kept only if it lowers the loss
-    better = _on_edge(
-        problem, coords, convex, c, a, b, o, loss if np.isfinite(loss) else np.inf, reach=0.01
-    )
+    better = _on_edge(problem, coords, convex, c, a, b, o, None, reach=0.01)
     if better is None:
         return x0
     return coords.from_params(*better[:3])[0]
@@ -569,13 +566,17 @@ def _on_edge(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int,
     a small tail wants a wider support than the box allows) lies where the search
     coordinates clip that end and charge a penalty beyond it: a kink, along which the
     descent crawls. Descend again with that end fixed on the edge (a smooth search over the
-    best end and the noise). Returns the better ``(a, b, o, loss)`` or None."""
+    best end and the noise). ``loss``: the fit's, or None to evaluate it (only when the fit
+    is within ``reach`` widths of the edge). Returns the better ``(a, b, o, loss)`` or None."""
     if coords.mass_fixed or coords.dimension == 0:
         return None
     mass, bounds = (b, problem.b_bounds) if convex else (a, problem.a_bounds)
     edge = bounds[1] if convex else bounds[0]
     if not abs(mass - edge) <= reach * (b - a):
         return None
+    if loss is None:  # evaluated only next to the edge (a warm start's check is on a hot path)
+        loss = float(problem.objective.loss(a, b, c, o, convex)[0])
+        loss = loss if np.isfinite(loss) else np.inf
     a_bounds, b_bounds = ((a, b), (edge, edge)) if convex else ((edge, edge), (a, b))
     a_bounds, b_bounds = (problem.a_bounds, b_bounds) if convex else (a_bounds, problem.b_bounds)
     try:

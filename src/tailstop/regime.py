@@ -147,14 +147,9 @@ def fit_tail(
         if same_c:
             constraints["c"] = int(warm_start.c)
         r = fit_near(ys, limits, constraints, warm_start, screen="guarded", guides=guides)
-        return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold
-    if quick and warm_start is None:
-        r = fit_parameters(ys, limits, constraints, quick=True)
-        return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold
-    dist = NoisyQuadraticDistribution.fit(
-        ys, limits=limits, constraints=constraints, warm_start=warm_start
-    )
-    return dist, threshold
+    else:
+        r = fit_parameters(ys, limits, constraints, warm_start=warm_start, quick=quick)
+    return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold
 
 
 def tail_constraints(c_max: int, b_range=(-np.inf, np.inf)) -> dict:
@@ -237,18 +232,16 @@ def choose_regime(
     with at most half its points), or None when there is none.
     """
     sizes = candidate_tail_sizes(n_finite)
-    fits: dict[int, tuple] = {}
-    exact: set[int] = set()
+    fits: dict[tuple[int, bool], tuple] = {}
 
     def fit(index: int, quick: bool = True):
         # The candidates' tests take quick fits; the chosen tail and its partner, which
         # the estimate is built on, the full global search.
-        if index not in fits or not (quick or index in exact):
-            fits[index] = fit_tail(ys, int(sizes[index]), c_max=c_max, b_range=b_range,
-                                   quick=quick)
-            if not quick:
-                exact.add(index)
-        return fits[index]
+        if (index, quick) not in fits:
+            fits[index, quick] = fit_tail(
+                ys, int(sizes[index]), c_max=c_max, b_range=b_range, quick=quick
+            )
+        return fits[index, quick]
 
     p_values: list[float] = []
     running = 0.0
