@@ -490,3 +490,34 @@ def test_a_callback_bound_to_one_study_refuses_another_and_keeps_working(scores)
     assert callback.monitor.n_trials == 5
     study.optimize(lambda t: scores[10], n_trials=1, callbacks=[callback])
     assert callback.monitor.n_trials == 6
+
+
+@pytest.mark.parametrize(
+    "make",
+    [np.array, list, tuple, lambda v: np.array(v, dtype=np.float32), lambda v: [*v[:-1], None]],
+    ids=["float array", "list", "tuple", "float32 array", "list with None"],
+)
+def test_the_fast_path_for_numeric_scores_cleans_like_the_checked_one(make):
+    """Real-valued arrays and lists of floats skip the per-score check; they must come out
+    exactly as the checked path makes them (inf and NaN failed, order kept)."""
+    from tailstop import _data
+
+    values = [0.5, float("inf"), 0.25, float("nan"), -float("inf"), 0.75, 1.0]
+    scores = make(values)
+    fast = _data.clean_scores(scores, "minimize", bounds=(0, 1))
+    checked = [_data.score_value(s, i) for i, s in enumerate(scores)]
+    expected = np.asarray(checked, dtype=float)
+    np.testing.assert_array_equal(fast.scores, expected)
+    np.testing.assert_array_equal(fast.values, -expected[np.isfinite(expected)])
+    assert fast.n_failed == int(np.sum(~np.isfinite(expected)))
+
+
+def test_boolean_arrays_and_lists_of_mixed_types_are_still_checked():
+    from tailstop import _data
+
+    with pytest.raises(InvalidDataError, match="not a number"):
+        _data.clean_scores(np.array([True, False, True]), "maximize")
+    with pytest.raises(InvalidDataError, match="score 1 is not a number"):
+        _data.clean_scores([0.5, True, 0.25], "maximize")
+    with pytest.raises(InvalidDataError):
+        _data.clean_scores(np.zeros((3, 2)), "maximize")

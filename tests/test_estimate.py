@@ -612,3 +612,41 @@ def test_the_chosen_tail_and_its_partner_take_the_full_global_fit(monkeypatch):
     assert deeper is not None
     assert (deeper[0].a, deeper[0].b, deeper[0].c) == (exact_deeper.a, exact_deeper.b,
                                                        exact_deeper.c)
+
+
+def test_an_update_with_its_tail_unchanged_descends_from_the_previous_fits(monkeypatch):
+    """A new trial below the threshold leaves the tail's data as they were (only the censored
+    count grows), which moves the optimum within its basin: the estimate and its partner
+    are refitted by a descent from their previous fits, without screening starts, and the
+    result is still the global fit of that tail. A trial that joins the tail keeps the
+    guarded search (screening starts that look better than the previous fit)."""
+    from tailstop import fitting
+    from tailstop.estimate import _fit_ys
+    from tailstop.fitting import fit_parameters, spacing_loss
+    from tailstop.regime import tail_constraints
+    from tailstop.synthetic import make_problem
+
+    problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    ys = problem.run_search(200, generator=6)
+    before = analyze(ys, "maximize")
+    screens = []
+    original = fitting.fit_near
+
+    def recorded(*args, screen=True, **kwargs):
+        screens.append(screen)
+        return original(*args, screen=screen, **kwargs)
+
+    monkeypatch.setattr(fitting, "fit_near", recorded)
+    censored = analyze(np.append(ys, ys.min()), "maximize", previous=before)
+    # the first fits are the estimate's and its partner's (then the profiles')
+    assert screens[:2] == [False, False]
+    screens.clear()
+    analyze(np.append(ys, ys.max() + 0.01), "maximize", previous=before)
+    assert screens[:2] == ["guarded", "guarded"]
+
+    tail_ys = _fit_ys(censored._clean)
+    limits = (censored.threshold, np.inf)
+    fit = censored._state.fit
+    loss = spacing_loss(tail_ys, limits, fit.a, fit.b, fit.c, fit.o, False)
+    best = fit_parameters(tail_ys, limits, tail_constraints(10)).loss
+    assert 2 * (tail_ys.size + 1) * (loss - best) <= 0.01

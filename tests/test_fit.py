@@ -496,3 +496,25 @@ def test_deterministic_whatever_the_generator():
         for generator in (None, np.random.default_rng(0), np.random.default_rng(1), None)
     ]
     assert len({(d.a, d.b, d.c, d.o, d.convex) for d in fits}) == 1
+
+
+def test_fits_of_the_same_data_share_their_objectives_and_nothing_else():
+    """The objectives of a data set are built once and shared by its fits under other
+    constraints (an analysis fits one tail many times); other data, limits or dtypes
+    never get them."""
+    from tailstop._fitproblem import _setup
+
+    ys = np.random.default_rng(3).normal(size=64)
+    concave = {"convex": False}
+    free = _setup(ys, (0.0, np.inf), concave, True)
+    fixed = _setup(ys.copy(), (0.0, np.inf), {"c": 2, "convex": False}, True)
+    assert fixed.objective is free.objective and fixed.cs == [2]
+    assert fixed.coarse == free.coarse and fixed.screen == free.screen
+    assert _setup(ys, (0.1, np.inf), concave, True).objective is not free.objective
+    assert _setup(ys[::-1], (0.0, np.inf), concave, True).objective is not free.objective
+    single = ys.astype(np.float32)
+    assert _setup(single, (0.0, np.inf), concave, True).objective is not free.objective
+    both = _setup(ys, (0.0, np.inf), None, True)  # both forms: another grouping
+    assert both.objective is not free.objective
+    noiseless = _setup(ys, (0.0, np.inf), {"o": 0.0, "convex": False}, True)
+    assert noiseless.objective is not free.objective  # its support is the box's

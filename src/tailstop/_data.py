@@ -91,6 +91,19 @@ def score_value(score: object, index: int | str = "") -> float:
     return value if np.isfinite(value) else float("nan")
 
 
+def _float_array(scores: object) -> np.ndarray | None:
+    """A float copy of ``scores`` without checking each one, when they are certainly real
+    numbers: a 1-D real (not boolean) numpy array, or a list or tuple of floats (what the
+    monitor keeps); None otherwise (each score is then checked by :func:`score_value`)."""
+    if isinstance(scores, np.ndarray):
+        if scores.ndim == 1 and scores.dtype.kind in "fiu":
+            return scores.astype(float)
+        return None
+    if isinstance(scores, (list, tuple)) and all(isinstance(s, float) for s in scores):
+        return np.array(scores, dtype=float)
+    return None
+
+
 def clean_scores(scores: object, direction: str, bounds: object = None) -> CleanScores:
     """Validate ``scores`` and fold them to maximisation.
 
@@ -101,8 +114,10 @@ def clean_scores(scores: object, direction: str, bounds: object = None) -> Clean
     direction = check_direction(direction)
     checked_bounds = check_bounds(bounds)
     check_sequence(scores)
-    values = [score_value(score, i) for i, score in enumerate(scores)]  # type: ignore[union-attr]
-    array = np.asarray(values, dtype=float).ravel()
+    array = _float_array(scores)
+    if array is None:
+        values = [score_value(score, i) for i, score in enumerate(scores)]  # type: ignore[union-attr]
+        array = np.asarray(values, dtype=float).ravel()
     finite = np.isfinite(array)
     kept = array[finite]
     if checked_bounds is not None and kept.size:

@@ -5,6 +5,7 @@ Split out of :mod:`tailstop.fitting`, which holds the search itself.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Mapping
@@ -205,6 +206,21 @@ class _Problem:
         return all(self.coarse[cv] is self.objective for cv in self.convexs)
 
 
+@functools.lru_cache(maxsize=16)
+def _objectives(data: bytes, dtype: str, lower: float, upper: float, support, sides):
+    """The full, coarse and screening objectives of the data (``data``: the array's bytes).
+
+    Cached: the fits of one analysis (the estimate, its profiles over c and along the
+    interval ends) share their data and limits and differ only in their constraints, and
+    the objectives are never modified once built.
+    """
+    array = np.frombuffer(data, dtype=np.dtype(dtype))
+    objective = SpacingObjective(array, (lower, upper), support)
+    coarse = objective.coarsened(COARSE_BUCKETS, sides=sides, full_buckets=FULL_BUCKETS)
+    screen = objective.coarsened(SCREEN_BUCKETS, keep=8, sides=sides, full_buckets=0)
+    return objective, coarse, screen
+
+
 def _setup(ys, limits, constraints, noisy: bool) -> _Problem:
     names = ("a", "b", "c", "o") if noisy else ("a", "b", "c")
     array, lower, upper = _validate_data(ys, limits)
@@ -266,15 +282,15 @@ def _setup(ys, limits, constraints, noisy: bool) -> _Problem:
         )
     o_bounds = box("o", (0.0, v * spread)) if noisy else (0.0, 0.0)
     support = (-np.inf, np.inf) if o_bounds[1] > 0 else (a_bounds[0], b_bounds[1])
-    objective = SpacingObjective(array, (lower, upper), support)
     # One grouping for both forms (their losses must be comparable), keeping the buckets
     # near the best score of each form fitted, and those at an uncensored end of the data:
     # its smearing by the noise tells a noisy basin from a noiseless one.
-    sides = tuple(set(convexs) | ({True} if n_lower == 0 else set()) | (
+    sides = tuple(sorted(set(convexs) | ({True} if n_lower == 0 else set()) | (
         {False} if n_upper == 0 else set()
-    ))
-    coarse = objective.coarsened(COARSE_BUCKETS, sides=sides, full_buckets=FULL_BUCKETS)
-    screen = objective.coarsened(SCREEN_BUCKETS, keep=8, sides=sides, full_buckets=0)
+    )))
+    objective, coarse, screen = _objectives(
+        array.tobytes(), array.dtype.str, lower, upper, support, sides
+    )
     coarse, screen = {cv: coarse for cv in convexs}, {cv: screen for cv in convexs}
     if y_min == y_max and n_lower == 0 and n_upper == 0 and (len(cs) > 1 or len(convexs) > 1):
         warnings.warn(

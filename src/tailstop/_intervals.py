@@ -160,7 +160,9 @@ def consistent_dimensions(
                     warm = before
                     stale.add(c)
                 else:
-                    warm, deviance = profile.fit({"c": c}, warm=before, screen="guarded")
+                    # with the tail unchanged the optimum moves within its basin: a descent
+                    screen = False if profile.reuse_ends else "guarded"
+                    warm, deviance = profile.fit({"c": c}, warm=before, screen=screen)
             else:
                 warm, deviance = profile.fit({"c": c}, warm=warm)
             deviances[c], fits[c] = deviance, warm

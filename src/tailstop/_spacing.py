@@ -276,12 +276,13 @@ def _trust_region_step(evals, evecs, g_eig, radius):
         # monotonically from lo to the root (Moré & Sorensen 1983).
         hi = lo.copy()
         g2 = g_eig**2
-        for _ in range(12):
+        boundary = ~newton & ~hard  # the rows whose mu solves the secular equation
+        for _ in range(12 if boundary.any() else 0):
             shifted = evals + hi[:, None]
             norm2 = (g2 / shifted**2).sum(axis=1)
             slope = (g2 / shifted**3).sum(axis=1)
             update = norm2 / slope * (np.sqrt(norm2) - radius) / radius
-            moving = np.isfinite(update) & (update > 1e-13 * np.abs(hi))
+            moving = boundary & np.isfinite(update) & (update > 1e-13 * np.abs(hi))
             if not moving.any():
                 break
             hi = np.where(moving, hi + update, hi)

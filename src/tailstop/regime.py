@@ -122,7 +122,9 @@ def fit_tail(
     screening start, plus the screening starts that look better than those fits (see
     :func:`tailstop.fitting.fit_near`). ``same_c`` (with ``local``): only ``warm_start``'s
     c, for an update whose new trials fell below the threshold, where the effective
-    dimensions' own refits watch the other c. ``quick``: the global search with margins
+    dimensions' own refits watch the other c; only the censored count grew, which moves
+    the optimum within its basin, so the refit is a descent from ``warm_start`` alone (no
+    screening starts). ``quick``: the global search with margins
     scaled to the tail's share (:func:`tailstop.fitting.fit_parameters`), for the
     candidates of :func:`choose_regime`. Returns ``(distribution, threshold)``.
     """
@@ -146,7 +148,10 @@ def fit_tail(
     if local and warm_start is not None:
         if same_c:
             constraints["c"] = int(warm_start.c)
-        r = fit_near(ys, limits, constraints, warm_start, screen="guarded", guides=guides)
+        # the tail unchanged (only the censored count grew): the optimum moves within its
+        # basin, so a descent from the previous fit, with no screening starts
+        screen = False if same_c else "guarded"
+        r = fit_near(ys, limits, constraints, warm_start, screen=screen, guides=guides)
     else:
         r = fit_parameters(ys, limits, constraints, warm_start=warm_start, quick=quick)
     return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold
