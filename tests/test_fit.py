@@ -160,8 +160,10 @@ def test_a_small_tail_of_a_small_c_is_fitted_on_the_boxs_edge():
 def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it(monkeypatch):
     """A refit after one more trial, from a fit whose far end sits on the box's edge, first
     slides along the new box's edge: the loss's kink there used to make the descent overshoot
-    and shrink its region to 1e-9 (20 Newton steps, ending 1e-6 deviance short); now 9."""
-    from tailstop import fitting
+    and shrink its region to 1e-9 (20 Newton steps, ending 1e-6 deviance short). Where the
+    loss rises inward from the slide's point, that point is the optimum and the descent is
+    skipped (9 steps with the descent, 4 without)."""
+    from tailstop import _spacing, fitting
 
     ys = draw(0.0, 1.0, 1, 0.002, False, 1000, seed=3)
     limits, constraints = (float(np.quantile(ys, 0.87)), np.inf), {"convex": False, "c": 1}
@@ -175,10 +177,18 @@ def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it(monkeypatch):
         steps += 1
         original(batch)
 
+    settled = []
+    settle = _spacing.BatchedNewton.settle
+
+    def recorded(newton, rows, values):
+        settled.append(list(values))
+        settle(newton, rows, values)
+
     monkeypatch.setattr(fitting._Batch, "step", counted)
+    monkeypatch.setattr(_spacing.BatchedNewton, "settle", recorded)
     warm = fitting.fit_near(ys, limits, constraints, before, screen=False)
     assert warm.loss <= cold.loss + 1e-12
-    assert steps <= 12
+    assert len(settled) == 1 and steps <= 6
 
 
 def _search_tail(kind):
@@ -518,3 +528,28 @@ def test_fits_of_the_same_data_share_their_objectives_and_nothing_else():
     assert both.objective is not free.objective
     noiseless = _setup(ys, (0.0, np.inf), {"o": 0.0, "convex": False}, True)
     assert noiseless.objective is not free.objective  # its support is the box's
+
+
+def test_a_warm_start_is_settled_on_the_edge_only_where_the_loss_rises_inward():
+    """The slide's point is kept without a descent only when a step inward raises the loss
+    (the bound's first-order condition); where the new data pull the optimum inside the
+    box, the descent runs and reaches the cold fit."""
+    from tailstop._fitproblem import _coordinates, _setup
+    from tailstop.distributions import NoisyQuadraticDistribution
+    from tailstop.fitting import _edge_start, _on_edge
+
+    ys = draw(0.0, 1.0, 1, 0.002, False, 1000, seed=3)
+    limits, constraints = (float(np.quantile(ys, 0.87)), np.inf), {"convex": False, "c": 1}
+    problem = _setup(ys, limits, constraints, True)
+    coords = _coordinates(problem)[False]
+    edge = fit(ys[:-1], limits, constraints)  # on the edge of the box of one trial fewer
+    assert _on_edge(problem, coords, False, 1, edge.a, edge.b, edge.o, None, reach=0.01)
+    x, settled = _edge_start(problem, coords, False, 1, edge)
+    assert settled is not None
+    assert settled == pytest.approx(fit(ys, limits, constraints).loss, abs=1e-9)
+    inward = x.copy()
+    inward[coords.names.index("width")] -= 1e-3
+    assert coords.loss(problem.objective, 1, inward[None])[0] > settled
+    # a law whose far end lies well inside the box: never settled
+    inside = NoisyQuadraticDistribution(edge.a + 0.5 * (edge.b - edge.a), edge.b, 1, edge.o)
+    assert _edge_start(problem, coords, False, 1, inside)[1] is None

@@ -468,6 +468,12 @@ class BatchedNewton:
     def deactivate(self, rows) -> None:
         self.active[rows] = False
 
+    def settle(self, rows, values) -> None:
+        """Rows whose start is known to be optimal, with their losses there: no search."""
+        self.f[rows] = values
+        self.started[rows] = True
+        self.active[rows] = False
+
 
 class SearchCoordinates:
     """The search coordinates for one value of ``convex`` and the map back to ``(a, b, o)``.

@@ -78,6 +78,7 @@ _QUANTILE_GRID = 1.0 / (1.0 + np.exp(-np.linspace(-14, 14, 100)))  # probabiliti
 _SCREEN_MARGIN = 0.03  # starts screened this far above the best are not refined
 _POLISH_MARGIN = 3e-3  # coarse candidates this close to the best are polished
 _MAX_POLISH = 3
+_INWARD_STEP = 1e-5  # the width's step inward (log scale) testing an edge point's optimality
 
 
 @dataclass(frozen=True)
@@ -380,7 +381,7 @@ def _warm_search(
     cd = coords[convex]
     c_prev = min(problem.cs, key=lambda c: abs(c - int(warm.c)))
     near = {c_prev - 1, c_prev, c_prev + 1}
-    x0 = _edge_start(problem, cd, convex, c_prev, warm)
+    x0, settled = _edge_start(problem, cd, convex, c_prev, warm)
     local = [(convex, c_prev, x0)]
     if fallback:
         reference = float(_screen_losses(problem.screen[convex], cd, [c_prev], x0[None])[0])
@@ -431,6 +432,8 @@ def _warm_search(
     batch = _Batch(
         coords, objectives, local, final, ftol=ftol, margin_scale=problem.margin_scale
     )
+    if settled is not None and not fallback:  # the loss of the full objective
+        batch.newton.settle([0], [settled])
     # The previous optimum sets the pace: prune sooner and tighter than the global search.
     batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1)
     if not fallback:
@@ -518,12 +521,17 @@ def _start_point(problem: _Problem, coords: SearchCoordinates, warm) -> np.ndarr
 
 
 def _edge_start(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, warm,
-                clip: bool = False) -> np.ndarray:
+                clip: bool = False) -> tuple[np.ndarray, float | None]:
     """Search coordinates to start a local search at ``c`` from a previous fit ``warm``
-    (``clip``: its parameters clipped into the box first). A previous fit with its mass end
-    on the box's edge (see :func:`_on_edge`) first slides along the edge of this problem's
-    box to the best point there: from the edge's kink in the loss the trust-region descent
-    would otherwise overshoot and crawl back for 5-10 steps."""
+    (``clip``: its parameters clipped into the box first), and the loss there when the
+    start is already the optimum (else None). A previous fit with its mass end on the box's
+    edge (see :func:`_on_edge`) first slides along the edge of this problem's box to the
+    best point there: from the edge's kink in the loss the trust-region descent would
+    otherwise overshoot and crawl back for 5-10 steps. When the loss also rises inward
+    from that point (a one-sided difference across the kink: the first-order condition of
+    the box's bound), the slide's point is the local optimum and needs no descent at all:
+    the descent's central differences straddle the kink, and its steps fail until they
+    fall below the stencil's spacing (7 failed steps measured)."""
     if clip:
         x0 = _start_point(problem, coords, warm)
         a, b, o = _in_box(problem, coords, x0)
@@ -531,13 +539,17 @@ def _edge_start(problem: _Problem, coords: SearchCoordinates, convex: bool, c: i
         a, b, o = float(warm.a), float(warm.b), float(getattr(warm, "o", 0.0))
         x0 = coords.from_params(a, b, o)[0]
     if not b > a:
-        return x0
+        return x0, None
     # within 1% of the width: the box moves a little with the data (its width bound depends
     # on n); the slide is kept only if it lowers the loss
     better = _on_edge(problem, coords, convex, c, a, b, o, None, reach=0.01)
     if better is None:
-        return x0
-    return coords.from_params(*better[:3])[0]
+        return x0, None
+    x = coords.from_params(*better[:3])[0]
+    inward = x.copy()
+    inward[coords.names.index("width")] -= _INWARD_STEP
+    at, inside = coords.loss(problem.objective, c, np.stack([x, inward]))
+    return x, (float(at) if np.isfinite(at) and inside >= at else None)
 
 
 def _result(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x) -> FitResult:
@@ -687,10 +699,12 @@ def fit_local(
     coords = _coordinates(problem)
     if convex not in problem.convexs or c not in problem.cs or coords[convex].dimension == 0:
         return _warm_search(problem, warm, fallback=False, ftol=ftol)
-    x0 = _edge_start(problem, coords[convex], convex, c, warm, clip=True)
+    x0, settled = _edge_start(problem, coords[convex], convex, c, warm, clip=True)
     batch = _Batch(
         coords, {cv: problem.objective for cv in coords}, [(convex, c, x0)], final, ftol=ftol
     )
+    if settled is not None:
+        batch.newton.settle([0], [settled])
     batch.run(max_iter=30)
     return _best(problem, coords, batch.results(), "local fit")
 
