@@ -206,7 +206,7 @@ class _Problem:
         return all(self.coarse[cv] is self.objective for cv in self.convexs)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=4)  # an analysis's tail and partner, a profile's fits
 def _objectives(data: bytes, dtype: str, lower: float, upper: float, support, sides):
     """The full, coarse and screening objectives of the data (``data``: the array's bytes).
 
