@@ -650,3 +650,34 @@ def test_an_update_with_its_tail_unchanged_descends_from_the_previous_fits(monke
     loss = spacing_loss(tail_ys, limits, fit.a, fit.b, fit.c, fit.o, False)
     best = fit_parameters(tail_ys, limits, tail_constraints(10)).loss
     assert 2 * (tail_ys.size + 1) * (loss - best) <= 0.01
+
+
+def test_close_rivals_descend_in_lock_step_to_the_one_by_one_fits(monkeypatch):
+    """On an update whose new trial fell below the threshold, the close rivals (here nine
+    c around a 10-point tail of 1,000 trials) descend together; the estimate must be the
+    one the descents one by one give."""
+    from tailstop._profile import Profile
+    from tailstop.synthetic import random_problems
+
+    problem = random_problems(6, generator=1)[3]
+    ys = problem.run_search(1002, generator=np.random.default_rng(3))
+    before = analyze(ys[:1000], problem.direction)
+    calls = []
+    together = Profile.descend_each
+
+    def recorded(self, warms):
+        calls.append(sorted(warms))
+        return together(self, warms)
+
+    monkeypatch.setattr(Profile, "descend_each", recorded)
+    locked = analyze(ys[:1001], problem.direction, previous=before)
+    assert calls and max(len(c) for c in calls) >= 3
+
+    def one_by_one(self, warms):
+        return {c: self.fit({"c": c}, warm=w, screen=False) for c, w in sorted(warms.items())}
+
+    monkeypatch.setattr(Profile, "descend_each", one_by_one)
+    alone = analyze(ys[:1001], problem.direction, previous=before)
+    assert locked.best_possible == alone.best_possible
+    assert locked.expected_gain(1000) == alone.expected_gain(1000)
+    assert locked.effective_dimension == alone.effective_dimension

@@ -553,3 +553,23 @@ def test_a_warm_start_is_settled_on_the_edge_only_where_the_loss_rises_inward():
     # a law whose far end lies well inside the box: never settled
     inside = NoisyQuadraticDistribution(edge.a + 0.5 * (edge.b - edge.a), edge.b, 1, edge.o)
     assert _edge_start(problem, coords, False, 1, inside)[1] is None
+
+
+def test_lock_step_descents_are_the_descents_one_by_one():
+    """``descend_each`` runs the descents of several c together; each must be exactly the
+    descent ``fit_near(..., screen=False)`` makes at that c alone (none prunes another)."""
+    from tailstop.fitting import descend_each, fit_near
+
+    ys = draw(0.0, 1.0, 2, 0.01, False, 400, seed=5)
+    limits = (float(np.quantile(ys, 0.9)), np.inf)
+    base = {"convex": False, "c": (1, 10)}
+    before = [fit(ys[:-3], limits, {"convex": False, "c": c}) for c in (1, 2, 3, 6)]
+    together = descend_each(ys, limits, base, before)
+    for warm, result in zip(before, together, strict=True):
+        alone = fit_near(ys, limits, {"convex": False, "c": int(warm.c)}, warm, screen=False)
+        assert result is not None and result.c == warm.c
+        assert (result.a, result.b, result.o, result.loss) == pytest.approx(
+            (alone.a, alone.b, alone.o, alone.loss), rel=1e-12, abs=1e-15
+        )
+    with pytest.raises(ConstraintError):
+        descend_each(ys, limits, {"convex": False, "c": (1, 3)}, before)

@@ -171,13 +171,13 @@ def consistent_dimensions(
             profile.kept.append((warm, deviance))
             consistent.append(c)
             c += step
-    for rival in sorted(c for c in stale if deviances[c] < CLOSE_RIVAL):
-        # a close rival of the estimate is refitted all the same: in a flat profile over c
-        # it may fit better than the estimate (whose update is a local search), which then
-        # moves to it. Stale fits exist only when the tail is unchanged (the new trials fell
-        # below the threshold and only the censored count grew), which moves the optimum
-        # within its basin: a descent from the stale fit, with no screening starts.
-        fit, deviance = profile.fit({"c": rival}, warm=fits[rival], screen=False)
+    # A close rival of the estimate is refitted all the same: in a flat profile over c it
+    # may fit better than the estimate (whose update is a local search), which then moves to
+    # it. Stale fits exist only when the tail is unchanged (the new trials fell below the
+    # threshold and only the censored count grew), which moves the optimum within its basin:
+    # a descent from each stale fit, with no screening starts, all in lock step.
+    rivals = {c: fits[c] for c in sorted(stale) if deviances[c] < CLOSE_RIVAL}
+    for rival, (fit, deviance) in profile.descend_each(rivals).items():
         if deviance < deviances[rival]:
             fits[rival], deviances[rival] = fit, deviance
             profile.kept.append((fit, deviance))

@@ -130,6 +130,31 @@ class Profile:
         self.fits.append((dist, deviance))
         return dist, deviance
 
+    def descend_each(self, warms: dict) -> dict:
+        """``{c: (fit, deviance)}``: for each ``c`` of ``warms`` (``{c: fit}``, the fits at
+        those ``c`` before the latest trials) the descent from its fit, all in lock step (the
+        same fits as :meth:`fit` with ``{"c": c}`` and ``screen=False``, one by one). A descent
+        that fails is refitted on its own by :meth:`fit`. Kept among the fits."""
+        from tailstop.distributions import NoisyQuadraticDistribution
+        from tailstop.fitting import descend_each
+        from tailstop.regime import tail_constraints
+
+        cs = sorted(warms)
+        full = tail_constraints(self.c_max, self.b_range)
+        try:
+            found = descend_each(self.ys, self.limits, full, [warms[c] for c in cs], self.ftol)
+        except (ConstraintError, FitError):
+            found = [None] * len(cs)
+        out = {}
+        for c, r in zip(cs, found, strict=True):
+            if r is None:
+                out[c] = self.fit({"c": c}, warm=warms[c], screen=False)
+                continue
+            dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
+            out[c] = (dist, self.scale * (r.loss - self.loss_hat))
+            self.fits.append(out[c])
+        return out
+
     def end(self, name: str, critical: float, direction: float, step: float, limit: float,
             xtol: float, guess: float | None = None, guess_fit=None) -> float:
         """:meth:`_end`, keeping the fit at the end found."""

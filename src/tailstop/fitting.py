@@ -736,6 +736,40 @@ def fit_near(
     )
 
 
+def descend_each(
+    ys, limits, constraints: Mapping | None, warms: list, ftol: float | None = None
+) -> list[FitResult | None]:
+    """For each previous fit in ``warms``, the descent from it at its own ``c`` and form
+    (what :func:`fit_near` with ``screen=False`` and ``c`` fixed gives), all in lock step:
+    one trust-region step serves every descent, and none prunes another (each is the fit at
+    its own ``c``). ``constraints`` must allow every ``c`` of ``warms``. An entry is None
+    where the descent found no finite loss (the caller refits that one on its own)."""
+    problem = _setup(ys, limits, constraints, True)
+    coords = _coordinates(problem)
+    starts, settled = [], []
+    for warm in warms:
+        convex, c = bool(warm.convex), int(warm.c)
+        if convex not in problem.convexs or c not in problem.cs:
+            raise ConstraintError(f"the constraints exclude the previous fit's c = {c}.")
+        if coords[convex].dimension == 0:
+            raise ConstraintError("no free parameter: nothing to descend over.")
+        x0, loss = _edge_start(problem, coords[convex], convex, c, warm)
+        starts.append((convex, c, x0))
+        settled.append(loss)
+    if not starts:
+        return []
+    batch = _Batch(coords, {cv: problem.objective for cv in coords}, starts, True, ftol=ftol)
+    rows = [i for i, loss in enumerate(settled) if loss is not None]
+    if rows:
+        batch.newton.settle(rows, [settled[i] for i in rows])
+    batch.run(max_iter=30)
+    nt = batch.newton
+    return [
+        _result(problem, coords[convex], convex, c, nt.x[i]) if np.isfinite(nt.f[i]) else None
+        for i, (convex, c, _) in enumerate(starts)
+    ]
+
+
 def fit_if_better(
     ys,
     limits,
