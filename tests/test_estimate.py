@@ -620,7 +620,7 @@ def test_an_update_with_its_tail_unchanged_descends_from_the_previous_fits(monke
     are refitted by a descent from their previous fits, without screening starts, and the
     result is still the global fit of that tail. A trial that joins the tail keeps the
     guarded search (screening starts that look better than the previous fit)."""
-    from tailstop import fitting
+    from tailstop import _localsearch
     from tailstop.estimate import _fit_ys
     from tailstop.fitting import fit_parameters, spacing_loss
     from tailstop.regime import tail_constraints
@@ -630,13 +630,13 @@ def test_an_update_with_its_tail_unchanged_descends_from_the_previous_fits(monke
     ys = problem.run_search(200, generator=6)
     before = analyze(ys, "maximize")
     screens = []
-    original = fitting.fit_near
+    original = _localsearch.fit_near
 
     def recorded(*args, screen=True, **kwargs):
         screens.append(screen)
         return original(*args, screen=screen, **kwargs)
 
-    monkeypatch.setattr(fitting, "fit_near", recorded)
+    monkeypatch.setattr(_localsearch, "fit_near", recorded)
     censored = analyze(np.append(ys, ys.min()), "maximize", previous=before)
     # the first fits are the estimate's and its partner's (then the profiles')
     assert screens[:2] == [False, False]

@@ -163,14 +163,14 @@ def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it(monkeypatch):
     and shrink its region to 1e-9 (20 Newton steps, ending 1e-6 deviance short). Where the
     loss rises inward from the slide's point, that point is the optimum and the descent is
     skipped (9 steps with the descent, 4 without)."""
-    from tailstop import _spacing, fitting
+    from tailstop import _globalsearch, _localsearch, _spacing
 
     ys = draw(0.0, 1.0, 1, 0.002, False, 1000, seed=3)
     limits, constraints = (float(np.quantile(ys, 0.87)), np.inf), {"convex": False, "c": 1}
     before = fit(ys[:-1], limits, constraints)
     cold = fit(ys, limits, constraints)
     steps = 0
-    original = fitting._Batch.step
+    original = _globalsearch._Batch.step
 
     def counted(batch):
         nonlocal steps
@@ -184,9 +184,9 @@ def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it(monkeypatch):
         settled.append(list(values))
         settle(newton, rows, values)
 
-    monkeypatch.setattr(fitting._Batch, "step", counted)
+    monkeypatch.setattr(_globalsearch._Batch, "step", counted)
     monkeypatch.setattr(_spacing.BatchedNewton, "settle", recorded)
-    warm = fitting.fit_near(ys, limits, constraints, before, screen=False)
+    warm = _localsearch.fit_near(ys, limits, constraints, before, screen=False)
     assert warm.loss <= cold.loss + 1e-12
     assert len(settled) == 1 and steps <= 6
 
@@ -400,7 +400,7 @@ def test_guarded_warm_search_leaves_a_stale_noise_basin(o_before, o_now):
     better than it join the descent, which then ends at the global fit (a descent from the
     warm start alone does not)."""
     from tailstop import NoisyQuadraticDistribution
-    from tailstop.fitting import fit_local, fit_near
+    from tailstop._localsearch import fit_local, fit_near
 
     generator = np.random.default_rng(1)
     before = NoisyQuadraticDistribution(0, 1, 2, o_before).sample(300, generator=generator)
@@ -535,8 +535,9 @@ def test_a_warm_start_is_settled_on_the_edge_only_where_the_loss_rises_inward():
     (the bound's first-order condition); where the new data pull the optimum inside the
     box, the descent runs and reaches the cold fit."""
     from tailstop._fitproblem import _coordinates, _setup
+    from tailstop._globalsearch import _on_edge
+    from tailstop._localsearch import _edge_start
     from tailstop.distributions import NoisyQuadraticDistribution
-    from tailstop.fitting import _edge_start, _on_edge
 
     ys = draw(0.0, 1.0, 1, 0.002, False, 1000, seed=3)
     limits, constraints = (float(np.quantile(ys, 0.87)), np.inf), {"convex": False, "c": 1}
@@ -558,7 +559,7 @@ def test_a_warm_start_is_settled_on_the_edge_only_where_the_loss_rises_inward():
 def test_lock_step_descents_are_the_descents_one_by_one():
     """``descend_each`` runs the descents of several c together; each must be exactly the
     descent ``fit_near(..., screen=False)`` makes at that c alone (none prunes another)."""
-    from tailstop.fitting import descend_each, fit_near
+    from tailstop._localsearch import descend_each, fit_near
 
     ys = draw(0.0, 1.0, 2, 0.01, False, 400, seed=5)
     limits = (float(np.quantile(ys, 0.9)), np.inf)

@@ -23,7 +23,9 @@ import warnings
 import numpy as np
 
 from tailstop import NoisyQuadraticDistribution
-from tailstop.fitting import _Batch, _coordinates, _setup, _start_candidates, fit_parameters
+from tailstop._fitproblem import _coordinates, _setup
+from tailstop._globalsearch import _Batch, _start_candidates
+from tailstop.fitting import fit_parameters
 
 GAP = 0.01  # deviance units: a smaller gap is within the fit's tolerance
 

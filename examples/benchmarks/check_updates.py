@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tailstop import fitting
+from tailstop import _globalsearch
 from tailstop.estimate import _fit_ys, analyze
 from tailstop.fitting import fit_parameters, spacing_loss
 from tailstop.regime import tail_constraints
@@ -47,7 +47,7 @@ def _counting(step):
     return counted
 
 
-fitting._Batch.step = _counting(fitting._Batch.step)
+_globalsearch._Batch.step = _counting(_globalsearch._Batch.step)
 
 
 def searches(problems: int):

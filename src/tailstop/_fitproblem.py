@@ -1,6 +1,7 @@
 """Validated inputs of a fit (private): the data, the constraints and opda's search box.
 
-Split out of :mod:`tailstop.fitting`, which holds the search itself.
+Split out of :mod:`tailstop.fitting`; the searches are in :mod:`tailstop._globalsearch` and
+:mod:`tailstop._localsearch`.
 """
 
 from __future__ import annotations

@@ -83,7 +83,8 @@ class PenalisedSearch:
         ones on the spacing loss plus ``weight * gain_k`` (:func:`expected_gains`); the least
         penalised one as a :class:`tailstop.fitting.FitResult` whose ``loss`` is the plain
         spacing loss."""
-        from tailstop.fitting import FitResult, _Batch, _in_box, _start_point
+        from tailstop._globalsearch import FitResult, _Batch, _in_box
+        from tailstop._localsearch import _start_point
 
         problem, coords = self.problem, self.coords
         x0 = _start_point(problem, coords, warm)

@@ -95,10 +95,10 @@ class Profile:
         constrained fit at a value next to this one, so the descent starts from it alone, with
         no screening starts; ``screen="guarded"``: ``warm`` is the same constrained fit before
         the latest trials, so only the screening starts that look better than it join
-        (:func:`tailstop.fitting.fit_near`).
+        (:func:`tailstop._localsearch.fit_near`).
         """
+        from tailstop._localsearch import fit_local, fit_near
         from tailstop.distributions import NoisyQuadraticDistribution
-        from tailstop.fitting import fit_local, fit_near
         from tailstop.regime import tail_constraints
 
         full = tail_constraints(self.c_max, self.b_range)
@@ -135,8 +135,8 @@ class Profile:
         those ``c`` before the latest trials) the descent from its fit, all in lock step (the
         same fits as :meth:`fit` with ``{"c": c}`` and ``screen=False``, one by one). A descent
         that fails is refitted on its own by :meth:`fit`. Kept among the fits."""
+        from tailstop._localsearch import descend_each
         from tailstop.distributions import NoisyQuadraticDistribution
-        from tailstop.fitting import descend_each
         from tailstop.regime import tail_constraints
 
         cs = sorted(warms)
@@ -256,8 +256,8 @@ class Profile:
         than the end's own fit, with its deviance (kept among the fits); else None. (The
         next c is included: a local descent reaches only the basin of the noise it starts
         from.)"""
+        from tailstop._localsearch import fit_if_better
         from tailstop.distributions import NoisyQuadraticDistribution
-        from tailstop.fitting import fit_if_better
         from tailstop.regime import tail_constraints
 
         dist, deviance = end

@@ -120,7 +120,7 @@ def fit_tail(
     update after a few more trials: ``warm_start``'s c from it, the neighbouring c from
     their own fits before those trials (``guides``, ``{c: fit}``) or else from their best
     screening start, plus the screening starts that look better than those fits (see
-    :func:`tailstop.fitting.fit_near`). ``same_c`` (with ``local``): only ``warm_start``'s
+    :func:`tailstop._localsearch.fit_near`). ``same_c`` (with ``local``): only ``warm_start``'s
     c, for an update whose new trials fell below the threshold, where the effective
     dimensions' own refits watch the other c; only the censored count grew, which moves
     the optimum within its basin, so the refit is a descent from ``warm_start`` alone (no
@@ -128,8 +128,9 @@ def fit_tail(
     scaled to the tail's share (:func:`tailstop.fitting.fit_parameters`), for the
     candidates of :func:`choose_regime`. Returns ``(distribution, threshold)``.
     """
+    from tailstop._localsearch import fit_near
     from tailstop.distributions import NoisyQuadraticDistribution
-    from tailstop.fitting import fit_near, fit_parameters
+    from tailstop.fitting import fit_parameters
 
     ordered = np.sort(ys)
     n = ordered.size

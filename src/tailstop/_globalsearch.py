@@ -1,0 +1,443 @@
+"""The global search of the censored spacing fit (private): the screen, the batched local
+searches, the polish and the checks of a result (the box's edge, the noiseless limit).
+
+:mod:`tailstop.fitting` describes the method and holds the public functions; the searches
+from a previous fit are in :mod:`tailstop._localsearch`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from tailstop._fitproblem import C_MAX, C_MIN, _coordinates, _Problem
+from tailstop._spacing import (
+    BatchedNewton,
+    SearchCoordinates,
+    SpacingObjective,
+    StandardCdfTable,
+)
+from tailstop.errors import ConstraintError, FitError
+
+# Screening noise ratios s = o / (b - a) (besides the noiseless limit and the normal one),
+# and the classes (index -1: noiseless, 0..7: _NOISY_GRID, 8: normal) whose best starts are
+# refined: ratios of one class tend to lead to the same local optimum.
+_NOISY_GRID = np.array([1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0])
+_NORMAL = _NOISY_GRID.size
+_NOISE_OF_INDEX = np.r_[_NOISY_GRID, np.inf, 0.0]  # by noise index (-1 -> last)
+_CLASS_OF_INDEX = np.array([1, 1, 2, 2, 3, 3, 4, 4, 5, 0])  # by noise index (-1 -> last)
+_QUANTILE_GRID = 1.0 / (1.0 + np.exp(-np.linspace(-14, 14, 100)))  # probabilities tabulated
+_SCREEN_MARGIN = 0.03  # starts screened this far above the best are not refined
+_POLISH_MARGIN = 3e-3  # coarse candidates this close to the best are polished
+_MAX_POLISH = 3
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Fitted parameters and the spacing loss at them (lower is better)."""
+
+    a: float
+    b: float
+    c: int
+    o: float
+    convex: bool
+    loss: float
+
+
+# ---------------------------------------------------------------------------------------
+# Screening
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> StandardCdfTable:
+    """The standard CDF of every c at the screening noise ratios (built on first use)."""
+    return StandardCdfTable(range(C_MIN, C_MAX + 1), _NOISY_GRID, _QUANTILE_GRID)
+
+
+def _start_candidates(problem: _Problem, convex: bool, central_only: bool = False):
+    """(a, b, o, c, noise index) of the screening starts of every allowed c at once.
+
+    For each c and noise ratio s: the (a, b) that put y_min and y_max at the plotting
+    positions, i.e. the standard form's quantiles there map onto them; for the first c also
+    the normal through them (the normal limit is the same for every c, unless a or b is
+    fixed: then for every c).
+    """
+    p_lo, p_hi = problem.plotting_positions
+    if central_only:
+        p_lo, p_hi = p_lo[:1], p_hi[:1]
+    P = p_lo.size
+    R, y_min, y_max = problem.scale, problem.y_min, problem.y_max
+    cs = np.array(problem.cs)
+    probs = np.r_[p_lo, p_hi] if convex else np.r_[1 - p_lo, 1 - p_hi]
+    q = (probs[None, :] ** (2.0 / cs[:, None]))[:, None, :]  # noiseless quantiles
+    noise_index = np.array([-1])
+    noisy = problem.o_bounds[1] > 0
+    if noisy:
+        table = _table()
+        rows = table.index(cs[:, None], np.arange(_NOISY_GRID.size)[None, :]).ravel()
+        log_p = np.broadcast_to(np.log(probs), (rows.size, probs.size))
+        quantiles = table.quantile(rows, log_p).reshape(cs.size, _NOISY_GRID.size, 2 * P)
+        q = np.concatenate([q, quantiles], axis=1)
+        noise_index = np.r_[noise_index, np.arange(_NOISY_GRID.size)]
+    lo, hi = q[..., :P], q[..., P:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if convex:
+            w = R / (hi - lo)
+            a = y_min - lo * w
+            b = a + w
+        else:
+            w = R / (lo - hi)
+            b = y_max + hi * w
+            a = b - w
+    o = _NOISE_OF_INDEX[noise_index][None, :, None] * w
+    # A start whose far end lies outside the box (a small c with a small tail needs a wide
+    # support) is moved onto the box's edge: outside it the search coordinates charge a
+    # penalty that would rank it last, while the optimum may sit on that edge.
+    a, b = np.clip(a, *problem.a_bounds), np.clip(b, *problem.b_bounds)
+    c = np.broadcast_to(cs[:, None, None], w.shape)
+    k = np.broadcast_to(noise_index[None, :, None], w.shape)
+    a, b, o, c, k = (x.ravel() for x in (a, b, o, c, k))
+    if noisy:
+        z_lo, z_hi = ndtri(p_lo), ndtri(p_hi)
+        sd = R / (z_hi - z_lo)
+        mean = y_min - z_lo * sd
+        fixed_end = problem.a_bounds[0] == problem.a_bounds[1] or (
+            problem.b_bounds[0] == problem.b_bounds[1]
+        )
+        w = sd / 100.0  # o >> b - a: the normal limit
+        for c0 in problem.cs if fixed_end else problem.cs[:1]:
+            a_n = mean - w * (c0 / (c0 + 2.0) if convex else 2.0 / (c0 + 2.0))
+            a, b, o = np.r_[a, a_n], np.r_[b, a_n + w], np.r_[o, sd]
+            c, k = np.r_[c, np.full(P, c0)], np.r_[k, np.full(P, _NORMAL)]
+    keep = np.isfinite(a) & np.isfinite(b) & (b > a)
+    return a[keep], b[keep], o[keep], c[keep], k[keep]
+
+
+def _screen_losses(objective: SpacingObjective, coords: SearchCoordinates, c, X):
+    """Approximate losses of the starts X (of per-row c), all in one pass, no kernel call.
+
+    G is interpolated in the table at the nearest tabulated noise ratio; below and above
+    the tabulated ratios the noiseless and the moment-matched normal limits stand in.
+    """
+    a, b, o, penalty = coords.to_params(X)
+    convex = coords.convex
+    c = np.asarray(c, dtype=float)
+    width = b - a
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = o / width
+        noiseless = ratio < _NOISY_GRID[0] / 3
+        normal = ~noiseless & ~(ratio < 3 * _NOISY_GRID[-1])
+        noisy = ~noiseless & ~normal
+        z = objective.z_finite
+        G = np.empty((a.size, z.size))
+        if noiseless.any():
+            u = objective.standardised(a[noiseless], b[noiseless], convex)
+            G[noiseless] = np.clip(u, 0.0, 1.0) ** (0.5 * c[noiseless, None])
+        if noisy.any():
+            table = _table()
+            nearest = np.abs(np.log(ratio[noisy, None] / _NOISY_GRID)).argmin(axis=1)
+            u = objective.standardised(a[noisy], b[noisy], convex)
+            G[noisy] = np.exp(table.log_cdf(table.index(c[noisy].astype(int), nearest), u))
+        if normal.any():
+            cn, wn = c[normal, None], width[normal, None]
+            mean = a[normal, None] + wn * (cn / (cn + 2.0) if convex else 2.0 / (cn + 2.0))
+            sd = np.sqrt(o[normal, None] ** 2 + wn**2 * 4.0 * cn / ((cn + 2.0) ** 2 * (cn + 4.0)))
+            G[normal] = ndtr((z - mean) / sd if convex else (mean - z) / sd)
+    return objective.loss_from_standard(G, convex) + penalty
+
+
+def _screen(problem: _Problem, coords: dict) -> list:
+    """Starts (convex, c, x, screened loss): the best of each noise class of each (convex, c),
+    those within ``_SCREEN_MARGIN`` of the best of all."""
+    starts = []
+    for convex in problem.convexs:
+        cd = coords[convex]
+        if cd.dimension == 0:
+            starts += [(convex, c, np.zeros(0), 0.0) for c in problem.cs]
+            continue
+        a, b, o, c, k = _start_candidates(problem, convex)
+        X = cd.from_params(a, b, o)
+        losses = _screen_losses(problem.screen[convex], cd, c, X)
+        group = c * 16 + _CLASS_OF_INDEX[k]
+        finite = np.flatnonzero(np.isfinite(losses))
+        if not finite.size:
+            continue
+        order = finite[np.lexsort((losses[finite], group[finite]))]
+        first = order[np.r_[True, group[order][1:] != group[order][:-1]]]
+        starts += [(convex, int(c[i]), X[i], float(losses[i])) for i in first]
+    if starts and all(coords[cv].dimension for cv in problem.convexs):
+        floor = min(k[3] for k in starts)
+        starts = [k for k in starts if k[3] <= floor + _SCREEN_MARGIN]
+    return starts
+
+
+# ---------------------------------------------------------------------------------------
+# Local searches
+
+
+class _Batch:
+    """Local searches from many starts of any (convex, c), stepped in lock step: one
+    :class:`BatchedNewton` for all, one loss (hence kernel) call per (convex, c) per step."""
+
+    def __init__(
+        self,
+        coords: dict,
+        objectives: dict,
+        starts: list,
+        final: bool,
+        hessians=None,
+        ftol: float | None = None,
+        margin_scale: float = 1.0,
+    ):
+        self.coords, self.objectives, self.final = coords, objectives, final
+        self.margin_scale = margin_scale
+        self.convex = np.array([k[0] for k in starts], dtype=bool)
+        self.c = np.array([k[1] for k in starts], dtype=int)
+        self.key = self.convex * (C_MAX + 1) + self.c  # one integer per (convex, c)
+        lower = np.stack([coords[cv].lower for cv in self.convex])
+        upper = np.stack([coords[cv].upper for cv in self.convex])
+        # Tight on the objective of the result: 1e-9 in a loss of O(0.01-1) is below the
+        # 1e-6 relative precision anyone needs; loose on a coarse one.
+        tolerances = (1e-5, 1e-8, 1e-9) if final else (1e-4, 1e-6, 1e-8)
+        step, xtol, default_ftol = (1e-5, *tolerances[1:]) if hessians is not None else tolerances
+        ftol = default_ftol if ftol is None else max(ftol, default_ftol)
+        self.newton = BatchedNewton(
+            np.stack([k[2] for k in starts]),
+            lower,
+            upper,
+            step=step,
+            xtol=xtol,
+            ftol=ftol,
+            hessian=hessians,
+        )
+
+    def step(self) -> None:
+        rows, points = self.newton.points()
+        if not rows.size:
+            return
+        S, d = points.shape[1], points.shape[2]
+        values = np.empty((rows.size, S))
+        keys = self.key[rows]
+        for key in np.unique(keys):
+            group = keys == key
+            convex, c = divmod(int(key), C_MAX + 1)
+            flat = points[group].reshape(int(group.sum()) * S, d)
+            values[group] = (
+                self.coords[bool(convex)]
+                .loss(self.objectives[bool(convex)], c, flat)
+                .reshape(-1, S)
+            )
+        self.newton.update(rows, values)
+
+    def run(
+        self,
+        max_iter: int,
+        prune: bool = False,
+        margins=(0.05, 0.025, 0.015, 0.01),
+        model_from: int = 2,
+    ) -> None:
+        """Step until every search stops.  ``prune``: stop those above the best loss by a
+        margin shrinking with the iterations (``margins``: for steps 0, 1, ..., the last
+        for all later ones) and,
+        from step ``model_from`` on, those whose Newton model (its predicted decrease
+        inflated tenfold) cannot take them to the best (or within the polish margin of it,
+        on a coarse objective) or past the best search of their own (convex, c)."""
+        nt = self.newton
+        scale = self.margin_scale
+        for iteration in range(max_iter):
+            self.step()
+            if prune:
+                best = nt.f.min()
+                hopeless = nt.f > best + scale * margins[min(iteration, len(margins) - 1)]
+                if iteration >= model_from:
+                    with np.errstate(invalid="ignore"):  # inf - inf: already hopeless
+                        reach = nt.f - 10 * nt.predicted
+                    hopeless |= reach > best + (0.0 if self.final else scale * _POLISH_MARGIN)
+                    group_best = np.full(self.key.max() + 1, np.inf)
+                    np.minimum.at(group_best, self.key, nt.f)
+                    behind = nt.f > group_best[self.key]
+                    hopeless |= behind & (reach > group_best[self.key])
+                    # A search close to its group's best one is in the same basin.
+                    order = np.lexsort((nt.f, self.key))
+                    first = np.concatenate([[True], self.key[order][1:] != self.key[order][:-1]])
+                    leader = np.empty_like(order)
+                    leader[order] = order[
+                        np.maximum.accumulate(np.where(first, np.arange(order.size), 0))
+                    ]
+                    near = np.abs(nt.x - nt.x[leader]).max(axis=1, initial=0.0) < 0.02
+                    hopeless |= near & (leader != np.arange(order.size))
+                nt.deactivate(np.flatnonzero(hopeless))
+            if not nt.active.any():
+                break
+
+    def results(self) -> list:
+        """(loss, convex, c, x, hessian) of every search with a finite loss."""
+        nt = self.newton
+        return [
+            (float(nt.f[r]), bool(self.convex[r]), int(self.c[r]), nt.x[r], nt.hess[r])
+            for r in range(len(nt.f))
+            if np.isfinite(nt.f[r])
+        ]
+
+
+def _search(problem: _Problem, coords: dict | None = None, starts=None) -> FitResult:
+    """Global search: screen every (convex, c), refine, polish (``starts``: the screen's
+    result when already computed, with its ``coords``)."""
+    if starts is None:
+        coords = _coordinates(problem)
+        starts = _screen(problem, coords)
+    if not starts:
+        raise FitError("the fit found no parameters with a finite spacing loss.")
+    batch = _Batch(
+        coords,
+        problem.coarse,
+        [k[:3] for k in starts],
+        problem.final,
+        margin_scale=problem.margin_scale,
+    )
+    batch.run(max_iter=30, prune=True)
+    return _finish(problem, coords, batch.results())
+
+
+def _best(problem: _Problem, coords: dict, found: list, what: str = "fit") -> FitResult:
+    """The search result with the least loss, as a :class:`FitResult`."""
+    if not found:
+        raise FitError(f"the {what} found no parameters with a finite spacing loss.")
+    _, convex, c, x, _ = min(found, key=lambda k: k[0])
+    return _result(problem, coords[convex], convex, c, x)
+
+
+def _finish(
+    problem: _Problem,
+    coords: dict,
+    found: list,
+    margin: float | None = None,
+    ftol: float | None = None,
+):
+    """Polish the best candidate of each (convex, c) within ``margin`` of the best; return
+    the best as a :class:`FitResult`."""
+    if not found:
+        raise FitError("the fit found no parameters with a finite spacing loss.")
+    if margin is None:
+        margin = _POLISH_MARGIN * problem.margin_scale
+    found = sorted(found, key=lambda k: k[0])
+    chosen, seen = [], set()
+    for k in found:
+        if k[0] <= found[0][0] + margin and k[1:3] not in seen:
+            seen.add(k[1:3])
+            chosen.append(k)
+    chosen = chosen[:_MAX_POLISH]
+    if not problem.final and coords[chosen[0][1]].dimension > 0:
+        polish = _Batch(
+            coords,
+            {cv: problem.objective for cv in coords},
+            [k[1:4] for k in chosen],
+            True,
+            hessians=np.stack([k[4] for k in chosen]),
+            ftol=ftol,
+        )
+        polish.run(max_iter=20)
+        chosen = polish.results() or chosen
+    _, convex, c, x, _ = min(chosen, key=lambda k: k[0])
+    return _result(problem, coords[convex], convex, c, x)
+
+
+def _in_box(problem: _Problem, coords: SearchCoordinates, x) -> tuple[float, float, float]:
+    """``(a, b, o)`` of the search point ``x``, exactly within the box (the coordinates'
+    round trip can cross a bound by an ulp)."""
+    a, b, o, _ = coords.to_params(np.asarray(x, float)[None])
+    return (
+        float(np.clip(a[0], *problem.a_bounds)),
+        float(np.clip(b[0], *problem.b_bounds)),
+        float(np.clip(o[0], *problem.o_bounds)),
+    )
+
+
+def _result(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x) -> FitResult:
+    a, b, o = _in_box(problem, coords, x)
+    loss = float(problem.objective.loss(a, b, c, o, convex)[0])
+    if o > problem.o_bounds[0]:
+        # In the noiseless limit the loss flattens like o^2 and the search crawls towards
+        # the lower bound of o: take the bound when it is at least as good.
+        at_bound = float(problem.objective.loss(a, b, c, problem.o_bounds[0], convex)[0])
+        if at_bound <= loss:
+            o, loss = problem.o_bounds[0], at_bound
+    if not np.isfinite(loss):
+        raise FitError(f"the fit ended at parameters with a non-finite loss: {(a, b, c, o)}.")
+    better = _on_edge(problem, coords, convex, c, a, b, o, loss)
+    if better is not None:
+        a, b, o, loss = better
+    better = _tiny_noise(problem, coords, convex, c, a, b, o, loss)
+    if better is not None:
+        a, b, o, loss = better
+    return FitResult(a, b, c, o, convex, loss)
+
+
+def _on_edge(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, a, b, o, loss,
+             reach: float = 1e-3):
+    """A fit that ended with its far ("mass") end on the box's edge (a small ``c`` fitted to
+    a small tail wants a wider support than the box allows) lies where the search
+    coordinates clip that end and charge a penalty beyond it: a kink, along which the
+    descent crawls. Descend again with that end fixed on the edge (a smooth search over the
+    best end and the noise). ``loss``: the fit's, or None to evaluate it (only when the fit
+    is within ``reach`` widths of the edge). Returns the better ``(a, b, o, loss)`` or None."""
+    if coords.mass_fixed or coords.dimension == 0:
+        return None
+    mass, bounds = (b, problem.b_bounds) if convex else (a, problem.a_bounds)
+    edge = bounds[1] if convex else bounds[0]
+    if not abs(mass - edge) <= reach * (b - a):
+        return None
+    if loss is None:  # evaluated only next to the edge (a warm start's check is on a hot path)
+        loss = float(problem.objective.loss(a, b, c, o, convex)[0])
+        loss = loss if np.isfinite(loss) else np.inf
+    a_bounds, b_bounds = ((a, b), (edge, edge)) if convex else ((edge, edge), (a, b))
+    a_bounds, b_bounds = (problem.a_bounds, b_bounds) if convex else (a_bounds, problem.b_bounds)
+    try:
+        fixed = SearchCoordinates(
+            convex, a_bounds, b_bounds, problem.o_bounds, coords.anchor, coords.scale
+        )
+    except ConstraintError:
+        return None
+    x0 = fixed.from_params(a, b, o)[0]
+    batch = _Batch({convex: fixed}, {convex: problem.objective}, [(convex, c, x0)], True)
+    batch.run(max_iter=30)
+    found = batch.results()
+    if not found:
+        return None
+    a2, b2, o2, _ = fixed.to_params(found[0][3][None])
+    a2, b2, o2 = float(a2[0]), float(b2[0]), float(np.clip(o2[0], *problem.o_bounds))
+    loss2 = float(problem.objective.loss(a2, b2, c, o2, convex)[0])
+    return (a2, b2, o2, loss2) if loss2 < loss else None
+
+
+_TINY_RATIOS = np.array([1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3])
+
+
+def _tiny_noise(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, a, b, o, loss):
+    """A fit that ended noiseless (below 1e-6 of the width) may have passed a shallow minimum
+    at a noise of 1e-6 to 1e-3 of the width, around the screen's smallest ratio (1e-4): the
+    loss is nearly flat in log o there and a trust-region step can jump over it. Probe those
+    noises at the same ``a, b``; from a better one, descend. Returns the better
+    ``(a, b, o, loss)`` or None."""
+    width = b - a
+    if not (problem.o_bounds[1] > problem.o_bounds[0] and width > 0):
+        return None
+    if o > _TINY_RATIOS[0] * width or coords.dimension == 0:
+        return None
+    noises = np.clip(_TINY_RATIOS * width, *problem.o_bounds)
+    losses = problem.objective.loss(a, b, c, noises, convex)
+    best = int(np.argmin(losses))
+    if not losses[best] < loss - 1e-12:
+        return None
+    x0 = coords.from_params(a, b, float(noises[best]))[0]
+    batch = _Batch({convex: coords}, {convex: problem.objective}, [(convex, c, x0)], True)
+    batch.run(max_iter=30)
+    found = batch.results()
+    if not found:
+        return None
+    a2, b2, o2 = _in_box(problem, coords, found[0][3])
+    loss2 = float(problem.objective.loss(a2, b2, c, o2, convex)[0])
+    return (a2, b2, o2, loss2) if loss2 < loss else None

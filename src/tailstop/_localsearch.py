@@ -1,0 +1,308 @@
+"""Local searches from a previous fit (private): the update of a live search's fit, the
+steps along a profile, and the descents of several ``c`` in lock step.
+
+A warm start (the previous fit of a live search) refines the previous solution together with
+the best screening start of each neighbouring ``c`` and the screening starts of its own ``c``
+that score better than it, and falls back to the global search
+(:mod:`tailstop._globalsearch`) when a screening start of another ``c`` scores better than the
+previous solution, or when the best refined ``c`` is a neighbour with further values of ``c``
+beyond it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
+
+from tailstop._fitproblem import _coordinates, _Problem, _setup
+from tailstop._globalsearch import (
+    _SCREEN_MARGIN,
+    FitResult,
+    _Batch,
+    _best,
+    _finish,
+    _in_box,
+    _on_edge,
+    _result,
+    _screen,
+    _screen_losses,
+    _search,
+)
+from tailstop._spacing import SearchCoordinates
+from tailstop.errors import ConstraintError
+
+_INWARD_STEP = 1e-5  # the width's step inward (log scale) testing an edge point's optimality
+
+
+def _warm_search(
+    problem: _Problem,
+    warm,
+    fallback: bool = True,
+    ftol: float | None = None,
+    screen: bool | str = True,
+    guides: Mapping | None = None,
+) -> FitResult:
+    """Local search from a previous fit (the same search before its last trials).
+
+    Refines the previous parameters with the best screening start of each neighbouring c
+    and those of the previous c that screen better than the previous parameters (the new
+    data moved the optimum to another basin); if a screening start of another (convex, c)
+    scores better than the previous parameters, or the best refined c is a neighbour with
+    more c beyond it, the new data moved
+    the optimum elsewhere and the global search runs (unless ``fallback`` is False: then the
+    result is the best near the previous fit). ``screen=False`` (only without the fallback):
+    no screening starts, only the previous parameters at the previous c and its neighbours,
+    for a warm start that is already next to the optimum (the same profile point before
+    the latest trials). ``screen="guarded"`` (only without the fallback): ``warm`` is the
+    same fit before the latest trials, and ``guides`` (``{c: fit}``) the same search's fits
+    at other c then; each c of the neighbourhood with a previous fit starts from it, and a
+    screening start of that c joins only when the screen scores it better than the previous
+    fit (the latest trials moved the optimum to another basin); a neighbour without one takes
+    its best screening start.
+    """
+    convex = bool(warm.convex)
+    coords = _coordinates(problem)
+    if convex not in problem.convexs or coords[convex].dimension == 0:
+        return _search(problem)
+    cd = coords[convex]
+    c_prev = min(problem.cs, key=lambda c: abs(c - int(warm.c)))
+    near = {c_prev - 1, c_prev, c_prev + 1}
+    x0, settled = _edge_start(problem, cd, convex, c_prev, warm)
+    local = [(convex, c_prev, x0)]
+    if fallback:
+        reference = float(_screen_losses(problem.screen[convex], cd, [c_prev], x0[None])[0])
+    # without the fallback only the neighbouring c are refined: screen only those
+    screened = problem if fallback else dataclasses.replace(
+        problem, cs=[c for c in problem.cs if c in near]
+    )
+    guarded = screen == "guarded" and not fallback
+    references: dict[int, float] = {}
+    if guarded:
+        guide_x = {c_prev: x0}
+        for c in sorted(near - {c_prev}):
+            guide = (guides or {}).get(c)
+            if c in problem.cs and guide is not None and bool(guide.convex) == convex:
+                guide_x[c] = cd.from_params(guide.a, guide.b, getattr(guide, "o", 0.0))[0]
+                local.append((convex, c, guide_x[c]))
+        cs = sorted(guide_x)
+        losses = _screen_losses(problem.screen[convex], cd, cs, np.stack([guide_x[c] for c in cs]))
+        references = dict(zip(cs, losses.tolist(), strict=True))
+    seen = set()
+    if not (screen or fallback):
+        local += [(convex, c, x0) for c in sorted(near - {c_prev}) if c in problem.cs]
+        screened = None
+    starts = _screen(screened, coords) if screened is not None else []
+    for k in sorted(starts, key=lambda k: k[3]):
+        if k[0] == convex and k[1] in near:
+            if guarded and k[1] in references:
+                if k[3] < references[k[1]]:
+                    local.append(k[:3])
+            # Without the fallback (a step along a profile), the previous c keeps a start per
+            # noise class (the optimum may change basin as the profiled value moves) and its
+            # neighbours only their best start.
+            elif fallback:
+                # a warm refit: the neighbouring c their best screening start, the previous c
+                # those that screen better than the previous fit (the new data moved the
+                # optimum to another basin)
+                if (k[3] < reference) if k[1] == c_prev else k[1] not in seen:
+                    local.append(k[:3])
+            elif k[1] == c_prev or k[1] not in seen:
+                local.append(k[:3])
+            seen.add(k[1])
+        elif fallback and k[3] < reference:
+            return _search(problem)
+    if fallback:
+        objectives, final = problem.coarse, problem.final
+    else:  # a step along a profile starts next to its optimum: no coarse stage and polish
+        objectives, final = {cv: problem.objective for cv in coords}, True
+    batch = _Batch(
+        coords, objectives, local, final, ftol=ftol, margin_scale=problem.margin_scale
+    )
+    if settled is not None and not fallback:  # the loss of the full objective
+        batch.newton.settle([0], [settled])
+    # The previous optimum sets the pace: prune sooner and tighter than the global search.
+    batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1)
+    if not fallback:
+        return _best(problem, coords, batch.results())
+    found = batch.results()
+    if found:
+        # the best c is at the edge of the neighbourhood searched and the optimum may lie
+        # beyond it (the previous fit was of other data, e.g. another tail): search globally
+        c_best = min(found, key=lambda k: k[0])[2]
+        if c_best != c_prev and 2 * c_best - c_prev in problem.cs:
+            return _search(problem)
+    if not problem.final:
+        # the previous optimum of the full objective is nearer the new one than the coarse
+        # objective's optimum is: polish from it when the coarse search stayed in its basin
+        found = [
+            (loss, cv, c, x0, hessian)
+            if cv == convex and c == c_prev and np.abs(x - x0).max(initial=0.0) < 0.1
+            else (loss, cv, c, x, hessian)
+            for loss, cv, c, x, hessian in found
+        ]
+    return _finish(problem, coords, found, margin=1e-3 * problem.margin_scale, ftol=ftol)
+
+
+def _start_point(problem: _Problem, coords: SearchCoordinates, warm) -> np.ndarray:
+    """Search coordinates of a previous fit ``warm``, its parameters clipped into the box."""
+    return coords.from_params(
+        float(np.clip(warm.a, *problem.a_bounds)),
+        float(np.clip(warm.b, *problem.b_bounds)),
+        float(np.clip(getattr(warm, "o", 0.0), *problem.o_bounds)),
+    )[0]
+
+
+def _edge_start(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, warm,
+                clip: bool = False) -> tuple[np.ndarray, float | None]:
+    """Search coordinates to start a local search at ``c`` from a previous fit ``warm``
+    (``clip``: its parameters clipped into the box first), and the loss there when the
+    start is already the optimum (else None). A previous fit with its mass end on the box's
+    edge (see :func:`_on_edge`) first slides along the edge of this problem's box to the
+    best point there: from the edge's kink in the loss the trust-region descent would
+    otherwise overshoot and crawl back for 5-10 steps. When the loss also rises inward
+    from that point (a one-sided difference across the kink: the first-order condition of
+    the box's bound), the slide's point is the local optimum and needs no descent at all:
+    the descent's central differences straddle the kink, and its steps fail until they
+    fall below the stencil's spacing (7 failed steps measured)."""
+    if clip:
+        x0 = _start_point(problem, coords, warm)
+        a, b, o = _in_box(problem, coords, x0)
+    else:
+        a, b, o = float(warm.a), float(warm.b), float(getattr(warm, "o", 0.0))
+        x0 = coords.from_params(a, b, o)[0]
+    if not b > a:
+        return x0, None
+    # within 1% of the width: the box moves a little with the data (its width bound depends
+    # on n); the slide is kept only if it lowers the loss
+    better = _on_edge(problem, coords, convex, c, a, b, o, None, reach=0.01)
+    if better is None:
+        return x0, None
+    x = coords.from_params(*better[:3])[0]
+    inward = x.copy()
+    inward[coords.names.index("width")] -= _INWARD_STEP
+    at, inside = coords.loss(problem.objective, c, np.stack([x, inward]))
+    return x, (float(at) if np.isfinite(at) and inside >= at else None)
+
+
+def fit_local(
+    ys,
+    limits,
+    constraints: Mapping | None,
+    warm,
+    final: bool = True,
+    ftol: float | None = None,
+) -> FitResult:
+    """Newton descent from ``warm`` at its own c and convexity only: no screening, no other
+    starts. For steps along a profile, where the previous point is the natural start.
+
+    ``ftol``: the loss decrease below which the descent stops, when coarser than the
+    default (a profile deviance ``2 (n + 1) dL`` needs ``dL`` only to ~1e-3 / (n + 1)).
+    """
+    problem = _setup(ys, limits, constraints, True)
+    convex, c = bool(warm.convex), int(warm.c)
+    coords = _coordinates(problem)
+    if convex not in problem.convexs or c not in problem.cs or coords[convex].dimension == 0:
+        return _warm_search(problem, warm, fallback=False, ftol=ftol)
+    x0, settled = _edge_start(problem, coords[convex], convex, c, warm, clip=True)
+    batch = _Batch(
+        coords, {cv: problem.objective for cv in coords}, [(convex, c, x0)], final, ftol=ftol
+    )
+    if settled is not None:
+        batch.newton.settle([0], [settled])
+    batch.run(max_iter=30)
+    return _best(problem, coords, batch.results(), "local fit")
+
+
+def fit_near(
+    ys,
+    limits,
+    constraints: Mapping | None,
+    warm,
+    ftol: float | None = None,
+    screen: bool | str = True,
+    guides: Mapping | None = None,
+) -> FitResult:
+    """The best noisy-quadratic fit near ``warm`` (its c and the neighbouring ones), without
+    the global search: a step along a profile, where the previous point is close by.
+    ``ftol`` as in :func:`fit_local`; ``screen=False``: descend only from ``warm``'s
+    parameters (at its c and the neighbouring ones), when ``warm`` is the same constrained
+    fit before a few more trials; ``screen="guarded"``: ``warm`` is that fit, and the
+    neighbouring c start from their fits in ``guides`` (``{c: fit}``) when there are any;
+    screening starts join only where the screen scores them better than those previous fits
+    (see :func:`_warm_search`)."""
+    return _warm_search(
+        _setup(ys, limits, constraints, True),
+        warm,
+        fallback=False,
+        ftol=ftol,
+        screen=screen,
+        guides=guides,
+    )
+
+
+def descend_each(
+    ys, limits, constraints: Mapping | None, warms: list, ftol: float | None = None
+) -> list[FitResult | None]:
+    """For each previous fit in ``warms``, the descent from it at its own ``c`` and form
+    (what :func:`fit_near` with ``screen=False`` and ``c`` fixed gives), all in lock step:
+    one trust-region step serves every descent, and none prunes another (each is the fit at
+    its own ``c``). ``constraints`` must allow every ``c`` of ``warms``. An entry is None
+    where the descent found no finite loss (the caller refits that one on its own)."""
+    problem = _setup(ys, limits, constraints, True)
+    coords = _coordinates(problem)
+    starts, settled = [], []
+    for warm in warms:
+        convex, c = bool(warm.convex), int(warm.c)
+        if convex not in problem.convexs or c not in problem.cs:
+            raise ConstraintError(f"the constraints exclude the previous fit's c = {c}.")
+        if coords[convex].dimension == 0:
+            raise ConstraintError("no free parameter: nothing to descend over.")
+        x0, loss = _edge_start(problem, coords[convex], convex, c, warm)
+        starts.append((convex, c, x0))
+        settled.append(loss)
+    if not starts:
+        return []
+    batch = _Batch(coords, {cv: problem.objective for cv in coords}, starts, True, ftol=ftol)
+    rows = [i for i, loss in enumerate(settled) if loss is not None]
+    if rows:
+        batch.newton.settle(rows, [settled[i] for i in rows])
+    batch.run(max_iter=30)
+    nt = batch.newton
+    return [
+        _result(problem, coords[convex], convex, c, nt.x[i]) if np.isfinite(nt.f[i]) else None
+        for i, (convex, c, _) in enumerate(starts)
+    ]
+
+
+def fit_if_better(
+    ys,
+    limits,
+    constraints: Mapping | None,
+    than,
+    cs=None,
+    margin: float = _SCREEN_MARGIN,
+) -> FitResult | None:
+    """The global fit under ``constraints`` over the values ``cs`` of c (default: all
+    allowed), or None when no screening start comes within ``margin`` of ``than``'s own
+    screened loss: the test the global search applies before refining a start, so None
+    means the global search would not have preferred any of them either. A cheap check of
+    the values of ``c`` that a local search from ``than`` does not reach."""
+    problem = _setup(ys, limits, constraints, True)
+    if cs is not None:
+        wanted = set(cs)
+        problem = dataclasses.replace(problem, cs=[c for c in problem.cs if c in wanted])
+        if not problem.cs:
+            return None
+    coords = _coordinates(problem)
+    convex = bool(than.convex)
+    if convex not in problem.convexs or coords[convex].dimension == 0:
+        return _search(problem)
+    cd = coords[convex]
+    x = cd.from_params(than.a, than.b, getattr(than, "o", 0.0))
+    reference = float(_screen_losses(problem.screen[convex], cd, [int(than.c)], x)[0])
+    starts = _screen(problem, coords)
+    if not starts or min(k[3] for k in starts) > reference + margin:
+        return None
+    return _search(problem, coords, starts)
