@@ -163,7 +163,7 @@ def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it(monkeypatch):
     and shrink its region to 1e-9 (20 Newton steps, ending 1e-6 deviance short). Where the
     loss rises inward from the slide's point, that point is the optimum and the descent is
     skipped (9 steps with the descent, 4 without)."""
-    from tailstop import _globalsearch, _localsearch, _spacing
+    from tailstop import _globalsearch, _localsearch, _newton
 
     ys = draw(0.0, 1.0, 1, 0.002, False, 1000, seed=3)
     limits, constraints = (float(np.quantile(ys, 0.87)), np.inf), {"convex": False, "c": 1}
@@ -178,14 +178,14 @@ def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it(monkeypatch):
         original(batch)
 
     settled = []
-    settle = _spacing.BatchedNewton.settle
+    settle = _newton.BatchedNewton.settle
 
     def recorded(newton, rows, values):
         settled.append(list(values))
         settle(newton, rows, values)
 
     monkeypatch.setattr(_globalsearch._Batch, "step", counted)
-    monkeypatch.setattr(_spacing.BatchedNewton, "settle", recorded)
+    monkeypatch.setattr(_newton.BatchedNewton, "settle", recorded)
     warm = _localsearch.fit_near(ys, limits, constraints, before, screen=False)
     assert warm.loss <= cold.loss + 1e-12
     assert len(settled) == 1 and steps <= 6

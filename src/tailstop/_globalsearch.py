@@ -14,8 +14,8 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from tailstop._fitproblem import C_MAX, C_MIN, _coordinates, _Problem
+from tailstop._newton import BatchedNewton
 from tailstop._spacing import (
-    BatchedNewton,
     SearchCoordinates,
     SpacingObjective,
     StandardCdfTable,

@@ -18,7 +18,7 @@ in milliseconds:
 2. **Refine** the best start of each noise class of each ``(convex, c)`` that is within
    ``_SCREEN_MARGIN`` of the best start, on a 48-bucket coarsening (the same for both
    forms, so that their losses compare), by a batched trust-region Newton method
-   (:class:`~tailstop._spacing.BatchedNewton`: all starts step together, one kernel call
+   (:class:`~tailstop._newton.BatchedNewton`: all starts step together, one kernel call
    per ``c`` per step) in the nearly decoupled coordinates (best score, log width, log
    noise); searches that can no longer end near the best are dropped.
 3. **Polish** the best candidate of each ``(convex, c)`` within ``_POLISH_MARGIN`` of the

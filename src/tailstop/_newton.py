@@ -1,0 +1,233 @@
+"""Batched trust-region Newton minimisation (private): the local searches of the fit.
+
+Every start of a fit steps together, with one loss (hence CDF kernel) call per step for all
+of them; see :class:`BatchedNewton`.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+
+def _trust_region_step(evals, evecs, g_eig, radius):
+    """Minimiser of g.s + s.H.s / 2 over |s| <= radius, for each row (Moré & Sorensen 1983).
+
+    ``H = evecs diag(evals) evecs^T`` (eigenvalues ascending), ``g_eig = evecs^T g``.  The
+    step is ``-(H + mu I)^-1 g`` with ``mu = 0`` if H is positive definite and the Newton
+    step fits, else the ``mu > max(0, -lambda_min)`` putting it on the boundary (Newton's
+    method on the secular equation); in the "hard case" (g orthogonal to a
+    negative-curvature direction) the remaining length goes along that direction.
+    """
+    lam_min = evals[:, 0]
+    scale = np.abs(evals).max(axis=1) + np.sqrt(np.sum(g_eig**2, axis=1)) / radius + 1e-300
+
+    def length(mu):
+        return np.sqrt(np.sum((g_eig / (evals + mu[:, None])) ** 2, axis=1))
+
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        newton = (lam_min > 0) & (length(np.zeros_like(lam_min)) <= radius)
+        lo = np.maximum(-lam_min, 0.0) * (1 + 1e-12) + 1e-14 * scale
+        hard = length(lo) < radius  # even the smallest admissible mu gives a short step
+        # Newton's method on 1/|s(mu)| - 1/radius, nearly linear in mu, increases mu
+        # monotonically from lo to the root (Moré & Sorensen 1983).
+        hi = lo.copy()
+        g2 = g_eig**2
+        boundary = ~newton & ~hard  # the rows whose mu solves the secular equation
+        for _ in range(12 if boundary.any() else 0):
+            shifted = evals + hi[:, None]
+            norm2 = (g2 / shifted**2).sum(axis=1)
+            slope = (g2 / shifted**3).sum(axis=1)
+            update = norm2 / slope * (np.sqrt(norm2) - radius) / radius
+            moving = boundary & np.isfinite(update) & (update > 1e-13 * np.abs(hi))
+            if not moving.any():
+                break
+            hi = np.where(moving, hi + update, hi)
+        mu = np.where(newton, 0.0, np.where(hard, lo, hi))
+        coefficients = -g_eig / (evals + mu[:, None])
+    coefficients = np.where(np.isfinite(coefficients), coefficients, 0.0)
+    rest = np.sqrt(np.maximum(radius**2 - np.sum(coefficients**2, axis=1), 0.0))
+    coefficients[:, 0] += np.where(hard & ~newton, rest, 0.0)
+    return np.matmul(evecs, coefficients[:, :, None])[:, :, 0]
+
+
+class BatchedNewton:
+    """Trust-region Newton minimisation from many starts at once, one loss call per step.
+
+    scipy's minimisers take one start at a time, while the spacing loss costs about the same
+    for one parameter set as for a hundred (the CDF kernel is vectorised), so the local
+    searches of the fit run in lock step: :meth:`points` gives the finite-difference stencils
+    of every active start, the caller evaluates them in one call, :meth:`update` takes the
+    values.  Each step solves the trust-region subproblem exactly in the Hessian's eigenbasis
+    (so negative or vanishing curvature sends the step to the region's edge instead of
+    stalling), clipped to the box; a step that does not lower the loss is retried within a
+    smaller region, and a stencil that meets an infinite loss is shrunk.  Derivatives are
+    central differences with second-order accurate mixed terms (stencil of
+    ``1 + 2d + d(d-1)`` points): the valleys of the loss are narrow, and first-order mixed
+    terms leave Newton crawling along them.
+
+    ``hessian``: optional (K, d, d) Hessians from a cheaper approximation of the same loss
+    (a coarsened objective); only their correlations are kept and the diagonals come from a
+    ``1 + 2d`` point stencil.  ``predicted``: the model's decrease within the largest trust
+    region, which the caller uses to drop searches that cannot end best.
+    """
+
+    MAX_STEP = 2.0  # largest trust radius (2-norm, in search coordinates)
+
+    def __init__(self, X0, lower, upper, *, step=1e-4, xtol=1e-9, ftol=1e-11, hessian=None):
+        self.x = np.array(X0, dtype=float)
+        P, d = self.x.shape
+        self.lower = np.broadcast_to(np.asarray(lower, float), (P, d))
+        self.upper = np.broadcast_to(np.asarray(upper, float), (P, d))
+        self.xtol, self.ftol = xtol, ftol
+        eye = np.eye(d)
+        self.pairs = [] if hessian is not None else list(itertools.combinations(range(d), 2))
+        self._pair_index = tuple(np.array(k, dtype=int) for k in zip(*self.pairs, strict=True))
+        self._diag = np.arange(d)
+        pair = [eye[i] + eye[j] for i, j in self.pairs]
+        self.offsets = np.vstack([np.zeros(d), eye, -eye, *pair, *(-p for p in pair)])
+        self.correlation = None if hessian is None else self._correlation(hessian)
+        self.h = np.full(P, step)
+        self.f = np.full(P, np.inf)
+        self.grad = np.zeros((P, d))
+        self.hess = np.zeros((P, d, d))
+        self.trial = self.x.copy()
+        self.predicted = np.full(P, np.inf)  # the model's decrease within MAX_STEP
+        self._step_model = np.full(P, np.inf)  # the model's decrease from x to trial
+        self.radius = np.full(P, 0.5)
+        self.active = np.ones(P, dtype=bool)
+        self.started = np.zeros(P, dtype=bool)
+        self.again = np.zeros(P, dtype=bool)  # re-evaluate the stencil at x (it was shrunk)
+
+    @staticmethod
+    def _correlation(hessian: np.ndarray) -> np.ndarray:
+        root = np.sqrt(np.maximum(np.abs(np.diagonal(hessian, axis1=1, axis2=2)), 1e-300))
+        return np.clip(hessian / root[:, :, None] / root[:, None, :], -1.0, 1.0)
+
+    @property
+    def dimension(self) -> int:
+        return self.x.shape[1]
+
+    def points(self):
+        """(rows, stencil points of shape (rows, S, d)) for the active starts."""
+        rows = np.flatnonzero(self.active)
+        return rows, self.trial[rows, None, :] + self.h[rows, None, None] * self.offsets
+
+    def update(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """Take the losses at the stencils of ``rows`` (as given by :meth:`points`)."""
+        d, S = self.dimension, len(self.offsets)
+        stencil = np.full((len(self.f), S), np.nan)
+        stencil[rows] = values.reshape(rows.size, S)
+        f0 = stencil[:, 0]
+        evaluated = np.zeros(len(self.f), dtype=bool)
+        evaluated[rows] = True
+        if d == 0:  # nothing to move: the loss at the (fixed) point is the answer
+            self.f[rows] = f0[rows]
+            self.active[rows] = False
+            return
+        better = evaluated & ((f0 < self.f) | (self.again & (f0 < np.inf)))
+        dead = evaluated & ~self.started & ~better  # the start itself has an infinite loss
+        # Trust region (2-norm): a quarter of a failed step, twice a step that did as well
+        # as the model predicted, half one that did much worse.
+        tried = evaluated & self.started & ~self.again
+        taken = np.sqrt(np.sum((self.trial - self.x) ** 2, axis=1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = (self.f - f0) / self._step_model
+        radius = self.radius
+        radius[tried & ~better] = 0.25 * taken[tried & ~better]
+        wide = tried & better & (ratio > 0.75)
+        radius[wide] = np.maximum(radius[wide], 2.0 * taken[wide])
+        narrow = tried & better & (ratio < 0.25)
+        radius[narrow] = 0.5 * taken[narrow]
+        np.clip(radius, 1e-12, self.MAX_STEP, out=radius)
+        self.x[better] = self.trial[better]
+        self.f[better] = f0[better]
+        finite = np.isfinite(stencil).all(axis=1)
+        shrink = better & ~finite  # a stencil point met an infinite loss: shrink, re-evaluate
+        self.h[shrink] /= 10.0
+        good = better & finite
+        if good.any():
+            self.grad[good], self.hess[good] = self._derivatives(stencil[good], self.h[good], good)
+        self.again[:] = shrink
+        self.started |= evaluated
+        self.trial[shrink] = self.x[shrink]
+        self.active &= ~dead & (self.h >= 1e-10)
+        movers = self.active & evaluated & np.isfinite(self.f) & ~shrink
+        if not movers.any():
+            return
+        evals, evecs = np.linalg.eigh(self.hess[movers])
+        g = self.grad[movers]
+        g_eig = np.matmul(g[:, None, :], evecs)[:, 0, :]
+        xm, lower, upper = self.x[movers], self.lower[movers], self.upper[movers]
+
+        # Trust-region steps for the current radius and for the largest one (what the model
+        # promises), solved together; the step taken is clipped to the box, and if the
+        # clipping spoils it (an active bound), the clipped steepest-descent step replaces it.
+        k = xm.shape[0]
+        two = np.concatenate([radius[movers], np.full(k, self.MAX_STEP)])
+        steps = _trust_region_step(*(np.concatenate([x, x]) for x in (evals, evecs, g_eig)), two)
+
+        def model(step):
+            along = np.matmul(step[:, None, :], evecs)[:, 0, :]
+            return -np.sum(g * step, axis=1) - 0.5 * np.sum(evals * along**2, axis=1)
+
+        promise = model(steps[k:])
+        step = np.clip(xm + steps[:k], lower, upper) - xm
+        step_model = model(step)
+        spoiled = ~(step_model > 0)
+        if spoiled.any():
+            direction = (
+                -g[spoiled] / np.maximum(np.linalg.norm(g[spoiled], axis=1), 1e-300)[:, None]
+            )
+            descent = xm[spoiled] + radius[movers][spoiled, None] * direction
+            step[spoiled] = np.clip(descent, lower[spoiled], upper[spoiled]) - xm[spoiled]
+            step_model = model(step)
+        self._step_model[movers] = step_model
+        # Convergence is judged on what the model promises within the largest radius (a
+        # short step says nothing about how far the minimum is), or on a failed step.
+        self.predicted[movers] = promise
+        failed = tried[movers] & ~better[movers]
+        done = (promise < self.ftol) | (radius[movers] < self.xtol)
+        done |= failed & (self._step_model[movers] < self.ftol)
+        # A failed step shorter than the stencil's spacing: the model, built from differences
+        # at that spacing, cannot resolve a better point (at a kink of the loss, e.g. the
+        # box's edge, it would otherwise shrink the region tenfold more before giving up).
+        done |= failed & (taken[movers] < self.h[movers])
+        done |= np.sqrt(np.sum(step**2, axis=1)) < self.xtol
+        self.active[np.flatnonzero(movers)[done]] = False
+        self.trial[movers] = xm + step
+
+    def _derivatives(self, stencil: np.ndarray, h: np.ndarray, rows: np.ndarray):
+        """Gradient and Hessian from central differences on the stencils."""
+        d = self.dimension
+        hh = h[:, None]
+        fp, fm, fc = stencil[:, 1 : 1 + d], stencil[:, 1 + d : 1 + 2 * d], stencil[:, :1]
+        grad = (fp - fm) / (2 * hh)
+        diag = (fp - 2 * fc + fm) / hh**2
+        if self.correlation is not None:
+            root = np.sqrt(np.abs(diag))
+            H = self.correlation[rows] * root[:, :, None] * root[:, None, :]
+        else:
+            H = np.empty((diag.shape[0], d, d))
+            if self.pairs:
+                i, j = self._pair_index
+                n_pairs = len(self.pairs)
+                plus = stencil[:, 1 + 2 * d : 1 + 2 * d + n_pairs]
+                minus = stencil[:, 1 + 2 * d + n_pairs :]
+                off = (plus + minus - fp[:, i] - fm[:, i] - fp[:, j] - fm[:, j] + 2 * fc) / (
+                    2 * hh**2
+                )
+                H[:, i, j] = off
+                H[:, j, i] = off
+        H[:, self._diag, self._diag] = diag
+        return grad, H
+
+    def deactivate(self, rows) -> None:
+        self.active[rows] = False
+
+    def settle(self, rows, values) -> None:
+        """Rows whose start is known to be optimal, with their losses there: no search."""
+        self.f[rows] = values
+        self.started[rows] = True
+        self.active[rows] = False
