@@ -46,21 +46,20 @@ def _warm_search(
 ) -> FitResult:
     """Local search from a previous fit (the same search before its last trials).
 
-    Refines the previous parameters with the best screening start of each neighbouring c
-    and those of the previous c that screen better than the previous parameters (the new
-    data moved the optimum to another basin); if a screening start of another (convex, c)
-    scores better than the previous parameters, or the best refined c is a neighbour with
-    more c beyond it, the new data moved
-    the optimum elsewhere and the global search runs (unless ``fallback`` is False: then the
-    result is the best near the previous fit). ``screen=False`` (only without the fallback):
-    no screening starts, only the previous parameters at the previous c and its neighbours,
-    for a warm start that is already next to the optimum (the same profile point before
-    the latest trials). ``screen="guarded"`` (only without the fallback): ``warm`` is the
-    same fit before the latest trials, and ``guides`` (``{c: fit}``) the same search's fits
-    at other c then; each c of the neighbourhood with a previous fit starts from it, and a
-    screening start of that c joins only when the screen scores it better than the previous
-    fit (the latest trials moved the optimum to another basin); a neighbour without one takes
-    its best screening start.
+    Refines the previous parameters with the best screening start of each neighbouring c and
+    those of the previous c that screen better than the previous parameters (the new data
+    moved the optimum to another basin); if a screening start of another (convex, c) scores
+    better than the previous parameters, or the best refined c is a neighbour with more c
+    beyond it, the new data moved the optimum elsewhere and the global search runs (unless
+    ``fallback`` is False: then the result is the best near the previous fit).
+    ``screen=False`` (only without the fallback): no screening starts, only the previous
+    parameters at the previous c and its neighbours, for a warm start that is already next
+    to the optimum (the same profile point before the latest trials). ``screen="guarded"``
+    (only without the fallback): ``warm`` is the same fit before the latest trials, and
+    ``guides`` (``{c: fit}``) the same search's fits at other c then; each c of the
+    neighbourhood with a previous fit starts from it, and a screening start of that c joins
+    only when the screen scores it better than the previous fit (the latest trials moved the
+    optimum to another basin); a neighbour without one takes its best screening start.
     """
     convex = bool(warm.convex)
     coords = _coordinates(problem)
@@ -69,7 +68,8 @@ def _warm_search(
     cd = coords[convex]
     c_prev = min(problem.cs, key=lambda c: abs(c - int(warm.c)))
     near = {c_prev - 1, c_prev, c_prev + 1}
-    x0, settled = _edge_start(problem, cd, convex, c_prev, warm)
+    # a settled start's loss is that of the full objective: of use only without the fallback
+    x0, settled = _edge_start(problem, cd, convex, c_prev, warm, settle=not fallback)
     local = [(convex, c_prev, x0)]
     if fallback:
         reference = float(_screen_losses(problem.screen[convex], cd, [c_prev], x0[None])[0])
@@ -120,7 +120,7 @@ def _warm_search(
     batch = _Batch(
         coords, objectives, local, final, ftol=ftol, margin_scale=problem.margin_scale
     )
-    if settled is not None and not fallback:  # the loss of the full objective
+    if settled is not None:
         batch.newton.settle([0], [settled])
     # The previous optimum sets the pace: prune sooner and tighter than the global search.
     batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1)
@@ -155,7 +155,7 @@ def _start_point(problem: _Problem, coords: SearchCoordinates, warm) -> np.ndarr
 
 
 def _edge_start(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, warm,
-                clip: bool = False) -> tuple[np.ndarray, float | None]:
+                clip: bool = False, settle: bool = True) -> tuple[np.ndarray, float | None]:
     """Search coordinates to start a local search at ``c`` from a previous fit ``warm``
     (``clip``: its parameters clipped into the box first), and the loss there when the
     start is already the optimum (else None). A previous fit with its mass end on the box's
@@ -165,7 +165,8 @@ def _edge_start(problem: _Problem, coords: SearchCoordinates, convex: bool, c: i
     from that point (a one-sided difference across the kink: the first-order condition of
     the box's bound), the slide's point is the local optimum and needs no descent at all:
     the descent's central differences straddle the kink, and its steps fail until they
-    fall below the stencil's spacing (7 failed steps measured)."""
+    fall below the stencil's spacing (7 failed steps measured). ``settle=False``: the caller
+    cannot use a settled start (its loss is the full objective's), so the check is skipped."""
     if clip:
         x0 = _start_point(problem, coords, warm)
         a, b, o = _in_box(problem, coords, x0)
@@ -180,6 +181,8 @@ def _edge_start(problem: _Problem, coords: SearchCoordinates, convex: bool, c: i
     if better is None:
         return x0, None
     x = coords.from_params(*better[:3])[0]
+    if not settle:
+        return x, None
     inward = x.copy()
     inward[coords.names.index("width")] -= _INWARD_STEP
     at, inside = coords.loss(problem.objective, c, np.stack([x, inward]))
