@@ -681,3 +681,25 @@ def test_close_rivals_descend_in_lock_step_to_the_one_by_one_fits(monkeypatch):
     assert locked.best_possible == alone.best_possible
     assert locked.expected_gain(1000) == alone.expected_gain(1000)
     assert locked.effective_dimension == alone.effective_dimension
+
+
+def test_the_chosen_tails_profiles_range_over_its_consistent_dimensions(monkeypatch):
+    """The least-gain search of the chosen tail fits only the c consistent with the data (a c
+    whose own best fit is outside the region holds no parameters of it); the partner's,
+    whose consistent c are not computed, ranges over all."""
+    from tailstop import _leastgain
+
+    ranges = []
+    init = _leastgain.PenalisedSearch.__init__
+
+    def spy(self, ys, limits, constraints):
+        ranges.append((limits[0], tuple(constraints["c"])))
+        init(self, ys, limits, constraints)
+
+    monkeypatch.setattr(_leastgain.PenalisedSearch, "__init__", spy)
+    problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    estimate = analyze(problem.run_search(600, generator=np.random.default_rng(5)), "maximize")
+    consistent = estimate.effective_dimension.consistent
+    assert len(consistent) < 10
+    assert (estimate.threshold, (min(consistent), max(consistent))) in ranges
+    assert all(c == (1, 10) for threshold, c in ranges if threshold != estimate.threshold)

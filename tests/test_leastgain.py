@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tailstop import NoisyQuadraticDistribution, forecast
+from tailstop import NoisyQuadraticDistribution, _globalsearch, forecast
 from tailstop._leastgain import PenalisedSearch, expected_gains
 from tailstop.fitting import fit_parameters
 
@@ -41,3 +41,44 @@ def test_a_heavier_penalty_trades_fit_for_less_gain():
         losses.append(r.loss)
         gains.append(float(expected_gains(r.a, r.b, r.c, r.o, top, 100)[0]))
     assert np.all(np.diff(losses) > 0) and np.all(np.diff(gains) < 0)
+
+
+def test_neighbouring_c_far_behind_are_dropped_without_changing_the_fit():
+    # c = 2 fits these draws far better than c = 1 or 3 (deviances of tens of units): the
+    # penalised search drops those once their Newton model cannot reach the best, and the
+    # best c's descent, which pruning never touches, is the fit alone at that c.
+    ys = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.01).sample(
+        400, generator=np.random.default_rng(5)
+    )
+    top, limits, constraints = float(ys.max()), (-np.inf, np.inf), {"convex": False}
+    fit = fit_parameters(ys, limits, constraints)
+    assert fit.c == 2
+    search = PenalisedSearch(ys, limits, constraints)
+    steps = []
+    run = _globalsearch._Batch.run
+
+    def counting_run(self, *args, **kwargs):
+        calls = [0]
+        step = self.step
+
+        def counted():
+            calls[0] += 1
+            step()
+
+        self.step = counted
+        run(self, *args, **kwargs)
+        steps.append((len(self.newton.f), calls[0]))
+
+    _globalsearch._Batch.run = counting_run
+    try:
+        with_neighbours = search.fit(fit, 0.05, top, 100)
+        alone = search.fit(fit, 0.05, top, 100, neighbours=False)
+    finally:
+        _globalsearch._Batch.run = run
+    assert with_neighbours.c == alone.c == 2
+    for name in ("a", "b", "o", "loss"):
+        assert getattr(with_neighbours, name) == getattr(alone, name)
+    (rows_3, steps_3), (rows_1, steps_1) = steps
+    assert (rows_3, rows_1) == (3, 1)
+    # the run ends about with the best c's descent, not the neighbours' (9-20 steps before)
+    assert steps_3 <= steps_1 + 2

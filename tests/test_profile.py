@@ -145,3 +145,17 @@ def test_a_noiseless_region_reaching_the_best_observation_ends_next_to_it():
     assert floor < end <= floor + 10 * NOISELESS_RESOLUTION * d0
     assert all(dist.b - floor > NOISELESS_RESOLUTION * d0 for dist, _ in profile.fits)
     assert len(profile.fits) <= 12
+
+
+def test_the_profiles_range_over_the_c_that_reach_inside_the_region():
+    profile = _KnownProfile(lambda v: v**2)
+    profile.best_fit = SimpleNamespace(a=-1.0, b=0.0, c=3, o=0.0)
+    profile.c_range = (1, 10)
+    limit = CRITICAL * (1 + RTOL) ** 2  # an end is accepted up to this deviance
+    deviances = {3: 0.0, 2: 1.0, 1: CRITICAL + 0.5, 4: 0.99 * limit, 5: 1.01 * limit}
+    profile.restrict_dimensions(deviances, CRITICAL)
+    assert profile.c_range == (2, 4)
+    profile.b_range = (-math.inf, math.inf)
+    assert profile.constraints()["c"] == (2, 4)
+    profile.restrict_dimensions({3: 0.0}, CRITICAL)  # no other c fitted: the estimate's
+    assert profile.c_range == (3, 3)

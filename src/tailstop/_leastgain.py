@@ -92,7 +92,8 @@ class PenalisedSearch:
         objective = _Penalised(problem.objective, weight, y, k)
         batch = _Batch({False: coords}, {False: objective}, [(False, c, x0) for c in near],
                        True, ftol=ftol)
-        batch.run(max_iter=30)
+        # the neighbouring c descend only while their Newton model can still reach the best
+        batch.run(max_iter=30, prune=True, margins=(np.inf,))
         found = batch.results()
         if not found:
             raise FitError("the penalised fit found no parameters with a finite loss.")

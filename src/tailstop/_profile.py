@@ -40,6 +40,9 @@ class Profile:
         self.ys, self.limits = ys, (threshold, np.inf)
         self.best_fit, self.loss_hat = best_fit, loss_hat
         self.c_max, self.b_range = c_max, b_range
+        # the c the profiles range over: every c, until the effective dimension's profile
+        # shows which c can reach inside the region (restrict_dimensions)
+        self.c_range = (1, int(c_max))
         self.scale = 2.0 * (ys.size + 1)
         # deviances are wanted to ~1e-3 (the ends' tolerance is RTOL = 3% of ~1.6 in root
         # deviance): the loss to 1e-3 / scale, not to the fit's default 1e-9
@@ -50,6 +53,31 @@ class Profile:
         # an update whose new trials all fell below the threshold (the tail's data unchanged,
         # only the censored count grew) may keep ends that still hold (still_at_end)
         self.reuse_ends = False
+
+    def restrict_dimensions(self, deviances: dict, critical: float) -> None:
+        """Range the profiles over only the ``c`` whose own best fit lies inside the region
+        (``deviances``: ``{c: profile deviance}`` of the effective dimension, contiguous
+        around the estimate's ``c``; inside to the tolerance an end is accepted with).
+
+        Exact, not a shortcut: the profile deviance of ``b`` (or of the gain) is the least
+        over ``c`` of each ``c``'s own, which is at least that ``c``'s deviance, so a ``c``
+        outside the region never sets an end, never fits better at one (:meth:`_farther`)
+        and holds no parameters of the least-gain search's region."""
+        limit = critical * (1.0 + RTOL) ** 2
+        lo = hi = int(self.best_fit.c)
+        while deviances.get(lo - 1, math.inf) <= limit:
+            lo -= 1
+        while deviances.get(hi + 1, math.inf) <= limit:
+            hi += 1
+        self.c_range = (lo, hi)
+
+    def constraints(self) -> dict:
+        """The fit constraints of the tail, ``c`` within :attr:`c_range`."""
+        from tailstop.regime import tail_constraints
+
+        full = tail_constraints(self.c_max, self.b_range)
+        full["c"] = self.c_range
+        return full
 
     def deviance_of(self, dist) -> float:
         """The deviance of the parameters ``dist`` (not refitted): an upper bound of the
@@ -99,9 +127,8 @@ class Profile:
         """
         from tailstop._localsearch import fit_local, fit_near
         from tailstop.distributions import NoisyQuadraticDistribution
-        from tailstop.regime import tail_constraints
 
-        full = tail_constraints(self.c_max, self.b_range)
+        full = self.constraints()
         full.update(constraints)
         try:
             # the profile of b minimises over c too (the neighbouring values of the previous
@@ -137,10 +164,9 @@ class Profile:
         that fails is refitted on its own by :meth:`fit`. Kept among the fits."""
         from tailstop._localsearch import descend_each
         from tailstop.distributions import NoisyQuadraticDistribution
-        from tailstop.regime import tail_constraints
 
         cs = sorted(warms)
-        full = tail_constraints(self.c_max, self.b_range)
+        full = self.constraints()
         try:
             found = descend_each(self.ys, self.limits, full, [warms[c] for c in cs], self.ftol)
         except (ConstraintError, FitError):
@@ -258,15 +284,14 @@ class Profile:
         from.)"""
         from tailstop._localsearch import fit_if_better
         from tailstop.distributions import NoisyQuadraticDistribution
-        from tailstop.regime import tail_constraints
 
         dist, deviance = end
         if not np.isfinite(deviance):
             return None
-        others = list(range(int(dist.c) + 1, self.c_max + 1))
+        others = list(range(int(dist.c) + 1, self.c_range[1] + 1))
         if not others:
             return None
-        full = tail_constraints(self.c_max, self.b_range)
+        full = self.constraints()
         full["b"] = float(value)
         try:
             r = fit_if_better(self.ys, self.limits, full, dist, others)
@@ -454,7 +479,6 @@ class Profile:
         """
         from tailstop._leastgain import PenalisedSearch, expected_gains
         from tailstop.distributions import NoisyQuadraticDistribution
-        from tailstop.regime import tail_constraints
 
         fit = self.best_fit
         gain = float(expected_gains(fit.a, fit.b, int(fit.c), fit.o, current_best, horizon)[0])
@@ -462,9 +486,7 @@ class Profile:
             return None
         target = math.log(math.sqrt(critical))
         try:
-            search = PenalisedSearch(
-                self.ys, self.limits, tail_constraints(self.c_max, self.b_range)
-            )
+            search = PenalisedSearch(self.ys, self.limits, self.constraints())
         except (ConstraintError, FitError):
             return None
         inside = outside = None  # (log lambda, log r, fit)

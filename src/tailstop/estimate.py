@@ -479,6 +479,7 @@ def analyze(
             consistent, deviances, dimension_fits = consistent_dimensions(
                 profile, dist, critical, c_max, {}, dimension_fits
             )
+        profile.restrict_dimensions(deviances, critical)
         ends, end_fits, end_deviances = profile_tail(
             profile, critical, b_range, guesses, guess_fits, guess_deviances=guess_deviances
         )
