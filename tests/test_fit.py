@@ -348,7 +348,7 @@ def test_warm_start_gives_the_cold_answer():
     [
         (48, True, 5),  # few points, c nearly tied: the cold fits' c goes 3, 2, 3
         (48, False, 13),  # the cold fits' c goes 2, 3, 2
-        (300, False, 21),  # coarse objective, polished from the previous optimum
+        (300, False, 21),  # a coarse stage in the cold fits; the warm ones descend on the full
     ],
 )
 def test_chained_warm_refits_match_cold_fits(n, censor, seed):

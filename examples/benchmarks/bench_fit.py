@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tailstop._fitproblem import _objectives
 from tailstop.fitting import fit_parameters, spacing_loss
 
 TRUTHS = {"A": (0.60, 0.72, 2, 0.005, False), "B": (0.095, 0.141, 1, 0.001, True)}
@@ -80,16 +81,23 @@ def timed(function, *args, **kwargs):
     return result, time.perf_counter() - start
 
 
+def cold_timed(function, *args, **kwargs):
+    """:func:`timed` with tailstop's per-data cache of objectives emptied first (a live
+    search's refit meets new data: nothing is cached for it)."""
+    _objectives.cache_clear()
+    return timed(function, *args, **kwargs)
+
+
 def tailstop_runs(ys, limits, constraints, warm: bool = True, free: bool = True):
     """Cold fit, warm refit (from the fit without the last point) and cold free-convex fit."""
-    result, cold = timed(fit_parameters, ys, limits, constraints)
+    result, cold = cold_timed(fit_parameters, ys, limits, constraints)
     warm_time = free_time = np.nan
     if warm:
         previous = fit_parameters(ys[:-1], limits, constraints)
-        _, warm_time = timed(fit_parameters, ys, limits, constraints, warm_start=previous)
+        _, warm_time = cold_timed(fit_parameters, ys, limits, constraints, warm_start=previous)
     if free:
         free_constraints = {k: v for k, v in constraints.items() if k != "convex"}
-        _, free_time = timed(fit_parameters, ys, limits, free_constraints)
+        _, free_time = cold_timed(fit_parameters, ys, limits, free_constraints)
     return result, cold, warm_time, free_time
 
 

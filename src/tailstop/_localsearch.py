@@ -3,10 +3,10 @@ steps along a profile, and the descents of several ``c`` in lock step.
 
 A warm start (the previous fit of a live search) refines the previous solution together with
 the best screening start of each neighbouring ``c`` and the screening starts of its own ``c``
-that score better than it, and falls back to the global search
-(:mod:`tailstop._globalsearch`) when a screening start of another ``c`` scores better than the
-previous solution, or when the best refined ``c`` is a neighbour with further values of ``c``
-beyond it.
+that score better than it, on the full objective (no coarse stage), and falls back to the
+global search (:mod:`tailstop._globalsearch`) when a screening start of another ``c`` scores
+better than the previous solution, or when the best refined ``c`` is a neighbour with further
+values of ``c`` beyond it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from tailstop._globalsearch import (
     FitResult,
     _Batch,
     _best,
-    _finish,
     _in_box,
     _on_edge,
     _result,
@@ -113,36 +112,24 @@ def _warm_search(
             seen.add(k[1])
         elif fallback and k[3] < reference:
             return _search(problem)
-    if fallback:
-        objectives, final = problem.coarse, problem.final
-    else:  # a step along a profile starts next to its optimum: no coarse stage and polish
-        objectives, final = {cv: problem.objective for cv in coords}, True
-    batch = _Batch(
-        coords, objectives, local, final, ftol=ftol, margin_scale=problem.margin_scale
-    )
+    # The starts are next to their optima (the previous fit, a step along a profile) or
+    # screened better than the previous fit: they descend on the full objective, with no
+    # coarse stage and polish (a coarse stage would first move the previous optimum to the
+    # coarse objective's, and the polish back).
+    objectives = {cv: problem.objective for cv in coords}
+    batch = _Batch(coords, objectives, local, True, ftol=ftol, margin_scale=problem.margin_scale)
     if settled is not None:
         batch.newton.settle([0], [settled])
     # The previous optimum sets the pace: prune sooner and tighter than the global search.
     batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1)
-    if not fallback:
-        return _best(problem, coords, batch.results())
     found = batch.results()
-    if found:
+    if fallback and found:
         # the best c is at the edge of the neighbourhood searched and the optimum may lie
         # beyond it (the previous fit was of other data, e.g. another tail): search globally
         c_best = min(found, key=lambda k: k[0])[2]
         if c_best != c_prev and 2 * c_best - c_prev in problem.cs:
             return _search(problem)
-    if not problem.final:
-        # the previous optimum of the full objective is nearer the new one than the coarse
-        # objective's optimum is: polish from it when the coarse search stayed in its basin
-        found = [
-            (loss, cv, c, x0, hessian)
-            if cv == convex and c == c_prev and np.abs(x - x0).max(initial=0.0) < 0.1
-            else (loss, cv, c, x, hessian)
-            for loss, cv, c, x, hessian in found
-        ]
-    return _finish(problem, coords, found, margin=1e-3 * problem.margin_scale, ftol=ftol)
+    return _best(problem, coords, found)
 
 
 def _start_point(problem: _Problem, coords: SearchCoordinates, warm) -> np.ndarray:
