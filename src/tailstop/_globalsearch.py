@@ -151,7 +151,8 @@ def _screen_losses(objective: SpacingObjective, coords: SearchCoordinates, c, X)
 
 def _screen(problem: _Problem, coords: dict) -> list:
     """Starts (convex, c, x, screened loss): the best of each noise class of each (convex, c),
-    those within ``_SCREEN_MARGIN`` of the best of all."""
+    those within ``_SCREEN_MARGIN`` of the best of all (times the problem's ``margin_scale``:
+    a quick fit scales its screen as it scales its pruning)."""
     starts = []
     for convex in problem.convexs:
         cd = coords[convex]
@@ -170,7 +171,7 @@ def _screen(problem: _Problem, coords: dict) -> list:
         starts += [(convex, int(c[i]), X[i], float(losses[i])) for i in first]
     if starts and all(coords[cv].dimension for cv in problem.convexs):
         floor = min(k[3] for k in starts)
-        starts = [k for k in starts if k[3] <= floor + _SCREEN_MARGIN]
+        starts = [k for k in starts if k[3] <= floor + _SCREEN_MARGIN * problem.margin_scale]
     return starts
 
 
