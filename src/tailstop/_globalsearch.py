@@ -359,13 +359,16 @@ def _in_box(problem: _Problem, coords: SearchCoordinates, x) -> tuple[float, flo
 
 def _result(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x) -> FitResult:
     a, b, o = _in_box(problem, coords, x)
-    loss = float(problem.objective.loss(a, b, c, o, convex)[0])
     if o > problem.o_bounds[0]:
         # In the noiseless limit the loss flattens like o^2 and the search crawls towards
-        # the lower bound of o: take the bound when it is at least as good.
-        at_bound = float(problem.objective.loss(a, b, c, problem.o_bounds[0], convex)[0])
+        # the lower bound of o: take the bound when it is at least as good (both losses in
+        # one call).
+        loss, at_bound = problem.objective.loss(a, b, c, np.array([o, problem.o_bounds[0]]),
+                                                convex).tolist()
         if at_bound <= loss:
             o, loss = problem.o_bounds[0], at_bound
+    else:
+        loss = float(problem.objective.loss(a, b, c, o, convex)[0])
     if not np.isfinite(loss):
         raise FitError(f"the fit ended at parameters with a non-finite loss: {(a, b, c, o)}.")
     better = _on_edge(problem, coords, convex, c, a, b, o, loss)
