@@ -481,8 +481,8 @@ def test_an_update_spends_few_fits_on_the_least_gain_ends(monkeypatch):
     at most ``MAX_UPDATE_FITS`` penalised fits for it (a cold search may take up to 10, e.g.
     where the deviance jumps across the critical value); the end stays inside the region."""
     from tailstop import NoisyQuadraticDistribution
+    from tailstop._gainends import MAX_UPDATE_FITS
     from tailstop._leastgain import PenalisedSearch
-    from tailstop._profile import MAX_UPDATE_FITS
 
     ys = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.05).sample(
         101, generator=np.random.default_rng(3)

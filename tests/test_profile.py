@@ -136,7 +136,7 @@ def test_a_noiseless_region_reaching_the_best_observation_ends_next_to_it():
     even falls there: a better fit on a 10-point tail) ends within ``NOISELESS_RESOLUTION``
     of the distance to it, in a few fits: the search used to step on until ``b`` rounded to
     the best observation and then refit that same point until its 30 fits were spent."""
-    from tailstop._profile import NOISELESS_RESOLUTION
+    from tailstop._gainends import NOISELESS_RESOLUTION
 
     floor, d0 = 0.7, 1e-3
     profile = _KnownProfile(lambda v: -5.0 + 0.3 * max(math.log(d0 / (v - floor)), 0.0))

@@ -12,7 +12,7 @@ multiplier ``lambda >= 0`` (Lagrange),
 
 and ``D(theta(lambda))`` grows with ``lambda`` (as ``lambda^2 Var(h^)`` near the estimate, more
 slowly as the gain shrinks): a secant on the root deviance against ``log lambda`` finds the
-multiplier with ``D = chi2_1`` in a few fits (:meth:`tailstop._profile.Profile.least_gain_end`).
+multiplier with ``D = chi2_1`` in a few fits (:meth:`tailstop._gainends.GainEnds.least_gain_end`).
 (``h = log g_k`` would be unbounded below where the gain vanishes, and the penalised path
 then jumps to far-away parameters; ``g_k`` itself is bounded below by 0.)
 The profile is taken for one horizon ``k`` (``analyze`` uses the number of trials so far); the
