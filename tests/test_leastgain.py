@@ -43,7 +43,7 @@ def test_a_heavier_penalty_trades_fit_for_less_gain():
     assert np.all(np.diff(losses) > 0) and np.all(np.diff(gains) < 0)
 
 
-def test_neighbouring_c_far_behind_are_dropped_without_changing_the_fit():
+def test_neighbouring_c_far_behind_are_dropped_without_changing_the_fit(monkeypatch):
     # c = 2 fits these draws far better than c = 1 or 3 (deviances of tens of units): the
     # penalised search drops those once their Newton model cannot reach the best, and the
     # best c's descent, which pruning never touches, is the fit alone at that c.
@@ -69,12 +69,9 @@ def test_neighbouring_c_far_behind_are_dropped_without_changing_the_fit():
         run(self, *args, **kwargs)
         steps.append((len(self.newton.f), calls[0]))
 
-    _globalsearch._Batch.run = counting_run
-    try:
-        with_neighbours = search.fit(fit, 0.05, top, 100)
-        alone = search.fit(fit, 0.05, top, 100, neighbours=False)
-    finally:
-        _globalsearch._Batch.run = run
+    monkeypatch.setattr(_globalsearch._Batch, "run", counting_run)
+    with_neighbours = search.fit(fit, 0.05, top, 100)
+    alone = search.fit(fit, 0.05, top, 100, neighbours=False)
     assert with_neighbours.c == alone.c == 2
     for name in ("a", "b", "o", "loss"):
         assert getattr(with_neighbours, name) == getattr(alone, name)

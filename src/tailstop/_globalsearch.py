@@ -311,19 +311,12 @@ def _best(problem: _Problem, coords: dict, found: list, what: str = "fit") -> Fi
     return _result(problem, coords[convex], convex, c, x)
 
 
-def _finish(
-    problem: _Problem,
-    coords: dict,
-    found: list,
-    margin: float | None = None,
-    ftol: float | None = None,
-):
-    """Polish the best candidate of each (convex, c) within ``margin`` of the best; return
-    the best as a :class:`FitResult`."""
+def _finish(problem: _Problem, coords: dict, found: list) -> FitResult:
+    """Polish the best candidate of each (convex, c) within ``_POLISH_MARGIN`` of the best;
+    return the best as a :class:`FitResult`."""
     if not found:
         raise FitError("the fit found no parameters with a finite spacing loss.")
-    if margin is None:
-        margin = _POLISH_MARGIN * problem.margin_scale
+    margin = _POLISH_MARGIN * problem.margin_scale
     found = sorted(found, key=lambda k: k[0])
     chosen, seen = [], set()
     for k in found:
@@ -338,7 +331,6 @@ def _finish(
             [k[1:4] for k in chosen],
             True,
             hessians=np.stack([k[4] for k in chosen]),
-            ftol=ftol,
         )
         polish.run(max_iter=20)
         chosen = polish.results() or chosen
