@@ -24,6 +24,9 @@ failures (by exception class) and the median time per call. Then, at n = 64, the
 tailstop's error to the better baseline and the issue's target (<= half of either baseline's
 error on every dataset).
 
+``--tail-share F`` replaces the automatic threshold by a tail of ``max(10, round(F n))`` trials
+(a diagnostic: does a shallower or deeper tail forecast better?).
+
 Run from the repository root (about 20 minutes at the defaults on a shared 2-core machine)::
 
     PYTHONPATH=src python examples/benchmarks/bench_forecast.py --reps 100
@@ -168,6 +171,17 @@ def summarize(records, truth):
     }
 
 
+def force_tail_share(share: float) -> None:
+    """Make analyze() fit a tail of ``max(MIN_TAIL, round(share n))`` trials: the threshold
+    search is given that one candidate (the diagnostic behind ``--tail-share``)."""
+    from tailstop import regime
+
+    def one_candidate(n: int, *args, **kwargs) -> np.ndarray:
+        return np.array([min(n, max(regime.MIN_TAIL, round(share * n)))])
+
+    regime.candidate_tail_sizes = one_candidate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=100)
@@ -177,7 +191,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA_DIR)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save", type=Path, default=None, help="write every record as JSON")
+    parser.add_argument(
+        "--tail-share", type=float, default=None,
+        help="fit a tail of this share of the trials instead of choosing the threshold",
+    )
     args = parser.parse_args()
+    if args.tail_share is not None:
+        force_tail_share(args.tail_share)
     warnings.simplefilter("ignore")
     paths = sorted(args.data.glob("*.csv"))
     if not paths:
@@ -186,6 +206,7 @@ def main() -> None:
     print(
         f"Forecast of the expected best after k = {args.k} trials from n-trial subsamples, "
         f"{args.reps} subsamples each, max_dimension={args.max_dimension}"
+        + ("" if args.tail_share is None else f", tail share forced to {args.tail_share:g}")
     )
     print(
         "errors in units of 1e-3 (score units); MAE / median AE over the subsamples where "
