@@ -703,3 +703,31 @@ def test_the_chosen_tails_profiles_range_over_its_consistent_dimensions(monkeypa
     assert len(consistent) < 10
     assert (estimate.threshold, (min(consistent), max(consistent))) in ranges
     assert all(c == (1, 10) for threshold, c in ranges if threshold != estimate.threshold)
+
+
+def test_an_update_whose_local_refit_finds_nothing_finite_searches_globally():
+    """Found by ``fuzz_analyze.py --seed 16`` (case 9): 25 rounded scores with two failed
+    trials, minimised; the third update's new trial is the worst score, which moves the
+    threshold below the previous fit's support, so every parameter set near the previous
+    fit gives the censored trials no probability. The update used to raise FitError; it
+    now falls back to the global search of that tail."""
+    from tailstop.estimate import _fit_ys
+    from tailstop.fitting import fit_parameters, spacing_loss
+    from tailstop.regime import tail_constraints
+
+    ys = np.array([
+        0.39, np.nan, 0.43, 0.39, 0.21, 0.28, 0.43, 0.30, 0.38, 0.20, 0.26, 0.45, 0.29, 0.43,
+        0.24, np.nan, 0.22, 0.27, 0.45, 0.22, 0.22, 0.32, 0.26, 0.20, 0.49, 0.21, 0.61, 0.29,
+    ])
+    estimate = analyze(ys[:25], "minimize", confidence=0.95)
+    for m in range(26, 29):
+        estimate = analyze(ys[:m], "minimize", confidence=0.95, previous=estimate)
+    assert estimate.n_trials == 28 and estimate.n_failed == 2
+    assert np.isfinite([*estimate.best_possible, *estimate.expected_gain(10)]).all()
+    # the update's fit is the tail's global one
+    tail_ys = _fit_ys(estimate._clean)
+    limits = (-estimate.threshold, np.inf)
+    fit = estimate._state.fit
+    loss = spacing_loss(tail_ys, limits, fit.a, fit.b, fit.c, fit.o, False)
+    best = fit_parameters(tail_ys, limits, tail_constraints(10)).loss
+    assert 2 * (tail_ys.size + 1) * (loss - best) <= 0.01

@@ -130,6 +130,7 @@ def fit_tail(
     """
     from tailstop._localsearch import fit_near
     from tailstop.distributions import NoisyQuadraticDistribution
+    from tailstop.errors import FitError
     from tailstop.fitting import fit_parameters
 
     ordered = np.sort(ys)
@@ -146,14 +147,21 @@ def fit_tail(
         threshold = float(finite[0] - 1e-6 * max(np.ptp(finite), abs(finite[0]), 1e-300))
     constraints = tail_constraints(c_max, b_range)
     limits = (threshold, np.inf)
+    r = None
     if local and warm_start is not None:
+        local_constraints = dict(constraints)
         if same_c:
-            constraints["c"] = int(warm_start.c)
+            local_constraints["c"] = int(warm_start.c)
         # the tail unchanged (only the censored count grew): the optimum moves within its
         # basin, so a descent from the previous fit, with no screening starts
         screen = False if same_c else "guarded"
-        r = fit_near(ys, limits, constraints, warm_start, screen=screen, guides=guides)
-    else:
+        try:
+            r = fit_near(ys, limits, local_constraints, warm_start, screen=screen, guides=guides)
+        except FitError:
+            # nothing finite near the previous fit (e.g. the new trials moved the threshold
+            # and the previous parameters give the tail no mass): search globally
+            warm_start = None
+    if r is None:
         r = fit_parameters(ys, limits, constraints, warm_start=warm_start, quick=quick)
     return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold
 
