@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import tailstop.monitor as monitor_module
+from tailstop.baselines import _RayExperimentPlateauStopper
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.replay import (
     FixedTrials,
     RayPlateau,
-    _RayExperimentPlateauStopper,
     baselines,
     replay,
     terminator_note,

@@ -16,6 +16,14 @@ from tailstop._intervals import (
     new_profile,
     profile_tail,
 )
+from tailstop._reuse import (
+    FULL_RESELECT_GROWTH,
+    _extends,
+    _kept_tail_size,
+    _State,
+    _tail_unchanged,
+    _tails,
+)
 from tailstop.errors import FitError, InvalidParameterError, NotEnoughTrials, TailstopError
 
 __all__ = ["MIN_TRIALS", "EffectiveDimension", "Interval", "TailEstimate", "analyze"]
@@ -23,7 +31,6 @@ __all__ = ["MIN_TRIALS", "EffectiveDimension", "Interval", "TailEstimate", "anal
 MIN_TRIALS = 10  # finite scores analyze needs: a tail of at least regime.MIN_TAIL points
 MAX_DIMENSION = 10
 SLOW_DIMENSION = 5  # from here on random search converges too slowly for the law to hold early
-FULL_RESELECT_GROWTH = 1.1  # an update re-chooses the threshold once n grew by 10%
 BETTER_FIT = 0.01  # deviance by which another c's fit must beat the fit found to replace it
 
 
@@ -78,26 +85,6 @@ class EffectiveDimension:
 
     estimate: int
     consistent: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class _State:
-    """What an update reuses: the chosen tail fraction and fits (maximise orientation)."""
-
-    tail_fraction: float
-    selected_at: int
-    fit: Any
-    regime: regime.RegimeChoice | None
-    ends: dict = field(default_factory=dict)  # profile ends, the guesses of the next update
-    end_fits: dict = field(default_factory=dict)  # the constrained fits at those ends
-    end_deviances: dict = field(default_factory=dict)  # their deviances then
-    deeper_fraction: float | None = None  # the stability partner's tail, as a share of n
-    deeper_fit: Any = None
-    dimension_deviances: dict = field(default_factory=dict)  # c -> profile deviance of c
-    dimension_fits: dict = field(default_factory=dict)  # c -> the fit at c (those deviances)
-    c_max: int = MAX_DIMENSION
-    curve_fits: dict = field(default_factory=dict)  # filled by tuning_curve on first use
-    tail: tuple = ()  # (threshold, points above it) of the chosen tail and of the partner's
 
 
 @dataclass(frozen=True, eq=False)
@@ -549,54 +536,6 @@ def analyze(
             tail=tails,
         ),
     )
-
-
-def _kept_tail_size(ys: np.ndarray, state: _State, index: int, fraction: float, n_finite: int):
-    """The size of the tail above the threshold ``state.tail[index]`` an update keeps (the
-    same share of the trials for a state without one)."""
-    if len(state.tail) > index:
-        return int(np.clip(np.sum(ys > state.tail[index]), regime.MIN_TAIL, n_finite))
-    return _tail_size(fraction, n_finite)
-
-
-def _tail_unchanged(ys: np.ndarray, state: _State, index: int) -> bool:
-    """Whether the tail above the threshold ``state.tail[index]`` holds the same points as
-    before the latest trials (they all fell below it)."""
-    if len(state.tail) <= index:
-        return False
-    threshold, count = state.tail[index], state.tail[index + 1]
-    return int(np.sum(ys > threshold)) == count
-
-
-def _tails(ys: np.ndarray, threshold: float, deeper) -> tuple:
-    """``(threshold, points above it)`` of the chosen tail, then of its stability partner's:
-    equal before and after an update exactly when the new trials fell below both thresholds
-    (the tails' data are unchanged, only the censored count grew)."""
-    tails = (float(threshold), int(np.sum(ys > threshold)))
-    if deeper is not None:
-        tails += (float(deeper[1]), int(np.sum(ys > deeper[1])))
-    return tails
-
-
-def _extends(previous: TailEstimate, clean: CleanScores) -> bool:
-    """Whether ``previous`` estimated some of these trials: the same direction, no more
-    failed trials, and its finite scores among these (as a multiset: with parallel workers
-    trials finish out of order)."""
-    before = previous._clean
-    if before.direction != clean.direction or before.n_failed > clean.n_failed:
-        return False
-    if before.values.size > clean.values.size:
-        return False
-    if not before.values.size:
-        return True
-    values, counts = np.unique(before.values, return_counts=True)
-    now = np.sort(clean.values)
-    available = np.searchsorted(now, values, "right") - np.searchsorted(now, values, "left")
-    return bool(np.all(available >= counts))
-
-
-def _tail_size(fraction: float, n_finite: int) -> int:
-    return int(np.clip(round(fraction * n_finite), regime.MIN_TAIL, n_finite))
 
 
 def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):
