@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 from pathlib import Path
 
@@ -20,6 +21,17 @@ def load_scores(name: str) -> np.ndarray:
         pytest.skip(f"{path} not available (the shared data sit beside the project in CI)")
     with path.open() as fh:
         return np.array([float(row["score"]) for row in csv.DictReader(fh)])
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "examples" / "benchmarks"
+
+
+def load_benchmark(name: str):
+    """The module of ``examples/benchmarks/{name}.py`` (scripts, not a package), imported."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import load_benchmark
 from scipy import stats
-
-SCRIPT = (
-    Path(__file__).resolve().parents[1] / "examples" / "benchmarks" / "bench_stop_criteria.py"
-)
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_stop_criteria", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_stop_criteria")
 
 
 def test_three_point_weights_match_a_normal_variance(bench):

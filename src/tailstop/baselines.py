@@ -22,8 +22,8 @@ __all__ = ["FixedTrials", "RayPlateau", "baselines", "terminator_note"]
 class FixedTrials:
     """Run exactly ``n`` trials (or all there are).
 
-    A baseline for :func:`tailstop.replay.replay`: called with one order's scores and the direction, it
-    returns the trials used.
+    A baseline for :func:`tailstop.replay.replay`: called with one order's scores and the
+    direction, it returns the trials used.
 
     Parameters
     ----------
