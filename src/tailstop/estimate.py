@@ -565,7 +565,8 @@ def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):
         )
     if c >= SLOW_DIMENSION:
         return False, (
-            f"effective dimension {c}: random search converges too slowly for the law to hold yet"
+            f"effective dimension {c}: random search converges too slowly for the law to hold yet "
+            "(or, in a small search, the tail reaches beyond the asymptotic regime)"
         )
     return True, "the noisy quadratic describes the tail"
 
