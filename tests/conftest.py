@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,10 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "examples" / "benchmarks"
 
 
 def load_benchmark(name: str):
-    """The module of ``examples/benchmarks/{name}.py`` (scripts, not a package), imported."""
+    """The module of ``examples/benchmarks/{name}.py`` (scripts, not a package), imported;
+    their folder joins ``sys.path``, as when a script runs (they import one another)."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -30,39 +30,23 @@ Run from the repository root (a few seconds)::
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
+from bench_forecast import conditional_expected_best, expected_best, load_scores
 
-from tailstop.nonparametric import EmpiricalDistribution
 from tailstop.replay import _draw_orders
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "scores"
 MIN_TRIALS = 20
 
 
-def load_scores(path: Path) -> np.ndarray:
-    with path.open(newline="") as fh:
-        return np.array([float(row["score"]) for row in csv.DictReader(fh)])
-
-
-def expected_best(values: np.ndarray, k: float) -> float:
-    """``E[max of k draws]`` from the empirical law of ``values``."""
-    return float(EmpiricalDistribution(values).average_tuning_curve(k))
-
-
 def conditional_gain(ordered: np.ndarray, best: float, m: int) -> float:
-    """``E[max(best, T_m)] - best`` under the empirical law of the sorted ``ordered``:
-    ``sum over values y above best of (y - best) (F(y)^m - F(y-)^m)``."""
-    n = ordered.size
-    start = np.searchsorted(ordered, best, side="right")
-    if m <= 0 or start == n:
+    """``E[max(best, T_m)] - best`` under the empirical law of ``ordered`` (bench_forecast's
+    :func:`conditional_expected_best`, as a gain; exactly 0 with nothing above ``best``)."""
+    if m <= 0 or best >= ordered[-1]:
         return 0.0
-    above = ordered[start:]
-    cdf = np.arange(start + 1, n + 1) / n
-    before = np.concatenate([[start / n], cdf[:-1]])
-    return float(np.sum((above - best) * (cdf**m - before**m)))
+    return conditional_expected_best(ordered, best, m) - best
 
 
 def forecast_bound(scores: np.ndarray, ns, k: int, reps: int, seed: int) -> list[tuple]:

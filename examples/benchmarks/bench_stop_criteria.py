@@ -26,11 +26,11 @@ Run from the repository root (about 5 minutes per search for 20 orders)::
 from __future__ import annotations
 
 import argparse
-import csv
 import warnings
 from pathlib import Path
 
 import numpy as np
+from bench_forecast import load_scores
 from scipy import stats
 
 from tailstop import forecast, regime
@@ -142,8 +142,7 @@ def main() -> None:
     print(f"{args.orders} orders (seed {args.seed}), budget N, epsilon {EPSILON}{share}; "
           "mean trials / success")
     for path in paths:
-        with path.open(newline="") as fh:
-            scores = np.array([float(row["score"]) for row in csv.DictReader(fh)])
+        scores = load_scores(path)
         traces = trace(scores, args.orders, args.seed)
         oracle = np.mean([int(np.argmax(scores.max() - t["running"] <= EPSILON)) + 1
                           for t in traces])

@@ -7,14 +7,20 @@ order's scores from the first one on; ``Patience`` is a rule (:mod:`tailstop.rul
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tailstop.errors import InvalidParameterError
 
-__all__ = ["FixedTrials", "RayPlateau", "baselines", "terminator_note"]
+if TYPE_CHECKING:
+    from tailstop.rules import Rule
+
+__all__ = ["FixedTrials", "RayPlateau", "Stopper", "baselines", "terminator_note"]
+
+Stopper = Callable[[np.ndarray, str], int]  # one order's scores, the direction -> trials used
 
 
 # -- stoppers ----------------------------------------------------------------------------------
@@ -161,7 +167,7 @@ def terminator_note() -> str | None:
     )
 
 
-def baselines(epsilon: float) -> dict[str, Any]:
+def baselines(epsilon: float) -> dict[str, Rule | Stopper]:
     """The issue-4 baselines: fixed 50 and 100 trials, Patience 20 and 50, Ray's plateau.
 
     Parameters

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -42,7 +42,7 @@ from typing import Any, Union
 import numpy as np
 
 from tailstop._data import check_direction
-from tailstop.baselines import FixedTrials, RayPlateau, baselines, terminator_note
+from tailstop.baselines import FixedTrials, RayPlateau, Stopper, baselines, terminator_note
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.monitor import Monitor, _Tracker, check_score
 from tailstop.rules import Rule
@@ -58,7 +58,6 @@ __all__ = [
     "without_budget",
 ]
 
-Stopper = Callable[[np.ndarray, str], int]
 RuleLike = Union[Rule, "WithoutBudget", Stopper]
 
 
