@@ -82,35 +82,67 @@ _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
 def _int_power(x, n: int):
-    """x^n for a small integer n >= 0 by multiplication (numpy's pow is slow beyond n = 2)."""
+    """x^n for a small integer n >= 0 by multiplication (numpy's pow is slow beyond n = 2).
+
+    Arrays are multiplied in place in one fresh array: a fresh array per product costs a
+    page fault per 4 KB on large inputs, more than the multiplication itself."""
     if n == 0:
         return np.ones_like(x)
-    result = x.copy() if isinstance(x, np.ndarray) else x
+    if not isinstance(x, np.ndarray):
+        result = x
+        for _ in range(n - 1):
+            result = result * x
+        return result
+    result = x.astype(float, copy=True)
     for _ in range(n - 1):
-        result = result * x
+        result *= x
     return result
 
 
 def _power_half(x, p: int):
     """x^(p / 2) for x >= 0 and an integer p >= -1 (integer powers and one square root)."""
     if p == -1:
-        return 1.0 / np.sqrt(x)
+        root = np.sqrt(x)
+        if isinstance(root, np.ndarray):
+            return np.divide(1.0, root, out=root)
+        return 1.0 / root
+    if p == 1:
+        return np.sqrt(x)
     whole = _int_power(x, p // 2)
-    return whole * np.sqrt(x) if p % 2 else whole
+    if p % 2 == 0:
+        return whole
+    if isinstance(whole, np.ndarray):
+        whole *= np.sqrt(x)
+        return whole
+    return whole * np.sqrt(x)
 
 
-def _one_minus_power_half(x, one_minus_x, p: int):
-    """1 - x^(p / 2) for p >= 1 without cancellation near x = 1, given an accurate 1 - x.
+def _one_minus_power_half(x, one_minus_x, p: int, power=None):
+    """1 - x^(p / 2) for p >= 1 without cancellation near x = 1, given an accurate 1 - x
+    (and x^(p / 2) as ``power``, when at hand).
 
     1 - x^q = (1 - x)(1 + x + ... + x^(q - 1)); for odd p, 1 - x^(p/2) = (1 - x^p) / (1 + x^(p/2)).
     """
     terms = p // 2 if p % 2 == 0 else p
-    total = np.ones_like(x)
-    for _ in range(terms - 1):
-        total *= x
-        total += 1.0
-    total *= one_minus_x
-    return total if p % 2 == 0 else total / (1.0 + _power_half(x, p))
+    if terms == 1:
+        total = one_minus_x * 1.0  # a fresh array (the caller's stays as it is)
+    else:
+        total = x + 1.0
+        for _ in range(terms - 2):
+            total *= x
+            total += 1.0
+        total = _in_place(np.multiply, total, one_minus_x)
+    if p % 2 == 0:
+        return total
+    denominator = _power_half(x, p) if power is None else power
+    return _in_place(np.divide, total, denominator + 1.0)
+
+
+def _in_place(ufunc, a, b):
+    """ufunc(a, b), written into a when a is an array of the result's shape."""
+    if isinstance(a, np.ndarray) and a.shape == np.broadcast_shapes(a.shape, np.shape(b)):
+        return ufunc(a, b, out=a)
+    return ufunc(a, b)
 
 
 def _horner(coefficients, r):
@@ -145,15 +177,20 @@ _SERIES = {p: _series_coefficients(p) for p in range(-1, 11)}
 def _series(m, s, p: int, complement: bool):
     """M_{p/2} (or the complement integral of 1 - x^(p/2)) for interior points.
 
-    m^j and 1 - m^j come from log m (exp and expm1: no cancellation near m = 1)."""
+    m^j by integer powers and a square root, and 1 - m^j by ``_one_minus_power_half`` (no
+    cancellation near m = 1): a few multiplications, where exp(j log m) costs two
+    transcendental calls per point and errs by up to j |log m| ulps."""
     coefficients = _SERIES[p]
-    r = (s / m) ** 2
-    j_log_m = (0.5 * p) * np.log(m)
+    r = s / m
+    r = _in_place(np.multiply, r, r)
+    power = _power_half(m, p)
     if not complement:
-        return np.exp(j_log_m) * _horner(coefficients, r)
-    value = -np.expm1(j_log_m)
+        return _in_place(np.multiply, _horner(coefficients, r), power)
+    value = _one_minus_power_half(m, 1.0 - m, p, power)
     if coefficients.size > 1:
-        value -= np.exp(j_log_m) * r * _horner(coefficients[1:], r)
+        correction = _horner(coefficients[1:], r)
+        correction = _in_place(np.multiply, _in_place(np.multiply, correction, r), power)
+        value = _in_place(np.subtract, value, correction)
     return value
 
 
