@@ -140,7 +140,7 @@ def _one_minus_power_half(x, one_minus_x, p: int, power=None):
 
 def _in_place(ufunc, a, b):
     """ufunc(a, b), written into a when a is an array of the result's shape."""
-    if isinstance(a, np.ndarray) and a.shape == np.broadcast_shapes(a.shape, np.shape(b)):
+    if isinstance(a, np.ndarray) and (np.ndim(b) == 0 or np.shape(b) == a.shape):
         return ufunc(a, b, out=a)
     return ufunc(a, b)
 
@@ -596,7 +596,9 @@ def _finite(m, s, p: int, complement: bool):
 
 
 def _evaluate(m, c: int, s, which: str):
-    m, s = np.broadcast_arrays(np.asarray(m, dtype=float), np.asarray(s, dtype=float))
+    m, s = np.asarray(m, dtype=float), np.asarray(s, dtype=float)
+    if m.shape != s.shape:  # (np.broadcast_arrays costs ~20 us: fits call this per step)
+        m, s = _filled(m, s), _filled(s, m)
     shape = m.shape
     m = m.ravel()
     s = s.ravel()
@@ -605,27 +607,18 @@ def _evaluate(m, c: int, s, which: str):
     factor = 0.5 * c if which == "pdf" else 1.0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         noisy = (s > 0.0) & np.isfinite(s) & np.isfinite(m)
-        interior = noisy & (m >= T_INTERIOR * s) & (1.0 - m >= T_INTERIOR * s)
-        near_zero = (
-            noisy
-            & ~interior
-            & (m < T_INTERIOR * s)
-            & (1.0 - m >= _ONE_END_T1 * s)
-            & (s <= _ONE_END_S)
-        )
+        t0, t1 = m / s, (1.0 - m) / s  # the distances to the ends in noise widths
+        interior = noisy & (t0 >= T_INTERIOR) & (t1 >= T_INTERIOR)
+        outside = noisy & ~interior
+        near_zero = outside & (t0 < T_INTERIOR) & (t1 >= _ONE_END_T1) & (s <= _ONE_END_S)
         if p % 2 == 0:  # even c: the exact finite expansion
             near_one = (
-                noisy
-                & ~interior
-                & ~near_zero
-                & (m >= -s)
-                & (1.0 - m >= _NEAR_ONE_T1 * s)
-                & (s <= _FINITE_S)
+                outside & ~near_zero & (t0 >= -1.0) & (t1 >= _NEAR_ONE_T1) & (s <= _FINITE_S)
             )
         else:
-            near_one = noisy & ~interior & (m >= _NEAR_ONE_T0 * s) & (1.0 - m >= _NEAR_ONE_T1 * s)
-        rest = noisy & ~interior & ~near_zero & ~near_one
-        wide = rest & (s > _FINITE_S) & (m >= -_WIDE_T * s) & (1.0 - m >= -_WIDE_T * s)
+            near_one = outside & (t0 >= _NEAR_ONE_T0) & (t1 >= _NEAR_ONE_T1)
+        rest = outside & ~near_zero & ~near_one
+        wide = rest & (s > _FINITE_S) & (t0 >= -_WIDE_T) & (t1 >= -_WIDE_T)
         rest &= ~wide
         if near_one.any():
             mm, ss = m[near_one], s[near_one]
@@ -657,6 +650,8 @@ def _evaluate(m, c: int, s, which: str):
                 elif which == "sf":
                     value += ndtr(-mm / ss)
                 out[route] = value
+        if noisy.all():  # no noiseless, infinite or invalid point: nothing more to do
+            return out.reshape(shape)
         noiseless = (s == 0.0) & ~np.isnan(m)
         if noiseless.any():
             out[noiseless] = _noiseless(m[noiseless], c, which)
@@ -666,6 +661,16 @@ def _evaluate(m, c: int, s, which: str):
             out[infinite] = {"cdf": up * 1.0, "sf": 1.0 - up, "pdf": 0.0}[which]
         out[np.isnan(m) | np.isnan(s) | (s < 0.0) | np.isposinf(s)] = np.nan
     return out.reshape(shape)
+
+
+def _filled(x: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """x broadcast against other, as a fresh contiguous array (or x itself if no larger)."""
+    shape = np.broadcast(x, other).shape
+    if x.shape == shape:
+        return x
+    out = np.empty(shape)
+    out[...] = x
+    return out
 
 
 def _noiseless(m, c: int, which: str):

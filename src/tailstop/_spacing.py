@@ -332,7 +332,7 @@ class SearchCoordinates:
             mass = np.full(K, self.mass_bounds[0])
         else:
             raw = best + self.sign * R * np.exp(X[:, next(cols)])
-            mass = np.clip(raw, *self.mass_bounds)
+            mass = np.minimum(np.maximum(raw, self.mass_bounds[0]), self.mass_bounds[1])
             penalty = self.PENALTY * ((raw - mass) / R) ** 2
         o = np.full(K, self.o_bounds[0]) if self.o_fixed else R * np.exp(X[:, next(cols)])
         a, b = (best, mass) if self.convex else (mass, best)
