@@ -115,57 +115,64 @@ class BatchedNewton:
         return rows, self.trial[rows, None, :] + self.h[rows, None, None] * self.offsets
 
     def update(self, rows: np.ndarray, values: np.ndarray) -> None:
-        """Take the losses at the stencils of ``rows`` (as given by :meth:`points`)."""
+        """Take the losses at the stencils of ``rows`` (as given by :meth:`points`).
+
+        Works on those rows only (every active row is evaluated; the others are unchanged):
+        a step of a warm refit has a handful of rows, so the cost is the number of numpy
+        calls, not their size."""
         d, S = self.dimension, len(self.offsets)
-        stencil = np.full((len(self.f), S), np.nan)
-        stencil[rows] = values.reshape(rows.size, S)
+        stencil = values.reshape(rows.size, S)
         f0 = stencil[:, 0]
-        evaluated = np.zeros(len(self.f), dtype=bool)
-        evaluated[rows] = True
         if d == 0:  # nothing to move: the loss at the (fixed) point is the answer
-            self.f[rows] = f0[rows]
+            self.f[rows] = f0
             self.active[rows] = False
             return
-        better = evaluated & ((f0 < self.f) | (self.again & (f0 < np.inf)))
-        dead = evaluated & ~self.started & ~better  # the start itself has an infinite loss
+        f_old, again, started = self.f[rows], self.again[rows], self.started[rows]
+        better = (f0 < f_old) | (again & (f0 < np.inf))
+        dead = ~started & ~better  # the start itself has an infinite loss
         # Trust region (2-norm): a quarter of a failed step, twice a step that did as well
         # as the model predicted, half one that did much worse.
-        tried = evaluated & self.started & ~self.again
-        taken = np.sqrt(np.sum((self.trial - self.x) ** 2, axis=1))
+        tried = started & ~again
+        x_old, trial = self.x[rows], self.trial[rows]
+        taken = np.sqrt(np.sum((trial - x_old) ** 2, axis=1))
         with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = (self.f - f0) / self._step_model
-        radius = self.radius
-        radius[tried & ~better] = 0.25 * taken[tried & ~better]
-        wide = tried & better & (ratio > 0.75)
-        radius[wide] = np.maximum(radius[wide], 2.0 * taken[wide])
-        narrow = tried & better & (ratio < 0.25)
-        radius[narrow] = 0.5 * taken[narrow]
-        np.clip(radius, 1e-12, self.MAX_STEP, out=radius)
-        self.x[better] = self.trial[better]
-        self.f[better] = f0[better]
+            ratio = (f_old - f0) / self._step_model[rows]
+        radius = self.radius[rows]
+        radius = np.where(tried & ~better, 0.25 * taken, radius)
+        radius = np.where(tried & better & (ratio > 0.75), np.maximum(radius, 2.0 * taken), radius)
+        radius = np.where(tried & better & (ratio < 0.25), 0.5 * taken, radius)
+        radius = np.minimum(np.maximum(radius, 1e-12), self.MAX_STEP)
+        x_new = np.where(better[:, None], trial, x_old)
+        f = np.where(better, f0, f_old)
         finite = np.isfinite(stencil).all(axis=1)
         shrink = better & ~finite  # a stencil point met an infinite loss: shrink, re-evaluate
-        self.h[shrink] /= 10.0
+        h = np.where(shrink, self.h[rows] / 10.0, self.h[rows])
         good = better & finite
         if good.any():
-            self.grad[good], self.hess[good] = self._derivatives(stencil[good], self.h[good], good)
-        self.again[:] = shrink
-        self.started |= evaluated
-        self.trial[shrink] = self.x[shrink]
-        self.active &= ~dead & (self.h >= 1e-10)
-        movers = self.active & evaluated & np.isfinite(self.f) & ~shrink
+            grad, hess = self._derivatives(stencil[good], h[good], rows[good])
+            self.grad[rows[good]], self.hess[rows[good]] = grad, hess
+        self.x[rows], self.f[rows], self.radius[rows], self.h[rows] = x_new, f, radius, h
+        self.again[:] = False
+        self.again[rows] = shrink
+        self.started[rows] = True
+        active = self.active[rows] & ~dead & (h >= 1e-10)
+        trial = np.where(shrink[:, None], x_new, trial)
+        movers = active & np.isfinite(f) & ~shrink
+        self.active[rows], self.trial[rows] = active, trial
         if not movers.any():
             return
-        evals, evecs = np.linalg.eigh(self.hess[movers])
-        g = self.grad[movers]
+        moving = rows[movers]
+        evals, evecs = np.linalg.eigh(self.hess[moving])
+        g = self.grad[moving]
         g_eig = np.matmul(g[:, None, :], evecs)[:, 0, :]
-        xm, lower, upper = self.x[movers], self.lower[movers], self.upper[movers]
+        xm, lower, upper = x_new[movers], self.lower[moving], self.upper[moving]
+        radius_m = radius[movers]
 
         # Trust-region steps for the current radius and for the largest one (what the model
         # promises), solved together; the step taken is clipped to the box, and if the
         # clipping spoils it (an active bound), the clipped steepest-descent step replaces it.
         k = xm.shape[0]
-        two = np.concatenate([radius[movers], np.full(k, self.MAX_STEP)])
+        two = np.concatenate([radius_m, np.full(k, self.MAX_STEP)])
         steps = _trust_region_step(*(np.concatenate([x, x]) for x in (evals, evecs, g_eig)), two)
 
         def model(step):
@@ -173,30 +180,30 @@ class BatchedNewton:
             return -np.sum(g * step, axis=1) - 0.5 * np.sum(evals * along**2, axis=1)
 
         promise = model(steps[k:])
-        step = np.clip(xm + steps[:k], lower, upper) - xm
+        step = np.minimum(np.maximum(xm + steps[:k], lower), upper) - xm
         step_model = model(step)
         spoiled = ~(step_model > 0)
         if spoiled.any():
             direction = (
                 -g[spoiled] / np.maximum(np.linalg.norm(g[spoiled], axis=1), 1e-300)[:, None]
             )
-            descent = xm[spoiled] + radius[movers][spoiled, None] * direction
+            descent = xm[spoiled] + radius_m[spoiled, None] * direction
             step[spoiled] = np.clip(descent, lower[spoiled], upper[spoiled]) - xm[spoiled]
             step_model = model(step)
-        self._step_model[movers] = step_model
+        self._step_model[moving] = step_model
         # Convergence is judged on what the model promises within the largest radius (a
         # short step says nothing about how far the minimum is), or on a failed step.
-        self.predicted[movers] = promise
+        self.predicted[moving] = promise
         failed = tried[movers] & ~better[movers]
-        done = (promise < self.ftol) | (radius[movers] < self.xtol)
-        done |= failed & (self._step_model[movers] < self.ftol)
+        done = (promise < self.ftol) | (radius_m < self.xtol)
+        done |= failed & (step_model < self.ftol)
         # A failed step shorter than the stencil's spacing: the model, built from differences
         # at that spacing, cannot resolve a better point (at a kink of the loss, e.g. the
         # box's edge, it would otherwise shrink the region tenfold more before giving up).
-        done |= failed & (taken[movers] < self.h[movers])
+        done |= failed & (taken[movers] < h[movers])
         done |= np.sqrt(np.sum(step**2, axis=1)) < self.xtol
-        self.active[np.flatnonzero(movers)[done]] = False
-        self.trial[movers] = xm + step
+        self.active[moving[done]] = False
+        self.trial[moving] = xm + step
 
     def _derivatives(self, stencil: np.ndarray, h: np.ndarray, rows: np.ndarray):
         """Gradient and Hessian from central differences on the stencils."""
