@@ -7,6 +7,7 @@ from a previous fit are in :mod:`tailstop._localsearch`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -35,9 +36,49 @@ _POLISH_MARGIN = 3e-3  # coarse candidates this close to the best are polished
 _MAX_POLISH = 3
 
 
+_RESCREEN_GROWTH = 0.1  # a screen's starts serve warm refits until the data grow by this
+_MEMO_RANKS = 3  # ... the best this many candidates of each group, re-scored
+
+
+@dataclass(frozen=True)
+class ScreenMemo:
+    """The best ``_MEMO_RANKS`` screening candidates of each (convex, c, noise class) of a
+    fit's screen, kept with the fit so that the warm refits after a few more observations
+    re-score these (some 150 parameter sets) instead of every candidate (some 450), and take
+    each group's best of them as its start. (With only each group's best kept, one of 720
+    chained refits lost the global optimum: the group's best moved to another candidate.)
+
+    ``key``: what the candidates depend on besides the plotting positions (the extreme
+    observations, the allowed c and forms, which parameters are free); ``n``: the number
+    of observations screened. ``starts``: per form, the arrays (a, b, o, c, group).
+    """
+
+    key: tuple
+    n: int
+    starts: dict
+
+    def serves(self, problem: _Problem) -> bool:
+        """Whether these starts stand for a screen of ``problem``: the same key, and at most
+        ``_RESCREEN_GROWTH`` more observations (the plotting positions, hence the
+        candidates, move by O(1/n) per observation)."""
+        return _memo_key(problem) == self.key and (
+            self.n <= problem.n <= self.n * (1.0 + _RESCREEN_GROWTH)
+        )
+
+
+def _memo_key(problem: _Problem) -> tuple:
+    fixed = tuple(lo == hi for lo, hi in (problem.a_bounds, problem.b_bounds, problem.o_bounds))
+    return (
+        problem.y_min, problem.y_max, tuple(problem.cs), tuple(problem.convexs),
+        problem.o_bounds[1] > 0, fixed,
+    )
+
+
 @dataclass(frozen=True)
 class FitResult:
-    """Fitted parameters and the spacing loss at them (lower is better)."""
+    """Fitted parameters and the spacing loss at them (lower is better).
+
+    ``screen``: the screen's best starts, for warm refits (see :class:`ScreenMemo`)."""
 
     a: float
     b: float
@@ -45,6 +86,7 @@ class FitResult:
     o: float
     convex: bool
     loss: float
+    screen: ScreenMemo | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 # ---------------------------------------------------------------------------------------
@@ -71,7 +113,7 @@ def _start_candidates(problem: _Problem, convex: bool, central_only: bool = Fals
     P = p_lo.size
     R, y_min, y_max = problem.scale, problem.y_min, problem.y_max
     cs = np.array(problem.cs)
-    probs = np.r_[p_lo, p_hi] if convex else np.r_[1 - p_lo, 1 - p_hi]
+    probs = np.concatenate([p_lo, p_hi] if convex else [1 - p_lo, 1 - p_hi])
     q = (probs[None, :] ** (2.0 / cs[:, None]))[:, None, :]  # noiseless quantiles
     noise_index = np.array([-1])
     noisy = problem.o_bounds[1] > 0
@@ -81,7 +123,7 @@ def _start_candidates(problem: _Problem, convex: bool, central_only: bool = Fals
         log_p = np.broadcast_to(np.log(probs), (rows.size, probs.size))
         quantiles = table.quantile(rows, log_p).reshape(cs.size, _NOISY_GRID.size, 2 * P)
         q = np.concatenate([q, quantiles], axis=1)
-        noise_index = np.r_[noise_index, np.arange(_NOISY_GRID.size)]
+        noise_index = np.arange(-1, _NOISY_GRID.size)
     lo, hi = q[..., :P], q[..., P:]
     with np.errstate(divide="ignore", invalid="ignore"):
         if convex:
@@ -96,7 +138,8 @@ def _start_candidates(problem: _Problem, convex: bool, central_only: bool = Fals
     # A start whose far end lies outside the box (a small c with a small tail needs a wide
     # support) is moved onto the box's edge: outside it the search coordinates charge a
     # penalty that would rank it last, while the optimum may sit on that edge.
-    a, b = np.clip(a, *problem.a_bounds), np.clip(b, *problem.b_bounds)
+    a = np.minimum(np.maximum(a, problem.a_bounds[0]), problem.a_bounds[1])
+    b = np.minimum(np.maximum(b, problem.b_bounds[0]), problem.b_bounds[1])
     c = np.broadcast_to(cs[:, None, None], w.shape)
     k = np.broadcast_to(noise_index[None, :, None], w.shape)
     a, b, o, c, k = (x.ravel() for x in (a, b, o, c, k))
@@ -110,8 +153,8 @@ def _start_candidates(problem: _Problem, convex: bool, central_only: bool = Fals
         w = sd / 100.0  # o >> b - a: the normal limit
         for c0 in problem.cs if fixed_end else problem.cs[:1]:
             a_n = mean - w * (c0 / (c0 + 2.0) if convex else 2.0 / (c0 + 2.0))
-            a, b, o = np.r_[a, a_n], np.r_[b, a_n + w], np.r_[o, sd]
-            c, k = np.r_[c, np.full(P, c0)], np.r_[k, np.full(P, _NORMAL)]
+            a, b, o = (np.concatenate(pair) for pair in ((a, a_n), (b, a_n + w), (o, sd)))
+            c, k = np.concatenate([c, np.full(P, c0)]), np.concatenate([k, np.full(P, _NORMAL)])
     keep = np.isfinite(a) & np.isfinite(b) & (b > a)
     return a[keep], b[keep], o[keep], c[keep], k[keep]
 
@@ -153,26 +196,45 @@ def _screen(problem: _Problem, coords: dict) -> list:
     """Starts (convex, c, x, screened loss): the best of each noise class of each (convex, c),
     those within ``_SCREEN_MARGIN`` of the best of all (times the problem's ``margin_scale``:
     a quick fit scales its screen as it scales its pruning)."""
-    starts = []
+    return _screen_memo(problem, coords)[0]
+
+
+def _screen_memo(problem: _Problem, coords: dict, memo: ScreenMemo | None = None):
+    """``_screen``'s starts and the :class:`ScreenMemo` they came from: ``memo``'s starts
+    re-scored on this problem when it serves it, else a new screen's."""
+    reuse = memo is not None and memo.serves(problem)
+    starts, kept = [], {}
     for convex in problem.convexs:
         cd = coords[convex]
         if cd.dimension == 0:
             starts += [(convex, c, np.zeros(0), 0.0) for c in problem.cs]
             continue
-        a, b, o, c, k = _start_candidates(problem, convex)
+        if reuse:
+            a, b, o, c, group = memo.starts[convex]
+        else:
+            a, b, o, c, k = _start_candidates(problem, convex)
+            group = c * 16 + _CLASS_OF_INDEX[k]
         X = cd.from_params(a, b, o)
         losses = _screen_losses(problem.screen[convex], cd, c, X)
-        group = c * 16 + _CLASS_OF_INDEX[k]
         finite = np.flatnonzero(np.isfinite(losses))
         if not finite.size:
             continue
         order = finite[np.lexsort((losses[finite], group[finite]))]
-        first = order[np.r_[True, group[order][1:] != group[order][:-1]]]
+        boundary = np.r_[True, group[order][1:] != group[order][:-1]]
+        first = order[boundary]
+        if not reuse:  # each group's best _MEMO_RANKS candidates
+            rank = np.arange(order.size) - np.maximum.accumulate(
+                np.where(boundary, np.arange(order.size), 0)
+            )
+            top = order[rank < _MEMO_RANKS]
+            kept[convex] = (a[top], b[top], o[top], c[top], group[top])
         starts += [(convex, int(c[i]), X[i], float(losses[i])) for i in first]
     if starts and all(coords[cv].dimension for cv in problem.convexs):
         floor = min(k[3] for k in starts)
         starts = [k for k in starts if k[3] <= floor + _SCREEN_MARGIN * problem.margin_scale]
-    return starts
+    if reuse:
+        return starts, memo
+    return starts, ScreenMemo(_memo_key(problem), problem.n, kept) if kept else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -287,9 +349,10 @@ class _Batch:
 def _search(problem: _Problem, coords: dict | None = None, starts=None) -> FitResult:
     """Global search: screen every (convex, c), refine, polish (``starts``: the screen's
     result when already computed, with its ``coords``)."""
+    memo = None
     if starts is None:
         coords = _coordinates(problem)
-        starts = _screen(problem, coords)
+        starts, memo = _screen_memo(problem, coords)
     if not starts:
         raise FitError("the fit found no parameters with a finite spacing loss.")
     batch = _Batch(
@@ -300,7 +363,7 @@ def _search(problem: _Problem, coords: dict | None = None, starts=None) -> FitRe
         margin_scale=problem.margin_scale,
     )
     batch.run(max_iter=30, prune=True)
-    return _finish(problem, coords, batch.results())
+    return dataclasses.replace(_finish(problem, coords, batch.results()), screen=memo)
 
 
 def _best(problem: _Problem, coords: dict, found: list, what: str = "fit") -> FitResult:

@@ -27,6 +27,7 @@ from tailstop._globalsearch import (
     _result,
     _screen,
     _screen_losses,
+    _screen_memo,
     _search,
 )
 from tailstop._spacing import SearchCoordinates
@@ -92,7 +93,14 @@ def _warm_search(
     if not (screen or fallback):
         local += [(convex, c, x0) for c in sorted(near - {c_prev}) if c in problem.cs]
         screened = None
-    starts = _screen(screened, coords) if screened is not None else []
+    memo = None
+    if screened is None:
+        starts = []
+    elif fallback:  # a warm refit: its previous fit's screen serves a few more observations
+        memo = getattr(warm, "screen", None) or getattr(warm, "_fit_screen", None)
+        starts, memo = _screen_memo(screened, coords, memo)
+    else:
+        starts = _screen(screened, coords)
     for k in sorted(starts, key=lambda k: k[3]):
         if k[0] == convex and k[1] in near:
             if guarded and k[1] in references:
@@ -111,7 +119,7 @@ def _warm_search(
                 local.append(k[:3])
             seen.add(k[1])
         elif fallback and k[3] < reference:
-            return _search(problem)
+            return _search(problem)  # (a new screen)
     # The starts are next to their optima (the previous fit, a step along a profile) or
     # screened better than the previous fit: they descend on the full objective, with no
     # coarse stage and polish (a coarse stage would first move the previous optimum to the
@@ -129,7 +137,8 @@ def _warm_search(
         c_best = min(found, key=lambda k: k[0])[2]
         if c_best != c_prev and 2 * c_best - c_prev in problem.cs:
             return _search(problem)
-    return _best(problem, coords, found)
+    result = _best(problem, coords, found)
+    return dataclasses.replace(result, screen=memo) if memo is not None else result
 
 
 def _start_point(problem: _Problem, coords: SearchCoordinates, warm) -> np.ndarray:

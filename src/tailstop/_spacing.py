@@ -390,6 +390,8 @@ class StandardCdfTable:
             G = np.maximum.accumulate(_moments.std_cdf(grid, c, s), axis=1)
             grids.append(grid)
             logs.append(np.log(np.maximum(G, np.finfo(float).tiny)))
+        self._row_of_c = np.full(max(self.cs) + 1, -1, dtype=np.intp)  # -1: not tabulated
+        self._row_of_c[self.cs] = np.arange(len(self.cs))
         self.m = np.concatenate(grids)  # (tables, points)
         self.log_G = np.concatenate(logs)
         K, M = self.m.shape
@@ -406,9 +408,7 @@ class StandardCdfTable:
 
     def index(self, c, noise_index):
         """Row of the table of (c, noise_ratios[noise_index]) (arrays broadcast)."""
-        positions = {c: i for i, c in enumerate(self.cs)}
-        rows = np.vectorize(positions.__getitem__, otypes=[int])(c)
-        return rows * self.noise_ratios.size + noise_index
+        return self._row_of_c[np.asarray(c, dtype=np.intp)] * self.noise_ratios.size + noise_index
 
     def log_cdf(self, rows, m):
         """log G at m (shape (R, L)) from the tables ``rows`` (shape (R,))."""
@@ -422,7 +422,7 @@ class StandardCdfTable:
 
     def _interpolate(self, x, rows, xp, fp, offset, ranges):
         lo, hi = ranges[0][rows, None], ranges[1][rows, None]
-        xq = np.clip(x, lo, hi) + offset[rows, None]
+        xq = np.minimum(np.maximum(x, lo), hi) + offset[rows, None]
         start = (rows * self.width)[:, None]
         j = np.clip(np.searchsorted(xp, xq), start + 1, start + self.width - 1)
         x0, x1 = xp[j - 1], xp[j]

@@ -140,7 +140,9 @@ def fit_noisy_quadratic(
     from tailstop.distributions import NoisyQuadraticDistribution
 
     r = _fit(ys, limits, constraints, True, warm_start)
-    return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=r.convex)
+    fitted = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=r.convex)
+    fitted._fit_screen = r.screen  # for its use as a warm start (see _globalsearch.ScreenMemo)
+    return fitted
 
 
 def fit_quadratic(
@@ -161,7 +163,9 @@ def fit_quadratic(
     from tailstop.distributions import QuadraticDistribution
 
     r = _fit(ys, limits, constraints, False, warm_start)
-    return QuadraticDistribution(r.a, r.b, r.c, convex=r.convex)
+    fitted = QuadraticDistribution(r.a, r.b, r.c, convex=r.convex)
+    fitted._fit_screen = r.screen
+    return fitted
 
 
 def spacing_loss(
