@@ -465,3 +465,23 @@ def test_agrees_with_opda():
     for minimize in (True, False):
         np.testing.assert_allclose(Q(0.2, 0.5, 3, True).average_tuning_curve(ns, minimize),
                                    noiseless.average_tuning_curve(ns, minimize), rtol=1e-12)
+
+
+@pytest.mark.parametrize("which", ["cdf", "sf", "pdf"])
+def test_the_kernel_takes_one_c_per_row(which):
+    """A fit's step evaluates the stencils of several c in one call: each row's values are
+    those of a call with its c alone (to the quadrature's rounding), on every route (interior,
+    near either end, wide kernels, the quadrature, noiseless, infinite and invalid points)."""
+    rng = np.random.default_rng(4)
+    cs = np.array([1, 2, 3, 4, 7, 10, 2, 5])
+    s = np.array([1e-3, 0.02, 0.2, 0.5, 0.0, 0.05, 3.0, 0.1])[:, None]
+    m = rng.uniform(-0.3, 1.3, (cs.size, 40))
+    m[:, :4] = [np.inf, -np.inf, np.nan, 0.5]
+    function = getattr(_moments, f"std_{which}")
+    together = function(m, cs[:, None], s)
+    for row, c in enumerate(cs):
+        alone = function(m[row], int(c), s[row])
+        assert np.allclose(together[row], alone, rtol=1e-13, atol=0.0, equal_nan=True)
+    # one c in an array is the scalar call exactly
+    assert np.array_equal(function(m, np.full((cs.size, 1), 3), s), function(m, 3, s),
+                          equal_nan=True)

@@ -618,3 +618,20 @@ def test_lock_step_descents_are_the_descents_one_by_one():
         )
     with pytest.raises(ConstraintError):
         descend_each(ys, limits, {"convex": False, "c": (1, 3)}, before)
+
+
+def test_the_spacing_loss_takes_one_c_per_parameter_set():
+    from tailstop._spacing import SpacingObjective
+
+    ys = draw(0.60, 0.72, 2, 0.005, False, 150, seed=3)
+    objective = SpacingObjective(ys, (float(np.median(ys)), np.inf), (-np.inf, np.inf))
+    a, b = np.array([0.55, 0.58, 0.6, 0.5]), np.array([0.73, 0.72, 0.75, 0.72])
+    o, cs = np.array([0.004, 0.0, 0.01, 0.002]), np.array([1, 2, 3, 2])
+    for convex in (False, True):
+        together = objective.loss(a, b, cs, o, convex)
+        alone = [objective.loss(a[i], b[i], int(cs[i]), o[i], convex)[0] for i in range(4)]
+        assert together == pytest.approx(alone, rel=1e-12)
+    noiseless = objective.loss(a, b, cs, np.zeros(4), False)
+    assert noiseless == pytest.approx(
+        [objective.loss(a[i], b[i], int(cs[i]), 0.0, False)[0] for i in range(4)], rel=1e-12
+    )

@@ -46,7 +46,9 @@ def test_a_heavier_penalty_trades_fit_for_less_gain():
 def test_neighbouring_c_far_behind_are_dropped_without_changing_the_fit(monkeypatch):
     # c = 2 fits these draws far better than c = 1 or 3 (deviances of tens of units): the
     # penalised search drops those once their Newton model cannot reach the best, and the
-    # best c's descent, which pruning never touches, is the fit alone at that c.
+    # best c's descent, which pruning never touches, is the fit alone at that c (to rounding:
+    # a step evaluates every c's stencils in one kernel call, and the quadrature's blocks,
+    # hence the last bits of a point's value, depend on the other points of the call).
     ys = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.01).sample(
         400, generator=np.random.default_rng(5)
     )
@@ -74,7 +76,7 @@ def test_neighbouring_c_far_behind_are_dropped_without_changing_the_fit(monkeypa
     alone = search.fit(fit, 0.05, top, 100, neighbours=False)
     assert with_neighbours.c == alone.c == 2
     for name in ("a", "b", "o", "loss"):
-        assert getattr(with_neighbours, name) == getattr(alone, name)
+        assert getattr(with_neighbours, name) == pytest.approx(getattr(alone, name), rel=1e-7)
     (rows_3, steps_3), (rows_1, steps_1) = steps
     assert (rows_3, rows_1) == (3, 1)
     # the run ends about with the best c's descent, not the neighbours' (9-20 steps before)

@@ -283,15 +283,16 @@ class _Batch:
             return
         S, d = points.shape[1], points.shape[2]
         values = np.empty((rows.size, S))
-        keys = self.key[rows]
-        for key in np.unique(keys):
-            group = keys == key
-            convex, c = divmod(int(key), C_MAX + 1)
+        forms = self.convex[rows]
+        # one loss call per form: the kernel takes each row's c (their routes found at once)
+        for convex in (False, True):
+            group = forms == convex
+            if not group.any():
+                continue
             flat = points[group].reshape(int(group.sum()) * S, d)
+            c = np.repeat(self.c[rows][group], S)
             values[group] = (
-                self.coords[bool(convex)]
-                .loss(self.objectives[bool(convex)], c, flat)
-                .reshape(-1, S)
+                self.coords[convex].loss(self.objectives[convex], c, flat).reshape(-1, S)
             )
         self.newton.update(rows, values)
 

@@ -31,7 +31,7 @@ _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(24)
 _NODES, _WEIGHTS = 0.5 * (_NODES + 1.0), 0.5 * _WEIGHTS  # on [0, 1]
 
 
-def expected_gains(a, b, c: int, o, y: float, k: float) -> np.ndarray:
+def expected_gains(a, b, c, o, y: float, k: float) -> np.ndarray:
     """``E[max(Y_1..Y_k, y) - y]`` for the concave laws ``NQ(a_i, b_i, c, o_i)``, batched.
 
     ``int_y^inf (1 - F(t)^k) dt = w int_{-8s}^{m_y} (1 - (1 - G(m))^k) dm`` with ``w = b - a``,
@@ -48,7 +48,8 @@ def expected_gains(a, b, c: int, o, y: float, k: float) -> np.ndarray:
     lo = -8.0 * s
     span = np.maximum(hi - lo, 0.0)
     m = lo[:, None] + span[:, None] * _NODES
-    G = _moments.std_cdf(m, c, np.broadcast_to(s[:, None], m.shape))
+    column = np.asarray(c)[:, None] if np.ndim(c) else c  # one c per law, or one for all
+    G = _moments.std_cdf(m, column, np.broadcast_to(s[:, None], m.shape))
     with np.errstate(invalid="ignore", divide="ignore"):
         inner = -np.expm1(k * np.log1p(-np.clip(G, 0.0, 1.0)))
         gain = width * span * (inner @ _WEIGHTS)
@@ -61,7 +62,7 @@ class _Penalised:
     def __init__(self, objective, weight: float, y: float, k: float):
         self.objective, self.weight, self.y, self.k = objective, float(weight), float(y), k
 
-    def loss(self, a, b, c: int, o, convex: bool) -> np.ndarray:
+    def loss(self, a, b, c, o, convex: bool) -> np.ndarray:
         base = self.objective.loss(a, b, c, o, convex)
         return base + self.weight * expected_gains(a, b, c, o, self.y, self.k)
 

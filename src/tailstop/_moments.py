@@ -595,72 +595,107 @@ def _finite(m, s, p: int, complement: bool):
 # dispatcher
 
 
-def _evaluate(m, c: int, s, which: str):
+def _evaluate(m, c, s, which: str):
+    """G, 1 - G or g at (m, s) for ``c`` an integer or an integer array (broadcast with m
+    and s): the routes are found once for every point, then each c's points are evaluated
+    together (a fit's batched step evaluates the starts of several c in one call)."""
     m, s = np.asarray(m, dtype=float), np.asarray(s, dtype=float)
+    cs = None
+    if np.ndim(c):
+        c = np.asarray(c)
+        cs = np.unique(c)
+        if cs.size == 1:
+            c, cs = int(cs[0]), None
+        else:
+            m, s = _filled(m, c), _filled(s, c)
     if m.shape != s.shape:  # (np.broadcast_arrays costs ~20 us: fits call this per step)
         m, s = _filled(m, s), _filled(s, m)
     shape = m.shape
     m = m.ravel()
     s = s.ravel()
+    if cs is not None:
+        c = _filled(c, m.reshape(shape)).ravel()
     out = np.empty(m.shape)
-    p = c - 2 if which == "pdf" else c
-    factor = 0.5 * c if which == "pdf" else 1.0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         noisy = (s > 0.0) & np.isfinite(s) & np.isfinite(m)
         t0, t1 = m / s, (1.0 - m) / s  # the distances to the ends in noise widths
         interior = noisy & (t0 >= T_INTERIOR) & (t1 >= T_INTERIOR)
         outside = noisy & ~interior
         near_zero = outside & (t0 < T_INTERIOR) & (t1 >= _ONE_END_T1) & (s <= _ONE_END_S)
-        if p % 2 == 0:  # even c: the exact finite expansion
-            near_one = (
+        # near 1, even c: the exact finite expansion; odd c: the near-1 series
+        parities = {int(value) % 2 for value in ((c,) if cs is None else cs)}
+        near_one = {}
+        if 0 in parities:
+            near_one[0] = (
                 outside & ~near_zero & (t0 >= -1.0) & (t1 >= _NEAR_ONE_T1) & (s <= _FINITE_S)
             )
-        else:
-            near_one = outside & (t0 >= _NEAR_ONE_T0) & (t1 >= _NEAR_ONE_T1)
-        rest = outside & ~near_zero & ~near_one
-        wide = rest & (s > _FINITE_S) & (t0 >= -_WIDE_T) & (t1 >= -_WIDE_T)
-        rest &= ~wide
-        if near_one.any():
-            mm, ss = m[near_one], s[near_one]
-            series = _finite if p % 2 == 0 else _near_one
-            value = factor * series(mm, ss, p, which == "sf")
-            if which == "cdf":
-                value += ndtr((mm - 1.0) / ss)
-            elif which == "sf" and p % 2 == 0:
-                value += ndtr(-mm / ss)
-            out[near_one] = value
-        if interior.any():
-            mm, ss = m[interior], s[interior]
-            out[interior] = factor * _series(mm, ss, p, which == "sf")
-        if near_zero.any():
-            mm, ss = m[near_zero], s[near_zero]
-            moment = _near_zero(mm, ss, p)
-            if which == "pdf":
-                out[near_zero] = factor * moment
-            else:
-                cdf = ndtr((mm - 1.0) / ss) + moment
-                out[near_zero] = cdf if which == "cdf" else 1.0 - cdf
-        # quadrature: one fixed rule for a wide kernel, the windowed rule for the rest
-        for route, integral in ((wide, _wide), (rest, _integrate)):
-            if route.any():
-                mm, ss = m[route], s[route]
-                value = factor * integral(mm, ss, p, complement=which == "sf")
-                if which == "cdf":
-                    value += ndtr((mm - 1.0) / ss)
-                elif which == "sf":
-                    value += ndtr(-mm / ss)
-                out[route] = value
+        if 1 in parities:
+            near_one[1] = outside & (t0 >= _NEAR_ONE_T0) & (t1 >= _NEAR_ONE_T1)
+        wide_kernel = (s > _FINITE_S) & (t0 >= -_WIDE_T) & (t1 >= -_WIDE_T)
+        for value_of_c in (c,) if cs is None else cs:
+            this = None if cs is None else c == value_of_c
+            _fill_noisy(
+                out, m, s, int(value_of_c), which, this,
+                interior, near_zero, near_one[int(value_of_c) % 2], outside, wide_kernel,
+            )
         if noisy.all():  # no noiseless, infinite or invalid point: nothing more to do
             return out.reshape(shape)
         noiseless = (s == 0.0) & ~np.isnan(m)
         if noiseless.any():
-            out[noiseless] = _noiseless(m[noiseless], c, which)
+            for value_of_c in (c,) if cs is None else cs:
+                where = noiseless if cs is None else noiseless & (c == value_of_c)
+                if where.any():
+                    out[where] = _noiseless(m[where], int(value_of_c), which)
         infinite = np.isinf(m) & (s > 0.0)
         if infinite.any():
             up = m[infinite] > 0.0
             out[infinite] = {"cdf": up * 1.0, "sf": 1.0 - up, "pdf": 0.0}[which]
         out[np.isnan(m) | np.isnan(s) | (s < 0.0) | np.isposinf(s)] = np.nan
     return out.reshape(shape)
+
+
+def _fill_noisy(
+    out, m, s, c: int, which: str, this, interior, near_zero, near_one, outside, wide_kernel
+):
+    """The noisy points of one c (those where ``this``, or all), route by route, into out."""
+    p = c - 2 if which == "pdf" else c
+    factor = 0.5 * c if which == "pdf" else 1.0
+    if this is not None:
+        interior, near_zero, near_one = interior & this, near_zero & this, near_one & this
+        outside = outside & this
+    rest = outside & ~near_zero & ~near_one
+    wide = rest & wide_kernel
+    rest &= ~wide
+    if near_one.any():
+        mm, ss = m[near_one], s[near_one]
+        series = _finite if p % 2 == 0 else _near_one
+        value = factor * series(mm, ss, p, which == "sf")
+        if which == "cdf":
+            value += ndtr((mm - 1.0) / ss)
+        elif which == "sf" and p % 2 == 0:
+            value += ndtr(-mm / ss)
+        out[near_one] = value
+    if interior.any():
+        mm, ss = m[interior], s[interior]
+        out[interior] = factor * _series(mm, ss, p, which == "sf")
+    if near_zero.any():
+        mm, ss = m[near_zero], s[near_zero]
+        moment = _near_zero(mm, ss, p)
+        if which == "pdf":
+            out[near_zero] = factor * moment
+        else:
+            cdf = ndtr((mm - 1.0) / ss) + moment
+            out[near_zero] = cdf if which == "cdf" else 1.0 - cdf
+    # quadrature: one fixed rule for a wide kernel, the windowed rule for the rest
+    for route, integral in ((wide, _wide), (rest, _integrate)):
+        if route.any():
+            mm, ss = m[route], s[route]
+            value = factor * integral(mm, ss, p, complement=which == "sf")
+            if which == "cdf":
+                value += ndtr((mm - 1.0) / ss)
+            elif which == "sf":
+                value += ndtr(-mm / ss)
+            out[route] = value
 
 
 def _filled(x: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -684,16 +719,17 @@ def _noiseless(m, c: int, which: str):
     return np.where((m < 0.0) | (m > 1.0), 0.0, density)
 
 
-def std_cdf(m, c: int, s):
-    """G(m) = P(X + s Z <= m) of the standard convex noisy quadratic (s >= 0)."""
+def std_cdf(m, c, s):
+    """G(m) = P(X + s Z <= m) of the standard convex noisy quadratic (s >= 0; ``c`` an
+    integer or an integer array broadcast with m and s)."""
     return _evaluate(m, c, s, "cdf")
 
 
-def std_sf(m, c: int, s):
+def std_sf(m, c, s):
     """1 - G(m), computed without cancellation (s >= 0)."""
     return _evaluate(m, c, s, "sf")
 
 
-def std_pdf(m, c: int, s):
+def std_pdf(m, c, s):
     """g(m) = dG/dm (s >= 0; for s = 0 the density of Beta(c/2, 1), 0 outside [0, 1])."""
     return _evaluate(m, c, s, "pdf")

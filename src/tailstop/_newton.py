@@ -21,10 +21,11 @@ def _trust_region_step(evals, evecs, g_eig, radius):
     negative-curvature direction) the remaining length goes along that direction.
     """
     lam_min = evals[:, 0]
-    scale = np.abs(evals).max(axis=1) + np.sqrt(np.sum(g_eig**2, axis=1)) / radius + 1e-300
+    scale = np.abs(evals).max(axis=1) + np.sqrt((g_eig * g_eig).sum(axis=1)) / radius + 1e-300
 
     def length(mu):
-        return np.sqrt(np.sum((g_eig / (evals + mu[:, None])) ** 2, axis=1))
+        scaled = g_eig / (evals + mu[:, None])
+        return np.sqrt((scaled * scaled).sum(axis=1))
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         newton = (lam_min > 0) & (length(np.zeros_like(lam_min)) <= radius)
@@ -47,7 +48,7 @@ def _trust_region_step(evals, evecs, g_eig, radius):
         mu = np.where(newton, 0.0, np.where(hard, lo, hi))
         coefficients = -g_eig / (evals + mu[:, None])
     coefficients = np.where(np.isfinite(coefficients), coefficients, 0.0)
-    rest = np.sqrt(np.maximum(radius**2 - np.sum(coefficients**2, axis=1), 0.0))
+    rest = np.sqrt(np.maximum(radius**2 - (coefficients * coefficients).sum(axis=1), 0.0))
     coefficients[:, 0] += np.where(hard & ~newton, rest, 0.0)
     return np.matmul(evecs, coefficients[:, :, None])[:, :, 0]
 
@@ -134,7 +135,8 @@ class BatchedNewton:
         # as the model predicted, half one that did much worse.
         tried = started & ~again
         x_old, trial = self.x[rows], self.trial[rows]
-        taken = np.sqrt(np.sum((trial - x_old) ** 2, axis=1))
+        moved = trial - x_old
+        taken = np.sqrt((moved * moved).sum(axis=1))
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = (f_old - f0) / self._step_model[rows]
         radius = self.radius[rows]
@@ -177,7 +179,7 @@ class BatchedNewton:
 
         def model(step):
             along = np.matmul(step[:, None, :], evecs)[:, 0, :]
-            return -np.sum(g * step, axis=1) - 0.5 * np.sum(evals * along**2, axis=1)
+            return -(g * step).sum(axis=1) - 0.5 * (evals * along * along).sum(axis=1)
 
         promise = model(steps[k:])
         step = np.minimum(np.maximum(xm + steps[:k], lower), upper) - xm
@@ -201,7 +203,7 @@ class BatchedNewton:
         # at that spacing, cannot resolve a better point (at a kink of the loss, e.g. the
         # box's edge, it would otherwise shrink the region tenfold more before giving up).
         done |= failed & (taken[movers] < h[movers])
-        done |= np.sqrt(np.sum(step**2, axis=1)) < self.xtol
+        done |= np.sqrt((step * step).sum(axis=1)) < self.xtol
         self.active[moving[done]] = False
         self.trial[moving] = xm + step
 

@@ -159,10 +159,11 @@ class SpacingObjective:
         copy.n_lower, copy.n_upper = self.n_lower, self.n_upper
         return copy
 
-    def loss(self, a, b, c: int, o, convex: bool) -> np.ndarray:
+    def loss(self, a, b, c, o, convex: bool) -> np.ndarray:
         """The loss for parameter sets ``(a_k, b_k, c, o_k)``, batched over ``k``.
 
-        ``a``, ``b``, ``o`` broadcast to one dimension (K,); returns shape (K,).  Invalid sets
+        ``a``, ``b``, ``o`` broadcast to one dimension (K,), and ``c`` is an integer or an
+        integer array of shape (K,); returns shape (K,).  Invalid sets
         (``a > b``, ``o < 0``, non-finite) and sets giving some observed bucket zero probability
         have loss ``+inf``.
         """
@@ -183,22 +184,26 @@ class SpacingObjective:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return self._spacings(a, b, c, o, convex)
 
-    def _spacings(self, a, b, c: int, o, convex: bool) -> np.ndarray:
+    def _spacings(self, a, b, c, o, convex: bool) -> np.ndarray:
         width = b - a
         valid = (width >= 0) & (o >= 0) & np.isfinite(width + o)
         z = self.z_finite
+        column = c[:, None] if np.ndim(c) else c  # one c per parameter set (row)
         if valid.all() and (width > 0).all():  # the common case: no degenerate rows
             if (o == 0).all():
-                Gf = self._noiseless(a, b, width, c, convex)
+                Gf = self._noiseless(a, b, width, column, convex)
             else:
                 u = self.standardised(a, b, convex)
-                Gf = _moments.std_cdf(u, c, (o / width)[:, None])
+                Gf = _moments.std_cdf(u, column, (o / width)[:, None])
         else:
             Gf = np.full((a.size, z.size), np.nan)
             regular = valid & (width > 0)
             if regular.any():
                 u = self.standardised(a[regular], b[regular], convex)
-                Gf[regular] = _moments.std_cdf(u, c, (o[regular] / width[regular])[:, None])
+                of_regular = column[regular] if np.ndim(c) else c
+                Gf[regular] = _moments.std_cdf(
+                    u, of_regular, (o[regular] / width[regular])[:, None]
+                )
             normal = valid & (width == 0) & (o > 0)  # a == b: exactly Normal(a, o^2)
             if normal.any():
                 t = (z - a[normal, None]) / o[normal, None]
@@ -251,9 +256,9 @@ class SpacingObjective:
             spacings = G[:, 1:] - G[:, :-1] if convex else G[:, :-1] - G[:, 1:]
         return spacings
 
-    def _noiseless(self, a, b, width, c: int, convex: bool) -> np.ndarray:
+    def _noiseless(self, a, b, width, c, convex: bool) -> np.ndarray:
         u = np.clip(self.standardised(a, b, convex), 0.0, 1.0)
-        return u if c == 2 else u ** (0.5 * c)
+        return u if np.ndim(c) == 0 and c == 2 else u ** (0.5 * c)
 
 
 class SearchCoordinates:
@@ -356,7 +361,8 @@ class SearchCoordinates:
         X = np.where(np.isnan(X), self.lower, X)
         return np.clip(X, self.lower, self.upper)
 
-    def loss(self, objective: SpacingObjective, c: int, X: np.ndarray) -> np.ndarray:
+    def loss(self, objective: SpacingObjective, c, X: np.ndarray) -> np.ndarray:
+        """The loss at the rows of X (``c``: an integer, or one per row)."""
         a, b, o, penalty = self.to_params(X)
         return objective.loss(a, b, c, o, self.convex) + penalty
 
