@@ -168,10 +168,25 @@ def _parse_convex(value) -> list[bool]:
 # The problem: data summary, objectives and opda's search box
 
 
+class _Coarse:
+    """The coarse objective of some data, built on first use: only the global search refines
+    on it (a warm refit or a step along a profile descends on the full objective)."""
+
+    def __init__(self, objective: SpacingObjective, sides):
+        self._objective, self._sides, self._value = objective, sides, None
+
+    def __call__(self) -> SpacingObjective:
+        if self._value is None:
+            self._value = self._objective.coarsened(
+                COARSE_BUCKETS, sides=self._sides, full_buckets=FULL_BUCKETS
+            )
+        return self._value
+
+
 @dataclass
 class _Problem:
     objective: SpacingObjective
-    coarse: dict  # convex -> the objective refined on (coarsened above FULL_BUCKETS)
+    coarse_of: _Coarse  # the objective refined on (coarsened above FULL_BUCKETS)
     screen: dict  # convex -> the objective starts are ranked on
     n: int
     y_min: float  # the least retained observation, or the lower limit when it censors
@@ -183,6 +198,12 @@ class _Problem:
     convexs: list[bool]
     plotting_positions: tuple[np.ndarray, np.ndarray]  # probabilities of y_min and y_max
     quick: bool = False  # pruning margins scaled to the uncensored share (margin_scale)
+
+    @property
+    def coarse(self) -> dict:
+        """convex -> the objective the global search refines on."""
+        coarse = self.coarse_of()
+        return {cv: coarse for cv in self.convexs}
 
     @property
     def scale(self) -> float:
@@ -217,9 +238,8 @@ def _objectives(data: bytes, dtype: str, lower: float, upper: float, support, si
     """
     array = np.frombuffer(data, dtype=np.dtype(dtype))
     objective = SpacingObjective(array, (lower, upper), support)
-    coarse = objective.coarsened(COARSE_BUCKETS, sides=sides, full_buckets=FULL_BUCKETS)
     screen = objective.coarsened(SCREEN_BUCKETS, keep=8, sides=sides, full_buckets=0)
-    return objective, coarse, screen
+    return objective, _Coarse(objective, sides), screen
 
 
 def _setup(ys, limits, constraints, noisy: bool) -> _Problem:
@@ -292,7 +312,7 @@ def _setup(ys, limits, constraints, noisy: bool) -> _Problem:
     objective, coarse, screen = _objectives(
         array.tobytes(), array.dtype.str, lower, upper, support, sides
     )
-    coarse, screen = {cv: coarse for cv in convexs}, {cv: screen for cv in convexs}
+    screen = {cv: screen for cv in convexs}
     if y_min == y_max and n_lower == 0 and n_upper == 0 and (len(cs) > 1 or len(convexs) > 1):
         warnings.warn(
             "all observations are equal: the fit is a point mass, whose c and convex are "

@@ -196,14 +196,15 @@ def _screen(problem: _Problem, coords: dict) -> list:
     """Starts (convex, c, x, screened loss): the best of each noise class of each (convex, c),
     those within ``_SCREEN_MARGIN`` of the best of all (times the problem's ``margin_scale``:
     a quick fit scales its screen as it scales its pruning)."""
-    return _screen_memo(problem, coords)[0]
+    return _screen_memo(problem, coords)[0]  # (starts only)
 
 
-def _screen_memo(problem: _Problem, coords: dict, memo: ScreenMemo | None = None):
-    """``_screen``'s starts and the :class:`ScreenMemo` they came from: ``memo``'s starts
-    re-scored on this problem when it serves it, else a new screen's."""
+def _screen_memo(problem: _Problem, coords: dict, memo: ScreenMemo | None = None, probe=None):
+    """``_screen``'s starts, the :class:`ScreenMemo` they came from (``memo``'s starts
+    re-scored on this problem when it serves it, else a new screen's), and the screened
+    loss of ``probe`` = (convex, c, x), scored in the same call (or None)."""
     reuse = memo is not None and memo.serves(problem)
-    starts, kept = [], {}
+    starts, kept, probe_loss = [], {}, None
     for convex in problem.convexs:
         cd = coords[convex]
         if cd.dimension == 0:
@@ -215,7 +216,13 @@ def _screen_memo(problem: _Problem, coords: dict, memo: ScreenMemo | None = None
             a, b, o, c, k = _start_candidates(problem, convex)
             group = c * 16 + _CLASS_OF_INDEX[k]
         X = cd.from_params(a, b, o)
-        losses = _screen_losses(problem.screen[convex], cd, c, X)
+        if probe is not None and probe[0] == convex:
+            losses = _screen_losses(
+                problem.screen[convex], cd, np.r_[c, probe[1]], np.vstack([X, probe[2]])
+            )
+            losses, probe_loss = losses[:-1], float(losses[-1])
+        else:
+            losses = _screen_losses(problem.screen[convex], cd, c, X)
         finite = np.flatnonzero(np.isfinite(losses))
         if not finite.size:
             continue
@@ -232,9 +239,12 @@ def _screen_memo(problem: _Problem, coords: dict, memo: ScreenMemo | None = None
     if starts and all(coords[cv].dimension for cv in problem.convexs):
         floor = min(k[3] for k in starts)
         starts = [k for k in starts if k[3] <= floor + _SCREEN_MARGIN * problem.margin_scale]
-    if reuse:
-        return starts, memo
-    return starts, ScreenMemo(_memo_key(problem), problem.n, kept) if kept else None
+    if not reuse:
+        memo = ScreenMemo(_memo_key(problem), problem.n, kept) if kept else None
+    if probe is not None and probe_loss is None:  # its form was not screened
+        form, c, x = probe
+        probe_loss = float(_screen_losses(problem.screen[form], coords[form], [c], x[None])[0])
+    return starts, memo, probe_loss
 
 
 # ---------------------------------------------------------------------------------------
@@ -243,7 +253,7 @@ def _screen_memo(problem: _Problem, coords: dict, memo: ScreenMemo | None = None
 
 class _Batch:
     """Local searches from many starts of any (convex, c), stepped in lock step: one
-    :class:`BatchedNewton` for all, one loss (hence kernel) call per (convex, c) per step."""
+    :class:`BatchedNewton` for all, one loss (hence kernel) call per form per step."""
 
     def __init__(
         self,
@@ -353,7 +363,7 @@ def _search(problem: _Problem, coords: dict | None = None, starts=None) -> FitRe
     memo = None
     if starts is None:
         coords = _coordinates(problem)
-        starts, memo = _screen_memo(problem, coords)
+        starts, memo, _ = _screen_memo(problem, coords)
     if not starts:
         raise FitError("the fit found no parameters with a finite spacing loss.")
     batch = _Batch(

@@ -71,8 +71,6 @@ def _warm_search(
     # a settled start's loss is that of the full objective: of use only without the fallback
     x0, settled = _edge_start(problem, cd, convex, c_prev, warm, settle=not fallback)
     local = [(convex, c_prev, x0)]
-    if fallback:
-        reference = float(_screen_losses(problem.screen[convex], cd, [c_prev], x0[None])[0])
     # without the fallback only the neighbouring c are refined: screen only those
     screened = problem if fallback else dataclasses.replace(
         problem, cs=[c for c in problem.cs if c in near]
@@ -96,9 +94,13 @@ def _warm_search(
     memo = None
     if screened is None:
         starts = []
-    elif fallback:  # a warm refit: its previous fit's screen serves a few more observations
+    elif fallback:
+        # a warm refit: its previous fit's screen serves a few more observations, and the
+        # previous fit's own screened loss is the reference its starts must beat
         memo = getattr(warm, "screen", None) or getattr(warm, "_fit_screen", None)
-        starts, memo = _screen_memo(screened, coords, memo)
+        starts, memo, reference = _screen_memo(
+            screened, coords, memo, probe=(convex, c_prev, x0)
+        )
     else:
         starts = _screen(screened, coords)
     for k in sorted(starts, key=lambda k: k[3]):

@@ -21,7 +21,6 @@ def _trust_region_step(evals, evecs, g_eig, radius):
     negative-curvature direction) the remaining length goes along that direction.
     """
     lam_min = evals[:, 0]
-    scale = np.abs(evals).max(axis=1) + np.sqrt((g_eig * g_eig).sum(axis=1)) / radius + 1e-300
 
     def length(mu):
         scaled = g_eig / (evals + mu[:, None])
@@ -29,7 +28,11 @@ def _trust_region_step(evals, evecs, g_eig, radius):
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         newton = (lam_min > 0) & (length(np.zeros_like(lam_min)) <= radius)
-        lo = np.maximum(-lam_min, 0.0) * (1 + 1e-12) + 1e-14 * scale
+        if newton.all():  # every Newton step fits in its region (near the optimum, usual)
+            coefficients = -g_eig / evals
+            return np.matmul(evecs, coefficients[:, :, None])[:, :, 0]
+        scale = np.abs(evals).max(axis=1) + np.sqrt((g_eig * g_eig).sum(axis=1)) / radius
+        lo = np.maximum(-lam_min, 0.0) * (1 + 1e-12) + 1e-14 * (scale + 1e-300)
         hard = length(lo) < radius  # even the smallest admissible mu gives a short step
         # Newton's method on 1/|s(mu)| - 1/radius, nearly linear in mu, increases mu
         # monotonically from lo to the root (Moré & Sorensen 1983).
