@@ -88,7 +88,7 @@ def test_far_tails_are_relatively_accurate():
 @pytest.mark.parametrize("c", [1, 2, 3, 6, 10])
 def test_wide_kernel_route_against_mpmath(c):
     """A noise ratio above 1/6 within 8 noise widths of the support takes one 32-point rule
-    (``_moments._wide``): relative error <= 1e-11 at its corners (s just above 1/6, 8 widths
+    (``_quadrature._wide``): relative error <= 1e-11 at its corners (s just above 1/6, 8 widths
     beyond either end, where the kernel varies most over [0, 1]) and inside."""
     for s in (0.1667, 0.5, 3.0, 300.0):
         for m in (-8 * s, -s, 0.0, 0.5, 1.0, 1 + s, 1 + 8 * s):

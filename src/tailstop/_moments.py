@@ -43,6 +43,7 @@ mpmath in tests/test_distributions.py):
   c = 1, no kink of x^k at 0); otherwise it is the offset z = (x - m) / s from the peak
   (x = m + s z), so that the normal's argument carries no cancellation even for s = 1e-8.
 
+The quadrature is in :mod:`tailstop._quadrature`, the powers of x in :mod:`tailstop._powers`;
 :class:`tailstop._standard.Standard` builds on these routes to serve one distribution:
 large arrays and the quantile function.
 
@@ -56,10 +57,18 @@ import functools
 import numpy as np
 from scipy.special import ndtr
 
+from tailstop._powers import (
+    _horner,
+    _in_place,
+    _int_power,
+    _one_minus_power_half,
+    _power_half,
+)
+from tailstop._quadrature import _LEVELS, _WIDE_T, TAIL, _integrate, _wide
+
 __all__ = ["std_cdf", "std_pdf", "std_sf"]
 
 T_INTERIOR = 10.0  # interior: both ends at least this many noise widths away
-TAIL = 52.0  # quadrature window: kernel factor above exp(-TAIL) of its maximum
 _ONE_END_T1 = 6.0  # near-0 route needs the upper end this many noise widths away ...
 _ONE_END_S = 1.0 / 6.0  # ... and s at most this (so E_j's mass below x = 1 dominates)
 _CORRECTION_T1 = 10.0  # above this t1 the upper-end correction is below 1e-17 relative
@@ -67,90 +76,9 @@ _NEAR_ONE_T0 = 2.0 * np.sqrt(2.0 * TAIL)  # near-1 series: the window is far fro
 _NEAR_ONE_T1 = -6.0  # ... not deep in the upper tail (the sf there cancels like t1^2) ...
 _NEAR_ONE_TERMS = 64  # (rho = s / m <= 1 / _NEAR_ONE_T0: terms shrink like 0.5^i at worst)
 _FINITE_S = 1.0 / 6.0  # even c: the finite expansion for s at most this and t0 >= -1
-_LEVELS = np.array([0.25, 2.0, 6.0, 13.0, 24.0, 38.0, TAIL])  # panel ends (see below)
-# Gauss-Legendre nodes and weights on each panel, from the peak out
-_RULES = (np.polynomial.legendre.leggauss(10),) * 7
-_N_HERMITE = 10  # half-range Gauss-Hermite nodes for a side the window does not cut short
-_HERMITE_T = 9.0  # ... or cuts short at least this many noise widths from the peak
-_CHUNK = 1024  # points per quadrature block (keeps the (points, nodes) arrays in cache)
 _PIECEWISE_CHUNK = 8192  # points per block of piecewise-polynomial evaluation
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
-
-# ----------------------------------------------------------------------------------------
-# small helpers
-
-
-def _int_power(x, n: int):
-    """x^n for a small integer n >= 0 by multiplication (numpy's pow is slow beyond n = 2).
-
-    Arrays are multiplied in place in one fresh array: a fresh array per product costs a
-    page fault per 4 KB on large inputs, more than the multiplication itself."""
-    if n == 0:
-        return np.ones_like(x)
-    if not isinstance(x, np.ndarray):
-        result = x
-        for _ in range(n - 1):
-            result = result * x
-        return result
-    result = x.astype(float, copy=True)
-    for _ in range(n - 1):
-        result *= x
-    return result
-
-
-def _power_half(x, p: int):
-    """x^(p / 2) for x >= 0 and an integer p >= -1 (integer powers and one square root)."""
-    if p == -1:
-        root = np.sqrt(x)
-        if isinstance(root, np.ndarray):
-            return np.divide(1.0, root, out=root)
-        return 1.0 / root
-    if p == 1:
-        return np.sqrt(x)
-    whole = _int_power(x, p // 2)
-    if p % 2 == 0:
-        return whole
-    if isinstance(whole, np.ndarray):
-        whole *= np.sqrt(x)
-        return whole
-    return whole * np.sqrt(x)
-
-
-def _one_minus_power_half(x, one_minus_x, p: int, power=None):
-    """1 - x^(p / 2) for p >= 1 without cancellation near x = 1, given an accurate 1 - x
-    (and x^(p / 2) as ``power``, when at hand).
-
-    1 - x^q = (1 - x)(1 + x + ... + x^(q - 1)); for odd p, 1 - x^(p/2) = (1 - x^p) / (1 + x^(p/2)).
-    """
-    terms = p // 2 if p % 2 == 0 else p
-    if terms == 1:
-        total = one_minus_x * 1.0  # a fresh array (the caller's stays as it is)
-    else:
-        total = x + 1.0
-        for _ in range(terms - 2):
-            total *= x
-            total += 1.0
-        total = _in_place(np.multiply, total, one_minus_x)
-    if p % 2 == 0:
-        return total
-    denominator = _power_half(x, p) if power is None else power
-    return _in_place(np.divide, total, denominator + 1.0)
-
-
-def _in_place(ufunc, a, b):
-    """ufunc(a, b), written into a when a is an array of the result's shape."""
-    if isinstance(a, np.ndarray) and (np.ndim(b) == 0 or np.shape(b) == a.shape):
-        return ufunc(a, b, out=a)
-    return ufunc(a, b)
-
-
-def _horner(coefficients, r):
-    total = np.full_like(r, coefficients[-1])
-    for coefficient in coefficients[-2::-1]:
-        total *= r
-        total += coefficient
-    return total
 
 
 # ----------------------------------------------------------------------------------------
@@ -193,207 +121,6 @@ def _series(m, s, p: int, complement: bool):
         value = _in_place(np.subtract, value, correction)
     return value
 
-
-# ----------------------------------------------------------------------------------------
-# windowed Gauss-Legendre quadrature
-
-
-def _integrate(
-    m, s, p, complement: bool = False, bottom: float = 0.0, top: float = 1.0, rules=None
-):
-    """int_bottom^top h(x) phi_s(x - m) dx, h = x^(p/2) or 1 - x^(p/2) (bottom is 0 or >= 1).
-
-    ``p`` may be a tuple of exponents: the result then has one row per exponent (the nodes
-    and the kernel are shared).
-    """
-    ps = tuple(p) if isinstance(p, tuple) else (p,)
-    out = np.empty((len(ps), m.size))
-    # blocks of points with similar distances to the upper end share their panel layout
-    order = np.argsort((top - m) / s if np.isfinite(top) else m / s) if m.size > _CHUNK else None
-    for start in range(0, m.size, _CHUNK):
-        block = slice(start, start + _CHUNK) if order is None else order[start : start + _CHUNK]
-        out[:, block] = _integrate_block(
-            m[block], s[block], ps, complement, bottom, top, rules or _RULES
-        )
-    return out if isinstance(p, tuple) else out[0]
-
-
-def _integrate_block(m, s, ps, complement, bottom, top, rules):
-    peak = np.clip(m, bottom, top)
-    distance = np.abs(m - peak)
-    # Panel ends where the kernel has dropped by _LEVELS nats from its value at the peak
-    # (the last level, TAIL, ends the window): an offset e from the peak with
-    # ((distance + e)^2 - distance^2) / (2 s^2) = level, i.e. e = 2 s^2 level / (r + distance)
-    # with r = sqrt(distance^2 + 2 s^2 level).  Near the peak this grades by s, in a tail
-    # (distance >> s) by the exponential decay length s^2 / distance.
-    scaled = (distance / s)[:, None]  # (computed in noise widths: s^2 may overflow)
-    offsets = s[:, None] * (2.0 * _LEVELS) / (np.sqrt(scaled * scaled + 2.0 * _LEVELS) + scaled)
-    left = np.maximum(peak[:, None] - offsets[:, ::-1], bottom)
-    right = np.minimum(peak[:, None] + offsets, top)
-    inside = distance == 0.0
-    # A side of the peak whose far end is at least _HERMITE_T noise widths away is a
-    # half-normal integral (the part cut off weighs below phi(9) ~ 1e-18): Gauss-Hermite.
-    # Otherwise Gauss-Legendre panels, in offsets from the peak where x^(p/2) is smooth
-    # over the window, in u = sqrt(x) where the window comes near 0.
-    if bottom == 0.0:
-        near_zero = np.where(inside, m < _HERMITE_T * s, left[:, 0] <= 0.5 * peak)
-    else:
-        near_zero = np.zeros(m.shape, bool)
-    result = np.zeros((len(ps), m.size))
-    if near_zero.any():
-        g = near_zero
-        ends = np.concatenate([left[g], peak[g, None], right[g]], axis=1)
-        ends, kept = _prune(np.sqrt(ends), rules[::-1] + rules)
-        result[:, g] = _gl_sqrt(m[g], s[g], ends, ps, complement, kept)
-    if near_zero.all():
-        return result
-    g = ~near_zero
-    mm, ss = m[g], s[g]
-    z_peak = ((peak[g] - mm) / ss)[:, None]
-    inside = inside[g]
-    part = np.zeros((len(ps), mm.size))
-    for ends, reach, sign, side_rules in (
-        (
-            np.concatenate([(left[g] - mm[:, None]) / ss[:, None], z_peak], axis=1),
-            (mm - bottom) / ss,
-            -1.0,
-            rules[::-1],
-        ),
-        (
-            np.concatenate([z_peak, (right[g] - mm[:, None]) / ss[:, None]], axis=1),
-            (top - mm) / ss,
-            1.0,
-            rules,
-        ),
-    ):
-        full = inside & (reach >= _HERMITE_T)
-        if full.any():
-            part[:, full] += _gh_offset(mm[full], ss[full], sign, ps, complement)
-        if not full.all():
-            cut = ~full
-            cut_ends, kept = _prune(ends[cut], side_rules)
-            part[:, cut] += _gl_offset(mm[cut], ss[cut], cut_ends, ps, complement, kept)
-    result[:, g] = part
-    return result
-
-
-def _prune(ends, rules):
-    """Drop the panels that are empty in every row (clipped to the window's ends; they
-    sit at the two ends of the row), with their rules."""
-    nonempty = np.any(ends[:, 1:] > ends[:, :-1], axis=0)
-    if nonempty.all():
-        return ends, rules
-    used = np.flatnonzero(nonempty)
-    if not used.size:
-        return ends[:, :2], rules[:1]
-    first, last = used[0], used[-1]
-    return ends[:, first : last + 2], rules[first : last + 1]
-
-
-def _panels(ends, rules):
-    """Gauss-Legendre nodes and weights on the panels between successive ``ends`` (panel j
-    with ``rules[j]``), flattened per point."""
-    half = 0.5 * (ends[:, 1:] - ends[:, :-1])
-    middle = ends[:, :-1] + half
-    nodes = [middle[:, j, None] + half[:, j, None] * rule[0] for j, rule in enumerate(rules)]
-    weights = [half[:, j, None] * rule[1] for j, rule in enumerate(rules)]
-    return np.concatenate(nodes, axis=1), np.concatenate(weights, axis=1)
-
-
-def _gl_sqrt(m, s, ends_u, ps, complement, rules):
-    """Window near 0: u = sqrt(x), x^(p/2) dx = 2 u^(p + 1) du."""
-    u, w = _panels(ends_u, rules)
-    x = u * u
-    z = (x - m[:, None]) / s[:, None]
-    w *= np.exp(-0.5 * z * z) * (2.0 * _INV_SQRT_2PI) / s[:, None]
-    rows = []
-    for p in ps:
-        if complement:
-            h = u * _one_minus_power_half(x, 1.0 - x, p)
-        else:
-            h = u ** (p + 1) if p >= 0 else np.ones_like(u)
-        rows.append(np.einsum("ij,ij->i", w, h))
-    return np.array(rows)
-
-
-def _h_offset(m, s, z, p, complement):
-    """h(x) at x = m + s z, with 1 - x = (1 - m) - s z for the complement."""
-    x = m[:, None] + s[:, None] * z
-    if complement:
-        return _one_minus_power_half(x, (1.0 - m)[:, None] - s[:, None] * z, p)
-    return _power_half(x, p)
-
-
-def _gl_offset(m, s, ends_z, ps, complement, rules):
-    """Window away from 0, panels in z: x = m + s z, phi_s(x - m) dx = phi(z) dz."""
-    z, w = _panels(ends_z, rules)
-    w *= np.exp(-0.5 * z * z) * _INV_SQRT_2PI
-    return np.array([np.einsum("ij,ij->i", w, _h_offset(m, s, z, p, complement)) for p in ps])
-
-
-_WIDE_NODES = 32  # Gauss-Legendre nodes on [0, 1] in u = sqrt(x) for a wide kernel
-_WIDE_T = 8.0  # ... within this many noise widths of [0, 1]
-
-
-@functools.cache
-def _wide_rule():
-    """Nodes u, 1 - u and weights (times 2 / sqrt(2 pi)) of ``_WIDE_NODES``-point
-    Gauss-Legendre on [0, 1]."""
-    x, w = np.polynomial.legendre.leggauss(_WIDE_NODES)
-    return 0.5 * (x + 1.0), 0.5 * (1.0 - x), w * _INV_SQRT_2PI
-
-
-def _wide(m, s, p: int, complement: bool):
-    """M_{p/2} (or the complement integral) for a wide kernel: s > 1/6 and m within
-    ``_WIDE_T`` noise widths of [0, 1].
-
-    ``int_0^1 2 u^(p+1) phi_s(u^2 - m) du`` (or with ``2 u (1 - u^p)``) by one fixed rule:
-    the kernel varies by at most ``(1 + 2 _WIDE_T s) / (2 s^2)`` ~ 66 nats over [0, 1], an
-    entire function of u that 32 nodes integrate to ~1e-14 relative (checked against mpmath,
-    tests/test_distributions.py), at a fraction of the windowed rule's cost.
-    """
-    u, one_minus_u, weights = _wide_rule()
-    x = u * u
-    if complement:
-        h = u * _one_minus_power_half(x, one_minus_u * (1.0 + u), p)
-    else:
-        h = _int_power(u, p + 1) if p >= 0 else np.ones_like(u)
-    out = np.empty(m.size)
-    for start in range(0, m.size, _CHUNK):
-        block = slice(start, start + _CHUNK)
-        inv_s = 1.0 / s[block, None]
-        z = (x[None, :] - m[block, None]) * inv_s
-        out[block] = (np.exp(-0.5 * z * z) * inv_s) @ (weights * h)
-    return out
-
-
-def _gh_offset(m, s, sign, ps, complement):
-    """int_0^inf h(m + sign s v) phi(v) dv by half-range Gauss-Hermite."""
-    nodes, weights = _half_range_hermite()
-    z = np.broadcast_to(sign * nodes, (m.size, nodes.size))
-    return np.array([_h_offset(m, s, z, p, complement) @ weights for p in ps])
-
-
-@functools.cache
-def _half_range_hermite(n: int = _N_HERMITE):
-    """Gauss rule for the weight phi(v) on [0, inf) (Golub-Welsch on a Stieltjes discretisation)."""
-    x, w = np.polynomial.legendre.leggauss(20)
-    edges = np.concatenate([np.linspace(0.0, 8.0, 161), np.linspace(8.0, 40.0, 33)[1:]])
-    half = 0.5 * np.diff(edges)
-    v = ((edges[:-1] + half)[:, None] + half[:, None] * x).ravel()
-    dv = (half[:, None] * w).ravel() * np.exp(-0.5 * v * v) * _INV_SQRT_2PI
-    alpha, beta = np.zeros(n), np.zeros(n)
-    previous, current = np.zeros_like(v), np.ones_like(v)
-    norm_previous = 1.0
-    for k in range(n):
-        norm = dv @ (current * current)
-        alpha[k] = dv @ (v * current * current) / norm
-        beta[k] = norm / norm_previous if k else norm
-        previous, current = current, (v - alpha[k]) * current - (beta[k] if k else 0.0) * previous
-        norm_previous = norm
-    jacobi = np.diag(alpha) + np.diag(np.sqrt(beta[1:]), 1) + np.diag(np.sqrt(beta[1:]), -1)
-    nodes, vectors = np.linalg.eigh(jacobi)
-    return nodes, beta[0] * vectors[0] ** 2
 
 
 # ----------------------------------------------------------------------------------------
