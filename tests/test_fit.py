@@ -635,3 +635,19 @@ def test_the_spacing_loss_takes_one_c_per_parameter_set():
     assert noiseless == pytest.approx(
         [objective.loss(a[i], b[i], int(cs[i]), 0.0, False)[0] for i in range(4)], rel=1e-12
     )
+
+
+def test_a_fit_with_its_screen_memo_pickles_and_compares_by_its_parameters():
+    import pickle
+
+    from tailstop import NoisyQuadraticDistribution
+
+    ys = draw(0.60, 0.72, 2, 0.005, False, 120, seed=2)
+    result = fit(ys, constraints={"convex": False})
+    assert result.screen is not None
+    copy = pickle.loads(pickle.dumps(result))
+    assert copy == result and copy.screen.key == result.screen.key  # the memo survives
+    assert result == FitResult(result.a, result.b, result.c, result.o, result.convex, result.loss)
+    dist = NoisyQuadraticDistribution.fit(ys, constraints={"convex": False})
+    again = pickle.loads(pickle.dumps(dist))
+    assert again == dist and again._fit_screen.n == 120

@@ -211,6 +211,8 @@ def _screen_memo(problem: _Problem, coords: dict, memo: ScreenMemo | None = None
             starts += [(convex, c, np.zeros(0), 0.0) for c in problem.cs]
             continue
         if reuse:
+            if convex not in memo.starts:  # nothing finite there in the screen kept
+                continue
             a, b, o, c, group = memo.starts[convex]
         else:
             a, b, o, c, k = _start_candidates(problem, convex)
