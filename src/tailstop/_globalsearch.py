@@ -383,8 +383,9 @@ def _best(problem: _Problem, coords: dict, found: list, what: str = "fit") -> Fi
     """The search result with the least loss, as a :class:`FitResult`."""
     if not found:
         raise FitError(f"the {what} found no parameters with a finite spacing loss.")
-    _, convex, c, x, _ = min(found, key=lambda k: k[0])
-    return _result(problem, coords[convex], convex, c, x)
+    loss, convex, c, x, _ = min(found, key=lambda k: k[0])
+    # (the searches descend on the full objective: their loss at x is the result's)
+    return _result(problem, coords[convex], convex, c, x, loss)
 
 
 def _finish(problem: _Problem, coords: dict, found: list) -> FitResult:
@@ -417,26 +418,43 @@ def _finish(problem: _Problem, coords: dict, found: list) -> FitResult:
 def _in_box(problem: _Problem, coords: SearchCoordinates, x) -> tuple[float, float, float]:
     """``(a, b, o)`` of the search point ``x``, exactly within the box (the coordinates'
     round trip can cross a bound by an ulp)."""
-    a, b, o, _ = coords.to_params(np.asarray(x, float)[None])
-    return (
-        float(np.clip(a[0], *problem.a_bounds)),
-        float(np.clip(b[0], *problem.b_bounds)),
-        float(np.clip(o[0], *problem.o_bounds)),
+    return _in_box_checked(problem, coords, x)[:3]
+
+
+def _in_box_checked(problem: _Problem, coords: SearchCoordinates, x):
+    """``_in_box``'s ``(a, b, o)`` and whether they are the point's own parameters (nothing
+    clipped, no penalty: the loss at x is theirs)."""
+    a, b, o, penalty = coords.to_params(np.asarray(x, float)[None])
+    raw = (float(a[0]), float(b[0]), float(o[0]))
+    clipped = tuple(
+        min(max(value, bounds[0]), bounds[1])
+        for value, bounds in zip(raw, (problem.a_bounds, problem.b_bounds, problem.o_bounds),
+                                 strict=True)
     )
+    return (*clipped, clipped == raw and not np.any(penalty))
 
 
-def _result(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x) -> FitResult:
-    a, b, o = _in_box(problem, coords, x)
-    if o > problem.o_bounds[0]:
+_CRAWL_RATIO = 1e-3  # a fit's noise above this many widths has not crawled to the bound
+
+
+def _result(
+    problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x, loss=None
+) -> FitResult:
+    """The fit at the search point ``x`` with its checks (the noiseless bound, the box's
+    edge, tiny noises). ``loss``: the full objective's loss at x, when the search has it."""
+    a, b, o, own = _in_box_checked(problem, coords, x)
+    known = loss is not None and own and np.isfinite(loss)
+    if o > problem.o_bounds[0] and not (known and o > _CRAWL_RATIO * (b - a)):
         # In the noiseless limit the loss flattens like o^2 and the search crawls towards
-        # the lower bound of o: take the bound when it is at least as good (both losses in
-        # one call).
+        # the lower bound of o (it stops at noises of 1e-5 to 1e-4 of the width): take the
+        # bound when it is at least as good (both losses in one call).
         loss, at_bound = problem.objective.loss(a, b, c, np.array([o, problem.o_bounds[0]]),
                                                 convex).tolist()
         if at_bound <= loss:
             o, loss = problem.o_bounds[0], at_bound
-    else:
+    elif not known:
         loss = float(problem.objective.loss(a, b, c, o, convex)[0])
+    loss = float(loss)
     if not np.isfinite(loss):
         raise FitError(f"the fit ended at parameters with a non-finite loss: {(a, b, c, o)}.")
     better = _on_edge(problem, coords, convex, c, a, b, o, loss)
