@@ -176,16 +176,28 @@ class BatchedNewton:
         # Trust-region steps for the current radius and for the largest one (what the model
         # promises), solved together; the step taken is clipped to the box, and if the
         # clipping spoils it (an active bound), the clipped steepest-descent step replaces it.
-        k = xm.shape[0]
-        two = np.concatenate([radius_m, np.full(k, self.MAX_STEP)])
-        steps = _trust_region_step(*(np.concatenate([x, x]) for x in (evals, evecs, g_eig)), two)
-
         def model(step):
             along = np.matmul(step[:, None, :], evecs)[:, 0, :]
             return -(g * step).sum(axis=1) - 0.5 * (evals * along * along).sum(axis=1)
 
-        promise = model(steps[k:])
-        step = np.minimum(np.maximum(xm + steps[:k], lower), upper) - xm
+        # (a positive definite model whose Newton step fits the current region takes the
+        # same step within the largest one: one solve serves both)
+        inside = evals[:, 0] > 0
+        if inside.all():
+            newton = -g_eig / evals
+            inside = (newton * newton).sum(axis=1) <= radius_m * radius_m
+        if inside.all():
+            unclipped = np.matmul(evecs, newton[:, :, None])[:, :, 0]
+            promise = model(unclipped)
+        else:
+            k = xm.shape[0]
+            two = np.concatenate([radius_m, np.full(k, self.MAX_STEP)])
+            steps = _trust_region_step(
+                *(np.concatenate([x, x]) for x in (evals, evecs, g_eig)), two
+            )
+            unclipped = steps[:k]
+            promise = model(steps[k:])
+        step = np.minimum(np.maximum(xm + unclipped, lower), upper) - xm
         step_model = model(step)
         spoiled = ~(step_model > 0)
         if spoiled.any():
