@@ -651,3 +651,12 @@ def test_a_fit_with_its_screen_memo_pickles_and_compares_by_its_parameters():
     dist = NoisyQuadraticDistribution.fit(ys, constraints={"convex": False})
     again = pickle.loads(pickle.dumps(dist))
     assert again == dist and again._fit_screen.n == 120
+
+
+def test_the_screening_table_refuses_an_untabulated_c():
+    from tailstop._globalsearch import _table
+
+    table = _table()
+    assert table.index(np.array([1, 10]), 0).shape == (2,)
+    with pytest.raises(KeyError, match="not tabulated"):
+        table.index(np.array([2, 11]), 0)

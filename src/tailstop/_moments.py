@@ -64,7 +64,7 @@ from tailstop._powers import (
     _one_minus_power_half,
     _power_half,
 )
-from tailstop._quadrature import _LEVELS, _WIDE_T, TAIL, _integrate, _wide
+from tailstop._quadrature import _INV_SQRT_2PI, _LEVELS, _WIDE_T, TAIL, _integrate, _wide
 
 __all__ = ["std_cdf", "std_pdf", "std_sf"]
 
@@ -77,7 +77,6 @@ _NEAR_ONE_T1 = -6.0  # ... not deep in the upper tail (the sf there cancels like
 _NEAR_ONE_TERMS = 64  # (rho = s / m <= 1 / _NEAR_ONE_T0: terms shrink like 0.5^i at worst)
 _FINITE_S = 1.0 / 6.0  # even c: the finite expansion for s at most this and t0 >= -1
 _PIECEWISE_CHUNK = 8192  # points per block of piecewise-polynomial evaluation
-_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
 

@@ -28,9 +28,6 @@ def _trust_region_step(evals, evecs, g_eig, radius):
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         newton = (lam_min > 0) & (length(np.zeros_like(lam_min)) <= radius)
-        if newton.all():  # every Newton step fits in its region (near the optimum, usual)
-            coefficients = -g_eig / evals
-            return np.matmul(evecs, coefficients[:, :, None])[:, :, 0]
         scale = np.abs(evals).max(axis=1) + np.sqrt((g_eig * g_eig).sum(axis=1)) / radius
         lo = np.maximum(-lam_min, 0.0) * (1 + 1e-12) + 1e-14 * (scale + 1e-300)
         hard = length(lo) < radius  # even the smallest admissible mu gives a short step
@@ -181,7 +178,8 @@ class BatchedNewton:
             return -(g * step).sum(axis=1) - 0.5 * (evals * along * along).sum(axis=1)
 
         # (a positive definite model whose Newton step fits the current region takes the
-        # same step within the largest one: one solve serves both)
+        # same step within the largest one: one solve serves both; near an optimum, the
+        # usual case, the subproblem's solver is not needed at all)
         inside = evals[:, 0] > 0
         if inside.all():
             newton = -g_eig / evals

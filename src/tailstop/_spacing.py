@@ -414,7 +414,12 @@ class StandardCdfTable:
 
     def index(self, c, noise_index):
         """Row of the table of (c, noise_ratios[noise_index]) (arrays broadcast)."""
-        return self._row_of_c[np.asarray(c, dtype=np.intp)] * self.noise_ratios.size + noise_index
+        c = np.asarray(c, dtype=np.intp)
+        known = (c >= 0) & (c < self._row_of_c.size)
+        rows = np.where(known, self._row_of_c[np.where(known, c, 0)], -1)
+        if (rows < 0).any():
+            raise KeyError(f"c not tabulated: {np.unique(c[rows < 0]).tolist()}")
+        return rows * self.noise_ratios.size + noise_index
 
     def log_cdf(self, rows, m):
         """log G at m (shape (R, L)) from the tables ``rows`` (shape (R,))."""
