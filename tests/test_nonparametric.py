@@ -442,6 +442,27 @@ def test_points_outside_the_ld_band_are_counted_as_the_exact_band_counts():
         assert points_outside_ld_band(u, confidence) == exact
 
 
+def test_points_inside_the_ld_band_need_no_band():
+    """Uniform draws, mostly inside the band: the count (0 for most, by the quick check of
+    each point's Beta CDF, no band built) equals the exact band's, also for sizes never seen."""
+    from tailstop import bands
+
+    rng = np.random.default_rng(1)
+    zeros = 0
+    for _ in range(60):
+        n = int(rng.integers(2, 3000))
+        confidence = float(rng.choice([0.8, 0.9, 0.95]))
+        u = np.sort(rng.random(n))
+        u[rng.integers(0, n)] = float(rng.choice([0.0, 1.0, 0.5]))  # now and then outside
+        u = np.sort(u)
+        lower, upper = bands.order_statistic_band(n, confidence)
+        exact = int(np.sum((u < lower) | (u > upper)))
+        bands._GUESS_BANDS.clear()
+        assert bands.points_outside_ld_band(u, confidence) == exact
+        zeros += not bands._GUESS_BANDS  # no band was built
+    assert zeros >= 10
+
+
 def test_points_outside_the_ld_band_refuses_what_is_not_a_probability():
     from tailstop.bands import points_outside_ld_band
 

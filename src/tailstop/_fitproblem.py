@@ -223,6 +223,12 @@ class _Problem:
         return min(1.0, (uncensored + 1.0) / (objective.n + 1.0))
 
     @property
+    def ftol(self) -> float | None:
+        """The loss decrease below which the searches stop, when coarser than their default:
+        a quick fit feeds test statistics in deviance units ``2 (n + 1) dL``, wanted to ~1e-3."""
+        return 1e-3 / (2.0 * (self.n + 1.0)) if self.quick else None
+
+    @property
     def final(self) -> bool:
         """Whether the refining objective is the full one (no polish needed)."""
         return all(self.coarse[cv] is self.objective for cv in self.convexs)

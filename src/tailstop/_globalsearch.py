@@ -373,6 +373,7 @@ def _search(problem: _Problem, coords: dict | None = None, starts=None) -> FitRe
         problem.coarse,
         [k[:3] for k in starts],
         problem.final,
+        ftol=problem.ftol,
         margin_scale=problem.margin_scale,
     )
     batch.run(max_iter=30, prune=True)
@@ -408,6 +409,7 @@ def _finish(problem: _Problem, coords: dict, found: list) -> FitResult:
             [k[1:4] for k in chosen],
             True,
             hessians=np.stack([k[4] for k in chosen]),
+            ftol=problem.ftol,
         )
         polish.run(max_iter=20)
         chosen = polish.results() or chosen

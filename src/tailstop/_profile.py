@@ -230,6 +230,7 @@ class Profile(GainEnds):
             end = self.still_at_end(again, critical)
             if end is not None:
                 return v1, end
+            v1 = self._moved_end(name, again, v1, v_hat, target)
         checked = again  # the end's fit before the latest trials, checked then
         for _ in range(MAX_RESTARTS):
             value, repeated, outside, end = self._search(
@@ -275,6 +276,20 @@ class Profile(GainEnds):
             v1 = v_hat + max(reach, direction * step, key=abs)
         return value, end
 
+    def _moved_end(self, name: str, fit, v_old: float, v_hat: float, target: float) -> float:
+        """Where to fit first on an update: the previous end ``v_old``, unless the root
+        deviance ``r`` of its fit ``fit`` on these data (not refitted: an upper bound, and
+        close to the refitted one, which one trial moves by O(1 / n) units of deviance) puts
+        the end elsewhere: then, with ``r`` linear in ``v`` from the estimate ``v_hat``, at
+        ``v_hat + (v_old - v_hat) target / r`` (a move of at most a quarter of the
+        half-width; farther, the secant search is left to find it). An end that still
+        holds (``r`` within ``RTOL`` of ``target``) is fitted where it was."""
+        r = math.sqrt(max(self.deviance_of(fit), 0.0))
+        if not (np.isfinite(r) and r > 0.0) or abs(r - target) <= RTOL * target:
+            return v_old
+        moved = v_hat + (v_old - v_hat) * target / r
+        return moved if abs(moved - v_old) <= 0.25 * abs(v_old - v_hat) else v_old
+
     def _farther(self, value: float, end):
         """The fit at ``b = value`` over the values of ``c`` above the end's, if it is better
         than the end's own fit, with its deviance (kept among the fits); else None. (The
@@ -314,13 +329,16 @@ class Profile(GainEnds):
         target = math.sqrt(critical)
         inside_v, inside_r, inside_fit = inside
         outside_v = outside_r = None
+        first = again is not None  # the first fit starts from the previous end's fit
         for _ in range(MAX_FITS_PER_END):
             if (v1 - limit) * direction >= 0:
                 v1 = float(limit)
             repeated = again is not None and float(getattr(again, name)) == v1
-            if repeated:
-                # from the fit here before the latest trials, with the screening starts of its
-                # c and the neighbouring ones (the new trials may favour another basin)
+            if first:
+                first = False
+                # from the previous end's fit (here, or next to here when the end moved), with
+                # the screening starts of its c and the neighbouring ones (the new trials may
+                # favour another basin)
                 dist, deviance = self.fit({name: float(v1)}, warm=again)
                 # the next fit is next to it: from it alone, inside the region or not
                 again = dist
