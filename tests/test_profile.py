@@ -159,3 +159,16 @@ def test_the_profiles_range_over_the_c_that_reach_inside_the_region():
     assert profile.constraints()["c"] == (2, 4)
     profile.restrict_dimensions({3: 0.0}, CRITICAL)  # no other c fitted: the estimate's
     assert profile.c_range == (3, 3)
+
+
+def test_an_update_fits_a_moved_end_where_its_previous_fit_puts_it():
+    """New trials in the tail (no shortcut): the previous end's fit, evaluated on the new
+    data, puts the moved end where a first fit confirms it (one fit, not a secant's two)."""
+    profile = _KnownProfile(lambda v: (v / 0.1) ** 2)
+    first = profile.end("b", CRITICAL, 1.0, 0.001, math.inf, 1e-5)
+    guess_fit = profile.kept[-1][0]
+    moved = _KnownProfile(lambda v: (v / 0.105) ** 2)  # the region grew by 5% (> RTOL)
+    moved.reuse_ends = False
+    end = moved.end("b", CRITICAL, 1.0, 0.001, math.inf, 1e-5, first, guess_fit)
+    assert moved.refits == 1
+    assert _root_deviance_at(moved, end) == pytest.approx(math.sqrt(CRITICAL), rel=RTOL)

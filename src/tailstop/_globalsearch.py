@@ -269,6 +269,8 @@ class _Batch:
     ):
         self.coords, self.objectives, self.final = coords, objectives, final
         self.margin_scale = margin_scale
+        # (see _GroupBatch: the searches of several fits, each pruned among its own)
+        self.group, self.unpruned = None, None
         self.convex = np.array([k[0] for k in starts], dtype=bool)
         self.c = np.array([k[1] for k in starts], dtype=int)
         self.key = self.convex * (C_MAX + 1) + self.c  # one integer per (convex, c)
@@ -326,7 +328,7 @@ class _Batch:
         for iteration in range(max_iter):
             self.step()
             if prune:
-                best = nt.f.min()
+                best = nt.f.min() if self.group is None else self._group_best()
                 hopeless = nt.f > best + scale * margins[min(iteration, len(margins) - 1)]
                 if iteration >= model_from:
                     with np.errstate(invalid="ignore"):  # inf - inf: already hopeless
@@ -345,9 +347,16 @@ class _Batch:
                     ]
                     near = np.abs(nt.x - nt.x[leader]).max(axis=1, initial=0.0) < 0.02
                     hopeless |= near & (leader != np.arange(order.size))
+                if self.unpruned is not None:
+                    hopeless &= ~self.unpruned
                 nt.deactivate(np.flatnonzero(hopeless))
             if not nt.active.any():
                 break
+
+    def _group_best(self) -> np.ndarray:
+        best = np.full(self.group.max() + 1, np.inf)
+        np.minimum.at(best, self.group, self.newton.f)
+        return best[self.group]
 
     def results(self) -> list:
         """(loss, convex, c, x, hessian) of every search with a finite loss."""

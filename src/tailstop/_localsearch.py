@@ -61,10 +61,39 @@ def _warm_search(
     only when the screen scores it better than the previous fit (the latest trials moved the
     optimum to another basin); a neighbour without one takes its best screening start.
     """
+    prepared = _warm_starts(problem, warm, fallback, screen, guides)
+    if prepared is None:
+        return _search(problem)
+    coords, c_prev, local, settled, memo = prepared
+    # The starts are next to their optima (the previous fit, a step along a profile) or
+    # screened better than the previous fit: they descend on the full objective, with no
+    # coarse stage and polish (a coarse stage would first move the previous optimum to the
+    # coarse objective's, and the polish back).
+    objectives = {cv: problem.objective for cv in coords}
+    batch = _Batch(coords, objectives, local, True, ftol=ftol, margin_scale=problem.margin_scale)
+    if settled is not None:
+        batch.newton.settle([0], [settled])
+    # The previous optimum sets the pace: prune sooner and tighter than the global search.
+    batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1)
+    found = batch.results()
+    if fallback and found:
+        # the best c is at the edge of the neighbourhood searched and the optimum may lie
+        # beyond it (the previous fit was of other data, e.g. another tail): search globally
+        c_best = min(found, key=lambda k: k[0])[2]
+        if c_best != c_prev and 2 * c_best - c_prev in problem.cs:
+            return _search(problem)
+    result = _best(problem, coords, found)
+    return dataclasses.replace(result, screen=memo) if memo is not None else result
+
+
+def _warm_starts(problem: _Problem, warm, fallback: bool, screen: bool | str,
+                 guides: Mapping | None):
+    """The starts of :func:`_warm_search`: ``(coords, c, starts, settled loss of the first
+    start or None, screen memo)``, or None when the global search must run instead."""
     convex = bool(warm.convex)
     coords = _coordinates(problem)
     if convex not in problem.convexs or coords[convex].dimension == 0:
-        return _search(problem)
+        return None
     cd = coords[convex]
     c_prev = min(problem.cs, key=lambda c: abs(c - int(warm.c)))
     near = {c_prev - 1, c_prev, c_prev + 1}
@@ -121,26 +150,8 @@ def _warm_search(
                 local.append(k[:3])
             seen.add(k[1])
         elif fallback and k[3] < reference:
-            return _search(problem)  # (a new screen)
-    # The starts are next to their optima (the previous fit, a step along a profile) or
-    # screened better than the previous fit: they descend on the full objective, with no
-    # coarse stage and polish (a coarse stage would first move the previous optimum to the
-    # coarse objective's, and the polish back).
-    objectives = {cv: problem.objective for cv in coords}
-    batch = _Batch(coords, objectives, local, True, ftol=ftol, margin_scale=problem.margin_scale)
-    if settled is not None:
-        batch.newton.settle([0], [settled])
-    # The previous optimum sets the pace: prune sooner and tighter than the global search.
-    batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1)
-    found = batch.results()
-    if fallback and found:
-        # the best c is at the edge of the neighbourhood searched and the optimum may lie
-        # beyond it (the previous fit was of other data, e.g. another tail): search globally
-        c_best = min(found, key=lambda k: k[0])[2]
-        if c_best != c_prev and 2 * c_best - c_prev in problem.cs:
-            return _search(problem)
-    result = _best(problem, coords, found)
-    return dataclasses.replace(result, screen=memo) if memo is not None else result
+            return None  # (a new screen)
+    return coords, c_prev, local, settled, memo
 
 
 def _start_point(problem: _Problem, coords: SearchCoordinates, warm) -> np.ndarray:

@@ -23,6 +23,11 @@ MAX_RESTARTS = 3  # resumptions of an end's search from a better fit (another c,
 RTOL = 0.03  # an end within 3% of the critical root deviance (6% in deviance) is found
 
 
+def clipped(value: float, limit: float, direction: float) -> float:
+    """``value``, or ``limit`` when it lies at or beyond it in ``direction``."""
+    return float(limit) if (value - limit) * direction >= 0 else value
+
+
 class Profile(GainEnds):
     """Profiles of the best possible score ``b`` and the noise ``o`` (maximise orientation)."""
 
@@ -51,6 +56,7 @@ class Profile(GainEnds):
         # an update whose new trials all fell below the threshold (the tail's data unchanged,
         # only the censored count grew) may keep ends that still hold (still_at_end)
         self.reuse_ends = False
+        self._prefetched: dict = {}  # fits made ahead, in lock step (prefetch)
 
     def restrict_dimensions(self, deviances: dict, critical: float) -> None:
         """Range the profiles over only the ``c`` whose own best fit lies inside the region
@@ -128,21 +134,29 @@ class Profile(GainEnds):
 
         full = self.constraints()
         full.update(constraints)
-        try:
-            # the profile of b minimises over c too (the neighbouring values of the previous
-            # point); along the noise, c stays (other c are consistent_dimensions's job)
-            start = warm or self.best_fit
-            if set(constraints) == {"o"}:  # a step along the noise alone keeps its c
-                r = fit_local(self.ys, self.limits, full, start, ftol=self.ftol)
-            else:
-                r = fit_near(self.ys, self.limits, full, start, ftol=self.ftol, screen=screen)
-            dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
-            deviance = self.scale * (r.loss - self.loss_hat)
-        except ConstraintError:
+        start = warm or self.best_fit
+        r = None
+        if screen is True and len(constraints) == 1:  # made by prefetch?
+            ((name, value),) = constraints.items()
+            r = self._prefetched.pop((name, float(value), id(start)), None)
+        if r is None:
+            try:
+                # the profile of b minimises over c too (the neighbouring values of the
+                # previous point); along the noise, c stays (other c are
+                # consistent_dimensions's job)
+                if set(constraints) == {"o"}:  # a step along the noise alone keeps its c
+                    r = fit_local(self.ys, self.limits, full, start, ftol=self.ftol)
+                else:
+                    r = fit_near(
+                        self.ys, self.limits, full, start, ftol=self.ftol, screen=screen
+                    )
+            except (ConstraintError, FitError) as exc:
+                r = exc
+        if isinstance(r, ConstraintError):
             # the value leaves the fit's box (e.g. b below every allowed a): no parameters
             # there, so it is outside the region; the warm start stands in, never plausible
-            dist, deviance = warm or self.best_fit, math.inf
-        except FitError:  # nothing finite near the warm start: search everywhere
+            dist, deviance = start, math.inf
+        elif isinstance(r, FitError):  # nothing finite near the warm start: search everywhere
             try:
                 dist = NoisyQuadraticDistribution.fit(
                     self.ys, limits=self.limits, constraints=full
@@ -151,7 +165,10 @@ class Profile(GainEnds):
             except FitError:
                 # no finite loss anywhere under the constraint (e.g. a noise far too small for
                 # the spread of the data): outside the region, never plausible
-                dist, deviance = warm or self.best_fit, math.inf
+                dist, deviance = start, math.inf
+        else:
+            dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
+            deviance = self.scale * (r.loss - self.loss_hat)
         self.fits.append((dist, deviance))
         return dist, deviance
 
@@ -179,15 +196,62 @@ class Profile(GainEnds):
             self.fits.append(out[c])
         return out
 
+    def start(self, name: str, critical: float, direction: float, step: float, limit: float,
+              guess: float | None = None, guess_fit=None) -> tuple:
+        """How :meth:`_end` begins: ``(value, (fit, deviance))`` when an update's previous end
+        stands without a fit; else ``("fit", v1, again)``: the first fit is at ``v1``, from
+        ``again`` (the previous end's fit, or None: from the estimate). The first fits of
+        several ends are independent, so they can be made together (:meth:`prefetch`)."""
+        v_hat = float(getattr(self.best_fit, name))
+        v1 = v_hat + direction * step
+        again = None
+        if guess is not None and np.isfinite(guess) and (guess - v_hat) * direction > 0:
+            v1 = float(guess)
+            if guess_fit is not None and float(getattr(guess_fit, name)) == v1 and (
+                name != "o" or int(guess_fit.c) == int(self.best_fit.c)
+            ):
+                again = guess_fit
+        if again is not None:
+            # An update: the end before the latest trials, evaluated on these data, is often
+            # still at the boundary (or, at the limit, still inside): then it stands, unfitted
+            if v1 == limit:
+                end = (again, self.deviance_of(again))
+                if end[1] < critical:
+                    self.fits.append(end)
+                    return v1, end
+            end = self.still_at_end(again, critical)
+            if end is not None:
+                return v1, end
+            v1 = self._moved_end(name, again, v1, v_hat, math.sqrt(critical))
+        return "fit", v1, again
+
+    def prefetch(self, requests: list) -> None:
+        """Make the fits ``self.fit({name: value}, warm=warm)`` of ``requests`` (``(name,
+        value, warm)``) together, in lock step (:func:`tailstop._lockstep.fit_each`); each is
+        taken by the first such call of :meth:`fit`."""
+        from tailstop._lockstep import fit_each
+
+        calls = [({**self.constraints(), name: float(value)}, warm or self.best_fit, name == "o")
+                 for name, value, warm in requests]
+        found = fit_each(self.ys, self.limits, calls, self.ftol)
+        for (name, value, _), (_, start, _), r in zip(requests, calls, found, strict=True):
+            self._prefetched[name, float(value), id(start)] = r
+
+    def discard_prefetched(self) -> None:
+        """Drop the prefetched fits no search asked for."""
+        self._prefetched.clear()
+
     def end(self, name: str, critical: float, direction: float, step: float, limit: float,
-            xtol: float, guess: float | None = None, guess_fit=None) -> float:
+            xtol: float, guess: float | None = None, guess_fit=None, start=None) -> float:
         """:meth:`_end`, keeping the fit at the end found."""
-        value, end = self._end(name, critical, direction, step, limit, xtol, guess, guess_fit)
+        value, end = self._end(
+            name, critical, direction, step, limit, xtol, guess, guess_fit, start
+        )
         self.kept.append(end)
         return value
 
     def _end(self, name: str, critical: float, direction: float, step: float, limit: float,
-             xtol: float, guess: float | None = None, guess_fit=None):
+             xtol: float, guess: float | None = None, guess_fit=None, start=None):
         """Where the profile deviance of ``name`` crosses ``critical``, searching from the fit,
         and the ``(fit, deviance)`` there.
 
@@ -208,29 +272,14 @@ class Profile(GainEnds):
         check over all other ``c`` found a better fit at 5 of 89 upper ends and 0 of 84
         lower ones.)
         """
+        if start is None:
+            start = self.start(name, critical, direction, step, limit, guess, guess_fit)
+        if len(start) == 2:  # found without a fit
+            return start
+        v1, again = start[1:]
         v_hat = float(getattr(self.best_fit, name))
         inside = (v_hat, 0.0, self.best_fit)
-        v1 = v_hat + direction * step
-        again = None
-        if guess is not None and np.isfinite(guess) and (guess - v_hat) * direction > 0:
-            v1 = float(guess)
-            if guess_fit is not None and float(getattr(guess_fit, name)) == v1 and (
-                name != "o" or int(guess_fit.c) == int(self.best_fit.c)
-            ):
-                again = guess_fit
         target = math.sqrt(critical)
-        if again is not None:
-            # An update: the end before the latest trials, evaluated on these data, is often
-            # still at the boundary (or, at the limit, still inside): then it stands, unfitted
-            if v1 == limit:
-                end = (again, self.deviance_of(again))
-                if end[1] < critical:
-                    self.fits.append(end)
-                    return v1, end
-            end = self.still_at_end(again, critical)
-            if end is not None:
-                return v1, end
-            v1 = self._moved_end(name, again, v1, v_hat, target)
         checked = again  # the end's fit before the latest trials, checked then
         for _ in range(MAX_RESTARTS):
             value, repeated, outside, end = self._search(
@@ -331,8 +380,7 @@ class Profile(GainEnds):
         outside_v = outside_r = None
         first = again is not None  # the first fit starts from the previous end's fit
         for _ in range(MAX_FITS_PER_END):
-            if (v1 - limit) * direction >= 0:
-                v1 = float(limit)
+            v1 = clipped(v1, limit, direction)
             repeated = again is not None and float(getattr(again, name)) == v1
             if first:
                 first = False
