@@ -541,13 +541,13 @@ def test_an_update_reuses_ends_only_when_its_new_trials_fall_below_the_threshold
     before = analyze(ys, "maximize")
     assert before.n_censored > 0  # the tail (121 of 200) is not the whole search
     seen = []
-    original = Profile.end
+    original = Profile.ends
 
     def recorded(self, *args, **kwargs):
         seen.append(self.reuse_ends)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Profile, "end", recorded)
+    monkeypatch.setattr(Profile, "ends", recorded)
     censored = analyze(np.append(ys, ys.min()), "maximize", previous=before)
     assert seen and all(seen)  # the chosen tail's and the partner's ends
     seen.clear()

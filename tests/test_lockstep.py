@@ -23,38 +23,79 @@ def test_fits_in_lock_step_are_the_fits_one_by_one(seed):
                                ("o", 1.5 * fit.o, True), ("o", 0.5 * fit.o, True),
                                ("b", fit.b + 1e6, False)]:
         constraints = {**tail_constraints(10), name: value}
-        requests.append((constraints, fit, local))
+        requests.append((constraints, fit, local, not local))
+    requests[1] = (*requests[1][:3], False)  # a descent with no screening starts
     # the last: infeasible (a above b)
-    requests[-1] = ({**tail_constraints(10), "a": (0.9, 0.95), "b": 0.5}, fit, False)
+    requests[-1] = ({**tail_constraints(10), "a": (0.9, 0.95), "b": 0.5}, fit, False, True)
     together = fit_each(ys, limits, requests, ftol=1e-8)
     assert isinstance(together[-1], ConstraintError)
-    for (constraints, warm, local), got in zip(requests[:-1], together[:-1], strict=True):
-        alone = (fit_local if local else fit_near)(ys, limits, constraints, warm, ftol=1e-8)
+    for (constraints, warm, local, screen), got in zip(requests[:-1], together[:-1],
+                                                        strict=True):
+        if local:
+            alone = fit_local(ys, limits, constraints, warm, ftol=1e-8)
+        else:
+            alone = fit_near(ys, limits, constraints, warm, ftol=1e-8, screen=screen)
         assert got.c == alone.c
         # the same steps; a point's last bits depend on the kernel call's other points
         assert got.loss == pytest.approx(alone.loss, rel=1e-7)
         assert got.b == pytest.approx(alone.b, abs=1e-6)
 
 
-def test_a_prefetched_profile_fit_is_not_made_again(monkeypatch):
-    from tailstop import _localsearch
+@pytest.mark.parametrize("seed", [3, 4])
+def test_end_searches_side_by_side_find_the_ends_one_by_one(seed):
+    """Profile.ends (every search's fits of a round in lock step) against Profile.end one
+    search at a time: the same ends, to the last bits the kernel calls may change."""
+    from scipy import stats
+
     from tailstop._intervals import new_profile
 
     truth = NoisyQuadraticDistribution(0.6, 0.72, 2, 0.005)
-    ys = truth.sample(200, generator=np.random.default_rng(3))
+    ys = truth.sample(200, generator=np.random.default_rng(seed))
     threshold = float(np.quantile(ys, 0.5))
     fit = NoisyQuadraticDistribution.fit(ys, limits=(threshold, np.inf),
                                          constraints={"convex": False})
-    profile = new_profile(ys, fit, threshold, 10, (-np.inf, np.inf))
-    profile.prefetch([("b", fit.b + 0.001, None), ("o", 2 * fit.o, None)])
+    critical = float(stats.chi2.ppf(0.9, 1))
+    spread = max(fit.o, 1e-3 * (fit.b - threshold))
+    searches = {
+        ("b", 1.0): ("b", critical, 1.0, spread, np.inf, 0.02 * spread),
+        ("b", -1.0): ("b", critical, -1.0, spread, -np.inf, 0.02 * spread),
+        ("o", 1.0): ("o", critical, 1.0, 0.3 * fit.o, np.inf, 0.006 * fit.o),
+        ("o", -1.0): ("o", critical, -1.0, 0.3 * fit.o, 0.0, 0.006 * fit.o),
+    }
+    together = new_profile(ys, fit, threshold, 10, (-np.inf, np.inf))
+    found = together.ends(searches)
+    alone = new_profile(ys, fit, threshold, 10, (-np.inf, np.inf))
+    for key, args in searches.items():
+        value = alone.end(*args)
+        assert found[key][0] == pytest.approx(value, rel=1e-6, abs=1e-9)
+        # deviances are wanted to 1e-3 (the profile fits' tolerance)
+        assert found[key][1][1] == pytest.approx(alone.kept[-1][1], abs=1e-3)
+    assert [end for _, end in found.values()] == together.kept
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("fitted again")
 
-    monkeypatch.setattr(_localsearch, "fit_near", refuse)
-    monkeypatch.setattr(_localsearch, "fit_local", refuse)
-    dist, deviance = profile.fit({"b": fit.b + 0.001})
-    assert dist.b == fit.b + 0.001 and 0 < deviance < np.inf
-    assert profile.fit({"o": 2 * fit.o})[0].o == 2 * fit.o
-    with pytest.raises(AssertionError, match="fitted again"):
-        profile.fit({"b": fit.b + 0.001})  # taken once
+def test_global_searches_in_lock_step_are_the_searches_one_by_one():
+    """The threshold candidates' quick global fits (search_each) against _search one by one,
+    on tails of 10 to all 300 trials (full and coarse objectives, polish included)."""
+    import dataclasses
+
+    from tailstop._fitproblem import _setup
+    from tailstop._globalsearch import _search
+    from tailstop._lockstep import search_each
+    from tailstop.regime import candidate_tail_sizes, tail_threshold
+
+    ys = NoisyQuadraticDistribution(0.0, 1.0, 3, 0.02).sample(
+        300, generator=np.random.default_rng(5)
+    )
+    problems = [
+        dataclasses.replace(
+            _setup(ys, (tail_threshold(ys, int(k)), np.inf), tail_constraints(10), True),
+            quick=True,
+        )
+        for k in candidate_tail_sizes(ys.size)
+    ]
+    assert any(p.final for p in problems) and not all(p.final for p in problems)
+    for got, problem in zip(search_each(problems), problems, strict=True):
+        alone = _search(problem)
+        assert got.c == alone.c
+        assert got.loss == pytest.approx(alone.loss, rel=1e-9)
+        assert (got.a, got.b, got.o) == pytest.approx((alone.a, alone.b, alone.o), rel=1e-6)

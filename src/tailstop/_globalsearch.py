@@ -401,16 +401,7 @@ def _best(problem: _Problem, coords: dict, found: list, what: str = "fit") -> Fi
 def _finish(problem: _Problem, coords: dict, found: list) -> FitResult:
     """Polish the best candidate of each (convex, c) within ``_POLISH_MARGIN`` of the best;
     return the best as a :class:`FitResult`."""
-    if not found:
-        raise FitError("the fit found no parameters with a finite spacing loss.")
-    margin = _POLISH_MARGIN * problem.margin_scale
-    found = sorted(found, key=lambda k: k[0])
-    chosen, seen = [], set()
-    for k in found:
-        if k[0] <= found[0][0] + margin and k[1:3] not in seen:
-            seen.add(k[1:3])
-            chosen.append(k)
-    chosen = chosen[:_MAX_POLISH]
+    chosen = _polish_choice(problem, found)
     if not problem.final and coords[chosen[0][1]].dimension > 0:
         polish = _Batch(
             coords,
@@ -422,6 +413,25 @@ def _finish(problem: _Problem, coords: dict, found: list) -> FitResult:
         )
         polish.run(max_iter=20)
         chosen = polish.results() or chosen
+    return _best_polished(problem, coords, chosen)
+
+
+def _polish_choice(problem: _Problem, found: list) -> list:
+    """The best search result of each (convex, c) within ``_POLISH_MARGIN`` of the best, at
+    most ``_MAX_POLISH`` of them, best first."""
+    if not found:
+        raise FitError("the fit found no parameters with a finite spacing loss.")
+    margin = _POLISH_MARGIN * problem.margin_scale
+    found = sorted(found, key=lambda k: k[0])
+    chosen, seen = [], set()
+    for k in found:
+        if k[0] <= found[0][0] + margin and k[1:3] not in seen:
+            seen.add(k[1:3])
+            chosen.append(k)
+    return chosen[:_MAX_POLISH]
+
+
+def _best_polished(problem: _Problem, coords: dict, chosen: list) -> FitResult:
     _, convex, c, x, _ = min(chosen, key=lambda k: k[0])
     return _result(problem, coords[convex], convex, c, x)
 

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from tailstop._profile import Profile, clipped
+from tailstop._profile import Profile
 from tailstop.errors import TailstopError
 
 logger = logging.getLogger("tailstop")
@@ -44,26 +44,14 @@ def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, noise
         if dist.o > 0:
             searches.append(("o", -1.0, o_step, 0.0))
     ends, fits, deviances = {}, {}, {}
-    # the searches' first fits are independent of one another: made together, in lock step
-    starts = {}
-    for name, direction, step, limit in searches:
-        key = (name, direction)
-        starts[key] = profile.start(
-            name, critical, direction, step, limit, guesses.get(key), guess_fits.get(key)
-        )
-    profile.prefetch([
-        (name, clipped(starts[name, direction][1], limit, direction), starts[name, direction][2])
-        for name, direction, _, limit in searches
-        if len(starts[name, direction]) == 3
-    ])
-    for name, direction, step, limit in searches:
-        key = (name, direction)
-        ends[key] = profile.end(
-            name, critical, direction, step, limit, 0.02 * step, guesses.get(key),
-            guess_fits.get(key), starts[key],
-        )
-        fits[key], deviances[key] = profile.kept[-1]
-    profile.discard_prefetched()
+    # the searches are independent of one another: each round makes their fits in lock step
+    found = profile.ends({
+        (name, direction): (name, critical, direction, step, limit, 0.02 * step,
+                            guesses.get((name, direction)), guess_fits.get((name, direction)))
+        for name, direction, step, limit in searches
+    })
+    for key, (value, end) in found.items():
+        ends[key], (fits[key], deviances[key]) = value, end
     try:
         key, value = _least_gain_end(profile, critical, b_range, ends, fits, deviances,
                                      guesses, guess_fits, guess_deviances or {})

@@ -1,7 +1,7 @@
-"""Several local fits of the same data in lock step (private): the first fits of a profile's
-interval ends, which are independent of one another.
+"""Several local fits of the same data in lock step (private): the fits of a profile's
+interval-end searches, which run side by side (:meth:`tailstop._profile.Profile.ends`).
 
-Each fit is what :func:`tailstop._localsearch.fit_near` (``screen=True``) or
+Each fit is what :func:`tailstop._localsearch.fit_near` (``screen`` True or False) or
 :func:`tailstop._localsearch.fit_local` gives on its own: the same starts, the same trust-region
 steps, each fit's searches pruned only against one another. They share one
 :class:`~tailstop._newton.BatchedNewton` and one loss (hence kernel) call per form and step,
@@ -10,14 +10,23 @@ which on a small tail is most of a step's cost.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
 
 from tailstop._fitproblem import C_MAX, _coordinates, _setup
-from tailstop._globalsearch import _Batch, _best
+from tailstop._globalsearch import (
+    _Batch,
+    _best,
+    _best_polished,
+    _polish_choice,
+    _screen_memo,
+    _search,
+)
 from tailstop._localsearch import _edge_start, _warm_starts, fit_local, fit_near
 from tailstop._newton import BatchedNewton
+from tailstop._spacing import losses
 from tailstop.errors import ConstraintError, FitError
 
 # fit_near's pruning (see _warm_search): the previous optimum sets the pace
@@ -25,29 +34,36 @@ _NEAR_MARGINS = (0.02, 0.02, 0.01, 0.005)
 
 
 class _GroupBatch(_Batch):
-    """The searches of several fits of one objective, with coordinates of their own (each
-    fit's box), stepped together; each fit's searches are pruned among themselves only, and
-    those of a fit marked ``unpruned`` not at all."""
+    """The searches of several fits, each with coordinates (its box), an objective and a
+    pruning scale of its own, stepped together; each fit's searches are pruned among
+    themselves only, and those of a fit marked unpruned not at all. One loss call per form
+    and objective per step (fits of the same data share it)."""
 
-    def __init__(self, objective, members: list, ftol: float | None):
-        # members: (coords by form, starts (convex, c, x), pruned) per fit
-        self.objective, self.final, self.margin_scale = objective, True, 1.0
-        self.coords = self.objectives = None
-        rows = [(g, *start) for g, (_, starts, _) in enumerate(members) for start in starts]
+    def __init__(self, members: list, ftol: float | None, final: bool = True, hessians=None):
+        # members: (coords by form, starts (convex, c, x), pruned, objective, margin scale)
+        rows = [(g, *start) for g, member in enumerate(members) for start in member[1]]
+        self.final, self.coords, self.objectives = final, None, None
         self.group = np.array([r[0] for r in rows], dtype=int)
         self.convex = np.array([r[1] for r in rows], dtype=bool)
         self.c = np.array([r[2] for r in rows], dtype=int)
         self.key = (self.group * 2 + self.convex) * (C_MAX + 1) + self.c
         self.unpruned = np.array([not members[g][2] for g in self.group], dtype=bool)
+        self.margin_scale = np.array([members[g][4] for g in self.group], dtype=float)
         self.row_coords = [members[g][0][bool(cv)] for g, cv in zip(self.group, self.convex,
                                                                       strict=True)]
+        self.row_objective = [members[g][3] for g in self.group]
+        # _Batch's tolerances: tight on the objective of the result, loose on a coarse one
+        step, xtol, default_ftol = (1e-5, 1e-8, 1e-9) if final else (1e-4, 1e-6, 1e-8)
+        if hessians is not None:
+            step = 1e-5
         self.newton = BatchedNewton(
             np.stack([r[3] for r in rows]),
             np.stack([cd.lower for cd in self.row_coords]),
             np.stack([cd.upper for cd in self.row_coords]),
-            step=1e-5,
-            xtol=1e-8,
-            ftol=1e-9 if ftol is None else max(ftol, 1e-9),
+            step=step,
+            xtol=xtol,
+            ftol=default_ftol if ftol is None else max(ftol, default_ftol),
+            hessian=hessians,
         )
 
     def step(self) -> None:
@@ -57,24 +73,21 @@ class _GroupBatch(_Batch):
         S, d = points.shape[1], points.shape[2]
         values = np.empty((rows.size, S))
         for convex in (False, True):
-            chosen = np.flatnonzero(self.convex[rows] == convex)
-            if not chosen.size:
-                continue
-            # each fit's rows through its own coordinates, then one loss call for all
-            order, params = [], []
-            for g in np.unique(self.group[rows[chosen]]):
-                mine = chosen[self.group[rows[chosen]] == g]
-                coords = self.row_coords[rows[mine[0]]]
-                order.append(mine)
-                params.append(coords.to_params(points[mine].reshape(mine.size * S, d)))
-            order = np.concatenate(order)
-            a, b, o = (np.concatenate([p[k] for p in params]) for k in range(3))
-            penalty = np.concatenate(
-                [np.broadcast_to(p[3], p[0].shape) for p in params]
-            )
-            c = np.repeat(self.c[rows[order]], S)
-            loss = self.objective.loss(a, b, c, o, convex) + penalty
-            values[order] = loss.reshape(order.size, S)
+            # each fit's rows through its own coordinates, then one kernel call for all
+            sets, order = [], []
+            for g in np.unique(self.group[rows]):
+                part = np.flatnonzero((self.group[rows] == g) & (self.convex[rows] == convex))
+                if not part.size:
+                    continue
+                first = rows[part[0]]
+                a, b, o, penalty = self.row_coords[first].to_params(
+                    points[part].reshape(part.size * S, d)
+                )
+                c = np.repeat(self.c[rows[part]], S)
+                sets.append((self.row_objective[first], a, b, c, o))
+                order.append((part, penalty))
+            for (part, penalty), loss in zip(order, losses(sets, convex), strict=True):
+                values[part] = (loss + penalty).reshape(part.size, S)
         self.newton.update(rows, values)
 
     def results_of(self, g: int) -> list:
@@ -88,22 +101,24 @@ class _GroupBatch(_Batch):
 
 
 def fit_each(ys, limits, requests: list, ftol: float | None = None) -> list:
-    """For each request ``(constraints, warm, local)``: :func:`fit_local` (``local``) or
-    :func:`fit_near` with ``screen=True`` of ``ys`` under ``constraints`` from ``warm``, with
-    ``ftol``, all in lock step. Each entry is the :class:`FitResult`, or the
+    """For each request ``(constraints, warm, local, screen)``: :func:`fit_local` (``local``)
+    or :func:`fit_near` with ``screen`` (True or False) of ``ys`` under ``constraints`` from
+    ``warm``, with ``ftol``, all in lock step. Each entry is the :class:`FitResult`, or the
     :class:`ConstraintError` or :class:`FitError` that fit raises."""
     out: list = [None] * len(requests)
     prepared: dict[tuple, list] = {}
-    for i, (constraints, warm, local) in enumerate(requests):
+    for i, (constraints, warm, local, screen) in enumerate(requests):
         try:
-            member = _member(ys, limits, constraints, warm, local)
+            member = _member(ys, limits, constraints, warm, local, screen)
         except (ConstraintError, FitError) as exc:
             out[i] = exc
             continue
         if member is None:  # an edge case the lone fit handles (e.g. no free parameter)
             try:
-                single = fit_local if local else fit_near
-                out[i] = single(ys, limits, constraints, warm, ftol=ftol)
+                if local:
+                    out[i] = fit_local(ys, limits, constraints, warm, ftol=ftol)
+                else:
+                    out[i] = fit_near(ys, limits, constraints, warm, ftol=ftol, screen=screen)
             except (ConstraintError, FitError) as exc:
                 out[i] = exc
             continue
@@ -111,7 +126,7 @@ def fit_each(ys, limits, requests: list, ftol: float | None = None) -> list:
         key = (member[2][0][2].size, id(objective))  # one batch per dimension and objective
         prepared.setdefault(key, [objective]).append((i, *member))
     for objective, *group in prepared.values():
-        batch = _GroupBatch(objective, [(m[2], m[3], not m[5]) for m in group], ftol)
+        batch = _GroupBatch([(m[2], m[3], not m[5], objective, 1.0) for m in group], ftol)
         first = 0
         for m in group:
             if m[4] is not None:
@@ -127,7 +142,7 @@ def fit_each(ys, limits, requests: list, ftol: float | None = None) -> list:
     return out
 
 
-def _member(ys, limits, constraints: Mapping, warm, local: bool):
+def _member(ys, limits, constraints: Mapping, warm, local: bool, screen: bool):
     """``(problem, coords, starts, settled loss of the first start or None, local)`` of a
     request, as its own fit would start; None when that fit would not descend from them."""
     problem = _setup(ys, limits, constraints, True)
@@ -139,8 +154,77 @@ def _member(ys, limits, constraints: Mapping, warm, local: bool):
             return None
         x0, settled = _edge_start(problem, coords[convex], convex, c, warm, clip=True)
         return problem, coords, [(convex, c, x0)], settled, True
-    prepared = _warm_starts(problem, warm, False, True, None)
+    prepared = _warm_starts(problem, warm, False, screen, None)
     if prepared is None:
         return None
     coords, _, starts, settled, _ = prepared
     return problem, coords, starts, settled, False
+
+
+def search_each(problems: list) -> list:
+    """:func:`tailstop._globalsearch._search` of each problem, in lock step: every screen,
+    then every refinement in one batch (one per kind of objective: coarse or full), then
+    every polish in one batch. Each entry is the :class:`FitResult` or the
+    :class:`FitError` the search raises."""
+    out: list = [None] * len(problems)
+    stage: list = []
+    for i, problem in enumerate(problems):
+        coords = _coordinates(problem)
+        if any(coords[cv].dimension == 0 for cv in problem.convexs):
+            out[i] = _attempt(_search, problem)  # nothing to refine: the search alone
+            continue
+        starts, memo, _ = _screen_memo(problem, coords)
+        if not starts:
+            out[i] = FitError("the fit found no parameters with a finite spacing loss.")
+            continue
+        stage.append((i, problem, coords, starts, memo))
+    found: dict = {}
+    for final in (True, False):
+        members = [m for m in stage if m[1].final == final]
+        if not members:
+            continue
+        batch = _GroupBatch(
+            [(coords, [k[:3] for k in starts], True, problem.coarse_of(), problem.margin_scale)
+             for _, problem, coords, starts, _ in members],
+            members[0][1].ftol,
+            final=final,
+        )
+        batch.run(max_iter=30, prune=True)
+        for g, member in enumerate(members):
+            found[member[0]] = batch.results_of(g)
+    polish, chosen = [], {}
+    for i, problem, _, _, _ in stage:
+        try:
+            chosen[i] = _polish_choice(problem, found[i])
+        except FitError as exc:
+            out[i] = exc
+            continue
+        if not problem.final:
+            polish.append(i)
+    if polish:
+        problem_of = {m[0]: m for m in stage}
+        batch = _GroupBatch(
+            [(problem_of[i][2], [k[1:4] for k in chosen[i]], False,
+              problem_of[i][1].objective, 1.0) for i in polish],
+            problem_of[polish[0]][1].ftol,
+            hessians=np.concatenate([np.stack([k[4] for k in chosen[i]]) for i in polish]),
+        )
+        batch.run(max_iter=20)
+        for g, i in enumerate(polish):
+            chosen[i] = batch.results_of(g) or chosen[i]
+    for i, problem, coords, _, memo in stage:
+        if out[i] is None:
+            out[i] = _attempt(
+                lambda p=problem, c=coords, k=chosen[i], m=memo: dataclasses.replace(
+                    _best_polished(p, c, k), screen=m
+                )
+            )
+    return out
+
+
+def _attempt(function, *args):
+    """``function(*args)``, or the :class:`FitError` it raises."""
+    try:
+        return function(*args)
+    except FitError as exc:
+        return exc

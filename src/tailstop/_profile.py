@@ -23,11 +23,6 @@ MAX_RESTARTS = 3  # resumptions of an end's search from a better fit (another c,
 RTOL = 0.03  # an end within 3% of the critical root deviance (6% in deviance) is found
 
 
-def clipped(value: float, limit: float, direction: float) -> float:
-    """``value``, or ``limit`` when it lies at or beyond it in ``direction``."""
-    return float(limit) if (value - limit) * direction >= 0 else value
-
-
 class Profile(GainEnds):
     """Profiles of the best possible score ``b`` and the noise ``o`` (maximise orientation)."""
 
@@ -56,7 +51,6 @@ class Profile(GainEnds):
         # an update whose new trials all fell below the threshold (the tail's data unchanged,
         # only the censored count grew) may keep ends that still hold (still_at_end)
         self.reuse_ends = False
-        self._prefetched: dict = {}  # fits made ahead, in lock step (prefetch)
 
     def restrict_dimensions(self, deviances: dict, critical: float) -> None:
         """Range the profiles over only the ``c`` whose own best fit lies inside the region
@@ -130,28 +124,42 @@ class Profile(GainEnds):
         (:func:`tailstop._localsearch.fit_near`).
         """
         from tailstop._localsearch import fit_local, fit_near
-        from tailstop.distributions import NoisyQuadraticDistribution
 
         full = self.constraints()
         full.update(constraints)
         start = warm or self.best_fit
-        r = None
-        if screen is True and len(constraints) == 1:  # made by prefetch?
-            ((name, value),) = constraints.items()
-            r = self._prefetched.pop((name, float(value), id(start)), None)
-        if r is None:
-            try:
-                # the profile of b minimises over c too (the neighbouring values of the
-                # previous point); along the noise, c stays (other c are
-                # consistent_dimensions's job)
-                if set(constraints) == {"o"}:  # a step along the noise alone keeps its c
-                    r = fit_local(self.ys, self.limits, full, start, ftol=self.ftol)
-                else:
-                    r = fit_near(
-                        self.ys, self.limits, full, start, ftol=self.ftol, screen=screen
-                    )
-            except (ConstraintError, FitError) as exc:
-                r = exc
+        try:
+            # the profile of b minimises over c too (the neighbouring values of the previous
+            # point); along the noise, c stays (other c are consistent_dimensions's job)
+            if set(constraints) == {"o"}:  # a step along the noise alone keeps its c
+                r = fit_local(self.ys, self.limits, full, start, ftol=self.ftol)
+            else:
+                r = fit_near(self.ys, self.limits, full, start, ftol=self.ftol, screen=screen)
+        except (ConstraintError, FitError) as exc:
+            r = exc
+        return self._kept_fit(r, full, start)
+
+    def fit_many(self, requests: list) -> list:
+        """``[self.fit(constraints, warm, screen=screen) for (constraints, warm, screen) in
+        requests]``, made together in lock step (:func:`tailstop._lockstep.fit_each`; only
+        ``screen`` True or False)."""
+        from tailstop._lockstep import fit_each
+
+        if len(requests) <= 1:
+            return [self.fit(constraints, warm, screen=screen)
+                    for constraints, warm, screen in requests]
+        calls = []
+        for constraints, warm, screen in requests:
+            full = {**self.constraints(), **constraints}
+            calls.append((full, warm or self.best_fit, set(constraints) == {"o"}, screen))
+        found = fit_each(self.ys, self.limits, calls, self.ftol)
+        return [self._kept_fit(r, full, start)
+                for (full, start, _, _), r in zip(calls, found, strict=True)]
+
+    def _kept_fit(self, r, full: dict, start):
+        """``(fit, deviance)`` of a fit's result ``r`` (or the error it raised), kept."""
+        from tailstop.distributions import NoisyQuadraticDistribution
+
         if isinstance(r, ConstraintError):
             # the value leaves the fit's box (e.g. b below every allowed a): no parameters
             # there, so it is outside the region; the warm start stands in, never plausible
@@ -201,7 +209,7 @@ class Profile(GainEnds):
         """How :meth:`_end` begins: ``(value, (fit, deviance))`` when an update's previous end
         stands without a fit; else ``("fit", v1, again)``: the first fit is at ``v1``, from
         ``again`` (the previous end's fit, or None: from the estimate). The first fits of
-        several ends are independent, so they can be made together (:meth:`prefetch`)."""
+        several ends are independent, so they are made together (:meth:`ends`)."""
         v_hat = float(getattr(self.best_fit, name))
         v1 = v_hat + direction * step
         again = None
@@ -225,33 +233,53 @@ class Profile(GainEnds):
             v1 = self._moved_end(name, again, v1, v_hat, math.sqrt(critical))
         return "fit", v1, again
 
-    def prefetch(self, requests: list) -> None:
-        """Make the fits ``self.fit({name: value}, warm=warm)`` of ``requests`` (``(name,
-        value, warm)``) together, in lock step (:func:`tailstop._lockstep.fit_each`); each is
-        taken by the first such call of :meth:`fit`."""
-        from tailstop._lockstep import fit_each
-
-        calls = [({**self.constraints(), name: float(value)}, warm or self.best_fit, name == "o")
-                 for name, value, warm in requests]
-        found = fit_each(self.ys, self.limits, calls, self.ftol)
-        for (name, value, _), (_, start, _), r in zip(requests, calls, found, strict=True):
-            self._prefetched[name, float(value), id(start)] = r
-
-    def discard_prefetched(self) -> None:
-        """Drop the prefetched fits no search asked for."""
-        self._prefetched.clear()
-
     def end(self, name: str, critical: float, direction: float, step: float, limit: float,
-            xtol: float, guess: float | None = None, guess_fit=None, start=None) -> float:
+            xtol: float, guess: float | None = None, guess_fit=None) -> float:
         """:meth:`_end`, keeping the fit at the end found."""
-        value, end = self._end(
-            name, critical, direction, step, limit, xtol, guess, guess_fit, start
-        )
+        value, end = self._end(name, critical, direction, step, limit, xtol, guess, guess_fit)
         self.kept.append(end)
         return value
 
-    def _end(self, name: str, critical: float, direction: float, step: float, limit: float,
-             xtol: float, guess: float | None = None, guess_fit=None, start=None):
+    def ends(self, searches: dict) -> dict:
+        """``{key: (value, (fit, deviance))}``: the :meth:`end` of each of ``searches``
+        (``{key: arguments of end}``), all searched together: each round makes the next fit
+        of every search in lock step (:meth:`fit_many`). The same searches as one by one;
+        the ends are kept in the order of ``searches``."""
+        found = self._drive({key: self._end_steps(*args) for key, args in searches.items()})
+        for key in searches:
+            self.kept.append(found[key][1])
+        return {key: found[key] for key in searches}
+
+    def _end(self, *args):
+        return self._drive({None: self._end_steps(*args)})[None]
+
+    def _drive(self, searches: dict) -> dict:
+        """Run the searches (generators of requests, see :meth:`_end_steps`) round by round:
+        their fits of a round together, their checks of the farther c one by one."""
+        results, pending = {}, {}
+        for key, steps in searches.items():
+            try:
+                pending[key] = (steps, next(steps))
+            except StopIteration as done:
+                results[key] = done.value
+        while pending:
+            fits = [key for key, (_, request) in pending.items() if request[0] == "fit"]
+            answers = dict(zip(fits, self.fit_many([pending[k][1][1:] for k in fits]),
+                               strict=True))
+            for key, (_, request) in pending.items():
+                if request[0] == "farther":
+                    answers[key] = self._farther(*request[1:])
+            for key in list(pending):
+                steps = pending[key][0]
+                try:
+                    pending[key] = (steps, steps.send(answers[key]))
+                except StopIteration as done:
+                    results[key] = done.value
+                    del pending[key]
+        return results
+
+    def _end_steps(self, name: str, critical: float, direction: float, step: float,
+                   limit: float, xtol: float, guess: float | None = None, guess_fit=None):
         """Where the profile deviance of ``name`` crosses ``critical``, searching from the fit,
         and the ``(fit, deviance)`` there.
 
@@ -271,9 +299,12 @@ class Profile(GainEnds):
         towards 1, which the steps reach; on the real searches and on draws from the law a
         check over all other ``c`` found a better fit at 5 of 89 upper ends and 0 of 84
         lower ones.)
+
+        A generator: it yields its requests, ``("fit", constraints, warm, screen)`` for
+        :meth:`fit` and ``("farther", value, end)`` for :meth:`_farther`, and takes their
+        answers (see :meth:`_drive`).
         """
-        if start is None:
-            start = self.start(name, critical, direction, step, limit, guess, guess_fit)
+        start = self.start(name, critical, direction, step, limit, guess, guess_fit)
         if len(start) == 2:  # found without a fit
             return start
         v1, again = start[1:]
@@ -282,7 +313,7 @@ class Profile(GainEnds):
         target = math.sqrt(critical)
         checked = again  # the end's fit before the latest trials, checked then
         for _ in range(MAX_RESTARTS):
-            value, repeated, outside, end = self._search(
+            value, repeated, outside, end = yield from self._search(
                 name, critical, direction, limit, xtol, v1, inside, again
             )
             again = None
@@ -297,7 +328,9 @@ class Profile(GainEnds):
             checked = None
             r = math.sqrt(max(end[1], 0.0))
             if r >= (1 - RTOL) * target:  # at the crossing: check the farther c
-                farther = self._farther(value, end) if (name, direction) == ("b", 1.0) else None
+                farther = (
+                    (yield ("farther", value, end)) if (name, direction) == ("b", 1.0) else None
+                )
                 if farther is None:
                     return value, end
                 end, r = farther, math.sqrt(max(farther[1], 0.0))
@@ -307,9 +340,9 @@ class Profile(GainEnds):
                 # interpolated next to the bracket's outside point and well inside: a wall
                 # in the profile, or that point's fit missed the optimum the end's fit has
                 # (another c); refit it from there (and check the farther c) to tell
-                probe = self.fit({name: outside}, warm=end[0])
+                probe = yield ("fit", {name: outside}, end[0], True)
                 if (name, direction) == ("b", 1.0) and probe[1] > critical:
-                    probe = self._farther(outside, probe) or probe
+                    probe = (yield ("farther", outside, probe)) or probe
                 r_out = math.sqrt(max(probe[1], 0.0))
                 if r_out > (1 + RTOL) * target:
                     return value, end  # a wall: the crossing is within xtol of the end
@@ -380,21 +413,22 @@ class Profile(GainEnds):
         outside_v = outside_r = None
         first = again is not None  # the first fit starts from the previous end's fit
         for _ in range(MAX_FITS_PER_END):
-            v1 = clipped(v1, limit, direction)
+            if (v1 - limit) * direction >= 0:
+                v1 = float(limit)
             repeated = again is not None and float(getattr(again, name)) == v1
             if first:
                 first = False
                 # from the previous end's fit (here, or next to here when the end moved), with
                 # the screening starts of its c and the neighbouring ones (the new trials may
                 # favour another basin)
-                dist, deviance = self.fit({name: float(v1)}, warm=again)
+                dist, deviance = yield ("fit", {name: float(v1)}, again, True)
                 # the next fit is next to it: from it alone, inside the region or not
                 again = dist
             elif again is not None:
-                dist, deviance = self.fit({name: float(v1)}, warm=again, screen=False)
+                dist, deviance = yield ("fit", {name: float(v1)}, again, False)
                 again = None
             else:
-                dist, deviance = self.fit({name: float(v1)}, warm=inside_fit)
+                dist, deviance = yield ("fit", {name: float(v1)}, inside_fit, True)
             r1 = math.sqrt(max(deviance, 0.0))
             if abs(r1 - target) <= RTOL * target:
                 return float(v1), repeated, None, (dist, deviance)
@@ -441,7 +475,7 @@ class Profile(GainEnds):
         end = float(
             inside_v + (target - inside_r) * (outside_v - inside_v) / (outside_r - inside_r)
         )
-        return end, False, outside_v, self.fit({name: end}, warm=inside_fit)
+        return end, False, outside_v, (yield ("fit", {name: end}, inside_fit, True))
 
     def plausible(self, critical: float) -> list:
         """The kept fits (profile ends, other c) inside the confidence region: deviance at

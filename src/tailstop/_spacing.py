@@ -171,10 +171,12 @@ class SpacingObjective:
         if not a.shape == b.shape == o.shape:
             a, b, o = (np.ascontiguousarray(x) for x in np.broadcast_arrays(a, b, o))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            spacings = self._spacings(a, b, c, o, convex)
-            if not self.all_positive:
-                spacings = spacings[:, self.positive]
-            value = -(np.log(spacings) @ self.weights) - self.constant
+            return self._value(self._spacings(a, b, c, o, convex))
+
+    def _value(self, spacings: np.ndarray) -> np.ndarray:
+        if not self.all_positive:
+            spacings = spacings[:, self.positive]
+        value = -(np.log(spacings) @ self.weights) - self.constant
         value[~(value < np.inf)] = np.inf  # NaN (invalid sets) and log(0) alike
         return value
 
@@ -259,6 +261,41 @@ class SpacingObjective:
     def _noiseless(self, a, b, width, c, convex: bool) -> np.ndarray:
         u = np.clip(self.standardised(a, b, convex), 0.0, 1.0)
         return u if np.ndim(c) == 0 and c == 2 else u ** (0.5 * c)
+
+
+def losses(sets: list, convex: bool) -> list:
+    """:meth:`SpacingObjective.loss` of each ``(objective, a, b, c, o)`` of ``sets`` (of the
+    same form), with one kernel call for the noisy parameter sets of all objectives (the
+    kernel's cost is mostly per call on small data: the fits of several tails in lock step
+    evaluate theirs together). ``c`` an integer array of shape (K,) like ``a``."""
+    out: list = [None] * len(sets)
+    merged = []  # (index, objective, G's shape) of the sets taking the common path
+    m, cs, ss = [], [], []
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for i, (objective, a, b, c, o) in enumerate(sets):
+            width = b - a
+            common = (
+                np.isfinite(width + o).all() and (width > 0).all() and (o >= 0).all()
+                and not (o == 0).all()
+            )
+            if not common:
+                out[i] = objective.loss(a, b, c, o, convex)
+                continue
+            u = objective.standardised(a, b, convex)
+            merged.append((i, objective, u.shape))
+            m.append(u.ravel())
+            cs.append(np.repeat(c, u.shape[1]))
+            ss.append(np.repeat(o / width, u.shape[1]))
+        if not merged:
+            return out
+        G = _moments.std_cdf(np.concatenate(m), np.concatenate(cs), np.concatenate(ss))
+        start = 0
+        for i, objective, shape in merged:
+            size = shape[0] * shape[1]
+            Gf = G[start : start + size].reshape(shape)
+            start += size
+            out[i] = objective._value(objective._assemble(Gf, convex))
+    return out
 
 
 class SearchCoordinates:

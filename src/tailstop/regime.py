@@ -140,18 +140,7 @@ def fit_tail(
     from tailstop.errors import FitError
     from tailstop.fitting import fit_parameters
 
-    ordered = np.sort(ys)
-    n = ordered.size
-    if tail_size < n and np.isfinite(ordered[n - tail_size - 1]):
-        threshold = float(ordered[n - tail_size - 1])
-        if threshold == ordered[-1]:  # ties at the top: keep the tied group in the tail
-            below = ordered[ordered < threshold]
-            threshold = float(below[-1]) if below.size else -np.inf
-    elif np.isfinite(ordered[0]):
-        threshold = -np.inf
-    else:  # every finite score kept, failed trials (-inf) censored below them
-        finite = ordered[np.isfinite(ordered)]
-        threshold = float(finite[0] - 1e-6 * max(np.ptp(finite), abs(finite[0]), 1e-300))
+    threshold = tail_threshold(ys, tail_size)
     constraints = tail_constraints(c_max, b_range)
     limits = (threshold, np.inf)
     r = None
@@ -171,6 +160,52 @@ def fit_tail(
     if r is None:
         r = fit_parameters(ys, limits, constraints, warm_start=warm_start, quick=quick)
     return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold
+
+
+CANDIDATES_AT_ONCE = 4  # quick candidate fits made together (and their partners)
+
+
+def fit_tails(ys: np.ndarray, tail_sizes: list, *, c_max: int = 10,
+              b_range: tuple[float, float] = (-np.inf, np.inf)) -> list:
+    """``fit_tail(ys, k, c_max=c_max, b_range=b_range, quick=True)`` for each ``k`` of
+    ``tail_sizes``, the global searches in lock step
+    (:func:`tailstop._lockstep.search_each`: the same fits, one Newton batch and one kernel
+    call per step for all). An entry is the :class:`~tailstop.errors.FitError` that tail's
+    fit raises, if any."""
+    import dataclasses
+
+    from tailstop._fitproblem import _setup
+    from tailstop._lockstep import search_each
+    from tailstop.distributions import NoisyQuadraticDistribution
+
+    thresholds = [tail_threshold(ys, k) for k in tail_sizes]
+    constraints = tail_constraints(c_max, b_range)
+    problems = [
+        dataclasses.replace(_setup(ys, (threshold, np.inf), constraints, True), quick=True)
+        for threshold in thresholds
+    ]
+    return [
+        r if isinstance(r, Exception)
+        else (NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold)
+        for r, threshold in zip(search_each(problems), thresholds, strict=True)
+    ]
+
+
+def tail_threshold(ys: np.ndarray, tail_size: int) -> float:
+    """The threshold that keeps the ``tail_size`` best of ``ys`` (see :func:`fit_tail`)."""
+    ordered = np.sort(ys)
+    n = ordered.size
+    if tail_size < n and np.isfinite(ordered[n - tail_size - 1]):
+        threshold = float(ordered[n - tail_size - 1])
+        if threshold == ordered[-1]:  # ties at the top: keep the tied group in the tail
+            below = ordered[ordered < threshold]
+            threshold = float(below[-1]) if below.size else -np.inf
+    elif np.isfinite(ordered[0]):
+        threshold = -np.inf
+    else:  # every finite score kept, failed trials (-inf) censored below them
+        finite = ordered[np.isfinite(ordered)]
+        threshold = float(finite[0] - 1e-6 * max(np.ptp(finite), abs(finite[0]), 1e-300))
+    return threshold
 
 
 def tail_constraints(c_max: int, b_range=(-np.inf, np.inf)) -> dict:
@@ -259,9 +294,22 @@ def choose_regime(
         # The candidates' tests take quick fits; the chosen tail and its partner, which
         # the estimate is built on, the full global search.
         if (index, quick) not in fits:
-            fits[index, quick] = fit_tail(
-                ys, int(sizes[index]), c_max=c_max, b_range=b_range, quick=quick
-            )
+            if quick:
+                # the next candidates and their partners, fitted together in lock step
+                # (ForwardStop stops early on a shallow regime: a few at a time)
+                ahead = range(index, min(index + CANDIDATES_AT_ONCE, sizes.size))
+                wanted = sorted({*ahead, *(h for j in ahead
+                                           if (h := deeper_index(sizes, j)) is not None)})
+                wanted = [j for j in wanted if (j, True) not in fits]
+                found = fit_tails(ys, [int(sizes[j]) for j in wanted], c_max=c_max,
+                                  b_range=b_range)
+                fits.update({(j, True): r for j, r in zip(wanted, found, strict=True)})
+            else:
+                fits[index, quick] = fit_tail(
+                    ys, int(sizes[index]), c_max=c_max, b_range=b_range, quick=quick
+                )
+        if isinstance(fits[index, quick], Exception):
+            raise fits[index, quick]
         return fits[index, quick]
 
     p_values: list[float] = []
