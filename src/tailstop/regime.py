@@ -162,9 +162,6 @@ def fit_tail(
     return NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False), threshold
 
 
-CANDIDATES_AT_ONCE = 4  # quick candidate fits made together (and their partners)
-
-
 def fit_tails(ys: np.ndarray, tail_sizes: list, *, c_max: int = 10,
               b_range: tuple[float, float] = (-np.inf, np.inf)) -> list:
     """``fit_tail(ys, k, c_max=c_max, b_range=b_range, quick=True)`` for each ``k`` of
@@ -251,6 +248,7 @@ def p_value(statistic: float, tail_size: int) -> float:
 
 
 STABILITY_DOF = 3
+CANDIDATES_AT_ONCE = 4  # candidate tails whose quick fits are made together
 
 
 def stability_p_value(ys, shallow, deep, deep_threshold: float, shrink: float) -> float:
@@ -288,40 +286,36 @@ def choose_regime(
     with at most half its points), or None when there is none.
     """
     sizes = candidate_tail_sizes(n_finite)
-    fits: dict[tuple[int, bool], tuple] = {}
+    fits: dict[int, tuple] = {}
 
-    def fit(index: int, quick: bool = True):
-        # The candidates' tests take quick fits; the chosen tail and its partner, which
-        # the estimate is built on, the full global search.
-        if (index, quick) not in fits:
-            if quick:
-                # the next candidates and their partners, fitted together in lock step
-                # (ForwardStop stops early on a shallow regime: a few at a time)
-                ahead = range(index, min(index + CANDIDATES_AT_ONCE, sizes.size))
-                wanted = sorted({*ahead, *(h for j in ahead
-                                           if (h := deeper_index(sizes, j)) is not None)})
-                wanted = [j for j in wanted if (j, True) not in fits]
-                found = fit_tails(ys, [int(sizes[j]) for j in wanted], c_max=c_max,
-                                  b_range=b_range)
-                fits.update({(j, True): r for j, r in zip(wanted, found, strict=True)})
-            else:
-                fits[index, quick] = fit_tail(
-                    ys, int(sizes[index]), c_max=c_max, b_range=b_range, quick=quick
-                )
-        if isinstance(fits[index, quick], Exception):
-            raise fits[index, quick]
-        return fits[index, quick]
+    def fit(*indices: int) -> list:
+        # The candidates' tests take quick fits, those a test needs (a candidate and its
+        # partner) made together in lock step; the chosen tail and its partner, which the
+        # estimate is built on, the full global search (below).
+        wanted = [j for j in dict.fromkeys(indices) if j not in fits]
+        if wanted:
+            found = fit_tails(ys, [int(sizes[j]) for j in wanted], c_max=c_max,
+                              b_range=b_range)
+            fits.update(zip(wanted, found, strict=True))
+        for j in indices:
+            if isinstance(fits[j], Exception):
+                raise fits[j]
+        return [fits[j] for j in indices]
 
     p_values: list[float] = []
     running = 0.0
     for j in range(sizes.size):
-        dist, threshold = fit(j)
+        h = deeper_index(sizes, j)
+        if j not in fits:  # the next few candidates' tests too: ForwardStop runs on
+            # past the first one that fits, so their fits are rarely wasted
+            ahead = range(j, min(j + CANDIDATES_AT_ONCE, sizes.size))
+            fit(*ahead, *(k for i in ahead if (k := deeper_index(sizes, i)) is not None))
+        (dist, threshold), *partner = fit(j) if h is None else fit(j, h)
         tail = ys[ys > threshold]
         p_shape = p_value(anderson_darling(tail_pit(dist, tail, threshold)), tail.size)
-        h = deeper_index(sizes, j)
         p_stable = 1.0
         if h is not None:
-            deep, deep_threshold = fit(h)
+            deep, deep_threshold = partner[0]
             p_stable = stability_p_value(ys, dist, deep, deep_threshold, 1 - sizes[h] / sizes[j])
         p_values.append(min(1.0, 2.0 * min(p_shape, p_stable)))
         running -= np.log1p(-min(p_values[-1], 1 - 1e-16))
@@ -329,9 +323,9 @@ def choose_regime(
             break
     rejected = forward_stop(np.asarray(p_values), alpha)
     chosen = min(rejected, sizes.size - 1)
-    dist, threshold = fit(chosen, quick=False)
+    dist, threshold = fit_tail(ys, int(sizes[chosen]), c_max=c_max, b_range=b_range)
     h = deeper_index(sizes, chosen)
-    deeper = fit(h, quick=False) if h is not None else None
+    deeper = fit_tail(ys, int(sizes[h]), c_max=c_max, b_range=b_range) if h is not None else None
     choice = RegimeChoice(
         tail_size=int(sizes[chosen]),
         threshold=threshold,
