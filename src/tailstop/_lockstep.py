@@ -1,11 +1,13 @@
-"""Several local fits of the same data in lock step (private): the fits of a profile's
-interval-end searches, which run side by side (:meth:`tailstop._profile.Profile.ends`).
+"""Independent fits in lock step (private): the fits of a profile's interval-end searches,
+which run side by side (:meth:`tailstop._profile.Profile.ends`, :func:`fit_each`), and the
+global searches of the threshold's candidate tails (:func:`search_each`).
 
-Each fit is what :func:`tailstop._localsearch.fit_near` (``screen`` True or False) or
-:func:`tailstop._localsearch.fit_local` gives on its own: the same starts, the same trust-region
-steps, each fit's searches pruned only against one another. They share one
-:class:`~tailstop._newton.BatchedNewton` and one loss (hence kernel) call per form and step,
-which on a small tail is most of a step's cost.
+Each fit is what it would be on its own (:func:`tailstop._localsearch.fit_near` with
+``screen`` True or False, :func:`tailstop._localsearch.fit_local`,
+:func:`tailstop._globalsearch._search`): the same starts, the same trust-region steps, each
+fit's searches pruned only against one another. They share one
+:class:`~tailstop._newton.BatchedNewton` and one kernel call per form and step
+(:func:`tailstop._spacing.losses`), which on a small tail is most of a step's cost.
 """
 
 from __future__ import annotations
