@@ -253,6 +253,17 @@ def _screen_memo(problem: _Problem, coords: dict, memo: ScreenMemo | None = None
 # Local searches
 
 
+def _newton(X0, lower, upper, final: bool, ftol: float | None, hessians) -> BatchedNewton:
+    """The Newton batch of the searches from ``X0`` in the box ``[lower, upper]``, with the
+    tolerances of a search on the objective of the result (``final``) or a coarse one."""
+    # Tight on the objective of the result: 1e-9 in a loss of O(0.01-1) is below the 1e-6
+    # relative precision anyone needs; loose on a coarse one.
+    tolerances = (1e-5, 1e-8, 1e-9) if final else (1e-4, 1e-6, 1e-8)
+    step, xtol, default_ftol = (1e-5, *tolerances[1:]) if hessians is not None else tolerances
+    ftol = default_ftol if ftol is None else max(ftol, default_ftol)
+    return BatchedNewton(X0, lower, upper, step=step, xtol=xtol, ftol=ftol, hessian=hessians)
+
+
 class _Batch:
     """Local searches from many starts of any (convex, c), stepped in lock step: one
     :class:`BatchedNewton` for all, one loss (hence kernel) call per form per step."""
@@ -274,27 +285,22 @@ class _Batch:
         self.convex = np.array([k[0] for k in starts], dtype=bool)
         self.c = np.array([k[1] for k in starts], dtype=int)
         self.key = self.convex * (C_MAX + 1) + self.c  # one integer per (convex, c)
-        lower = np.stack([coords[cv].lower for cv in self.convex])
-        upper = np.stack([coords[cv].upper for cv in self.convex])
-        # Tight on the objective of the result: 1e-9 in a loss of O(0.01-1) is below the
-        # 1e-6 relative precision anyone needs; loose on a coarse one.
-        tolerances = (1e-5, 1e-8, 1e-9) if final else (1e-4, 1e-6, 1e-8)
-        step, xtol, default_ftol = (1e-5, *tolerances[1:]) if hessians is not None else tolerances
-        ftol = default_ftol if ftol is None else max(ftol, default_ftol)
-        self.newton = BatchedNewton(
+        self.newton = _newton(
             np.stack([k[2] for k in starts]),
-            lower,
-            upper,
-            step=step,
-            xtol=xtol,
-            ftol=ftol,
-            hessian=hessians,
+            np.stack([coords[cv].lower for cv in self.convex]),
+            np.stack([coords[cv].upper for cv in self.convex]),
+            final,
+            ftol,
+            hessians,
         )
 
     def step(self) -> None:
         rows, points = self.newton.points()
-        if not rows.size:
-            return
+        if rows.size:
+            self.newton.update(rows, self._losses(rows, points))
+
+    def _losses(self, rows: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """The losses at the stencil points of ``rows``, shape (rows, points)."""
         S, d = points.shape[1], points.shape[2]
         values = np.empty((rows.size, S))
         forms = self.convex[rows]
@@ -308,7 +314,7 @@ class _Batch:
             values[group] = (
                 self.coords[convex].loss(self.objectives[convex], c, flat).reshape(-1, S)
             )
-        self.newton.update(rows, values)
+        return values
 
     def run(
         self,

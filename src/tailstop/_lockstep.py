@@ -22,12 +22,12 @@ from tailstop._globalsearch import (
     _Batch,
     _best,
     _best_polished,
+    _newton,
     _polish_choice,
     _screen_memo,
     _search,
 )
 from tailstop._localsearch import _edge_start, _warm_starts, fit_local, fit_near
-from tailstop._newton import BatchedNewton
 from tailstop._spacing import losses
 from tailstop.errors import ConstraintError, FitError
 
@@ -54,24 +54,16 @@ class _GroupBatch(_Batch):
         self.row_coords = [members[g][0][bool(cv)] for g, cv in zip(self.group, self.convex,
                                                                       strict=True)]
         self.row_objective = [members[g][3] for g in self.group]
-        # _Batch's tolerances: tight on the objective of the result, loose on a coarse one
-        step, xtol, default_ftol = (1e-5, 1e-8, 1e-9) if final else (1e-4, 1e-6, 1e-8)
-        if hessians is not None:
-            step = 1e-5
-        self.newton = BatchedNewton(
+        self.newton = _newton(
             np.stack([r[3] for r in rows]),
             np.stack([cd.lower for cd in self.row_coords]),
             np.stack([cd.upper for cd in self.row_coords]),
-            step=step,
-            xtol=xtol,
-            ftol=default_ftol if ftol is None else max(ftol, default_ftol),
-            hessian=hessians,
+            final,
+            ftol,
+            hessians,
         )
 
-    def step(self) -> None:
-        rows, points = self.newton.points()
-        if not rows.size:
-            return
+    def _losses(self, rows: np.ndarray, points: np.ndarray) -> np.ndarray:
         S, d = points.shape[1], points.shape[2]
         values = np.empty((rows.size, S))
         for convex in (False, True):
@@ -90,7 +82,7 @@ class _GroupBatch(_Batch):
                 order.append((part, penalty))
             for (part, penalty), loss in zip(order, losses(sets, convex), strict=True):
                 values[part] = (loss + penalty).reshape(part.size, S)
-        self.newton.update(rows, values)
+        return values
 
     def results_of(self, g: int) -> list:
         """:meth:`results` of fit ``g``."""
