@@ -100,7 +100,7 @@ def fit_each(ys, limits, requests: list, ftol: float | None = None) -> list:
     ``warm``, with ``ftol``, all in lock step. Each entry is the :class:`FitResult`, or the
     :class:`ConstraintError` or :class:`FitError` that fit raises."""
     out: list = [None] * len(requests)
-    prepared: dict[tuple, list] = {}
+    prepared: dict[int, list] = {}
     for i, (constraints, warm, local, screen) in enumerate(requests):
         try:
             member = _member(ys, limits, constraints, warm, local, screen)
@@ -116,11 +116,13 @@ def fit_each(ys, limits, requests: list, ftol: float | None = None) -> list:
             except (ConstraintError, FitError) as exc:
                 out[i] = exc
             continue
-        objective = member[0].objective
-        key = (member[2][0][2].size, id(objective))  # one batch per dimension and objective
-        prepared.setdefault(key, [objective]).append((i, *member))
-    for objective, *group in prepared.values():
-        batch = _GroupBatch([(m[2], m[3], not m[5], objective, 1.0) for m in group], ftol)
+        # one batch per dimension of the searches (a fit with o fixed at 0 has an objective
+        # of its own: the batch takes each fit's)
+        prepared.setdefault(member[2][0][2].size, []).append((i, *member))
+    for group in prepared.values():
+        batch = _GroupBatch(
+            [(m[2], m[3], not m[5], m[1].objective, 1.0) for m in group], ftol
+        )
         first = 0
         for m in group:
             if m[4] is not None:
@@ -157,15 +159,18 @@ def _member(ys, limits, constraints: Mapping, warm, local: bool, screen: bool):
 
 def search_each(problems: list) -> list:
     """:func:`tailstop._globalsearch._search` of each problem, in lock step: every screen,
-    then every refinement in one batch (one per kind of objective: coarse or full), then
-    every polish in one batch. Each entry is the :class:`FitResult` or the
+    then the refinements in one batch (one per kind of objective, coarse or full, and
+    tolerance), then the polishes in one batch. Each entry is the :class:`FitResult` or the
     :class:`FitError` the search raises."""
     out: list = [None] * len(problems)
     stage: list = []
     for i, problem in enumerate(problems):
         coords = _coordinates(problem)
         if any(coords[cv].dimension == 0 for cv in problem.convexs):
-            out[i] = _attempt(_search, problem)  # nothing to refine: the search alone
+            try:  # nothing to refine: the search alone
+                out[i] = _search(problem)
+            except FitError as exc:
+                out[i] = exc
             continue
         starts, memo, _ = _screen_memo(problem, coords)
         if not starts:
@@ -173,52 +178,53 @@ def search_each(problems: list) -> list:
             continue
         stage.append((i, problem, coords, starts, memo))
     found: dict = {}
-    for final in (True, False):
-        members = [m for m in stage if m[1].final == final]
-        if not members:
-            continue
+    # one refinement batch per kind of objective and tolerance (the fits of one data set
+    # share their tolerance)
+    for members in _grouped(stage, lambda m: (m[1].final, m[1].ftol)):
+        problem = members[0][1]
         batch = _GroupBatch(
-            [(coords, [k[:3] for k in starts], True, problem.coarse_of(), problem.margin_scale)
-             for _, problem, coords, starts, _ in members],
-            members[0][1].ftol,
-            final=final,
+            [(coords, [k[:3] for k in starts], True, p.coarse_of(), p.margin_scale)
+             for _, p, coords, starts, _ in members],
+            problem.ftol,
+            final=problem.final,
         )
         batch.run(max_iter=30, prune=True)
         for g, member in enumerate(members):
             found[member[0]] = batch.results_of(g)
     polish, chosen = [], {}
-    for i, problem, _, _, _ in stage:
+    for member in stage:
+        i, problem = member[:2]
         try:
             chosen[i] = _polish_choice(problem, found[i])
         except FitError as exc:
             out[i] = exc
             continue
         if not problem.final:
-            polish.append(i)
-    if polish:
-        problem_of = {m[0]: m for m in stage}
+            polish.append(member)
+    for members in _grouped(polish, lambda m: m[1].ftol):
         batch = _GroupBatch(
-            [(problem_of[i][2], [k[1:4] for k in chosen[i]], False,
-              problem_of[i][1].objective, 1.0) for i in polish],
-            problem_of[polish[0]][1].ftol,
-            hessians=np.concatenate([np.stack([k[4] for k in chosen[i]]) for i in polish]),
+            [(coords, [k[1:4] for k in chosen[i]], False, p.objective, 1.0)
+             for i, p, coords, _, _ in members],
+            members[0][1].ftol,
+            hessians=np.concatenate([np.stack([k[4] for k in chosen[m[0]]]) for m in members]),
         )
         batch.run(max_iter=20)
-        for g, i in enumerate(polish):
-            chosen[i] = batch.results_of(g) or chosen[i]
+        for g, member in enumerate(members):
+            chosen[member[0]] = batch.results_of(g) or chosen[member[0]]
     for i, problem, coords, _, memo in stage:
         if out[i] is None:
-            out[i] = _attempt(
-                lambda p=problem, c=coords, k=chosen[i], m=memo: dataclasses.replace(
-                    _best_polished(p, c, k), screen=m
-                )
-            )
+            try:
+                result = _best_polished(problem, coords, chosen[i])
+            except FitError as exc:
+                out[i] = exc
+            else:
+                out[i] = dataclasses.replace(result, screen=memo)
     return out
 
 
-def _attempt(function, *args):
-    """``function(*args)``, or the :class:`FitError` it raises."""
-    try:
-        return function(*args)
-    except FitError as exc:
-        return exc
+def _grouped(items: list, key) -> list:
+    """``items`` in groups of equal ``key(item)``, in order of first appearance."""
+    groups: dict = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return list(groups.values())

@@ -48,6 +48,7 @@ class Profile(GainEnds):
         self.fits: list[tuple[Any, float]] = []
         self.kept: list[tuple[Any, float]] = []  # the ends: where forecasts take their range
         self._objective = None  # the loss of these data, built on first use
+        self._deviances: dict = {}  # deviance_of's, by parameters
         # an update whose new trials all fell below the threshold (the tail's data unchanged,
         # only the censored count grew) may keep ends that still hold (still_at_end)
         self.reuse_ends = False
@@ -79,13 +80,19 @@ class Profile(GainEnds):
 
     def deviance_of(self, dist) -> float:
         """The deviance of the parameters ``dist`` (not refitted): an upper bound of the
-        profile deviance at any of their values, one evaluation of the loss."""
+        profile deviance at any of their values, one evaluation of the loss (remembered: an
+        update's start of an end asks for it twice when the end no longer holds)."""
         from tailstop._spacing import SpacingObjective
 
-        if self._objective is None:
-            self._objective = SpacingObjective(self.ys, self.limits, (-np.inf, np.inf))
-        loss = float(self._objective.loss(dist.a, dist.b, int(dist.c), dist.o, False)[0])
-        return self.scale * (loss - self.loss_hat) if np.isfinite(loss) else math.inf
+        key = (float(dist.a), float(dist.b), int(dist.c), float(dist.o))
+        if key not in self._deviances:
+            if self._objective is None:
+                self._objective = SpacingObjective(self.ys, self.limits, (-np.inf, np.inf))
+            loss = float(self._objective.loss(*key, False)[0])
+            self._deviances[key] = (
+                self.scale * (loss - self.loss_hat) if np.isfinite(loss) else math.inf
+            )
+        return self._deviances[key]
 
     def still_at_end(self, fit, critical: float, before: float | None = None):
         """An update's shortcut: ``(fit, deviance)`` when ``fit``, an end found before the

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from typing import Literal
 
 import numpy as np
@@ -256,18 +257,23 @@ def points_outside_ld_band(u: ArrayLike, confidence: float = 0.9) -> int:
 
 _GUESS_BANDS: dict = {}  # (n, confidence, side) -> band, the latest _GUESS_CACHE kept
 _GUESS_CACHE = 64
+_GUESS_LOCK = threading.Lock()  # analyses may run in several threads (a Monitor per study)
 
 
 def _guess_band(n: int, confidence: float, side: int) -> tuple[np.ndarray, np.ndarray]:
     """The band at the guessed level moved ``_GUESS_MARGIN`` narrower (side +1) or wider
-    (side -1), cached."""
+    (side -1), cached (a dict rather than ``functools.lru_cache``: the verdict asks whether
+    a size's band is already built)."""
     key = (n, confidence, side)
-    if key not in _GUESS_BANDS:
-        if len(_GUESS_BANDS) >= _GUESS_CACHE:
-            del _GUESS_BANDS[next(iter(_GUESS_BANDS))]
+    band = _GUESS_BANDS.get(key)
+    if band is None:
         log_alpha = _guess_log_alpha(n, confidence, side)
-        _GUESS_BANDS[key] = beta_intervals(n, math.exp(log_alpha), "highest_density")
-    return _GUESS_BANDS[key]
+        band = beta_intervals(n, math.exp(log_alpha), "highest_density")
+        with _GUESS_LOCK:
+            while len(_GUESS_BANDS) >= _GUESS_CACHE:
+                del _GUESS_BANDS[next(iter(_GUESS_BANDS))]
+            _GUESS_BANDS[key] = band
+    return band
 
 
 def _guess_log_alpha(n: int, confidence: float, side: int) -> float:
