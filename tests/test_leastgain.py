@@ -48,7 +48,8 @@ def test_neighbouring_c_far_behind_are_dropped_without_changing_the_fit(monkeypa
     # penalised search drops those once their Newton model cannot reach the best, and the
     # best c's descent, which pruning never touches, is the fit alone at that c (to rounding:
     # a step evaluates every c's stencils in one kernel call, and the quadrature's blocks,
-    # hence the last bits of a point's value, depend on the other points of the call).
+    # hence the last bits of a point's value, depend on the other points of the call; near
+    # the end those bits move the steps along the valley's flat direction).
     ys = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.01).sample(
         400, generator=np.random.default_rng(5)
     )
@@ -75,8 +76,11 @@ def test_neighbouring_c_far_behind_are_dropped_without_changing_the_fit(monkeypa
     with_neighbours = search.fit(fit, 0.05, top, 100)
     alone = search.fit(fit, 0.05, top, 100, neighbours=False)
     assert with_neighbours.c == alone.c == 2
-    for name in ("a", "b", "o", "loss"):
-        assert getattr(with_neighbours, name) == pytest.approx(getattr(alone, name), rel=1e-7)
+    # the same descent: the same point up to how far rounding moves the search's last steps
+    # in the valley's flat direction (5e-7 of the support's width seen, with numpy 2.4.6)
+    for name in ("a", "b", "o"):
+        assert getattr(with_neighbours, name) == pytest.approx(getattr(alone, name), abs=5e-6)
+    assert with_neighbours.loss == pytest.approx(alone.loss, rel=1e-7)
     (rows_3, steps_3), (rows_1, steps_1) = steps
     assert (rows_3, rows_1) == (3, 1)
     # the run ends about with the best c's descent, not the neighbours' (9-20 steps before)

@@ -99,3 +99,40 @@ def test_global_searches_in_lock_step_are_the_searches_one_by_one():
         assert got.c == alone.c
         assert got.loss == pytest.approx(alone.loss, rel=1e-9)
         assert (got.a, got.b, got.o) == pytest.approx((alone.a, alone.b, alone.o), rel=1e-6)
+
+
+def test_end_searches_of_two_tails_side_by_side_find_each_tails_ends():
+    """profile_ends over the profiles of two tails of one search (the chosen tail and its
+    stability partner in analyze) against each profile's ends on its own."""
+    from scipy import stats
+
+    from tailstop._intervals import new_profile
+    from tailstop._profile import profile_ends
+
+    truth = NoisyQuadraticDistribution(0.6, 0.72, 2, 0.005)
+    ys = truth.sample(300, generator=np.random.default_rng(8))
+    critical = float(stats.chi2.ppf(0.9, 1))
+    jobs, alone = [], []
+    for share, noise_ends in ((0.5, True), (0.25, False)):
+        threshold = float(np.quantile(ys, 1 - share))
+        fit = NoisyQuadraticDistribution.fit(ys, limits=(threshold, np.inf),
+                                             constraints={"convex": False})
+        spread = max(fit.o, 1e-3 * (fit.b - threshold))
+        searches = {
+            ("b", 1.0): ("b", critical, 1.0, spread, np.inf, 0.02 * spread),
+            ("b", -1.0): ("b", critical, -1.0, spread, -np.inf, 0.02 * spread),
+        }
+        if noise_ends:
+            searches[("o", 1.0)] = ("o", critical, 1.0, 0.3 * fit.o, np.inf, 0.006 * fit.o)
+        jobs.append((new_profile(ys, fit, threshold, 10, (-np.inf, np.inf)), searches))
+        alone.append(new_profile(ys, fit, threshold, 10, (-np.inf, np.inf)).ends(searches))
+    together = profile_ends(jobs)
+    assert len(together) == 2
+    for (profile, searches), got, expected in zip(jobs, together, alone, strict=True):
+        assert list(got) == list(searches)
+        for key in searches:
+            assert got[key][0] == pytest.approx(expected[key][0], rel=1e-6, abs=1e-9)
+            assert got[key][1][1] == pytest.approx(expected[key][1][1], abs=1e-3)
+        assert [end for _, end in got.values()] == profile.kept
+    # the two tails' ends differ (the test would not see a mix-up otherwise)
+    assert together[0][("b", 1.0)][0] != together[1][("b", 1.0)][0]

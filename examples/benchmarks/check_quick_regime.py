@@ -36,7 +36,7 @@ def main() -> None:
     def exact_fit(*fit_args, quick=False, **kwargs):
         return quick_fit(*fit_args, quick=False, **kwargs)
 
-    def exact_fits(ys, tail_sizes, **kwargs):  # the candidates too, one by one
+    def exact_fits(ys, tail_sizes, quick=True, **kwargs):  # the candidates too, one by one
         return [quick_fit(ys, k, quick=False, **kwargs) for k in tail_sizes]
 
     same = differ = 0

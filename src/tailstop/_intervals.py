@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from tailstop._profile import Profile
+from tailstop._profile import Profile, drive, profile_ends
 from tailstop.errors import TailstopError
 
 logger = logging.getLogger("tailstop")
@@ -24,44 +24,54 @@ def new_profile(ys, dist, threshold: float, c_max: int, b_range) -> Profile:
     return Profile(ys, threshold, dist, loss_hat, c_max, b_range)
 
 
-def profile_tail(profile: Profile, critical, b_range, guesses, guess_fits, noise_ends=True,
-                 guess_deviances=None):
-    """Profile ends of ``b`` (and of ``o`` with ``noise_ends``) of ``profile``'s fit, and the
-    fit inside the region where more trials gain least; ``guesses``, ``guess_fits`` and
-    ``guess_deviances``: the ends, their fits and the deviances there before the latest
-    trials (an update). Returns ``(ends, fits at the ends, deviances there)``."""
-    dist = profile.best_fit
-    threshold = profile.limits[0]
-    spread = max(
-        dist.o,
-        1e-3 * (dist.b - threshold if np.isfinite(threshold) else dist.b - dist.a),
-        1e-12 * max(1.0, abs(dist.b)),
-    )
-    o_step = max(0.3 * dist.o, 0.1 * spread)
-    searches = [("b", +1.0, spread, b_range[1]), ("b", -1.0, spread, b_range[0])]
-    if noise_ends:
-        searches.append(("o", +1.0, o_step, np.inf))
-        if dist.o > 0:
-            searches.append(("o", -1.0, o_step, 0.0))
-    ends, fits, deviances = {}, {}, {}
+def profile_tails(jobs: list, critical, b_range) -> list:
+    """For each ``(profile, guesses, guess_fits, guess_deviances, noise_ends)`` of ``jobs``
+    (the profiles of different tails of one search): the profile ends of ``b`` (and of ``o``
+    with ``noise_ends``) of ``profile``'s fit, and the fit inside the region where more trials
+    gain least, as ``(ends, fits at the ends, deviances there)``. ``guesses``, ``guess_fits``
+    and ``guess_deviances``: the ends, their fits and the deviances there before the latest
+    trials (an update). The end searches of every profile run side by side
+    (:func:`tailstop._profile.profile_ends`)."""
+    searches = []
+    for profile, guesses, guess_fits, _, noise_ends in jobs:
+        dist = profile.best_fit
+        threshold = profile.limits[0]
+        spread = max(
+            dist.o,
+            1e-3 * (dist.b - threshold if np.isfinite(threshold) else dist.b - dist.a),
+            1e-12 * max(1.0, abs(dist.b)),
+        )
+        o_step = max(0.3 * dist.o, 0.1 * spread)
+        wanted = [("b", +1.0, spread, b_range[1]), ("b", -1.0, spread, b_range[0])]
+        if noise_ends:
+            wanted.append(("o", +1.0, o_step, np.inf))
+            if dist.o > 0:
+                wanted.append(("o", -1.0, o_step, 0.0))
+        searches.append((profile, {
+            (name, direction): (name, critical, direction, step, limit, 0.02 * step,
+                                guesses.get((name, direction)),
+                                guess_fits.get((name, direction)))
+            for name, direction, step, limit in wanted
+        }))
     # the searches are independent of one another: each round makes their fits in lock step
-    found = profile.ends({
-        (name, direction): (name, critical, direction, step, limit, 0.02 * step,
-                            guesses.get((name, direction)), guess_fits.get((name, direction)))
-        for name, direction, step, limit in searches
-    })
-    for key, (value, end) in found.items():
-        ends[key], (fits[key], deviances[key]) = value, end
-    try:
-        key, value = _least_gain_end(profile, critical, b_range, ends, fits, deviances,
-                                     guesses, guess_fits, guess_deviances or {})
-    except (TailstopError, ValueError, ArithmeticError) as exc:
-        # an extra fit for the gain's lower end only: without it the range is narrower
-        logger.debug("the least-gain end of the region was not found: %s", exc)
-    else:
-        if value is not None:
-            ends[key], (fits[key], deviances[key]) = value, profile.kept[-1]
-    return ends, fits, deviances
+    out = []
+    for (profile, guesses, guess_fits, guess_deviances, _), found in zip(
+        jobs, profile_ends(searches), strict=True
+    ):
+        ends, fits, deviances = {}, {}, {}
+        for key, (value, end) in found.items():
+            ends[key], (fits[key], deviances[key]) = value, end
+        try:
+            key, value = _least_gain_end(profile, critical, b_range, ends, fits, deviances,
+                                         guesses, guess_fits, guess_deviances or {})
+        except (TailstopError, ValueError, ArithmeticError) as exc:
+            # an extra fit for the gain's lower end only: without it the range is narrower
+            logger.debug("the least-gain end of the region was not found: %s", exc)
+        else:
+            if value is not None:
+                ends[key], (fits[key], deviances[key]) = value, profile.kept[-1]
+        out.append((ends, fits, deviances))
+    return out
 
 
 def _least_gain_end(profile: Profile, critical, b_range, ends, fits, deviances, guesses,
@@ -142,36 +152,20 @@ def consistent_dimensions(
     """
     known, known_fits = known or {}, known_fits or {}
     consistent, deviances, fits = [int(dist.c)], {int(dist.c): 0.0}, {int(dist.c): dist}
-    stale = set()
+    stale: set = set()
+    # the searches down and up in c are independent: their fits made together in lock step
+    chains = drive(profile, {
+        step: _dimension_chain(profile, dist, critical, c_max, step, known, known_fits, stale)
+        for step in (-1, 1)
+    })
     for step in (-1, 1):
-        c, warm = int(dist.c) + step, dist
-        while 1 <= c <= c_max:
-            if known.get(c, 0.0) > _far_outside(critical):
-                deviances[c] = known[c]
-                if c in known_fits:
-                    fits[c] = known_fits[c]
-                break
-            before = known_fits.get(c)
-            if before is not None and int(before.c) == c:
-                deviance = profile.deviance_of(before) if profile.reuse_ends else math.inf
-                if deviance <= critical:
-                    # its fit before the latest trials is still inside the region: c is
-                    # consistent (refitting only lowers the deviance), no refit needed
-                    profile.fits.append((before, deviance))
-                    warm = before
-                    stale.add(c)
-                else:
-                    # with the tail unchanged the optimum moves within its basin: a descent
-                    screen = False if profile.reuse_ends else "guarded"
-                    warm, deviance = profile.fit({"c": c}, warm=before, screen=screen)
-            else:
-                warm, deviance = profile.fit({"c": c}, warm=warm)
-            deviances[c], fits[c] = deviance, warm
-            if deviance > critical:
-                break
-            profile.kept.append((warm, deviance))
-            consistent.append(c)
-            c += step
+        for c, deviance, fit, inside in chains[step]:
+            deviances[c] = deviance
+            if fit is not None:
+                fits[c] = fit
+            if inside:
+                profile.kept.append((fit, deviance))
+                consistent.append(c)
     # A close rival of the estimate is refitted all the same: in a flat profile over c it
     # may fit better than the estimate (whose update is a local search), which then moves to
     # it. Stale fits exist only when the tail is unchanged (the new trials fell below the
@@ -183,3 +177,38 @@ def consistent_dimensions(
             fits[rival], deviances[rival] = fit, deviance
             profile.kept.append((fit, deviance))
     return tuple(sorted(consistent)), deviances, fits
+
+
+def _dimension_chain(profile: Profile, dist, critical: float, c_max: int, step: int,
+                     known: dict, known_fits: dict, stale: set):
+    """The search of :func:`consistent_dimensions` from ``dist``'s ``c`` in one direction
+    (``step`` -1 or +1), one ``c`` at a time until one lies outside the region: a generator
+    of fit requests (see :func:`tailstop._profile.drive`) that returns
+    ``[(c, deviance, fit or None, inside the region)]``; ``stale`` collects the ``c`` whose
+    previous fit stands unfitted."""
+    found = []
+    c, warm = int(dist.c) + step, dist
+    while 1 <= c <= c_max:
+        if known.get(c, 0.0) > _far_outside(critical):
+            found.append((c, known[c], known_fits.get(c), False))
+            break
+        before = known_fits.get(c)
+        if before is not None and int(before.c) == c:
+            deviance = profile.deviance_of(before) if profile.reuse_ends else math.inf
+            if deviance <= critical:
+                # its fit before the latest trials is still inside the region: c is
+                # consistent (refitting only lowers the deviance), no refit needed
+                profile.fits.append((before, deviance))
+                warm = before
+                stale.add(c)
+            else:
+                # with the tail unchanged the optimum moves within its basin: a descent
+                screen = False if profile.reuse_ends else "guarded"
+                warm, deviance = yield ({"c": c}, before, screen)
+        else:
+            warm, deviance = yield ({"c": c}, warm, True)
+        found.append((c, deviance, warm, deviance <= critical))
+        if deviance > critical:
+            break
+        c += step
+    return found

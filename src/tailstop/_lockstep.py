@@ -99,9 +99,15 @@ def fit_each(ys, limits, requests: list, ftol: float | None = None) -> list:
     or :func:`fit_near` with ``screen`` (True or False) of ``ys`` under ``constraints`` from
     ``warm``, with ``ftol``, all in lock step. Each entry is the :class:`FitResult`, or the
     :class:`ConstraintError` or :class:`FitError` that fit raises."""
+    return fit_all([(ys, limits, *request) for request in requests], ftol)
+
+
+def fit_all(requests: list, ftol: float | None = None) -> list:
+    """:func:`fit_each` of requests ``(ys, limits, constraints, warm, local, screen)``, each
+    with data of its own (the profiles of several tails side by side)."""
     out: list = [None] * len(requests)
     prepared: dict[int, list] = {}
-    for i, (constraints, warm, local, screen) in enumerate(requests):
+    for i, (ys, limits, constraints, warm, local, screen) in enumerate(requests):
         try:
             member = _member(ys, limits, constraints, warm, local, screen)
         except (ConstraintError, FitError) as exc:

@@ -14,7 +14,7 @@ from tailstop._intervals import (
     consistent_dimensions,
     least_best_fits,
     new_profile,
-    profile_tail,
+    profile_tails,
 )
 from tailstop._reuse import (
     FULL_RESELECT_GROWTH,
@@ -467,13 +467,7 @@ def analyze(
                 profile, dist, critical, c_max, {}, dimension_fits
             )
         profile.restrict_dimensions(deviances, critical)
-        ends, end_fits, end_deviances = profile_tail(
-            profile, critical, b_range, guesses, guess_fits, guess_deviances=guess_deviances
-        )
-        low, high = ends[("b", -1.0)], ends[("b", +1.0)]
-        plausible = profile.plausible(critical)
-        low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
-        high = max([high, *(d.b for d in plausible)])
+        jobs = [(profile, guesses, guess_fits, guess_deviances, True)]
         if deeper is not None:
             # The threshold is chosen from the data: the region is the union of the chosen
             # tail's and its stability partner's, which agree when the law holds on both. The
@@ -481,15 +475,20 @@ def analyze(
             # ends would add time and, measured, no coverage.
             deep_profile = new_profile(ys, deeper[0], deeper[1], c_max, b_range)
             deep_profile.reuse_ends = reuse and tails[2:] == previous._state.tail[2:]
-            deep_ends, deep_fits, deep_deviances = profile_tail(
-                deep_profile, critical, b_range,
-                {k[1:]: v for k, v in guesses.items() if k[0] == "deeper"},
-                {k[1:]: v for k, v in guess_fits.items() if k[0] == "deeper"},
-                noise_ends=False,
-                guess_deviances={
-                    k[1:]: v for k, v in guess_deviances.items() if k[0] == "deeper"
-                },
-            )
+            jobs.append((
+                deep_profile,
+                *({k[1:]: v for k, v in known.items() if k[0] == "deeper"}
+                  for known in (guesses, guess_fits, guess_deviances)),
+                False,
+            ))
+        # the two tails' end searches side by side
+        (ends, end_fits, end_deviances), *deep = profile_tails(jobs, critical, b_range)
+        low, high = ends[("b", -1.0)], ends[("b", +1.0)]
+        plausible = profile.plausible(critical)
+        low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
+        high = max([high, *(d.b for d in plausible)])
+        if deep:
+            (deep_ends, deep_fits, deep_deviances), = deep
             low = min(low, deep_ends[("b", -1.0)])
             high = max(high, deep_ends[("b", +1.0)])
             ends.update({("deeper", *k): v for k, v in deep_ends.items()})

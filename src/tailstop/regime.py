@@ -163,8 +163,8 @@ def fit_tail(
 
 
 def fit_tails(ys: np.ndarray, tail_sizes: list, *, c_max: int = 10,
-              b_range: tuple[float, float] = (-np.inf, np.inf)) -> list:
-    """``fit_tail(ys, k, c_max=c_max, b_range=b_range, quick=True)`` for each ``k`` of
+              b_range: tuple[float, float] = (-np.inf, np.inf), quick: bool = True) -> list:
+    """``fit_tail(ys, k, c_max=c_max, b_range=b_range, quick=quick)`` for each ``k`` of
     ``tail_sizes``, the global searches in lock step
     (:func:`tailstop._lockstep.search_each`: the same fits, one Newton batch and one kernel
     call per step for all). An entry is the :class:`~tailstop.errors.FitError` that tail's
@@ -178,7 +178,7 @@ def fit_tails(ys: np.ndarray, tail_sizes: list, *, c_max: int = 10,
     thresholds = [tail_threshold(ys, k) for k in tail_sizes]
     constraints = tail_constraints(c_max, b_range)
     problems = [
-        dataclasses.replace(_setup(ys, (threshold, np.inf), constraints, True), quick=True)
+        dataclasses.replace(_setup(ys, (threshold, np.inf), constraints, True), quick=quick)
         for threshold in thresholds
     ]
     return [
@@ -323,9 +323,15 @@ def choose_regime(
             break
     rejected = forward_stop(np.asarray(p_values), alpha)
     chosen = min(rejected, sizes.size - 1)
-    dist, threshold = fit_tail(ys, int(sizes[chosen]), c_max=c_max, b_range=b_range)
+    # the chosen tail and its partner: the full global searches, together in lock step
     h = deeper_index(sizes, chosen)
-    deeper = fit_tail(ys, int(sizes[h]), c_max=c_max, b_range=b_range) if h is not None else None
+    full = fit_tails(ys, [int(sizes[j]) for j in (chosen, h) if j is not None], c_max=c_max,
+                     b_range=b_range, quick=False)
+    for found in full:
+        if isinstance(found, Exception):
+            raise found
+    (dist, threshold), *partner = full
+    deeper = partner[0] if partner else None
     choice = RegimeChoice(
         tail_size=int(sizes[chosen]),
         threshold=threshold,
