@@ -660,3 +660,22 @@ def test_the_screening_table_refuses_an_untabulated_c():
     assert table.index(np.array([1, 10]), 0).shape == (2,)
     with pytest.raises(KeyError, match="not tabulated"):
         table.index(np.array([2, 11]), 0)
+
+
+def test_a_trust_region_step_moves_along_a_flat_direction_only_with_negative_curvature():
+    """Moré-Sorensen's hard case (the gradient orthogonal to the least curvature, the Newton
+    step short of the region) sends the rest of the step along that direction only when the
+    curvature is negative; along a flat one it would gain nothing (and where the step fails,
+    keep failing at the region's full length while the region shrinks)."""
+    from tailstop._newton import _trust_region_step
+
+    evecs = np.eye(3)[None]
+    g_eig = np.array([[0.0, 0.5, -2.0]])  # nothing along the least-curvature direction
+    radius = np.array([1.0])
+    flat = _trust_region_step(np.array([[0.0, 1.0, 100.0]]), evecs, g_eig, radius)[0]
+    assert flat == pytest.approx([0.0, -0.5, 0.02])  # the minimum-norm Newton step
+    rounding = _trust_region_step(np.array([[-1e-14, 1.0, 100.0]]), evecs, g_eig, radius)[0]
+    assert rounding == pytest.approx([0.0, -0.5, 0.02])
+    negative = _trust_region_step(np.array([[-0.1, 1.0, 100.0]]), evecs, g_eig, radius)[0]
+    assert np.linalg.norm(negative) == pytest.approx(1.0)  # to the boundary
+    assert abs(negative[0]) > 0.5  # mostly along the negative curvature

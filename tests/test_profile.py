@@ -172,3 +172,42 @@ def test_an_update_fits_a_moved_end_where_its_previous_fit_puts_it():
     end = moved.end("b", CRITICAL, 1.0, 0.001, math.inf, 1e-5, first, guess_fit)
     assert moved.refits == 1
     assert _root_deviance_at(moved, end) == pytest.approx(math.sqrt(CRITICAL), rel=RTOL)
+
+
+def test_a_profiles_next_fit_starts_from_the_secant_of_its_path():
+    """Along a profile the constrained optimum moves smoothly: the secant through the last two
+    fits puts the next fit's start nearer its optimum than the last fit does."""
+    import numpy as np
+
+    from tailstop import NoisyQuadraticDistribution
+    from tailstop._intervals import new_profile
+    from tailstop._profile import predicted
+    from tailstop.fitting import spacing_loss
+
+    ys = NoisyQuadraticDistribution(0.6, 0.72, 2, 0.005).sample(
+        300, generator=np.random.default_rng(1)
+    )
+    threshold = float(np.quantile(ys, 0.6))
+    fit = NoisyQuadraticDistribution.fit(ys, limits=(threshold, np.inf),
+                                         constraints={"convex": False})
+    profile = new_profile(ys, fit, threshold, 10, (-np.inf, np.inf))
+    step = -0.5 * fit.o  # down in b: the noise grows along the valley
+    values = [fit.b + step, fit.b + 2 * step, fit.b + 3 * step]
+    path = [(fit.b, fit)]
+    for v in values[:2]:
+        path.append((v, profile.fit({"b": v, "c": int(fit.c)}, warm=path[-1][1])[0]))
+    target = values[2]
+    start = predicted(target, path[-1][1], path, "b")
+    assert start.b == target and start.c == fit.c
+    optimum = profile.fit({"b": target, "c": int(fit.c)}, warm=path[-1][1])[0]
+
+    def loss(dist):
+        return spacing_loss(ys, (threshold, np.inf), dist.a, target, int(dist.c), dist.o, False)
+
+    last = path[-1][1]
+    assert loss(optimum) <= loss(start) < loss(last)
+    assert abs(start.a - optimum.a) < abs(last.a - optimum.a)
+    # no pair of fits at its c, or a value far beyond them: the warm start itself
+    assert predicted(target, last, path[:1], "b") is last
+    assert predicted(fit.b + 50 * step, last, path, "b") is last
+    assert predicted(target, last, [(v, d) for v, d in path if d is not last], "b") is not last

@@ -198,6 +198,7 @@ class _Problem:
     convexs: list[bool]
     plotting_positions: tuple[np.ndarray, np.ndarray]  # probabilities of y_min and y_max
     quick: bool = False  # pruning margins scaled to the uncensored share (margin_scale)
+    tolerance: float | None = None  # the searches' ftol, when the caller sets one
 
     @property
     def coarse(self) -> dict:
@@ -225,7 +226,10 @@ class _Problem:
     @property
     def ftol(self) -> float | None:
         """The loss decrease below which the searches stop, when coarser than their default:
-        a quick fit feeds test statistics in deviance units ``2 (n + 1) dL``, wanted to ~1e-3."""
+        the caller's (a profile's fits, wanted to ~1e-3 in deviance), or for a quick fit,
+        which feeds test statistics in deviance units ``2 (n + 1) dL``, 1e-3 in those."""
+        if self.tolerance is not None:
+            return self.tolerance
         return 1e-3 / (2.0 * (self.n + 1.0)) if self.quick else None
 
     @property

@@ -519,7 +519,8 @@ def _on_edge(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int,
     except ConstraintError:
         return None
     x0 = fixed.from_params(a, b, o)[0]
-    batch = _Batch({convex: fixed}, {convex: problem.objective}, [(convex, c, x0)], True)
+    batch = _Batch({convex: fixed}, {convex: problem.objective}, [(convex, c, x0)], True,
+                   ftol=problem.ftol)
     batch.run(max_iter=30)
     found = batch.results()
     if not found:
@@ -550,7 +551,8 @@ def _tiny_noise(problem: _Problem, coords: SearchCoordinates, convex: bool, c: i
     if not losses[best] < loss - 1e-12:
         return None
     x0 = coords.from_params(a, b, float(noises[best]))[0]
-    batch = _Batch({convex: coords}, {convex: problem.objective}, [(convex, c, x0)], True)
+    batch = _Batch({convex: coords}, {convex: problem.objective}, [(convex, c, x0)], True,
+                   ftol=problem.ftol)
     batch.run(max_iter=30)
     found = batch.results()
     if not found:

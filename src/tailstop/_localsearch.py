@@ -198,6 +198,12 @@ def _edge_start(problem: _Problem, coords: SearchCoordinates, convex: bool, c: i
     return x, (float(at) if np.isfinite(at) and inside >= at else None)
 
 
+def _with_tolerance(problem: _Problem, ftol: float | None) -> _Problem:
+    """``problem`` whose searches, the checks of its results included (the box's edge, tiny
+    noises), stop at the caller's ``ftol`` (None: their default)."""
+    return problem if ftol is None else dataclasses.replace(problem, tolerance=ftol)
+
+
 def fit_local(
     ys,
     limits,
@@ -212,7 +218,7 @@ def fit_local(
     ``ftol``: the loss decrease below which the descent stops, when coarser than the
     default (a profile deviance ``2 (n + 1) dL`` needs ``dL`` only to ~1e-3 / (n + 1)).
     """
-    problem = _setup(ys, limits, constraints, True)
+    problem = _with_tolerance(_setup(ys, limits, constraints, True), ftol)
     convex, c = bool(warm.convex), int(warm.c)
     coords = _coordinates(problem)
     if convex not in problem.convexs or c not in problem.cs or coords[convex].dimension == 0:
@@ -245,7 +251,7 @@ def fit_near(
     screening starts join only where the screen scores them better than those previous fits
     (see :func:`_warm_search`)."""
     return _warm_search(
-        _setup(ys, limits, constraints, True),
+        _with_tolerance(_setup(ys, limits, constraints, True), ftol),
         warm,
         fallback=False,
         ftol=ftol,
@@ -262,7 +268,7 @@ def descend_each(
     one trust-region step serves every descent, and none prunes another (each is the fit at
     its own ``c``). ``constraints`` must allow every ``c`` of ``warms``. An entry is None
     where the descent found no finite loss (the caller refits that one on its own)."""
-    problem = _setup(ys, limits, constraints, True)
+    problem = _with_tolerance(_setup(ys, limits, constraints, True), ftol)
     coords = _coordinates(problem)
     starts, settled = [], []
     for warm in warms:

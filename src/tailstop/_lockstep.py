@@ -27,7 +27,13 @@ from tailstop._globalsearch import (
     _screen_memo,
     _search,
 )
-from tailstop._localsearch import _edge_start, _warm_starts, fit_local, fit_near
+from tailstop._localsearch import (
+    _edge_start,
+    _warm_starts,
+    _with_tolerance,
+    fit_local,
+    fit_near,
+)
 from tailstop._spacing import losses
 from tailstop.errors import ConstraintError, FitError
 
@@ -109,7 +115,7 @@ def fit_all(requests: list, ftol: float | None = None) -> list:
     prepared: dict[int, list] = {}
     for i, (ys, limits, constraints, warm, local, screen) in enumerate(requests):
         try:
-            member = _member(ys, limits, constraints, warm, local, screen)
+            member = _member(ys, limits, constraints, warm, local, screen, ftol)
         except (ConstraintError, FitError) as exc:
             out[i] = exc
             continue
@@ -144,10 +150,11 @@ def fit_all(requests: list, ftol: float | None = None) -> list:
     return out
 
 
-def _member(ys, limits, constraints: Mapping, warm, local: bool, screen: bool):
+def _member(ys, limits, constraints: Mapping, warm, local: bool, screen: bool,
+            ftol: float | None = None):
     """``(problem, coords, starts, settled loss of the first start or None, local)`` of a
     request, as its own fit would start; None when that fit would not descend from them."""
-    problem = _setup(ys, limits, constraints, True)
+    problem = _with_tolerance(_setup(ys, limits, constraints, True), ftol)
     coords = _coordinates(problem)
     convex = bool(warm.convex)
     if local:

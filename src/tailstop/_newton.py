@@ -30,7 +30,12 @@ def _trust_region_step(evals, evecs, g_eig, radius):
         newton = (lam_min > 0) & (length(np.zeros_like(lam_min)) <= radius)
         scale = np.abs(evals).max(axis=1) + np.sqrt((g_eig * g_eig).sum(axis=1)) / radius
         lo = np.maximum(-lam_min, 0.0) * (1 + 1e-12) + 1e-14 * (scale + 1e-300)
-        hard = length(lo) < radius  # even the smallest admissible mu gives a short step
+        # even the smallest admissible mu gives a short step, and the curvature is negative:
+        # the rest of the length goes along it. (With none, i.e. a flat direction the
+        # gradient does not point along, the model is least at the shortest step, mu = lo:
+        # a step along that direction would gain nothing and, where it fails, keep failing
+        # at the region's full length while the region shrinks a quarter at a time.)
+        hard = (length(lo) < radius) & (lam_min < -1e-10 * np.abs(evals).max(axis=1))
         # Newton's method on 1/|s(mu)| - 1/radius, nearly linear in mu, increases mu
         # monotonically from lo to the root (Moré & Sorensen 1983).
         hi = lo.copy()

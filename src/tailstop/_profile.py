@@ -376,6 +376,7 @@ class Profile(GainEnds):
         target = math.sqrt(critical)
         inside_v, inside_r, inside_fit = inside
         outside_v = outside_r = None
+        path = [(v_hat, self.best_fit), (inside_v, inside_fit)]  # fits along this profile
         first = again is not None  # the first fit starts from the previous end's fit
         for _ in range(MAX_FITS_PER_END):
             if (v1 - limit) * direction >= 0:
@@ -393,7 +394,10 @@ class Profile(GainEnds):
                 dist, deviance = yield ("fit", {name: float(v1)}, again, False)
                 again = None
             else:
-                dist, deviance = yield ("fit", {name: float(v1)}, inside_fit, True)
+                dist, deviance = yield ("fit", {name: float(v1)},
+                                        predicted(float(v1), inside_fit, path, name), True)
+            if np.isfinite(deviance):
+                path.append((float(v1), dist))
             r1 = math.sqrt(max(deviance, 0.0))
             if abs(r1 - target) <= RTOL * target:
                 return float(v1), repeated, None, (dist, deviance)
@@ -440,7 +444,9 @@ class Profile(GainEnds):
         end = float(
             inside_v + (target - inside_r) * (outside_v - inside_v) / (outside_r - inside_r)
         )
-        return end, False, outside_v, (yield ("fit", {name: end}, inside_fit, True))
+        return end, False, outside_v, (
+            yield ("fit", {name: end}, predicted(end, inside_fit, path, name), True)
+        )
 
     def plausible(self, critical: float) -> list:
         """The kept fits (profile ends, other c) inside the confidence region: deviance at
@@ -544,3 +550,34 @@ def _drive(searches: dict) -> dict:
                 results[key] = done.value
                 del pending[key]
     return results
+
+
+def predicted(value: float, warm, path: list, name: str | None = None):
+    """A start for the next fit along a path of fits (a profile of ``name``, or the
+    least-gain search's multipliers, ``name`` None): ``warm`` (a fit on the path) moved by
+    the secant through the two fits of ``path`` (``[(value, fit)]``) at ``warm``'s ``c``
+    nearest ``value``, the parameters (the best end, the width and the noise in logs; ``name``
+    held at ``value``) linear in the path's variable, as along a smooth valley of the loss.
+    ``warm`` itself where there is no such pair, where ``value`` lies beyond twice their
+    spacing from the nearer one, or where a noise is 0."""
+    from tailstop.distributions import NoisyQuadraticDistribution
+
+    c = int(warm.c)
+    near = sorted(((v, f) for v, f in path if int(f.c) == c and f.o > 0 and v != value),
+                  key=lambda item: abs(item[0] - value))
+    if len(near) < 2 or not warm.o > 0:
+        return warm
+    (v1, f1), (v2, f2) = near[:2]
+    if v1 == v2 or abs(value - v1) > 2.0 * abs(v1 - v2):
+        return warm
+    t = (value - v1) / (v1 - v2)
+
+    def line(x1: float, x2: float) -> float:
+        return x1 + t * (x1 - x2)
+
+    b = value if name == "b" else line(f1.b, f2.b)
+    o = value if name == "o" else math.exp(line(math.log(f1.o), math.log(f2.o)))
+    width = math.exp(line(math.log(f1.b - f1.a), math.log(f2.b - f2.a)))
+    if not (np.isfinite(b) and np.isfinite(o) and np.isfinite(width) and width > 0):
+        return warm
+    return NoisyQuadraticDistribution(b - width, b, c, o, convex=False)
