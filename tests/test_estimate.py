@@ -482,20 +482,20 @@ def test_an_update_spends_few_fits_on_the_least_gain_ends(monkeypatch):
     where the deviance jumps across the critical value); the end stays inside the region."""
     from tailstop import NoisyQuadraticDistribution
     from tailstop._gainends import MAX_UPDATE_FITS
-    from tailstop._leastgain import PenalisedSearch
+    from tailstop._leastgain import PenalisedFit
 
     ys = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.05).sample(
         101, generator=np.random.default_rng(3)
     )
     before = analyze(ys[:100], "maximize")
     calls = []
-    original = PenalisedSearch.fit
+    original = PenalisedFit.__init__
 
-    def counted(self, *args, **kwargs):
+    def counted(self, *args, **kwargs):  # every penalised fit a search asks for
         calls.append(1)
-        return original(self, *args, **kwargs)
+        original(self, *args, **kwargs)
 
-    monkeypatch.setattr(PenalisedSearch, "fit", counted)
+    monkeypatch.setattr(PenalisedFit, "__init__", counted)
     after = analyze(ys, "maximize", previous=before)
     searches = sum(1 for k in after._state.ends if k[-1] == "least gain")
     assert searches >= 2  # the chosen tail's and the partner's
@@ -517,15 +517,22 @@ def test_a_failed_least_gain_fit_only_narrows_the_gain_range(monkeypatch):
     )
     full = analyze(ys, "maximize")
     monkeypatch.setattr(Profile, "least_gain_end", broken)
+    monkeypatch.setattr(Profile, "least_gain_steps", broken)  # (beside the ends)
     monkeypatch.setattr(Profile, "noiseless_end", broken)
     narrowed = analyze(ys, "maximize")
-    assert narrowed.best_possible == full.best_possible
-    assert narrowed.expected_gain(100).high == full.expected_gain(100).high
+    # the other ends unchanged, up to the paths their searches take within their tolerance
+    # (the least-gain fits share the ends' kernel calls when they run beside them: rounding)
+    assert narrowed.best_possible.estimate == full.best_possible.estimate
+    assert narrowed.best_possible == pytest.approx(full.best_possible, rel=1e-5)
+    assert narrowed.expected_gain(100).high == pytest.approx(full.expected_gain(100).high,
+                                                             rel=1e-3)
     assert full.expected_gain(100).low < narrowed.expected_gain(100).low
     # the tuning curve's extra fits fail the same way: a narrower band, never an error
     assert narrowed._least_best_fits() == ()
     assert full.tuning_curve([100]).low[0] <= narrowed.tuning_curve([100]).low[0]
-    assert narrowed.tuning_curve([100]).high[0] == full.tuning_curve([100]).high[0]
+    assert narrowed.tuning_curve([100]).high[0] == pytest.approx(
+        full.tuning_curve([100]).high[0], rel=1e-3
+    )
 
 
 def test_an_update_reuses_ends_only_when_its_new_trials_fall_below_the_thresholds(monkeypatch):
@@ -544,7 +551,7 @@ def test_an_update_reuses_ends_only_when_its_new_trials_fall_below_the_threshold
     original = _intervals.profile_ends
 
     def recorded(jobs):
-        seen.extend(profile.reuse_ends for profile, _ in jobs)
+        seen.extend(profile.reuse_ends for profile, *_ in jobs)
         return original(jobs)
 
     monkeypatch.setattr(_intervals, "profile_ends", recorded)

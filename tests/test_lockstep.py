@@ -107,7 +107,7 @@ def test_end_searches_of_two_tails_side_by_side_find_each_tails_ends():
     from scipy import stats
 
     from tailstop._intervals import new_profile
-    from tailstop._profile import profile_ends
+    from tailstop._lockstep import profile_ends
 
     truth = NoisyQuadraticDistribution(0.6, 0.72, 2, 0.005)
     ys = truth.sample(300, generator=np.random.default_rng(8))
@@ -136,3 +136,38 @@ def test_end_searches_of_two_tails_side_by_side_find_each_tails_ends():
         assert [end for _, end in got.values()] == profile.kept
     # the two tails' ends differ (the test would not see a mix-up otherwise)
     assert together[0][("b", 1.0)][0] != together[1][("b", 1.0)][0]
+
+
+def test_the_least_gain_search_beside_the_ends_finds_its_end_alone():
+    """The least-gain search's penalised fits, made in the same batches as the interval ends'
+    fits (with one more free parameter than those: padded), reach the end the search finds
+    on its own, and the ends stay where they are found without it."""
+    from scipy import stats
+
+    from tailstop._intervals import new_profile, profile_tails
+
+    truth = NoisyQuadraticDistribution(0.6, 0.72, 2, 0.005)
+    ys = truth.sample(300, generator=np.random.default_rng(1))
+    threshold = float(np.quantile(ys, 0.6))
+    fit = NoisyQuadraticDistribution.fit(ys, limits=(threshold, np.inf),
+                                         constraints={"convex": False})
+    assert fit.o > 0
+    critical = float(stats.chi2.ppf(0.9, 1))
+    together = new_profile(ys, fit, threshold, 10, (-np.inf, np.inf))
+    (ends, _, deviances), = profile_tails([(together, {}, {}, {}, True)], critical,
+                                          (-np.inf, np.inf))
+    assert not together.noise_floor and ("least gain",) in ends
+    alone = new_profile(ys, fit, threshold, 10, (-np.inf, np.inf))
+    weight = alone.least_gain_end(critical, float(ys.max()), float(ys.size))
+    assert ends[("least gain",)] == pytest.approx(weight, rel=0.05)
+    # the end: inside the region, at its boundary to the ends' tolerance (3% in root deviance)
+    assert deviances[("least gain",)] == pytest.approx(alone.kept[-1][1], rel=0.07)
+    assert deviances[("least gain",)] <= critical * 1.03**2
+    alone_ends = new_profile(ys, fit, threshold, 10, (-np.inf, np.inf))
+    for key in [("b", 1.0), ("b", -1.0), ("o", 1.0), ("o", -1.0)]:
+        spread = max(fit.o, 1e-3 * (fit.b - threshold))
+        step = spread if key[0] == "b" else max(0.3 * fit.o, 0.1 * spread)
+        limit = {("b", 1.0): np.inf, ("b", -1.0): -np.inf, ("o", 1.0): np.inf,
+                 ("o", -1.0): 0.0}[key]
+        value = alone_ends.end(key[0], critical, key[1], step, limit, 0.02 * step)
+        assert ends[key] == pytest.approx(value, rel=1e-4)

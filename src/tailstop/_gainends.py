@@ -117,7 +117,36 @@ class GainEnds:
         least over ``current_best`` (see :mod:`tailstop._leastgain`), kept among the ends;
         returns the Lagrange multiplier that reached it (``guess``, ``guess_fit``: the
         multiplier and fit before the latest trials, on an update), or None when no penalised
-        fit came inside or the estimate's own gain is nil.
+        fit came inside or the estimate's own gain is nil. The search of
+        :meth:`least_gain_steps`, its fits made one by one."""
+        steps = self.least_gain_steps(critical, current_best, horizon, guess, guess_fit,
+                                      guess_deviance)
+        answer = None
+        while True:
+            try:
+                request = steps.send(answer)
+            except StopIteration as done:
+                found = done.value
+                break
+            try:
+                answer = request.search.fit(request.warm, request.weight, request.y,
+                                            request.k, ftol=self.ftol,
+                                            neighbours=request.neighbours)
+            except (ConstraintError, FitError) as exc:
+                answer = exc
+        if found is None:
+            return None
+        weight, end = found
+        self.kept.append(end)
+        return weight
+
+    def least_gain_steps(self, critical: float, current_best: float, horizon: float,
+                         guess: float | None = None, guess_fit=None,
+                         guess_deviance: float | None = None):
+        """The search of :meth:`least_gain_end` as a generator: it yields its penalised fits
+        (:class:`tailstop._leastgain.PenalisedFit`, to be made with the profile's tolerance),
+        takes each one's :class:`~tailstop.fitting.FitResult` or the error it raised, and
+        returns ``(multiplier, (fit, deviance))`` of the end (not yet kept) or None.
 
         The root deviance grows about as a power of the multiplier: the secant runs on
         ``(log lambda, log r)``, inside a bracket once it has one, bisecting where it stalls on
@@ -125,7 +154,7 @@ class GainEnds:
         critical value: a bracket narrower than ``BRACKET_LOG_WIDTH`` closes on its inside
         point. An update (``guess`` given) makes at most ``MAX_UPDATE_FITS`` fits.
         """
-        from tailstop._leastgain import PenalisedSearch, expected_gains
+        from tailstop._leastgain import PenalisedFit, PenalisedSearch, expected_gains
         from tailstop._profile import MAX_FITS_PER_END, RTOL
         from tailstop.distributions import NoisyQuadraticDistribution
 
@@ -146,20 +175,18 @@ class GainEnds:
                 warm = guess_fit
                 shortcut = self.still_at_end(guess_fit, critical, guess_deviance)
                 if shortcut is not None:
-                    self.kept.append(shortcut)
-                    return weight
+                    return weight, shortcut
         end = previous = None
         # An update starts at the end before the latest trials, which moves little with one
         # more trial: a few fits, and the last one inside the region stands for the end.
         budget = MAX_FITS_PER_END // 3 if guess is None else MAX_UPDATE_FITS
         for _ in range(budget):
-            try:
-                r = search.fit(
-                    warm, weight / (self.scale * gain), current_best, horizon, ftol=self.ftol,
-                    # an update starts from the same fit before the latest trials: its c
-                    neighbours=warm is not guess_fit,
-                )
-            except (ConstraintError, FitError):
+            r = yield PenalisedFit(
+                search, warm, weight / (self.scale * gain), current_best, horizon,
+                # an update starts from the same fit before the latest trials: its c
+                neighbours=warm is not guess_fit,
+            )
+            if isinstance(r, (ConstraintError, FitError)):
                 break
             dist = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=False)
             deviance = self.scale * (r.loss - self.loss_hat)
@@ -206,8 +233,7 @@ class GainEnds:
             weight, warm = math.exp(u), (inside[2] if inside is not None else fit)
         if end is None:
             return None
-        self.kept.append(end[1:])
-        return end[0]
+        return end[0], end[1:]
 
 
 def _basin_crossing(inside, outside, gain: float, current_best: float, horizon: float):

@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from tailstop._profile import Profile, drive, profile_ends
+from tailstop._lockstep import drive, profile_ends
+from tailstop._profile import Profile
 from tailstop.errors import TailstopError
 
 logger = logging.getLogger("tailstop")
@@ -31,9 +32,9 @@ def profile_tails(jobs: list, critical, b_range) -> list:
     gain least, as ``(ends, fits at the ends, deviances there)``. ``guesses``, ``guess_fits``
     and ``guess_deviances``: the ends, their fits and the deviances there before the latest
     trials (an update). The end searches of every profile run side by side
-    (:func:`tailstop._profile.profile_ends`)."""
+    (:func:`tailstop._lockstep.profile_ends`)."""
     searches = []
-    for profile, guesses, guess_fits, _, noise_ends in jobs:
+    for profile, guesses, guess_fits, guess_deviances, noise_ends in jobs:
         dist = profile.best_fit
         threshold = profile.limits[0]
         spread = max(
@@ -47,23 +48,35 @@ def profile_tails(jobs: list, critical, b_range) -> list:
             wanted.append(("o", +1.0, o_step, np.inf))
             if dist.o > 0:
                 wanted.append(("o", -1.0, o_step, 0.0))
+        # The least-gain search (when the fit has noise) runs beside the end searches: it
+        # needs the ends only to learn whether the noise's lower end reaches 0, and then its
+        # result is left unused (the noiseless end takes its place, below). An update whose
+        # previous estimate took the noiseless end searches as that one did: after the ends.
+        others = {}
+        if dist.o > 0 and (not guesses or ("least gain",) in guesses):
+            key = ("least gain",)
+            others[key] = _least_gain_search(
+                profile, critical, guesses.get(key), guess_fits.get(key),
+                (guess_deviances or {}).get(key),
+            )
         searches.append((profile, {
             (name, direction): (name, critical, direction, step, limit, 0.02 * step,
                                 guesses.get((name, direction)),
                                 guess_fits.get((name, direction)))
             for name, direction, step, limit in wanted
-        }))
+        }, others))
     # the searches are independent of one another: each round makes their fits in lock step
     out = []
     for (profile, guesses, guess_fits, guess_deviances, _), found in zip(
         jobs, profile_ends(searches), strict=True
     ):
+        lagrangian = (found.pop(("least gain",)),) if ("least gain",) in found else None
         ends, fits, deviances = {}, {}, {}
         for key, (value, end) in found.items():
             ends[key], (fits[key], deviances[key]) = value, end
         try:
             key, value = _least_gain_end(profile, critical, b_range, ends, fits, deviances,
-                                         guesses, guess_fits, guess_deviances or {})
+                                         guesses, guess_fits, guess_deviances or {}, lagrangian)
         except (TailstopError, ValueError, ArithmeticError) as exc:
             # an extra fit for the gain's lower end only: without it the range is narrower
             logger.debug("the least-gain end of the region was not found: %s", exc)
@@ -75,10 +88,11 @@ def profile_tails(jobs: list, critical, b_range) -> list:
 
 
 def _least_gain_end(profile: Profile, critical, b_range, ends, fits, deviances, guesses,
-                    guess_fits, guess_deviances):
+                    guess_fits, guess_deviances, lagrangian=None):
     """``(key, value)`` of the fit inside the region where more trials gain least (kept last
     in ``profile``; value None when there is none): the noiseless law ending closest above the
-    best score when the noise cannot be told from zero, else the Lagrangian least-gain fit."""
+    best score when the noise cannot be told from zero, else the Lagrangian least-gain fit
+    (``lagrangian``: ``(result,)`` of its search made beside the ends, or None to make it)."""
     dist = profile.best_fit
     start, start_deviance = None, math.inf
     if dist.o == 0:
@@ -93,10 +107,42 @@ def _least_gain_end(profile: Profile, critical, b_range, ends, fits, deviances, 
             critical, start, start_deviance, floor, guesses.get(key), guess_fits.get(key)
         )
     key = ("least gain",)
+    if lagrangian is not None:
+        found = lagrangian[0]
+        if found is None:
+            return key, None
+        weight, end = found
+        profile.kept.append(end)
+        return key, weight
     return key, profile.least_gain_end(
         critical, best, float(profile.ys.size), guesses.get(key), guess_fits.get(key),
         guess_deviances.get(key),
     )
+
+
+def _least_gain_search(profile: Profile, critical: float, guess, guess_fit, guess_deviance):
+    """:meth:`Profile.least_gain_steps` from the best score over as many more trials as have
+    run, as a search of :func:`tailstop._lockstep.profile_ends` (yielding
+    ``("penalised", request)``); a search that fails returns None (logged at debug level)."""
+    answer = steps = None
+    while True:
+        try:
+            if steps is None:
+                steps = profile.least_gain_steps(
+                    critical, float(profile.ys.max()), float(profile.ys.size), guess,
+                    guess_fit, guess_deviance,
+                )
+            request = steps.send(answer)
+        except StopIteration as done:
+            return done.value
+        except (TailstopError, ValueError, ArithmeticError) as exc:
+            # an extra fit for the gain's lower end only: without it the range is narrower
+            logger.debug("the least-gain end of the region was not found: %s", exc)
+            return None
+        if profile.noise_floor:  # the noiseless end will take its place: no more fits
+            steps.close()
+            return None
+        answer = yield ("penalised", request)
 
 
 def least_best_fits(ys, dist, threshold: float, c_max: int, b_range, critical: float):
@@ -183,7 +229,7 @@ def _dimension_chain(profile: Profile, dist, critical: float, c_max: int, step: 
                      known: dict, known_fits: dict, stale: set):
     """The search of :func:`consistent_dimensions` from ``dist``'s ``c`` in one direction
     (``step`` -1 or +1), one ``c`` at a time until one lies outside the region: a generator
-    of fit requests (see :func:`tailstop._profile.drive`) that returns
+    of fit requests (see :func:`tailstop._lockstep.drive`) that returns
     ``[(c, deviance, fit or None, inside the region)]``; ``stale`` collects the ``c`` whose
     previous fit stands unfitted."""
     found = []

@@ -63,8 +63,11 @@ class _Penalised:
         self.objective, self.weight, self.y, self.k = objective, float(weight), float(y), k
 
     def loss(self, a, b, c, o, convex: bool) -> np.ndarray:
-        base = self.objective.loss(a, b, c, o, convex)
-        return base + self.weight * expected_gains(a, b, c, o, self.y, self.k)
+        return self.objective.loss(a, b, c, o, convex) + self.penalty(a, b, c, o)
+
+    def penalty(self, a, b, c, o) -> np.ndarray:
+        """``weight * gain_k`` (the lock step adds it to the spacing losses it batches)."""
+        return self.weight * expected_gains(a, b, c, o, self.y, self.k)
 
 
 class PenalisedSearch:
@@ -84,18 +87,44 @@ class PenalisedSearch:
         ones on the spacing loss plus ``weight * gain_k`` (:func:`expected_gains`); the least
         penalised one as a :class:`tailstop.fitting.FitResult` whose ``loss`` is the plain
         spacing loss."""
-        from tailstop._globalsearch import FitResult, _Batch, _in_box
-        from tailstop._localsearch import _start_point
+        from tailstop._globalsearch import _Batch
 
-        problem, coords = self.problem, self.coords
-        x0 = _start_point(problem, coords, warm)
-        near = [c for c in problem.cs if abs(c - int(warm.c)) <= int(neighbours)]
-        objective = _Penalised(problem.objective, weight, y, k)
-        batch = _Batch({False: coords}, {False: objective}, [(False, c, x0) for c in near],
+        request = PenalisedFit(self, warm, weight, y, k, neighbours)
+        batch = _Batch({False: self.coords}, {False: request.objective()}, request.starts(),
                        True, ftol=ftol)
         # the neighbouring c descend only while their Newton model can still reach the best
         batch.run(max_iter=30, prune=True, margins=(np.inf,))
-        found = batch.results()
+        return request.result(batch.results())
+
+
+class PenalisedFit:
+    """One fit of a :class:`PenalisedSearch` (the arguments of :meth:`PenalisedSearch.fit`)
+    as a request that the lock step makes beside other fits
+    (:func:`tailstop._lockstep.fit_all`): its starts, its objective and its result."""
+
+    def __init__(self, search: PenalisedSearch, warm, weight: float, y: float, k: float,
+                 neighbours: bool = True):
+        self.search, self.warm, self.weight = search, warm, float(weight)
+        self.y, self.k, self.neighbours = float(y), k, neighbours
+
+    def objective(self) -> _Penalised:
+        return _Penalised(self.search.problem.objective, self.weight, self.y, self.k)
+
+    def starts(self) -> list:
+        """``(convex, c, x0)`` of the descents: from ``warm`` at its c and the neighbours'."""
+        from tailstop._localsearch import _start_point
+
+        problem, coords = self.search.problem, self.search.coords
+        x0 = _start_point(problem, coords, self.warm)
+        near = [c for c in problem.cs if abs(c - int(self.warm.c)) <= int(self.neighbours)]
+        return [(False, c, x0) for c in near]
+
+    def result(self, found: list):
+        """The least penalised of the descents ``found`` (``(loss, convex, c, x, hessian)``)
+        as a :class:`tailstop.fitting.FitResult` with the plain spacing loss."""
+        from tailstop._globalsearch import FitResult, _in_box
+
+        problem, coords = self.search.problem, self.search.coords
         if not found:
             raise FitError("the penalised fit found no parameters with a finite loss.")
         _, _, c, x, _ = min(found, key=lambda r: r[0])

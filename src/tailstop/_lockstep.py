@@ -1,6 +1,8 @@
-"""Independent fits in lock step (private): the fits of a profile's interval-end searches,
-which run side by side (:meth:`tailstop._profile.Profile.ends`, :func:`fit_each`), and the
-global searches of the threshold's candidate tails (:func:`search_each`).
+"""Independent fits in lock step (private): the fits of the profiles' searches (the interval
+ends of one tail or of several, the effective dimensions, the least-gain search beside the
+ends), driven round by round (:func:`run_searches`, :func:`profile_ends`, :func:`drive`;
+each round's fits by :func:`fit_all`), and the global searches of the threshold's candidate
+tails (:func:`search_each`).
 
 Each fit is what it would be on its own (:func:`tailstop._localsearch.fit_near` with
 ``screen`` True or False, :func:`tailstop._localsearch.fit_local`,
@@ -13,6 +15,7 @@ fit's searches pruned only against one another. They share one
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -27,6 +30,7 @@ from tailstop._globalsearch import (
     _screen_memo,
     _search,
 )
+from tailstop._leastgain import PenalisedFit
 from tailstop._localsearch import (
     _edge_start,
     _warm_starts,
@@ -45,7 +49,13 @@ class _GroupBatch(_Batch):
     """The searches of several fits, each with coordinates (its box), an objective and a
     pruning scale of its own, stepped together; each fit's searches are pruned among
     themselves only, and those of a fit marked unpruned not at all. One loss call per form
-    and objective per step (fits of the same data share it)."""
+    and objective per step (fits of the same data share it).
+
+    Fits with fewer free parameters than others search padded coordinates: the extra ones
+    are pinned at 0 (a box of one point) and their loss does not depend on them, so their
+    finite differences are exactly 0 and no step moves along them (see
+    :func:`tailstop._newton._trust_region_step`); the stencil points that differ from others
+    only there are not evaluated but copied."""
 
     def __init__(self, members: list, ftol: float | None, final: bool = True, hessians=None):
         # members: (coords by form, starts (convex, c, x), pruned, objective, margin scale)
@@ -60,17 +70,23 @@ class _GroupBatch(_Batch):
         self.row_coords = [members[g][0][bool(cv)] for g, cv in zip(self.group, self.convex,
                                                                       strict=True)]
         self.row_objective = [members[g][3] for g in self.group]
+        self.dims = np.array([cd.dimension for cd in self.row_coords], dtype=int)
+        width = int(self.dims.max(initial=0))
+
+        def padded(vectors):
+            return np.stack([np.concatenate([v, np.zeros(width - len(v))]) for v in vectors])
+
         self.newton = _newton(
-            np.stack([r[3] for r in rows]),
-            np.stack([cd.lower for cd in self.row_coords]),
-            np.stack([cd.upper for cd in self.row_coords]),
+            padded([r[3] for r in rows]),
+            padded([cd.lower for cd in self.row_coords]),
+            padded([cd.upper for cd in self.row_coords]),
             final,
             ftol,
             hessians,
         )
 
     def _losses(self, rows: np.ndarray, points: np.ndarray) -> np.ndarray:
-        S, d = points.shape[1], points.shape[2]
+        S = points.shape[1]
         values = np.empty((rows.size, S))
         for convex in (False, True):
             # each fit's rows through its own coordinates, then one kernel call for all
@@ -80,24 +96,58 @@ class _GroupBatch(_Batch):
                 if not part.size:
                     continue
                 first = rows[part[0]]
+                d = int(self.dims[first])
+                distinct = _distinct_points(self.newton.offsets, d)
+                X = points[part][:, distinct, :d]
                 a, b, o, penalty = self.row_coords[first].to_params(
-                    points[part].reshape(part.size * S, d)
+                    X.reshape(part.size * distinct.size, d)
                 )
-                c = np.repeat(self.c[rows[part]], S)
-                sets.append((self.row_objective[first], a, b, c, o))
-                order.append((part, penalty))
-            for (part, penalty), loss in zip(order, losses(sets, convex), strict=True):
-                values[part] = (loss + penalty).reshape(part.size, S)
+                c = np.repeat(self.c[rows[part]], distinct.size)
+                objective = self.row_objective[first]
+                # a penalised objective (a least-gain fit): its spacing loss joins the
+                # kernel call, its penalty is added after
+                sets.append((getattr(objective, "objective", objective), a, b, c, o))
+                order.append((part, penalty, objective, (a, b, c, o), d))
+            for (part, penalty, objective, params, d), loss in zip(
+                order, losses(sets, convex), strict=True
+            ):
+                if hasattr(objective, "penalty"):
+                    loss = loss + objective.penalty(*params)
+                distinct = _distinct_points(self.newton.offsets, d)
+                found = (loss + penalty).reshape(part.size, distinct.size)
+                values[part] = found[:, _copies(self.newton.offsets, d)]
         return values
 
     def results_of(self, g: int) -> list:
-        """:meth:`results` of fit ``g``."""
+        """:meth:`results` of fit ``g`` (in its own coordinates)."""
         nt = self.newton
         return [
-            (float(nt.f[r]), bool(self.convex[r]), int(self.c[r]), nt.x[r], nt.hess[r])
+            (float(nt.f[r]), bool(self.convex[r]), int(self.c[r]), nt.x[r][: self.dims[r]],
+             nt.hess[r][: self.dims[r], : self.dims[r]])
             for r in np.flatnonzero(self.group == g)
             if np.isfinite(nt.f[r])
         ]
+
+
+def _distinct_points(offsets: np.ndarray, d: int) -> np.ndarray:
+    """Indices of the stencil points (rows of ``offsets``) that stay distinct when only the
+    first ``d`` coordinates count (the first of each set of equal ones)."""
+    return _stencil_map(offsets.tobytes(), offsets.shape, d)[0]
+
+
+def _copies(offsets: np.ndarray, d: int) -> np.ndarray:
+    """For each stencil point, its position among :func:`_distinct_points`."""
+    return _stencil_map(offsets.tobytes(), offsets.shape, d)[1]
+
+
+@functools.cache
+def _stencil_map(data: bytes, shape: tuple, d: int):
+    offsets = np.frombuffer(data).reshape(shape)[:, :d]
+    _, first, inverse = np.unique(offsets, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # distinct points in stencil order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return first[order], rank[np.asarray(inverse).ravel()]
 
 
 def fit_each(ys, limits, requests: list, ftol: float | None = None) -> list:
@@ -110,10 +160,18 @@ def fit_each(ys, limits, requests: list, ftol: float | None = None) -> list:
 
 def fit_all(requests: list, ftol: float | None = None) -> list:
     """:func:`fit_each` of requests ``(ys, limits, constraints, warm, local, screen)``, each
-    with data of its own (the profiles of several tails side by side)."""
+    with data of its own (the profiles of several tails side by side), or
+    :class:`~tailstop._leastgain.PenalisedFit` (a least-gain search's fit, made as
+    :meth:`~tailstop._leastgain.PenalisedSearch.fit` makes it with ``ftol``), all in one
+    batch (fits with fewer free parameters padded, see :class:`_GroupBatch`)."""
     out: list = [None] * len(requests)
-    prepared: dict[int, list] = {}
-    for i, (ys, limits, constraints, warm, local, screen) in enumerate(requests):
+    group: list = []
+    penalised: list = []
+    for i, request in enumerate(requests):
+        if isinstance(request, PenalisedFit):
+            penalised.append((i, request))
+            continue
+        ys, limits, constraints, warm, local, screen = request
         try:
             member = _member(ys, limits, constraints, warm, local, screen, ftol)
         except (ConstraintError, FitError) as exc:
@@ -128,25 +186,34 @@ def fit_all(requests: list, ftol: float | None = None) -> list:
             except (ConstraintError, FitError) as exc:
                 out[i] = exc
             continue
-        # one batch per dimension of the searches (a fit with o fixed at 0 has an objective
-        # of its own: the batch takes each fit's)
-        prepared.setdefault(member[2][0][2].size, []).append((i, *member))
-    for group in prepared.values():
-        batch = _GroupBatch(
-            [(m[2], m[3], not m[5], m[1].objective, 1.0) for m in group], ftol
-        )
-        first = 0
-        for m in group:
-            if m[4] is not None:
-                batch.newton.settle([first], [m[4]])
-            first += len(m[3])
-        batch.run(max_iter=30, prune=True, margins=_NEAR_MARGINS, model_from=1)
-        for g, (i, problem, coords, _, _, local) in enumerate(group):
-            try:
-                what = "local fit" if local else "fit"
-                out[i] = _best(problem, coords, batch.results_of(g), what)
-            except FitError as exc:
-                out[i] = exc
+        # (a fit with o fixed at 0 has an objective of its own: the batch takes each fit's)
+        group.append((i, *member))
+    if not group and not penalised:
+        return out
+    # the penalised fits: no pruning by margin (a pruning scale of inf), as on their own
+    batch = _GroupBatch(
+        [(m[2], m[3], not m[5], m[1].objective, 1.0) for m in group]
+        + [({False: r.search.coords}, r.starts(), True, r.objective(), np.inf)
+           for _, r in penalised],
+        ftol,
+    )
+    first = 0
+    for m in group:
+        if m[4] is not None:
+            batch.newton.settle([first], [m[4]])
+        first += len(m[3])
+    batch.run(max_iter=30, prune=True, margins=_NEAR_MARGINS, model_from=1)
+    for g, (i, problem, coords, _, _, local) in enumerate(group):
+        try:
+            what = "local fit" if local else "fit"
+            out[i] = _best(problem, coords, batch.results_of(g), what)
+        except FitError as exc:
+            out[i] = exc
+    for g, (i, request) in enumerate(penalised, start=len(group)):
+        try:
+            out[i] = request.result(batch.results_of(g))
+        except FitError as exc:
+            out[i] = exc
     return out
 
 
@@ -241,3 +308,129 @@ def _grouped(items: list, key) -> list:
     for item in items:
         groups.setdefault(key(item), []).append(item)
     return list(groups.values())
+
+
+# ---------------------------------------------------------------------------------------
+# The searches of profiles (tailstop._profile), driven round by round
+
+
+def fit_many(requests: list) -> list:
+    """``[profile.fit(constraints, warm, screen=screen) for profile, (constraints, warm,
+    screen) in requests]``, the fits with ``screen`` True or False made together in lock step
+    (:func:`tailstop._lockstep.fit_all`), also across the profiles of different tails; those
+    with ``screen="guarded"`` one by one. A request may instead be a least-gain search's
+    :class:`~tailstop._leastgain.PenalisedFit`, made in the same lock step; its answer is the
+    :class:`~tailstop.fitting.FitResult`, or the error it raised."""
+    together = [i for i, (_, request) in enumerate(requests)
+                if isinstance(request, PenalisedFit) or request[2] in (True, False)]
+    if len(together) <= 1:
+        together = []
+    found: list = [None] * len(requests)
+    calls: dict = {}
+    for i in together:
+        profile, request = requests[i]
+        if isinstance(request, PenalisedFit):
+            calls[i] = request
+            continue
+        constraints, warm, screen = request
+        full = {**profile.constraints(), **constraints}
+        start = warm or profile.best_fit
+        calls[i] = (profile.ys, profile.limits, full, start, set(constraints) == {"o"}, screen)
+    for ftol in dict.fromkeys(requests[i][0].ftol for i in together):
+        # (the profiles of one search share it: the deviance's scale is its size)
+        which = [i for i in together if requests[i][0].ftol == ftol]
+        for i, r in zip(which, fit_all([calls[i] for i in which], ftol), strict=True):
+            profile, call = requests[i][0], calls[i]
+            found[i] = r if isinstance(call, PenalisedFit) else profile._kept_fit(r, *call[2:4])
+    for i, (profile, request) in enumerate(requests):
+        if i in calls:
+            continue
+        if isinstance(request, PenalisedFit):
+            try:
+                found[i] = request.search.fit(request.warm, request.weight, request.y,
+                                              request.k, ftol=profile.ftol,
+                                              neighbours=request.neighbours)
+            except (ConstraintError, FitError) as exc:
+                found[i] = exc
+        else:
+            constraints, warm, screen = request
+            found[i] = profile.fit(constraints, warm, screen=screen)
+    return found
+
+
+def drive(profile, searches: dict) -> dict:
+    """``{key: result}`` of generators ``searches`` (``{key: generator}``) that yield fit
+    requests ``(constraints, warm, screen)`` of ``profile`` and take ``(fit, deviance)``:
+    each round's requests made together (:func:`fit_many`)."""
+    results, pending = {}, {}
+    for key, steps in searches.items():
+        try:
+            pending[key] = (steps, next(steps))
+        except StopIteration as done:
+            results[key] = done.value
+    while pending:
+        keys = list(pending)
+        answers = fit_many([(profile, pending[key][1]) for key in keys])
+        for key, answer in zip(keys, answers, strict=True):
+            steps = pending[key][0]
+            try:
+                pending[key] = (steps, steps.send(answer))
+            except StopIteration as done:
+                results[key] = done.value
+                del pending[key]
+    return results
+
+
+def profile_ends(jobs: list) -> list:
+    """For each ``(profile, searches)`` or ``(profile, searches, others)`` of ``jobs``
+    (:class:`tailstop._profile.Profile`): ``{key: (value, (fit, deviance))}``, the
+    :meth:`~tailstop._profile.Profile.end` of each of ``searches``
+    (``{key: arguments of end}``), and for each of ``others`` (``{key: generator}``, searches
+    of that profile that yield ``("penalised", request)``) ``{key: its result}``. Every search
+    of every profile runs together: each round makes the next fit of all of them in lock step
+    (:func:`fit_many`). The same searches as one by one; each profile keeps its ends in the
+    order of its ``searches`` (the others' results are the caller's to keep)."""
+    searches: dict = {}
+    for i, (profile, ends, *others) in enumerate(jobs):
+        searches.update({(i, key): (profile, profile._end_search(*args))
+                         for key, args in ends.items()})
+        for extra in others:
+            searches.update({(i, key): (profile, steps) for key, steps in extra.items()})
+    found = run_searches(searches)
+    out = []
+    for i, (profile, ends, *others) in enumerate(jobs):
+        for key in ends:
+            profile.kept.append(found[i, key][1])
+        out.append({key: found[i, key]
+                    for key in [*ends, *(k for extra in others for k in extra)]})
+    return out
+
+
+def run_searches(searches: dict) -> dict:
+    """Run the searches (``{key: (profile, generator of requests)}``, see
+    :meth:`tailstop._profile.Profile._end_steps`; also ``("penalised", request)``, a
+    least-gain search's fit) round by round: their fits of a round together, their checks of
+    the farther c one by one."""
+    results, pending = {}, {}
+    for key, (profile, steps) in searches.items():
+        try:
+            pending[key] = (profile, steps, next(steps))
+        except StopIteration as done:
+            results[key] = done.value
+    while pending:
+        fits = [key for key, (_, _, request) in pending.items()
+                if request[0] in ("fit", "penalised")]
+        asked = [(pending[k][0], pending[k][2][1] if pending[k][2][0] == "penalised"
+                  else pending[k][2][1:]) for k in fits]
+        answers = dict(zip(fits, fit_many(asked), strict=True))
+        for key, (profile, _, request) in pending.items():
+            if request[0] == "farther":
+                answers[key] = profile._farther(*request[1:])
+        for key in list(pending):
+            profile, steps, _ = pending[key]
+            try:
+                pending[key] = (profile, steps, steps.send(answers[key]))
+            except StopIteration as done:
+                results[key] = done.value
+                del pending[key]
+    return results

@@ -52,6 +52,7 @@ class Profile(GainEnds):
         # an update whose new trials all fell below the threshold (the tail's data unchanged,
         # only the censored count grew) may keep ends that still hold (still_at_end)
         self.reuse_ends = False
+        self.noise_floor = False  # the profile of the noise reached 0 (see _end_search)
 
     def restrict_dimensions(self, deviances: dict, critical: float) -> None:
         """Range the profiles over only the ``c`` whose own best fit lies inside the region
@@ -148,7 +149,9 @@ class Profile(GainEnds):
 
     def fit_many(self, requests: list) -> list:
         """``[self.fit(constraints, warm, screen=screen) for (constraints, warm, screen) in
-        requests]``, made together in lock step (:func:`fit_many`)."""
+        requests]``, made together in lock step (:func:`tailstop._lockstep.fit_many`)."""
+        from tailstop._lockstep import fit_many
+
         return fit_many([(self, request) for request in requests])
 
     def _kept_fit(self, r, full: dict, start):
@@ -237,11 +240,24 @@ class Profile(GainEnds):
 
     def ends(self, searches: dict) -> dict:
         """``{key: (value, (fit, deviance))}``: the :meth:`end` of each of ``searches``
-        (``{key: arguments of end}``), all searched together (:func:`profile_ends`)."""
+        (``{key: arguments of end}``), all searched together
+        (:func:`tailstop._lockstep.profile_ends`)."""
+        from tailstop._lockstep import profile_ends
+
         return profile_ends([(self, searches)])[0]
 
     def _end(self, *args):
-        return _drive({None: (self, self._end_steps(*args))})[None]
+        from tailstop._lockstep import run_searches
+
+        return run_searches({None: (self, self._end_steps(*args))})[None]
+
+    def _end_search(self, name: str, critical: float, direction: float, *args):
+        """:meth:`_end_steps`, noting when the noise's lower end is 0 (``noise_floor``: the
+        least-gain search beside it then stops, its result unused)."""
+        found = yield from self._end_steps(name, critical, direction, *args)
+        if (name, direction) == ("o", -1.0) and found[0] == 0.0:
+            self.noise_floor = True
+        return found
 
     def _end_steps(self, name: str, critical: float, direction: float, step: float,
                    limit: float, xtol: float, guess: float | None = None, guess_fit=None):
@@ -267,7 +283,7 @@ class Profile(GainEnds):
 
         A generator: it yields its requests, ``("fit", constraints, warm, screen)`` for
         :meth:`fit` and ``("farther", value, end)`` for :meth:`_farther`, and takes their
-        answers (see :func:`_drive`).
+        answers (see :func:`tailstop._lockstep.run_searches`).
         """
         start = self.start(name, critical, direction, step, limit, guess, guess_fit)
         if len(start) == 2:  # found without a fit
@@ -454,102 +470,6 @@ class Profile(GainEnds):
         an end is accepted anywhere within it, so all accepted ends are kept)."""
         limit = critical * (1.0 + RTOL) ** 2 * (1.0 + 1e-9)
         return [dist for dist, deviance in self.kept if deviance <= limit]
-
-
-def fit_many(requests: list) -> list:
-    """``[profile.fit(constraints, warm, screen=screen) for profile, (constraints, warm,
-    screen) in requests]``, the fits with ``screen`` True or False made together in lock step
-    (:func:`tailstop._lockstep.fit_all`), also across the profiles of different tails; those
-    with ``screen="guarded"`` one by one."""
-    from tailstop._lockstep import fit_all
-
-    together = [i for i, (_, request) in enumerate(requests) if request[2] in (True, False)]
-    if len(together) <= 1:
-        together = []
-    found: list = [None] * len(requests)
-    calls: dict = {}
-    for i in together:
-        profile, (constraints, warm, screen) = requests[i]
-        full = {**profile.constraints(), **constraints}
-        start = warm or profile.best_fit
-        calls[i] = (profile.ys, profile.limits, full, start, set(constraints) == {"o"}, screen)
-    for ftol in dict.fromkeys(requests[i][0].ftol for i in together):
-        # (the profiles of one search share it: the deviance's scale is its size)
-        which = [i for i in together if requests[i][0].ftol == ftol]
-        for i, r in zip(which, fit_all([calls[i] for i in which], ftol), strict=True):
-            profile, call = requests[i][0], calls[i]
-            found[i] = profile._kept_fit(r, call[2], call[3])
-    for i, (profile, (constraints, warm, screen)) in enumerate(requests):
-        if i not in calls:
-            found[i] = profile.fit(constraints, warm, screen=screen)
-    return found
-
-
-def drive(profile: Profile, searches: dict) -> dict:
-    """``{key: result}`` of generators ``searches`` (``{key: generator}``) that yield fit
-    requests ``(constraints, warm, screen)`` of ``profile`` and take ``(fit, deviance)``:
-    each round's requests made together (:func:`fit_many`)."""
-    results, pending = {}, {}
-    for key, steps in searches.items():
-        try:
-            pending[key] = (steps, next(steps))
-        except StopIteration as done:
-            results[key] = done.value
-    while pending:
-        keys = list(pending)
-        answers = fit_many([(profile, pending[key][1]) for key in keys])
-        for key, answer in zip(keys, answers, strict=True):
-            steps = pending[key][0]
-            try:
-                pending[key] = (steps, steps.send(answer))
-            except StopIteration as done:
-                results[key] = done.value
-                del pending[key]
-    return results
-
-
-def profile_ends(jobs: list) -> list:
-    """For each ``(profile, searches)`` of ``jobs``: ``{key: (value, (fit, deviance))}``, the
-    :meth:`Profile.end` of each of ``searches`` (``{key: arguments of end}``). Every search
-    of every profile runs together: each round makes the next fit of all of them in lock
-    step (:func:`fit_many`). The same searches as one by one; each profile keeps its ends in
-    the order of its ``searches``."""
-    found = _drive({(i, key): (profile, profile._end_steps(*args))
-                    for i, (profile, searches) in enumerate(jobs)
-                    for key, args in searches.items()})
-    out = []
-    for i, (profile, searches) in enumerate(jobs):
-        for key in searches:
-            profile.kept.append(found[i, key][1])
-        out.append({key: found[i, key] for key in searches})
-    return out
-
-
-def _drive(searches: dict) -> dict:
-    """Run the searches (``{key: (profile, generator of requests)}``, see
-    :meth:`Profile._end_steps`) round by round: their fits of a round together, their checks
-    of the farther c one by one."""
-    results, pending = {}, {}
-    for key, (profile, steps) in searches.items():
-        try:
-            pending[key] = (profile, steps, next(steps))
-        except StopIteration as done:
-            results[key] = done.value
-    while pending:
-        fits = [key for key, (_, _, request) in pending.items() if request[0] == "fit"]
-        answers = dict(zip(fits, fit_many([(pending[k][0], pending[k][2][1:]) for k in fits]),
-                           strict=True))
-        for key, (profile, _, request) in pending.items():
-            if request[0] == "farther":
-                answers[key] = profile._farther(*request[1:])
-        for key in list(pending):
-            profile, steps, _ = pending[key]
-            try:
-                pending[key] = (profile, steps, steps.send(answers[key]))
-            except StopIteration as done:
-                results[key] = done.value
-                del pending[key]
-    return results
 
 
 def predicted(value: float, warm, path: list, name: str | None = None):
