@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from tailstop._lockstep import drive, profile_ends
+from tailstop._lockstep import profile_ends, run_searches
 from tailstop._profile import Profile
 from tailstop.errors import TailstopError
 
@@ -107,7 +107,9 @@ def _least_gain_end(profile: Profile, critical, b_range, ends, fits, deviances, 
             critical, start, start_deviance, floor, guesses.get(key), guess_fits.get(key)
         )
     key = ("least gain",)
-    if lagrangian is not None:
+    # (a search stopped when the noise's lower end reached 0, with no noiseless fit there to
+    # start from after all, is made again, one fit at a time)
+    if lagrangian is not None and not (lagrangian[0] is None and profile.noise_floor):
         found = lagrangian[0]
         if found is None:
             return key, None
@@ -200,8 +202,9 @@ def consistent_dimensions(
     consistent, deviances, fits = [int(dist.c)], {int(dist.c): 0.0}, {int(dist.c): dist}
     stale: set = set()
     # the searches down and up in c are independent: their fits made together in lock step
-    chains = drive(profile, {
-        step: _dimension_chain(profile, dist, critical, c_max, step, known, known_fits, stale)
+    chains = run_searches({
+        step: (profile,
+               _dimension_chain(profile, dist, critical, c_max, step, known, known_fits, stale))
         for step in (-1, 1)
     })
     for step in (-1, 1):
@@ -229,7 +232,7 @@ def _dimension_chain(profile: Profile, dist, critical: float, c_max: int, step: 
                      known: dict, known_fits: dict, stale: set):
     """The search of :func:`consistent_dimensions` from ``dist``'s ``c`` in one direction
     (``step`` -1 or +1), one ``c`` at a time until one lies outside the region: a generator
-    of fit requests (see :func:`tailstop._lockstep.drive`) that returns
+    of fit requests (see :func:`tailstop._lockstep.run_searches`) that returns
     ``[(c, deviance, fit or None, inside the region)]``; ``stale`` collects the ``c`` whose
     previous fit stands unfitted."""
     found = []
@@ -250,9 +253,9 @@ def _dimension_chain(profile: Profile, dist, critical: float, c_max: int, step: 
             else:
                 # with the tail unchanged the optimum moves within its basin: a descent
                 screen = False if profile.reuse_ends else "guarded"
-                warm, deviance = yield ({"c": c}, before, screen)
+                warm, deviance = yield ("fit", {"c": c}, before, screen)
         else:
-            warm, deviance = yield ({"c": c}, warm, True)
+            warm, deviance = yield ("fit", {"c": c}, warm, True)
         found.append((c, deviance, warm, deviance <= critical))
         if deviance > critical:
             break

@@ -1,6 +1,6 @@
 """Independent fits in lock step (private): the fits of the profiles' searches (the interval
 ends of one tail or of several, the effective dimensions, the least-gain search beside the
-ends), driven round by round (:func:`run_searches`, :func:`profile_ends`, :func:`drive`;
+ends), driven round by round (:func:`run_searches`, :func:`profile_ends`;
 each round's fits by :func:`fit_all`), and the global searches of the threshold's candidate
 tails (:func:`search_each`).
 
@@ -356,29 +356,6 @@ def fit_many(requests: list) -> list:
             constraints, warm, screen = request
             found[i] = profile.fit(constraints, warm, screen=screen)
     return found
-
-
-def drive(profile, searches: dict) -> dict:
-    """``{key: result}`` of generators ``searches`` (``{key: generator}``) that yield fit
-    requests ``(constraints, warm, screen)`` of ``profile`` and take ``(fit, deviance)``:
-    each round's requests made together (:func:`fit_many`)."""
-    results, pending = {}, {}
-    for key, steps in searches.items():
-        try:
-            pending[key] = (steps, next(steps))
-        except StopIteration as done:
-            results[key] = done.value
-    while pending:
-        keys = list(pending)
-        answers = fit_many([(profile, pending[key][1]) for key in keys])
-        for key, answer in zip(keys, answers, strict=True):
-            steps = pending[key][0]
-            try:
-                pending[key] = (steps, steps.send(answer))
-            except StopIteration as done:
-                results[key] = done.value
-                del pending[key]
-    return results
 
 
 def profile_ends(jobs: list) -> list:

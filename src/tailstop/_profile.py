@@ -147,13 +147,6 @@ class Profile(GainEnds):
             r = exc
         return self._kept_fit(r, full, start)
 
-    def fit_many(self, requests: list) -> list:
-        """``[self.fit(constraints, warm, screen=screen) for (constraints, warm, screen) in
-        requests]``, made together in lock step (:func:`tailstop._lockstep.fit_many`)."""
-        from tailstop._lockstep import fit_many
-
-        return fit_many([(self, request) for request in requests])
-
     def _kept_fit(self, r, full: dict, start):
         """``(fit, deviance)`` of a fit's result ``r`` (or the error it raised), kept."""
         from tailstop.distributions import NoisyQuadraticDistribution
