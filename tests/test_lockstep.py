@@ -171,3 +171,18 @@ def test_the_least_gain_search_beside_the_ends_finds_its_end_alone():
                  ("o", -1.0): 0.0}[key]
         value = alone_ends.end(key[0], critical, key[1], step, limit, 0.02 * step)
         assert ends[key] == pytest.approx(value, rel=1e-4)
+
+
+def test_a_padded_fit_evaluates_only_its_distinct_stencil_points():
+    """A fit with fewer free parameters than its batch evaluates each stencil point that is
+    distinct in its own coordinates once, and copies it to the points that differ only in
+    the pinned ones."""
+    from tailstop._lockstep import _stencil_map
+    from tailstop._newton import BatchedNewton
+
+    offsets = BatchedNewton(np.zeros((1, 3)), -np.ones(3), np.ones(3)).offsets  # 13 points
+    distinct, copies = _stencil_map(offsets, 3)
+    assert list(distinct) == list(range(len(offsets))) and list(copies) == list(distinct)
+    distinct, copies = _stencil_map(offsets, 2)
+    assert len(distinct) == 7  # the centre, +-e1, +-e2, +-(e1 + e2)
+    assert np.array_equal(offsets[distinct][copies][:, :2], offsets[:, :2])

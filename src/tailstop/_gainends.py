@@ -129,9 +129,7 @@ class GainEnds:
                 found = done.value
                 break
             try:
-                answer = request.search.fit(request.warm, request.weight, request.y,
-                                            request.k, ftol=self.ftol,
-                                            neighbours=request.neighbours)
+                answer = request.alone(self.ftol)
             except (ConstraintError, FitError) as exc:
                 answer = exc
         if found is None:

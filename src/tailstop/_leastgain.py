@@ -87,14 +87,7 @@ class PenalisedSearch:
         ones on the spacing loss plus ``weight * gain_k`` (:func:`expected_gains`); the least
         penalised one as a :class:`tailstop.fitting.FitResult` whose ``loss`` is the plain
         spacing loss."""
-        from tailstop._globalsearch import _Batch
-
-        request = PenalisedFit(self, warm, weight, y, k, neighbours)
-        batch = _Batch({False: self.coords}, {False: request.objective()}, request.starts(),
-                       True, ftol=ftol)
-        # the neighbouring c descend only while their Newton model can still reach the best
-        batch.run(max_iter=30, prune=True, margins=(np.inf,))
-        return request.result(batch.results())
+        return PenalisedFit(self, warm, weight, y, k, neighbours).alone(ftol)
 
 
 class PenalisedFit:
@@ -106,6 +99,16 @@ class PenalisedFit:
                  neighbours: bool = True):
         self.search, self.warm, self.weight = search, warm, float(weight)
         self.y, self.k, self.neighbours = float(y), k, neighbours
+
+    def alone(self, ftol=None):
+        """The fit made on its own (:meth:`PenalisedSearch.fit`)."""
+        from tailstop._globalsearch import _Batch
+
+        batch = _Batch({False: self.search.coords}, {False: self.objective()}, self.starts(),
+                       True, ftol=ftol)
+        # the neighbouring c descend only while their Newton model can still reach the best
+        batch.run(max_iter=30, prune=True, margins=(np.inf,))
+        return self.result(batch.results())
 
     def objective(self) -> _Penalised:
         return _Penalised(self.search.problem.objective, self.weight, self.y, self.k)

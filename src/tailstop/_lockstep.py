@@ -15,7 +15,6 @@ fit's searches pruned only against one another. They share one
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -76,6 +75,8 @@ class _GroupBatch(_Batch):
         def padded(vectors):
             return np.stack([np.concatenate([v, np.zeros(width - len(v))]) for v in vectors])
 
+        if hessians is not None:  # (zero rows and columns for the pinned coordinates)
+            hessians = np.stack([np.pad(h, (0, width - len(h))) for h in hessians])
         self.newton = _newton(
             padded([r[3] for r in rows]),
             padded([cd.lower for cd in self.row_coords]),
@@ -84,6 +85,9 @@ class _GroupBatch(_Batch):
             ftol,
             hessians,
         )
+        # per dimension: the stencil points distinct in its own coordinates, and for each
+        # stencil point its place among them
+        self.stencils = {d: _stencil_map(self.newton.offsets, d) for d in set(self.dims.tolist())}
 
     def _losses(self, rows: np.ndarray, points: np.ndarray) -> np.ndarray:
         S = points.shape[1]
@@ -97,7 +101,7 @@ class _GroupBatch(_Batch):
                     continue
                 first = rows[part[0]]
                 d = int(self.dims[first])
-                distinct = _distinct_points(self.newton.offsets, d)
+                distinct = self.stencils[d][0]
                 X = points[part][:, distinct, :d]
                 a, b, o, penalty = self.row_coords[first].to_params(
                     X.reshape(part.size * distinct.size, d)
@@ -113,9 +117,9 @@ class _GroupBatch(_Batch):
             ):
                 if hasattr(objective, "penalty"):
                     loss = loss + objective.penalty(*params)
-                distinct = _distinct_points(self.newton.offsets, d)
+                distinct, copies = self.stencils[d]
                 found = (loss + penalty).reshape(part.size, distinct.size)
-                values[part] = found[:, _copies(self.newton.offsets, d)]
+                values[part] = found[:, copies]
         return values
 
     def results_of(self, g: int) -> list:
@@ -129,22 +133,13 @@ class _GroupBatch(_Batch):
         ]
 
 
-def _distinct_points(offsets: np.ndarray, d: int) -> np.ndarray:
-    """Indices of the stencil points (rows of ``offsets``) that stay distinct when only the
-    first ``d`` coordinates count (the first of each set of equal ones)."""
-    return _stencil_map(offsets.tobytes(), offsets.shape, d)[0]
-
-
-def _copies(offsets: np.ndarray, d: int) -> np.ndarray:
-    """For each stencil point, its position among :func:`_distinct_points`."""
-    return _stencil_map(offsets.tobytes(), offsets.shape, d)[1]
-
-
-@functools.cache
-def _stencil_map(data: bytes, shape: tuple, d: int):
-    offsets = np.frombuffer(data).reshape(shape)[:, :d]
-    _, first, inverse = np.unique(offsets, axis=0, return_index=True, return_inverse=True)
-    order = np.argsort(first)  # distinct points in stencil order
+def _stencil_map(offsets: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(distinct, copies)``: indices of the stencil points (rows of ``offsets``) that stay
+    distinct when only the first ``d`` coordinates count (the first of each set of equal
+    ones, in stencil order), and for each stencil point its place among those."""
+    _, first, inverse = np.unique(offsets[:, :d], axis=0, return_index=True,
+                                  return_inverse=True)
+    order = np.argsort(first)
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     return first[order], rank[np.asarray(inverse).ravel()]
@@ -347,9 +342,7 @@ def fit_many(requests: list) -> list:
             continue
         if isinstance(request, PenalisedFit):
             try:
-                found[i] = request.search.fit(request.warm, request.weight, request.y,
-                                              request.k, ftol=profile.ftol,
-                                              neighbours=request.neighbours)
+                found[i] = request.alone(profile.ftol)
             except (ConstraintError, FitError) as exc:
                 found[i] = exc
         else:

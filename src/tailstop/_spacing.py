@@ -263,9 +263,6 @@ class SpacingObjective:
         return u if np.ndim(c) == 0 and c == 2 else u ** (0.5 * c)
 
 
-_NO_MERGE = False
-
-
 def losses(sets: list, convex: bool) -> list:
     """:meth:`SpacingObjective.loss` of each ``(objective, a, b, c, o)`` of ``sets`` (of the
     same form), with one kernel call for the noisy parameter sets of all objectives (the
@@ -281,7 +278,7 @@ def losses(sets: list, convex: bool) -> list:
                 np.isfinite(width + o).all() and (width > 0).all() and (o >= 0).all()
                 and not (o == 0).all()
             )
-            if not common or _NO_MERGE:
+            if not common:
                 out[i] = objective.loss(a, b, c, o, convex)
                 continue
             u = objective.standardised(a, b, convex)
