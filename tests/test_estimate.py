@@ -739,3 +739,47 @@ def test_an_update_whose_local_refit_finds_nothing_finite_searches_globally():
     loss = spacing_loss(tail_ys, limits, fit.a, fit.b, fit.c, fit.o, False)
     best = fit_parameters(tail_ys, limits, tail_constraints(10)).loss
     assert 2 * (tail_ys.size + 1) * (loss - best) <= 0.01
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_scores_far_from_zero_give_the_same_estimate_as_centred_ones(search, direction):
+    # 1e7 + a thousandth of the scores: the scores are 2e10 spreads away from zero, where the
+    # fit's finite differences would be a few ulps (the noise came out 2.6 times too small at
+    # 2e9, and all scores counted as tied at 2e10); they are centred before the fit instead
+    _, scores = search
+    sign = 1.0 if direction == "maximize" else -1.0
+    base = analyze(sign * scores, direction)
+    offset, scale = 1e7, 1e-3
+    far = offset + scale * (sign * scores)
+    est = analyze(far, direction)
+    assert est.current_best == (far.max() if direction == "maximize" else far.min())
+    width = base.best_possible.high - base.best_possible.low
+    for got, want in zip(est.best_possible, base.best_possible, strict=True):
+        assert (got - offset) / scale == pytest.approx(want, abs=0.01 * width)
+    assert est.effective_dimension == base.effective_dimension
+    assert est.noise / scale == pytest.approx(base.noise, rel=0.01)
+    assert est.expected_gain(100).estimate / scale == pytest.approx(
+        base.expected_gain(100).estimate, rel=0.02
+    )
+    assert est.threshold in far  # a score, as given
+    assert (est.threshold - offset) / scale == pytest.approx(base.threshold, abs=1e-5)
+    # the law and the curve in the user's units too
+    assert est.distribution.cdf(est.best_possible.estimate) == pytest.approx(
+        base.distribution.cdf(base.best_possible.estimate), abs=0.01
+    )
+    curve, base_curve = est.tuning_curve([10, 1000]), base.tuning_curve([10, 1000])
+    for got, want in zip(curve, base_curve, strict=True):
+        np.testing.assert_allclose((np.asarray(got) - offset) / scale, want, atol=0.01 * width)
+    # an update keeps working in the coordinates of the estimate it refines
+    more = np.append(far, far[:3])
+    update = analyze(more, direction, previous=est)
+    assert update._clean.offset == est._clean.offset != 0.0
+    assert (update.best_possible.estimate - offset) / scale == pytest.approx(
+        base.best_possible.estimate, abs=0.05 * width
+    )
+
+
+def test_constant_scores_when_minimising_report_the_score_itself():
+    est = analyze([0.5] * 30, "minimize")
+    assert est.current_best == est.best_possible.estimate == est.threshold == 0.5
+    assert est.distribution.a == est.distribution.b == 0.5

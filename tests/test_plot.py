@@ -32,9 +32,20 @@ def minimized():
     return analyze(scores, "minimize"), scores
 
 
-@pytest.fixture(params=["maximize", "minimize"])
-def case(request, maximized, minimized):
-    return maximized if request.param == "maximize" else minimized
+@pytest.fixture(scope="module")
+def minimized_far_from_zero():
+    # a loss about 1e7 that varies in its thousandths: centred inside analyze, drawn in the
+    # user's units
+    problem = make_problem(2, noise_ratio=0.02, direction="minimize", generator=2)
+    scores = 1e7 + 1e-3 * problem.run_search(100, generator=1)
+    return analyze(scores, "minimize"), scores
+
+
+@pytest.fixture(params=["maximize", "minimize", "minimize far from zero"])
+def case(request, maximized, minimized, minimized_far_from_zero):
+    return {"maximize": maximized, "minimize": minimized}.get(
+        request.param, minimized_far_from_zero
+    )
 
 
 @pytest.fixture(autouse=True)

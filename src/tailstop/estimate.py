@@ -32,6 +32,7 @@ MIN_TRIALS = 10  # finite scores analyze needs: a tail of at least regime.MIN_TA
 MAX_DIMENSION = 10
 SLOW_DIMENSION = 5  # from here on random search converges too slowly for the law to hold early
 BETTER_FIT = 0.01  # deviance by which another c's fit must beat the fit found to replace it
+DEGENERATE_SPREAD = 1e-12  # scores spread less than this, relative to their size, are tied
 
 
 class Interval(NamedTuple):
@@ -230,8 +231,9 @@ class TailEstimate:
             est = np.where(below, point.quantile_tuning_curve(ns, q), est)
             lo = np.where(below, upper_cdf.quantile_tuning_curve(ns, q), lo)
             hi = np.where(below, lower_cdf.quantile_tuning_curve(ns, q), hi)
+        est, lo, hi = (self._clean.to_user(v) for v in (est, lo, hi))
         if self.direction == "minimize":
-            est, lo, hi = -est, -hi, -lo
+            lo, hi = hi, lo
         return Interval(est, lo, hi)
 
     def _least_best_fits(self) -> tuple:
@@ -248,7 +250,7 @@ class TailEstimate:
                 least_best_fits(  # (not when all scores are tied: nothing was fitted)
                     _fit_ys(self._clean),
                     dist,
-                    float(self._clean.to_user(self.threshold)),  # (its own inverse)
+                    float(self._clean.from_user(self.threshold)),
                     self._state.c_max,
                     bounds if bounds is not None else (-np.inf, np.inf),
                     float(stats.chi2.ppf(self.confidence, 1)),
@@ -389,6 +391,10 @@ def analyze(
             f"{type(previous).__name__}"
         )
     clean = clean_scores(scores, direction, bounds)
+    if previous is not None and previous._clean.offset != clean.offset:
+        # an update works in its previous estimate's coordinates (see clean_scores)
+        kept = clean_scores(scores, direction, bounds, offset=previous._clean.offset)
+        clean = kept if _extends(previous, kept) else clean
     n_finite = clean.values.size
     if n_finite < MIN_TRIALS:
         raise NotEnoughTrials(
@@ -397,7 +403,8 @@ def analyze(
         )
     # the best possible expected score lies within the metric's known range
     b_range = clean.bounds if clean.bounds is not None else (-np.inf, np.inf)
-    if np.ptp(clean.values) <= 1e-10 * np.max(np.abs(clean.values)):
+    magnitude = np.max(np.abs(clean.to_user(clean.values)))
+    if np.ptp(clean.values) <= DEGENERATE_SPREAD * magnitude:
         return _degenerate(clean, confidence, c_max)  # equal to (nearly) float precision
     ys = _fit_ys(clean)
 
@@ -508,7 +515,7 @@ def analyze(
         n_trials=clean.n_trials,
         n_failed=clean.n_failed,
         n_censored=int(clean.n_trials - n_tail),
-        current_best=float(user(clean.values.max())),
+        current_best=clean.best,
         best_possible=Interval(float(user(dist.b)), best_lo, best_hi),
         effective_dimension=EffectiveDimension(int(dist.c), consistent),
         noise=float(dist.o),
@@ -516,7 +523,7 @@ def analyze(
         tail_fraction=n_tail / clean.n_trials,
         fits_well=fits_well,
         fit_reason=reason,
-        distribution=_user_distribution(dist, clean.direction),
+        distribution=_user_distribution(dist, clean),
         _clean=clean,
         _fits=fits,
         _state=_State(
@@ -570,11 +577,12 @@ def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):
     return True, "the noisy quadratic describes the tail"
 
 
-def _user_distribution(dist, direction: str):
+def _user_distribution(dist, clean: CleanScores):
     """The fitted law in the user's orientation (convex form when minimising)."""
-    if direction == "maximize":
+    if clean.direction == "maximize" and not clean.offset:
         return dist
-    return type(dist)(-dist.b, -dist.a, dist.c, dist.o, convex=True)
+    a, b = sorted(float(clean.to_user(end)) for end in (dist.a, dist.b))
+    return type(dist)(a, b, dist.c, dist.o, convex=clean.direction == "minimize")
 
 
 def _degenerate(clean: CleanScores, confidence: float, c_max: int) -> TailEstimate:
@@ -583,7 +591,7 @@ def _degenerate(clean: CleanScores, confidence: float, c_max: int) -> TailEstima
 
     value = float(clean.values.max())
     point = QuadraticDistribution(value, value, 1)
-    user_value = float(clean.to_user(value))
+    user_value = clean.best
     return TailEstimate(
         direction=clean.direction,
         confidence=confidence,
@@ -598,7 +606,9 @@ def _degenerate(clean: CleanScores, confidence: float, c_max: int) -> TailEstima
         tail_fraction=clean.values.size / clean.n_trials,
         fits_well=False,
         fit_reason="all finite scores are equal: no tail to fit",
-        distribution=point,
+        distribution=QuadraticDistribution(
+            user_value, user_value, 1, convex=clean.direction == "minimize"
+        ),
         _clean=clean,
         _fits=(point,),
         _state=_State(1.0, clean.values.size, point, None),

@@ -77,10 +77,9 @@ def _maximising_sample(estimate: TailEstimate) -> tuple[np.ndarray, float]:
 
 def _to_user(estimate: TailEstimate, low, high) -> tuple[np.ndarray, np.ndarray]:
     """A band ``(low, high)`` from the maximise orientation to the user's (low <= high)."""
-    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
-    if estimate.direction == "minimize":
-        return -high, -low
-    return low, high
+    to_user = estimate._clean.to_user
+    low, high = (np.asarray(to_user(np.asarray(v, dtype=float)), dtype=float) for v in (low, high))
+    return (high, low) if estimate.direction == "minimize" else (low, high)
 
 
 def _finite(values) -> np.ndarray:
@@ -254,7 +253,7 @@ def _draw_empirical(estimate: TailEstimate, ax: Axes, n: int) -> None:
     band_low = upper_cdf.quantile_tuning_curve(ks)
     band_high = lower_cdf.quantile_tuning_curve(ks)
     band_low, band_high = _to_user(estimate, band_low, band_high)
-    median = median if estimate.direction == "maximize" else -median
+    median = np.asarray(estimate._clean.to_user(median), dtype=float)
     ax.fill_between(
         ks,
         _finite(band_low),
@@ -278,7 +277,7 @@ def _draw_empirical(estimate: TailEstimate, ax: Axes, n: int) -> None:
 def _tail(estimate: TailEstimate) -> np.ndarray:
     """The scores beyond the threshold, sorted ascending, in the user's orientation."""
     clean = estimate._clean
-    threshold = estimate.threshold if estimate.direction == "maximize" else -estimate.threshold
+    threshold = float(clean.from_user(estimate.threshold))
     tail = clean.values[clean.values > threshold]
     return np.sort(np.asarray(clean.to_user(tail), dtype=float))
 
