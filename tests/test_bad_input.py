@@ -205,7 +205,11 @@ def test_scores_that_are_not_a_flat_sequence(bad, fitted):
 def test_iterables_in_order_are_accepted(scores):
     from_generator = analyze((s for s in scores[:12]), "maximize")
     from_array = analyze(np.asarray(scores[:12]), "maximize")
-    assert from_generator.best_possible == from_array.best_possible
+    # the same scores, so the same estimate: to the digit under numpy 2; numpy 1.24's sums
+    # round differently with the arrays' alignment, which moves the fits within their
+    # tolerance (2e-7 of 0.17 seen)
+    width = from_array.best_possible.high - from_array.best_possible.low
+    assert from_generator.best_possible == pytest.approx(from_array.best_possible, abs=1e-5 * width)
 
 
 @pytest.mark.parametrize("kind", [dict, set, frozenset])

@@ -235,6 +235,17 @@ def test_a_warm_start_from_another_tail_still_finds_the_global_fit(shared_scores
         assert losses[1] <= losses[0] + 1e-9
 
 
+def _flat(report: dict, prefix: str = "") -> dict:
+    """A report's entries by their path (``"best_possible.low"``)."""
+    out = {}
+    for key, value in report.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
 def test_previous_is_reused_only_for_an_estimate_of_these_trials():
     from tailstop.distributions import NoisyQuadraticDistribution
 
@@ -247,7 +258,15 @@ def test_previous_is_reused_only_for_an_estimate_of_these_trials():
     previous = analyze(ys[:120], "maximize")
     # another search's estimate: ignored, the answer is the cold one
     ignored = analyze(other, "maximize", previous=previous).to_dict()
-    assert ignored == analyze(other, "maximize").to_dict()
+    # (to the digit under numpy 2; numpy 1.24's sums round with the arrays' alignment, which
+    # moves an interval's end within the searches' tolerance: 3e-5 relative seen)
+    cold = _flat(analyze(other, "maximize").to_dict())
+    ignored = _flat(ignored)
+    numbers = [k for k, v in cold.items() if isinstance(v, float)]
+    assert {k: v for k, v in ignored.items() if k not in numbers} == {
+        k: v for k, v in cold.items() if k not in numbers
+    }
+    assert [ignored[k] for k in numbers] == pytest.approx([cold[k] for k in numbers], rel=1e-4)
     # the same trials finishing out of order (parallel workers): reused (threshold kept)
     shuffled = np.r_[ys[:100], ys[120:], ys[100:120]]
     reused = analyze(shuffled, "maximize", previous=previous)

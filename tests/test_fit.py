@@ -157,6 +157,11 @@ def test_a_small_tail_of_a_small_c_is_fitted_on_the_boxs_edge():
         assert fit(ys, limits, {"convex": False, "c": c}).loss > free.loss
 
 
+# A c = 1 tail of 13% of the trials whose far end the search box holds at 0.1438 (the truth is
+# 0; see README, Benchmarks, large searches); the constraint keeps it there if the box widens.
+_EDGE_CONSTRAINTS = {"convex": False, "c": 1, "a": (0.14, 1.0)}
+
+
 def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it(monkeypatch):
     """A refit after one more trial, from a fit whose far end sits on the box's edge, first
     slides along the new box's edge: the loss's kink there used to make the descent overshoot
@@ -166,7 +171,7 @@ def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it(monkeypatch):
     from tailstop import _globalsearch, _localsearch, _newton
 
     ys = draw(0.0, 1.0, 1, 0.002, False, 1000, seed=3)
-    limits, constraints = (float(np.quantile(ys, 0.87)), np.inf), {"convex": False, "c": 1}
+    limits, constraints = (float(np.quantile(ys, 0.87)), np.inf), _EDGE_CONSTRAINTS
     before = fit(ys[:-1], limits, constraints)
     cold = fit(ys, limits, constraints)
     steps = 0
@@ -187,7 +192,9 @@ def test_an_update_of_a_fit_on_the_boxs_edge_slides_along_it(monkeypatch):
     monkeypatch.setattr(_globalsearch._Batch, "step", counted)
     monkeypatch.setattr(_newton.BatchedNewton, "settle", recorded)
     warm = _localsearch.fit_near(ys, limits, constraints, before, screen=False)
-    assert warm.loss <= cold.loss + 1e-12
+    # at least the cold fit's optimum, to 1e-5 in deviance 2 (n + 1) dL (the two descents end
+    # 1e-6 apart under numpy 1.24 / scipy 1.11, 0 under numpy 2.4)
+    assert 2 * (ys.size + 1) * (warm.loss - cold.loss) <= 1e-5
     assert len(settled) == 1 and steps <= 6
 
 
@@ -584,7 +591,7 @@ def test_a_warm_start_is_settled_on_the_edge_only_where_the_loss_rises_inward():
     from tailstop.distributions import NoisyQuadraticDistribution
 
     ys = draw(0.0, 1.0, 1, 0.002, False, 1000, seed=3)
-    limits, constraints = (float(np.quantile(ys, 0.87)), np.inf), {"convex": False, "c": 1}
+    limits, constraints = (float(np.quantile(ys, 0.87)), np.inf), _EDGE_CONSTRAINTS
     problem = _setup(ys, limits, constraints, True)
     coords = _coordinates(problem)[False]
     edge = fit(ys[:-1], limits, constraints)  # on the edge of the box of one trial fewer
@@ -613,9 +620,12 @@ def test_lock_step_descents_are_the_descents_one_by_one():
     for warm, result in zip(before, together, strict=True):
         alone = fit_near(ys, limits, {"convex": False, "c": int(warm.c)}, warm, screen=False)
         assert result is not None and result.c == warm.c
-        assert (result.a, result.b, result.o, result.loss) == pytest.approx(
-            (alone.a, alone.b, alone.o, alone.loss), rel=1e-12, abs=1e-15
+        # the same descent: to the digit under numpy 2; under numpy 1.24 the batch's sums
+        # round otherwise and the two end 5e-8 apart along a flat valley (losses 1e-11 apart)
+        assert (result.a, result.b, result.o) == pytest.approx(
+            (alone.a, alone.b, alone.o), rel=0, abs=1e-6
         )
+        assert result.loss == pytest.approx(alone.loss, rel=1e-10)
     with pytest.raises(ConstraintError):
         descend_each(ys, limits, {"convex": False, "c": (1, 3)}, before)
 
@@ -679,3 +689,4 @@ def test_a_trust_region_step_moves_along_a_flat_direction_only_with_negative_cur
     negative = _trust_region_step(np.array([[-0.1, 1.0, 100.0]]), evecs, g_eig, radius)[0]
     assert np.linalg.norm(negative) == pytest.approx(1.0)  # to the boundary
     assert abs(negative[0]) > 0.5  # mostly along the negative curvature
+

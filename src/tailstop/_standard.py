@@ -284,8 +284,10 @@ class Standard:
             # inside) leaves an error ~1e-17 of it
             s = self.s
             outside_by = np.maximum(-x, x - 1.0)
-            bend = np.where(
-                outside_by > 0.0, s * (s / (s + outside_by)), np.maximum(np.minimum(x, 1.0 - x), s)
+            bend = np.where(  # (the clip spares the unused branch a division by zero)
+                outside_by > 0.0,
+                s * (s / (s + np.maximum(outside_by, 0.0))),
+                np.maximum(np.minimum(x, 1.0 - x), s),
             )
             done = (np.abs(gap) <= 1e-15) | (np.abs(proposal - x) <= 3e-9 * bend)
             done |= hi_a - lo_a <= 2e-15 * np.maximum(np.abs(x), s)
