@@ -15,6 +15,7 @@ from tailstop._intervals import (
     least_best_fits,
     new_profile,
     profile_tails,
+    union_region,
 )
 from tailstop._reuse import (
     FULL_RESELECT_GROWTH,
@@ -441,12 +442,14 @@ def analyze(
                 same_c=_tail_unchanged(ys, state, 2),
             )
         choice, selected_at = state.regime, state.selected_at
+        union = state.union  # the deeper tails' part of the region, as chosen then
     else:
         warm = previous._state.fit if previous is not None else None
         choice, dist, threshold, deeper = regime.choose_regime(
             ys, n_finite, c_max=c_max, b_range=b_range, warm_start=warm
         )
         selected_at = n_finite
+        union = None
     n_tail = int(np.sum(clean.values > threshold))
 
     critical = float(stats.chi2.ppf(confidence, 1))
@@ -490,6 +493,9 @@ def analyze(
             ))
         # the two tails' end searches side by side
         (ends, end_fits, end_deviances), *deep = profile_tails(jobs, critical, b_range)
+        if union is None:  # a cold choice: the deeper candidate tails of many trials too
+            partner = None if deeper is None else int(np.sum(ys > deeper[1]))
+            union = union_region(ys, choice, partner, c_max, b_range, critical)
         low, high = ends[("b", -1.0)], ends[("b", +1.0)]
         plausible = profile.plausible(critical)
         low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
@@ -502,6 +508,9 @@ def analyze(
             end_fits.update({("deeper", *k): v for k, v in deep_fits.items()})
             end_deviances.update({("deeper", *k): v for k, v in deep_deviances.items()})
             plausible += [deeper[0], *deep_profile.plausible(critical)]
+        if union[0] is not None:
+            low, high = min(low, union[0]), max(high, union[1])
+            plausible += list(union[2])
     except (TailstopError, ValueError, RuntimeError) as exc:  # pragma: no cover - reported
         raise FitError(f"could not profile the fit: {exc}") from exc
     fits = (dist, *plausible)
@@ -540,6 +549,7 @@ def analyze(
             dimension_fits,
             c_max,
             tail=tails,
+            union=union,
         ),
     )
 
