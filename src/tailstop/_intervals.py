@@ -29,23 +29,24 @@ UNION_MIN_TAIL = 200  # deeper candidate tails with at least this many trials jo
 
 
 def _union_tails(ys, choice, partner_size: int | None, c_max: int, b_range) -> list:
-    """``(distribution, threshold)`` of every candidate tail deeper than the chosen one that
-    holds at least ``UNION_MIN_TAIL`` trials, besides the stability partner (fitted already),
-    from the full global search, in lock step.
+    """``(distribution, threshold)`` of every candidate tail deeper than the stability partner
+    (fitted already) that holds at least ``UNION_MIN_TAIL`` trials, from the full global
+    search, in lock step.
 
     ForwardStop keeps the largest tail its tests cannot reject. In a large search that tail can
     reach where the law already bends (the score saturates), while the tails inside it agree
     with it and with one another to within their noise: its fit is then biased by more than its
     interval is wide (session 18: best-possible coverage 0.79 at 10,000 synthetic trials). The
-    region is the union over those tails too, so that the bias of the deepest one shows as
-    width. Tails of fewer trials add width and no information; at 1,000 trials few chosen tails
-    have a deeper one of 200 (measured, README: coverage 0.955 -> 0.970 at 1,000 trials and
-    0.79 -> 0.92 at 10,000). Tails whose fit fails are left out.
+    region is the union over the nested tails below the partner too, so that the bias of the
+    chosen one shows as width. Tails of fewer trials add width and no information; below about
+    1,500 trials there is rarely one (README, large searches). Tails whose fit fails are left
+    out.
     """
     from tailstop import regime
 
-    sizes = [int(k) for k in choice.candidates
-             if UNION_MIN_TAIL <= k < choice.tail_size and k != partner_size]
+    if partner_size is None:
+        return []
+    sizes = [int(k) for k in choice.candidates if UNION_MIN_TAIL <= k < partner_size]
     if not sizes:
         return []
     found = regime.fit_tails(ys, sizes, c_max=c_max, b_range=b_range, quick=False)
