@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from conftest import assert_same_estimate
 from never_rule import Never
 
 import tailstop.monitor as monitor_module
@@ -131,7 +132,7 @@ def test_failed_scores_count_as_failed_trials_in_analyze(scores):
     as_none = analyze([*scores[:12]] + [None] * len(FAILED), "maximize")
     assert (mixed.n_trials, mixed.n_failed) == (12 + len(FAILED), len(FAILED))
     assert mixed.current_best == max(scores[:12])
-    assert mixed.to_dict() == as_none.to_dict()  # every kind of failure is the same failure
+    assert_same_estimate(mixed, as_none)  # every kind of failure is the same failure
 
 
 @pytest.mark.parametrize("bad", FAILED, ids=repr)

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import NUMPY_2, assert_same_estimate
 
 from tailstop.errors import InvalidDataError, InvalidParameterError, NotEnoughTrials
 from tailstop.estimate import MIN_TRIALS, analyze
@@ -235,17 +236,6 @@ def test_a_warm_start_from_another_tail_still_finds_the_global_fit(shared_scores
         assert losses[1] <= losses[0] + 1e-9
 
 
-def _flat(report: dict, prefix: str = "") -> dict:
-    """A report's entries by their path (``"best_possible.low"``)."""
-    out = {}
-    for key, value in report.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[prefix + key] = value
-    return out
-
-
 def test_previous_is_reused_only_for_an_estimate_of_these_trials():
     from tailstop.distributions import NoisyQuadraticDistribution
 
@@ -257,16 +247,8 @@ def test_previous_is_reused_only_for_an_estimate_of_these_trials():
     )
     previous = analyze(ys[:120], "maximize")
     # another search's estimate: ignored, the answer is the cold one
-    ignored = analyze(other, "maximize", previous=previous).to_dict()
-    # (to the digit under numpy 2; numpy 1.24's sums round with the arrays' alignment, which
-    # moves an interval's end within the searches' tolerance: 3e-5 relative seen)
-    cold = _flat(analyze(other, "maximize").to_dict())
-    ignored = _flat(ignored)
-    numbers = [k for k, v in cold.items() if isinstance(v, float)]
-    assert {k: v for k, v in ignored.items() if k not in numbers} == {
-        k: v for k, v in cold.items() if k not in numbers
-    }
-    assert [ignored[k] for k in numbers] == pytest.approx([cold[k] for k in numbers], rel=1e-4)
+    ignored = analyze(other, "maximize", previous=previous)
+    assert_same_estimate(ignored, analyze(other, "maximize"))
     # the same trials finishing out of order (parallel workers): reused (threshold kept)
     shuffled = np.r_[ys[:100], ys[120:], ys[100:120]]
     reused = analyze(shuffled, "maximize", previous=previous)
@@ -541,8 +523,11 @@ def test_a_failed_least_gain_fit_only_narrows_the_gain_range(monkeypatch):
     narrowed = analyze(ys, "maximize")
     # the other ends unchanged, up to the paths their searches take within their tolerance
     # (the least-gain fits share the ends' kernel calls when they run beside them: rounding)
-    assert narrowed.best_possible.estimate == full.best_possible.estimate
-    assert narrowed.best_possible == pytest.approx(full.best_possible, rel=1e-5)
+    assert narrowed.best_possible.estimate == pytest.approx(
+        full.best_possible.estimate, rel=0 if NUMPY_2 else 1e-4
+    )
+    tolerance = 1e-5 if NUMPY_2 else 1e-4
+    assert narrowed.best_possible == pytest.approx(full.best_possible, rel=tolerance)
     assert narrowed.expected_gain(100).high == pytest.approx(full.expected_gain(100).high,
                                                              rel=1e-3)
     assert full.expected_gain(100).low < narrowed.expected_gain(100).low
@@ -705,8 +690,7 @@ def test_close_rivals_descend_in_lock_step_to_the_one_by_one_fits(monkeypatch):
 
     monkeypatch.setattr(Profile, "descend_each", one_by_one)
     alone = analyze(ys[:1001], problem.direction, previous=before)
-    assert locked.best_possible == alone.best_possible
-    assert locked.expected_gain(1000) == alone.expected_gain(1000)
+    assert_same_estimate(locked, alone)
     assert locked.effective_dimension == alone.effective_dimension
 
 
