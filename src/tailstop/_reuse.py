@@ -37,7 +37,7 @@ class _State:
     c_max: int = C_MAX
     curve_fits: dict = field(default_factory=dict)  # filled by tuning_curve on first use
     tail: tuple = ()  # (threshold, points above it) of the chosen tail and of the partner's
-    # the deeper tails' part of the region (_intervals.union_tails), kept until the next choice
+    # the deeper tails' part of the region (_intervals.union_region), kept until the next choice
     union: tuple = (None, None, ())
 
 
