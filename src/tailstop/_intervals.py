@@ -38,9 +38,8 @@ def _union_tails(ys, choice, partner_size: int | None, c_max: int, b_range) -> l
     with it and with one another to within their noise: its fit is then biased by more than its
     interval is wide (session 18: best-possible coverage 0.79 at 10,000 synthetic trials). The
     region is the union over the nested tails below the partner too, so that the bias of the
-    chosen one shows as width. Tails of fewer trials add width and no information; below about
-    1,500 trials there is rarely one (README, large searches). Tails whose fit fails are left
-    out.
+    chosen one shows as width. Tails of fewer trials add width and no information; at 1,000
+    trials few searches have one (README, large searches). Tails whose fit fails are left out.
     """
     from tailstop import regime
 

@@ -395,7 +395,9 @@ def analyze(
     if previous is not None and previous._clean.offset != clean.offset:
         # an update works in its previous estimate's coordinates (see clean_scores)
         kept = clean_scores(scores, direction, bounds, offset=previous._clean.offset)
-        clean = kept if _extends(previous, kept) else clean
+        clean, previous = (kept, previous) if _extends(previous, kept) else (clean, None)
+    elif previous is not None and not _extends(previous, clean):
+        previous = None  # not an estimate of (some of) these trials: nothing to reuse
     n_finite = clean.values.size
     if n_finite < MIN_TRIALS:
         raise NotEnoughTrials(
@@ -409,8 +411,6 @@ def analyze(
         return _degenerate(clean, confidence, c_max)  # equal to (nearly) float precision
     ys = _fit_ys(clean)
 
-    if previous is not None and not _extends(previous, clean):
-        previous = None  # not an estimate of (some of) these trials: nothing to reuse
     reuse = (
         previous is not None
         and n_finite < previous._state.selected_at * FULL_RESELECT_GROWTH
