@@ -104,7 +104,10 @@ class OptunaCallback:
     at its next call and stops its own ``optimize`` loop.  Trials already running finish.  To
     run a stopped study further, call :meth:`clear_stop` and use a new callback.
 
-    With ``n_jobs > 1`` calls run in Optuna's worker threads; a lock serialises them.
+    With ``n_jobs > 1`` calls run in Optuna's worker threads and never wait for each other: a
+    call that finds another worker refitting returns at once, and that worker reads the new
+    trials before it returns (one refit for all of them).  When trials finish faster than
+    refits, the worker that refits keeps doing so while the others search.
 
     Logging: the monitor logs one INFO line per refit under the ``tailstop`` logger; the
     callback adds one INFO line when it stops the study.  Storage writes: the report is
@@ -183,6 +186,7 @@ class OptunaCallback:
         self.warn_sampler = warn_sampler
 
         self._lock = threading.Lock()
+        self._pending = False  # a worker found the lock taken: its trials await a step
         self._monitor: Monitor | None = None
         self._study_name: str | None = None
         self._disabled = False
@@ -227,26 +231,17 @@ class OptunaCallback:
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """The Optuna callback: never raises; calls ``study.stop()`` once stopping is decided."""
-        if self._disabled:
-            return
-        try:
-            self._step(study)
-        except _Refused as exc:
-            self._disabled = True
-            logger.error(
-                "tailstop: %s; the callback disables itself and the search goes on", exc
-            )
-            return
-        except Exception:
-            with self._lock:
-                self._errors += 1
-            logger.warning(
-                "tailstop: the callback failed after trial %d (failure %d); "
-                "the search goes on",
-                trial.number,
-                self._errors,
-                exc_info=True,
-            )
+        # A worker never waits for another's refit (n_jobs > 1): it leaves a note and goes
+        # back to the search, and the worker holding the lock steps once more before letting
+        # go, so every trial is still read.  The note is written before the lock is tried
+        # and read after it is released, so no note goes unanswered.
+        self._pending = True
+        while self._pending and not self._disabled and self._lock.acquire(blocking=False):
+            try:
+                self._pending = False
+                self._guarded_step(study, trial)
+            finally:
+                self._lock.release()
         if self._stop_reason is not None:  # decided, even if writing it down failed
             study.stop()
 
@@ -268,41 +263,63 @@ class OptunaCallback:
         study.set_user_attr(self.stop_attr, None)
 
     # -- internals ------------------------------------------------------------------------
+    def _guarded_step(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        """:meth:`_step_locked` for the callback: logs its failures instead of raising."""
+        try:
+            self._step_locked(study)
+        except _Refused as exc:
+            self._disabled = True
+            logger.error(
+                "tailstop: %s; the callback disables itself and the search goes on", exc
+            )
+        except Exception:
+            self._errors += 1
+            logger.warning(
+                "tailstop: the callback failed after trial %d (failure %d); "
+                "the search goes on",
+                trial.number,
+                self._errors,
+                exc_info=True,
+            )
+
     def _step(self, study: optuna.Study) -> bool:
         with self._lock:
-            self._bind(study)
-            if self._stopped_elsewhere:
-                return True
-            if self._stop_reason is None:
-                flag = study.user_attrs.get(self.stop_attr)
-                if flag:
-                    self._stopped_elsewhere = True
-                    self._stop_reason = _flag_reason(flag)
-                    logger.info("tailstop: stopping, as decided by another worker: %s",
-                                self._stop_reason)
-                    return True
-            # trials still running when the stop came are observed too, for the report
-            refits = len(self._monitor.history)
-            self._observe_new_trials(study)
-            refitted = len(self._monitor.history) != refits
-            if self._stop_reason is None and self._monitor.should_stop:
-                self._stop_reason = str(self._monitor.reason)
-                self._stopped_at = self._monitor.n_trials
-                logger.info("tailstop: stopping the study after %d trials: %s",
-                            self._stopped_at, self._stop_reason)
-            if self._stop_reason is None and refitted and study.user_attrs.get(self.stop_attr):
-                # another worker decided while this one refitted: its report stands
+            return self._step_locked(study)
+
+    def _step_locked(self, study: optuna.Study) -> bool:
+        self._bind(study)
+        if self._stopped_elsewhere:
+            return True
+        if self._stop_reason is None:
+            flag = study.user_attrs.get(self.stop_attr)
+            if flag:
                 self._stopped_elsewhere = True
-                self._stop_reason = _flag_reason(study.user_attrs.get(self.stop_attr))
+                self._stop_reason = _flag_reason(flag)
+                logger.info("tailstop: stopping, as decided by another worker: %s",
+                            self._stop_reason)
                 return True
-            self._write_report(study)
-            if self._stop_reason is not None and not self._flag_written:
-                study.set_user_attr(
-                    self.stop_attr,
-                    {"reason": self._stop_reason, "n_trials": self._stopped_at},
-                )
-                self._flag_written = True
-            return self._stop_reason is not None
+        # trials still running when the stop came are observed too, for the report
+        refits = len(self._monitor.history)
+        self._observe_new_trials(study)
+        refitted = len(self._monitor.history) != refits
+        if self._stop_reason is None and self._monitor.should_stop:
+            self._stop_reason = str(self._monitor.reason)
+            self._stopped_at = self._monitor.n_trials
+            logger.info("tailstop: stopping the study after %d trials: %s",
+                        self._stopped_at, self._stop_reason)
+        if self._stop_reason is None and refitted and study.user_attrs.get(self.stop_attr):
+            # another worker decided while this one refitted: its report stands
+            self._stopped_elsewhere = True
+            self._stop_reason = _flag_reason(study.user_attrs.get(self.stop_attr))
+            return True
+        self._write_report(study)
+        if self._stop_reason is not None and not self._flag_written:
+            study.set_user_attr(
+                self.stop_attr,
+                {"reason": self._stop_reason, "n_trials": self._stopped_at},
+            )
+            self._flag_written = True
+        return self._stop_reason is not None
 
     def _bind(self, study: optuna.Study) -> None:
         if self._monitor is not None:

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -170,6 +171,39 @@ def test_n_jobs_2_records_every_trial_once_and_stops_near_the_decision():
     callback.update(study)  # trials whose callback ran before they were all in storage
     assert callback.monitor.n_trials == len(finished)
     assert callback.report()["current_best"] == max(t.value for t in finished)
+    assert callback.n_errors == 0
+
+
+def test_a_worker_never_waits_for_another_workers_refit(monkeypatch):
+    """n_jobs > 1: a call that finds a refit under way returns at once, and the refitting
+    worker reads the trial that finished meanwhile before it lets go."""
+    entered, release = threading.Event(), threading.Event()
+    fit = tailstop.monitor.analyze
+
+    def slow_fit(*args, **kwargs):
+        entered.set()
+        assert release.wait(30)
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(tailstop.monitor, "analyze", slow_fit)
+    study = random_study(seed=8)
+    study.optimize(quadratic, n_trials=24)
+    callback = OptunaCallback(Patience(10**6), min_trials=20, **ONE_REFIT)
+    refitting = threading.Thread(target=callback, args=(study, study.trials[-1]))
+    refitting.start()
+    try:
+        assert entered.wait(30)
+        study.optimize(quadratic, n_trials=1)  # another worker's trial finishes meanwhile
+        other = threading.Thread(target=callback, args=(study, study.trials[-1]))
+        other.start()
+        other.join(10)
+        assert not other.is_alive()  # it did not wait for the refit
+    finally:
+        release.set()
+    refitting.join(30)
+    assert not refitting.is_alive()
+    assert callback.estimate.n_trials == 24
+    assert callback.monitor.n_trials == 25  # read by the refitting worker's second step
     assert callback.n_errors == 0
 
 
