@@ -782,6 +782,27 @@ def test_scores_far_from_zero_give_the_same_estimate_as_centred_ones(search, dir
     )
 
 
+@pytest.mark.parametrize("scale", [1e-30, 1e-14, 1e30])
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_scores_on_any_scale_give_the_same_estimate_in_their_units(search, direction, scale):
+    # the profile's end searches once stepped by at least 1e-12 in absolute terms: scores
+    # of size 1e-14 got an interval twice as wide, of size 1e-16 an upper end at 2.4 times
+    # the best score, and from 1e-30 an upper end equal to the estimate
+    _, scores = search
+    sign = 1.0 if direction == "maximize" else -1.0
+    base = analyze(sign * scores, direction)
+    est = analyze(scale * (sign * scores), direction)
+    # (within the searches' tolerance: the rounding differs with the scale)
+    for got, want in zip(est.best_possible, base.best_possible, strict=True):
+        assert got / scale == pytest.approx(want, rel=1e-4)
+    assert est.effective_dimension == base.effective_dimension
+    assert est.noise / scale == pytest.approx(base.noise, rel=1e-4, abs=1e-12)
+    gain, base_gain = est.expected_gain(100), base.expected_gain(100)
+    assert gain.estimate / scale == pytest.approx(base_gain.estimate, rel=1e-4)
+    assert gain.high / scale == pytest.approx(base_gain.high, rel=1e-4)
+    assert gain.low / scale == pytest.approx(base_gain.low, rel=0.03)
+
+
 def test_constant_scores_when_minimising_report_the_score_itself():
     est = analyze([0.5] * 30, "minimize")
     assert est.current_best == est.best_possible.estimate == est.threshold == 0.5

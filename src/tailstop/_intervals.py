@@ -90,7 +90,7 @@ def profile_tails(jobs: list, critical, b_range) -> list:
         spread = max(
             dist.o,
             1e-3 * (dist.b - threshold if np.isfinite(threshold) else dist.b - dist.a),
-            1e-12 * max(1.0, abs(dist.b)),
+            1e-12 * abs(dist.b),
         )
         o_step = max(0.3 * dist.o, 0.1 * spread)
         wanted = [("b", +1.0, spread, b_range[1]), ("b", -1.0, spread, b_range[0])]
