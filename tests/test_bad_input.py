@@ -203,6 +203,13 @@ def test_scores_that_are_not_a_flat_sequence(bad, fitted):
     rejected_by_monitor(fitted, lambda: fitted.update(bad))
 
 
+@pytest.mark.parametrize("shape", [(12, 2), (30, 1), (1, 30)])
+def test_a_table_of_scores_is_named_as_such(shape, fitted):
+    bad = np.full(shape, 0.5)
+    rejected_by_analyze(fitted.estimate, bad, InvalidDataError, rf"one-dimensional.*{shape}")
+    rejected_by_monitor(fitted, lambda: fitted.update(bad))
+
+
 def test_iterables_in_order_are_accepted(scores):
     from_generator = analyze((s for s in scores[:12]), "maximize")
     from_array = analyze(np.asarray(scores[:12]), "maximize")

@@ -45,3 +45,6 @@ def test_probability_and_trials_are_inverse():
     assert k == pytest.approx(np.log(0.1) / np.log(0.6))
     assert forecast.prob_improvement(dist, y0, delta, k) == pytest.approx(0.9)
     assert np.isinf(forecast.trials_to_gain(dist, 0.95, 0.1, probability=0.5))
+    # no trials are needed for a chance of 0, reachable or not (it was 0 / 0 = NaN)
+    assert forecast.trials_to_gain(dist, 0.95, 0.1, probability=0.0) == 0.0
+    assert forecast.trials_to_gain(dist, y0, [delta, 0.6], probability=0.0).tolist() == [0, 0]

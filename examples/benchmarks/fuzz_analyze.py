@@ -50,10 +50,44 @@ def draw_case(rng: np.random.Generator) -> dict:
     }
 
 
-def run_case(case: dict) -> None:
+def draw_units(rng: np.random.Generator, case: dict) -> tuple[float, float] | None:
+    """``(shift, k)`` for a third of the cases without bounds, else None."""
+    if case["bounds"] is not None or rng.random() >= 1 / 3:
+        return None
+    k = float(10 ** rng.uniform(-15, 15)) * (1 if rng.random() < 0.5 else -1)
+    shift = 0.0 if rng.random() < 0.5 else float(10 ** rng.uniform(0, 8)) * abs(k)
+    return shift, k
+
+
+def check_units(case: dict, units: tuple[float, float]) -> None:
+    """The cold estimate of ``shift + k * scores`` is that of the scores, in their units."""
+    ys, n = case["ys"], case["n"]
+    shift, k = units
+    options = {k: case[k] for k in ("confidence", "max_dimension")}
+    base = analyze(ys[:n], case["direction"], **options)
+    # a negative k turns maximising into minimising
+    flipped = case["direction"] if k > 0 else {"maximize": "minimize", "minimize": "maximize"}[
+        case["direction"]
+    ]
+    estimate = analyze(shift + k * ys[:n], flipped, **options)
+    got = sorted((v - shift) / k for v in estimate.best_possible)
+    want = sorted(base.best_possible)
+    width = want[2] - want[0]
+    if not np.allclose(got, want, rtol=0.0, atol=0.01 * width + 1e-9 * abs(want[1])):
+        raise AssertionError(f"units {units}: best possible {got} against {want}")
+    if estimate.effective_dimension.estimate != base.effective_dimension.estimate:
+        raise AssertionError(
+            f"units {units}: effective dimension {estimate.effective_dimension.estimate} "
+            f"against {base.effective_dimension.estimate}"
+        )
+
+
+def run_case(case: dict, units: tuple[float, float] | None = None) -> None:
     """Raise on any failure of the case."""
     ys, n = case["ys"], case["n"]
     options = {k: case[k] for k in ("confidence", "max_dimension", "bounds")}
+    if units is not None:
+        check_units(case, units)
     estimate = analyze(ys[:n], case["direction"], **options)
     for m in range(n + 1, n + 4):
         estimate = analyze(ys[:m], case["direction"], previous=estimate, **options)
@@ -78,10 +112,12 @@ def main() -> None:
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(args.seed)
     failures: collections.Counter = collections.Counter()
+    in_units = 0  # cases that passed with their units changed
     for index in range(args.cases):
         case = draw_case(rng)
+        units = draw_units(np.random.default_rng([args.seed, index]), case)
         try:
-            run_case(case)
+            run_case(case, units)
         except NotEnoughTrials:
             continue
         except Exception as exc:  # every failure is reported
@@ -89,9 +125,13 @@ def main() -> None:
             c, o = case["law"]
             print(f"FAIL case {index} (--seed {args.seed}): NQ(0.2, 0.95, {c}, {o:.3g}), "
                   f"n = {case['n']}, {case['direction']}, confidence {case['confidence']}, "
-                  f"max_dimension {case['max_dimension']}, bounds {case['bounds']}: "
+                  f"max_dimension {case['max_dimension']}, bounds {case['bounds']}, "
+                  f"units {units}: "
                   f"{type(exc).__name__}: {str(exc)[:200]}", flush=True)
-    print(f"{args.cases} cases, failures: {dict(failures) or 'none'}")
+        else:
+            in_units += units is not None
+    print(f"{args.cases} cases ({in_units} passed with their units changed), "
+          f"failures: {dict(failures) or 'none'}")
 
 
 if __name__ == "__main__":

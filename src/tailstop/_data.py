@@ -85,6 +85,11 @@ def check_sequence(scores: object) -> None:
         raise InvalidDataError(
             f"scores must be an ordered sequence (one per trial), got a {type(scores).__name__}"
         )
+    if getattr(scores, "ndim", 1) != 1:
+        raise InvalidDataError(
+            f"scores must be one-dimensional (one per trial), got an array of shape "
+            f"{scores.shape}"  # type: ignore[attr-defined]
+        )
 
 
 def score_value(score: object, index: int | str = "") -> float:

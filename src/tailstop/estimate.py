@@ -444,9 +444,8 @@ def analyze(
         choice, selected_at = state.regime, state.selected_at
         union = state.union  # the deeper tails' part of the region, as chosen then
     else:
-        warm = previous._state.fit if previous is not None else None
         choice, dist, threshold, deeper = regime.choose_regime(
-            ys, n_finite, c_max=c_max, b_range=b_range, warm_start=warm
+            ys, n_finite, c_max=c_max, b_range=b_range
         )
         selected_at = n_finite
         union = None

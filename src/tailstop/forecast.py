@@ -121,5 +121,7 @@ def trials_to_gain(
     ``y* + delta``, zero when ``probability`` is 0.
     """
     log_f = _log_cdf(dist, float(current_best) + np.asarray(delta, dtype=float))
+    if probability == 0:  # (0 / 0 where the law puts no mass above y* + delta)
+        return np.zeros_like(log_f)[()]
     with np.errstate(divide="ignore"):
         return np.log1p(-float(probability)) / log_f

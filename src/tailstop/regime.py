@@ -277,7 +277,6 @@ def choose_regime(
     c_max: int,
     b_range: tuple[float, float] = (-np.inf, np.inf),
     alpha: float = 0.1,
-    warm_start=None,
 ):
     """Choose the tail by ordered goodness-of-fit tests and ForwardStop (module docstring).
 
