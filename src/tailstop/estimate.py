@@ -71,7 +71,10 @@ class EffectiveDimension:
     estimate : int
         The effective dimension ``c`` of the chosen fit.
     consistent : tuple of int
-        Every ``c`` the confidence region of the fit contains (``estimate`` among them).
+        Every ``c`` the confidence region contains (``estimate`` among them), over the same
+        tails as the best possible's interval: the chosen tail's profile over ``c``, and the
+        ``c`` of the plausible fits of its stability partner and of the deeper tails of many
+        trials (with every ``c`` between).
 
     Examples
     --------
@@ -513,6 +516,10 @@ def analyze(
     except (TailstopError, ValueError, RuntimeError) as exc:  # pragma: no cover - reported
         raise FitError(f"could not profile the fit: {exc}") from exc
     fits = (dist, *plausible)
+    # the effective dimensions of the region the best possible's interval spans: the chosen
+    # tail's consistent c and those of the other tails' plausible fits
+    dimensions = {*consistent, *(int(fit.c) for fit in fits)}
+    consistent = tuple(range(min(dimensions), max(dimensions) + 1))
 
     fits_well, reason = _judge(choice, n_tail, dist, ys, threshold, confidence)
     user = clean.to_user
