@@ -8,7 +8,9 @@ draw from the noisy quadratic), cycling through r in {1, 2, 3, 4}, noise / range
 * coverage of the best-possible interval (does it contain the true best expected score?) and
   its median width relative to the score range;
 * coverage of the ``expected_gain(k)`` interval (k = n) against the realised mean gain of k more
-  trials, estimated from ``--gain-reps`` independent continuations, and how often the realised
+  trials, estimated from ``--gain-reps`` independent continuations (``gain cov``), and against
+  the exact expected gain under the problem's law, integrated from ``--reference`` draws of its
+  scores (``exact cov``, the last column), and how often the realised
   gain lies below its upper end alone (``gain <= hi``: what the stopping rules rely on) and
   below its lower end (``gain < lo``);
 * how often the effective-dimension set contains the true r, and the median time per call;
@@ -55,11 +57,13 @@ def main() -> None:
     problems = random_problems(args.problems, generator=args.seed)
     print(f"analyze() on {args.problems} synthetic problems, confidence {args.confidence}")
     print(f"{'n':>6} {'best cov':>9} {'width/range':>12} {'gain cov':>9} {'r in set':>9} "
-          f"{'gain<=hi':>9} {'gain<lo':>8} {'fits_well':>9} {'errors':>7} {'ms/call':>8}")
+          f"{'gain<=hi':>9} {'gain<lo':>8} {'fits_well':>9} {'errors':>7} {'ms/call':>8} "
+          f"{'exact cov':>9}")
     all_curve_ns = np.array(sorted({f * n for n in args.ns for f in CURVE_FACTORS}), float)
     curve_rows, well_rows = [], []
     for n in args.ns:
         covered, widths, gain_cov, r_in, well, errors, times = [], [], [], [], [], 0, []
+        exact_cov = []
         gain_below_high, gain_below_low, parts = [], [], []
         curve_cov, curve_widths = [], []
         for i, problem in enumerate(problems):
@@ -89,7 +93,8 @@ def main() -> None:
             gain_below_high.append(realised <= gain.high)
             gain_below_low.append(realised < gain.low)
             curve_ns = np.array([f * n for f in CURVE_FACTORS], float)
-            truth = true_median_curve(problem, all_curve_ns, args.reference, [args.seed, i])
+            truth, exact = reference_truth(problem, all_curve_ns, args, i)
+            exact_cov.append(gain.low <= exact[n] <= gain.high)
             truth = truth[np.searchsorted(all_curve_ns, curve_ns)]
             curve = est.tuning_curve(curve_ns, q=0.5)
             curve_cov.append((curve.low <= truth) & (truth <= curve.high))
@@ -97,7 +102,8 @@ def main() -> None:
         print(f"{n:>6} {np.mean(covered):>9.3f} {np.median(widths):>12.4f} "
               f"{np.mean(gain_cov):>9.3f} {np.mean(r_in):>9.3f} {np.mean(gain_below_high):>9.3f} "
               f"{np.mean(gain_below_low):>8.3f} {np.mean(well):>9.3f} "
-              f"{errors:>7d} {1e3 * np.median(times):>8.0f}", flush=True)
+              f"{errors:>7d} {1e3 * np.median(times):>8.0f} {np.mean(exact_cov):>9.3f}",
+              flush=True)
         curve_rows.append((n, np.mean(curve_cov, axis=0), np.median(curve_widths, axis=0)))
         ok = np.array(well, dtype=bool)
         if ok.any():
@@ -132,16 +138,31 @@ CURVE_FACTORS = (1, 4, 16)
 _TRUTH: dict = {}
 
 
-def true_median_curve(problem, ns: np.ndarray, reference: int, seed) -> np.ndarray:
-    """Median of the best of N trials for each N: the score quantile at level 2^(-1/N)
-    (maximise) or 1 - 2^(-1/N) (minimise), from ``reference`` draws (cached per problem)."""
-    key = (id(problem), tuple(seed))
+def reference_truth(problem, ns: np.ndarray, args, index: int) -> tuple[np.ndarray, dict]:
+    """From ``args.reference`` draws of the problem's scores (cached per problem): the median
+    of the best of N trials for each N in ``ns`` (the score quantile at level 2^(-1/N), or
+    1 - 2^(-1/N) when minimising), and for each n of ``args.ns`` the exact expected gain of n
+    more trials over the best of the benchmark's search of n trials (drawn again from its own
+    generator): E (M_n - y0)+ = int_{y0}^inf (1 - F(y)^n) dy with F the draws' empirical law."""
+    key = (id(problem), args.seed, index)
     if key not in _TRUTH:
-        scores = problem.run_search(reference, generator=np.random.default_rng([*seed, 99]))
+        scores = problem.run_search(
+            args.reference, generator=np.random.default_rng([args.seed, index, 99])
+        )
         levels = 0.5 ** (1.0 / ns)
         if problem.direction == "minimize":
             levels = 1.0 - levels
-        _TRUTH[key] = np.quantile(scores, levels)
+        sign = 1.0 if problem.direction == "maximize" else -1.0
+        folded = np.sort(sign * scores)
+        exact = {}
+        for n in args.ns:
+            search = problem.run_search(n, generator=np.random.default_rng([args.seed, n, index]))
+            y0 = float((sign * search).max())
+            start = np.searchsorted(folded, y0, side="right")
+            edges = np.concatenate([[y0], folded[start:]])
+            below = (start + np.arange(edges.size - 1)) / folded.size  # F on each step
+            exact[n] = float(np.sum((1.0 - below**n) * np.diff(edges)))
+        _TRUTH[key] = (np.quantile(scores, levels), exact)
     return _TRUTH[key]
 
 
