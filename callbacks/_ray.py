@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ray import tune
 
 from tailstop.errors import InvalidDataError, InvalidParameterError
-from tailstop.monitor import Monitor
+from tailstop.monitor import Monitor, check_score
 
 if TYPE_CHECKING:  # pragma: no cover
     from tailstop.estimate import TailEstimate
@@ -42,6 +42,7 @@ __all__ = ["RayTuneStopper"]
 logger = logging.getLogger("tailstop")
 
 _MODES = {"max": "maximize", "min": "minimize"}
+_FLUSH_SECONDS = 60  # the longest the experiment's end (or a pickling) waits for a refit
 
 
 class RayTuneStopper(tune.Stopper, tune.Callback):
@@ -67,6 +68,12 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         Cap on the effective dimension (e.g. the number of hyperparameters searched).
     max_iterations : int, optional
         Treat a result with ``training_iteration >= max_iterations`` as the trial's final one.
+    background : bool
+        Refit in a background thread (default), so that Ray's driver, which calls the
+        stopper between scheduling trials, never waits for a refit: ``stop_all`` answers
+        from the latest decision, which lags the recorded trials by at most the refit under
+        way (the budget is applied at once).  ``False`` refits in the calling thread
+        (deterministic: for trials fed by hand).  :meth:`flush` waits for the refits due.
     **monitor_options
         Further :class:`tailstop.Monitor` options (e.g. ``refit_growth``, ``refit_step``).
 
@@ -84,7 +91,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     >>> from tailstop.rules import GainBelow
     >>> from tailstop.synthetic import make_problem
     >>> stopper = RayTuneStopper("accuracy", "max", GainBelow(0.01), budget=100,
-    ...                          min_trials=30, refit_step=10)
+    ...                          min_trials=30, refit_step=10, background=False)
     >>> stopper("trial_0", {"accuracy": 0.4, "training_iteration": 1})  # not final: ignored
     False
     >>> problem = make_problem(1, noise_ratio=0.01, regime_mass=0.3, generator=3)
@@ -114,6 +121,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         bounds: tuple[float, float] | None = None,
         max_dimension: int | None = None,
         max_iterations: int | None = None,
+        background: bool = True,
         **monitor_options: Any,
     ) -> None:
         if not isinstance(metric, str) or not metric:
@@ -131,6 +139,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         self.metric = metric
         self.mode = mode
         self.max_iterations = max_iterations
+        self.background = bool(background)
         self._rule = rule
         self._options = {
             "budget": budget,
@@ -141,13 +150,20 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             **monitor_options,
         }
         self._monitor = Monitor(_MODES[mode], rule, **self._options)
-        self._lock = threading.Lock()
         self._recorded: dict[str, float | None] = {}  # trial id -> score (None: failed)
         self._scores: list[float | None] = []
         self._durations: list[float | None] = []
         self._stop_logged = False
         self._missing_metric_warned = False
         self._errors = 0
+        self._start_threading(fed=0)
+
+    def _start_threading(self, fed: int) -> None:
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # scores recorded or fed
+        self._fed = fed  # scores the monitor has been given
+        self._feeding = False  # the background thread is refitting
+        self._worker: threading.Thread | None = None
 
     # -- tune.Stopper ---------------------------------------------------------------------
     def __call__(self, trial_id: str, result: dict) -> bool:
@@ -163,15 +179,26 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     def stop_all(self) -> bool:
         """True once the monitor decides the search should stop (or the budget is used)."""
         try:
-            stop = bool(self._monitor.should_stop)
+            stop, reason = bool(self._monitor.should_stop), self._monitor.reason
+            budget = self._monitor.budget
+            if not stop and budget is not None and len(self._scores) >= budget:
+                stop, reason = True, f"budget of {budget} trials used"  # before it is fed
         except Exception:
             self._log_failure("stop_all")
             return False
         if stop and not self._stop_logged:
             self._stop_logged = True
             logger.info("tailstop: stopping the experiment after %d trials: %s",
-                        len(self._scores), self._monitor.reason)
+                        len(self._scores), reason)
         return stop
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the monitor has been given every recorded trial and has refitted;
+        False if ``timeout`` (seconds) ran out first."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: self._fed == len(self._scores) and not self._feeding, timeout
+            )
 
     # -- tune.Callback --------------------------------------------------------------------
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -191,6 +218,9 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             self._log_failure(f"error of trial {getattr(trial, 'trial_id', '?')}")
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
+        if not self.flush(timeout=_FLUSH_SECONDS):
+            logger.warning("tailstop: the last refit did not finish within %d s; the summary "
+                           "below is from an earlier one", _FLUSH_SECONDS)
         estimate = self.estimate
         logger.info(
             "tailstop: experiment ended with %d recorded trials (%d failed)%s",
@@ -260,18 +290,45 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
 
     def _record(self, trial_id: str, score: float | None, duration: Any) -> None:
         seconds = _seconds(duration)
-        with self._lock:
+        if score is not None:
+            try:
+                check_score(score, bounds=self._monitor.bounds)
+            except InvalidDataError as exc:  # e.g. a score outside the declared bounds
+                logger.warning("tailstop: trial %s counts as failed: %s", trial_id, exc)
+                score = None
+        with self._changed:
             if trial_id in self._recorded:
                 return
             self._recorded[trial_id] = score
             self._scores.append(score)
             self._durations.append(seconds)
+            if self.background:
+                if self._worker is None or not self._worker.is_alive():
+                    self._worker = threading.Thread(
+                        target=self._feed_forever, name="tailstop-ray-refits", daemon=True
+                    )
+                    self._worker.start()
+                self._changed.notify_all()
+                return
+            self._fed += 1
+            self._monitor.observe(score, duration=seconds)
+
+    def _feed_forever(self) -> None:
+        """The background thread: give the monitor the trials recorded since it was last
+        fed, all at once (one refit for all of them), for as long as the process lives."""
+        while True:
+            with self._changed:
+                self._feeding = False
+                self._changed.notify_all()
+                self._changed.wait_for(lambda: self._fed < len(self._scores))
+                self._feeding = True
+                scores, durations = list(self._scores), list(self._durations)
             try:
-                self._monitor.observe(score, duration=seconds)
-            except InvalidDataError as exc:  # e.g. a score outside the declared bounds
-                logger.warning("tailstop: trial %s counts as failed: %s", trial_id, exc)
-                self._scores[-1] = self._recorded[trial_id] = None
-                self._monitor.observe(None, duration=seconds)
+                self._monitor.update(scores, durations=durations)
+            except Exception:
+                self._log_failure("refit")
+            with self._changed:
+                self._fed = len(scores)
 
     def _log_failure(self, what: str) -> None:
         self._errors += 1
@@ -280,13 +337,15 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
 
     # -- pickling (Ray saves the run config, stoppers and callbacks included) --------------
     def __getstate__(self) -> dict:
+        self.flush(timeout=_FLUSH_SECONDS)
         state = self.__dict__.copy()
-        del state["_lock"], state["_monitor"]
+        for name in ("_lock", "_changed", "_worker", "_monitor", "_fed", "_feeding"):
+            del state[name]
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._lock = threading.Lock()
+        self._start_threading(fed=len(self._scores))
         self._monitor = Monitor(_MODES[self.mode], self._rule, **self._options)
         if self._scores:
             self._monitor.update(list(self._scores), durations=list(self._durations))

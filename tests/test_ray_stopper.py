@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import threading
 
 import numpy as np
 import pytest
@@ -17,10 +18,11 @@ ray = pytest.importorskip("ray")
 from ray import tune  # noqa: E402
 from tailstop.callbacks import RayTuneStopper  # noqa: E402
 
+import tailstop.monitor  # noqa: E402
 from tailstop.errors import TailstopError  # noqa: E402
 from tailstop.rules import Patience  # noqa: E402
 
-NO_FIT = {"min_trials": 10**6}  # the monitor never fits: these tests are about bookkeeping
+NO_FIT = {"min_trials": 10**6, "background": False}  # bookkeeping: no fit, in this thread
 
 
 class FakeTrial:
@@ -92,6 +94,45 @@ def test_stop_all_follows_the_monitor_and_survives_its_failures(monkeypatch, cap
     assert other.n_errors == 1
     failure = next(r for r in caplog.records if "Ray stopper failed" in r.getMessage())
     assert failure.exc_info is not None
+
+
+def test_refits_run_beside_the_driver_which_never_waits(monkeypatch):
+    """By default the monitor refits in a background thread: while a refit is held open,
+    Ray's calls return at once and the budget still stops the experiment; ``flush`` then
+    waits for the monitor to have every trial."""
+    entered, release = threading.Event(), threading.Event()
+    fit = tailstop.monitor.analyze
+
+    def slow_fit(*args, **kwargs):
+        entered.set()
+        assert release.wait(30)
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(tailstop.monitor, "analyze", slow_fit)
+    stopper = RayTuneStopper("score", "max", Patience(10**6), budget=40, min_trials=20,
+                             refit_step=10**6)
+    scores = np.random.default_rng(0).normal(size=40)
+    decisions = []
+
+    def driver():
+        for i, score in enumerate(scores):
+            assert stopper(f"t{i}", final(float(score))) is False
+            if i == 19:
+                assert entered.wait(30)  # the first refit is under way
+            decisions.append(stopper.stop_all())
+
+    thread = threading.Thread(target=driver)
+    try:
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive()  # no call waited for the refit
+        assert decisions == [False] * 39 + [True]  # the budget, before the monitor is fed
+        assert stopper.estimate is None  # still refitting
+    finally:
+        release.set()
+    assert stopper.flush(30)
+    assert stopper.monitor.n_trials == 40 and stopper.monitor.should_stop
+    assert stopper.estimate.n_trials >= 20 and stopper.n_errors == 0
 
 
 def test_pickles_with_its_record_and_decision():
@@ -179,4 +220,5 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
         finite += score is not None
         if first_fit is None and n >= 10 and finite >= 10:
             first_fit = n
-    assert stopper.report()["estimate_n_trials"] == first_fit  # the one refit
+    # the one refit, in the background: on the trials recorded by then
+    assert first_fit <= stopper.report()["estimate_n_trials"] <= stopper.monitor.n_trials
