@@ -290,15 +290,15 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
 
     def _record(self, trial_id: str, score: float | None, duration: Any) -> None:
         seconds = _seconds(duration)
-        if score is not None:
-            try:
-                check_score(score, bounds=self._monitor.bounds)
-            except InvalidDataError as exc:  # e.g. a score outside the declared bounds
-                logger.warning("tailstop: trial %s counts as failed: %s", trial_id, exc)
-                score = None
         with self._changed:
             if trial_id in self._recorded:
                 return
+            if score is not None:
+                try:
+                    check_score(score, bounds=self._monitor.bounds)
+                except InvalidDataError as exc:  # e.g. a score outside the declared bounds
+                    logger.warning("tailstop: trial %s counts as failed: %s", trial_id, exc)
+                    score = None
             self._recorded[trial_id] = score
             self._scores.append(score)
             self._durations.append(seconds)

@@ -96,6 +96,19 @@ def test_stop_all_follows_the_monitor_and_survives_its_failures(monkeypatch, cap
     assert failure.exc_info is not None
 
 
+def test_a_score_outside_the_bounds_is_a_failed_trial_warned_once(caplog):
+    stopper = RayTuneStopper("score", "max", Patience(10**6), bounds=(0.0, 1.0), min_trials=10**6)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        stopper("a", final(0.5))
+        stopper("b", final(1.5))
+        stopper("b", final(1.5))  # Ray's duplicate final result
+    assert stopper.flush(30)
+    assert stopper.scores == {"a": 0.5, "b": None}
+    assert stopper.monitor.n_trials == 2 and stopper.monitor.n_failed == 1
+    assert sum("outside the declared bounds" in r.getMessage() for r in caplog.records) == 1
+    assert stopper.n_errors == 0
+
+
 def test_refits_run_beside_the_driver_which_never_waits(monkeypatch):
     """By default the monitor refits in a background thread: while a refit is held open,
     Ray's calls return at once and the budget still stops the experiment; ``flush`` then
