@@ -315,17 +315,28 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
 
     def _feed_forever(self) -> None:
         """The background thread: give the monitor the trials recorded since it was last
-        fed, all at once (one refit for all of them), for as long as the process lives."""
+        fed, all at once (one refit for all of them), for as long as the process lives.
+
+        One new trial goes to ``Monitor.observe``; several, or any after a failure, to
+        ``Monitor.update`` with the whole record (which checks every score again: 25 ms at
+        10,000 trials, against a refit's 10-300 ms)."""
+        resync = False
         while True:
             with self._changed:
                 self._feeding = False
                 self._changed.notify_all()
                 self._changed.wait_for(lambda: self._fed < len(self._scores))
                 self._feeding = True
+                new = len(self._scores) - self._fed
                 scores, durations = list(self._scores), list(self._durations)
             try:
-                self._monitor.update(scores, durations=durations)
+                if new == 1 and not resync:
+                    self._monitor.observe(scores[-1], duration=durations[-1])
+                else:
+                    self._monitor.update(scores, durations=durations)
+                resync = False
             except Exception:
+                resync = True  # the monitor may lack trials: the next feed gives them all
                 self._log_failure("refit")
             with self._changed:
                 self._fed = len(scores)

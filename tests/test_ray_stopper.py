@@ -109,6 +109,29 @@ def test_a_score_outside_the_bounds_is_a_failed_trial_warned_once(caplog):
     assert stopper.n_errors == 0
 
 
+def test_a_failed_background_feed_is_made_good_by_the_next(monkeypatch, caplog):
+    stopper = RayTuneStopper("score", "max", Patience(10**6), min_trials=10**6)
+    observe, calls = stopper.monitor.observe, []
+
+    def fails_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("injected")
+        return observe(*args, **kwargs)
+
+    monkeypatch.setattr(stopper.monitor, "observe", fails_once)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        stopper("a", final(0.1))
+        assert stopper.flush(30)
+    assert stopper.n_errors == 1 and stopper.monitor.n_trials == 0
+    stopper("b", final(0.2))
+    assert stopper.flush(30)
+    assert stopper.monitor.n_trials == 2  # the whole record, after the failure
+    stopper("c", final(0.3))
+    assert stopper.flush(30)
+    assert stopper.monitor.n_trials == 3 and len(calls) == 2  # one new trial: observe
+
+
 def test_refits_run_beside_the_driver_which_never_waits(monkeypatch):
     """By default the monitor refits in a background thread: while a refit is held open,
     Ray's calls return at once and the budget still stops the experiment; ``flush`` then
