@@ -7,7 +7,8 @@ the stopper, a summary at the end).  Pass it in both places::
     stopper = RayTuneStopper("accuracy", "max", budget=200)
     tune.Tuner(..., run_config=tune.RunConfig(stop=stopper, callbacks=[stopper]))
 
-It does no statistics of its own: it feeds a :class:`tailstop.Monitor`.
+It does no statistics of its own: it feeds a :class:`tailstop.Monitor`, from a background
+thread by default, so that Ray's driver, which calls the stopper, never waits for a refit.
 
 What counts as a trial's score
     Ray hands the stopper every reported result, and the final one twice (once as reported,
