@@ -9,7 +9,7 @@ import pytest
 from conftest import NUMPY_2, assert_same_estimate
 
 from tailstop.errors import InvalidDataError, InvalidParameterError, NotEnoughTrials
-from tailstop.estimate import MIN_TRIALS, analyze
+from tailstop.estimate import MIN_TRIALS, _span_text, analyze
 from tailstop.synthetic import make_problem
 
 
@@ -35,6 +35,16 @@ def test_estimate_brackets_truth_and_is_consistent(search):
     assert np.all(curve.low <= curve.estimate) and np.all(curve.estimate <= curve.high)
     json.dumps(est.to_dict())
     assert "best possible" in str(est)
+    dims = est.effective_dimension.consistent
+    assert f"(consistent: {_span_text(dims)})" in str(est)
+
+
+def test_a_run_of_dimensions_is_written_as_a_span():
+    assert _span_text((1, 2, 3, 4, 5, 6, 7)) == "1-7"
+    assert _span_text((3, 1, 2)) == "1-3"
+    assert _span_text((1, 2)) == "1, 2"
+    assert _span_text((2,)) == "2"
+    assert _span_text((1, 3, 4)) == "1, 3, 4"
 
 
 def test_minimize_mirrors_maximize(search):

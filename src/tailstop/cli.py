@@ -66,13 +66,6 @@ def _trials(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _consistent(values: Sequence[int]) -> str:
-    values = sorted(values)
-    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
-        return f"{values[0]}-{values[-1]}"
-    return ", ".join(str(v) for v in values)
-
-
 def _table(rows: list[tuple[str, str, str]]) -> list[str]:
     """Rows ``(label, value, note)``: labels left-aligned, values right-aligned on a column."""
     label_width = max(len(r[0]) for r in rows)
@@ -102,6 +95,8 @@ def format_report(
     ``delta`` is the gain whose waiting time is reported (default: the seed noise, an
     improvement smaller than which is indistinguishable from luck).
     """
+    from tailstop.estimate import _span_text
+
     level = f"{estimate.confidence:.0%}"
     bp, remaining = estimate.best_possible, estimate.remaining_gain
     decimals = _decimals(estimate.current_best, *bp, estimate.threshold)
@@ -125,7 +120,7 @@ def format_report(
         (
             "effective dimension",
             str(dimension.estimate),
-            f"consistent with {_consistent(dimension.consistent)}",
+            f"consistent with {_span_text(dimension.consistent)}",
         ),
         ("seed noise", _gain(estimate.noise), "std of the score between seeds"),
     ]

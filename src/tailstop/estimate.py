@@ -62,6 +62,14 @@ class Interval(NamedTuple):
     high: Any
 
 
+def _span_text(values) -> str:
+    """``"1-7"`` for a run of three or more consecutive integers, else ``"1, 2"``."""
+    values = sorted(int(v) for v in values)
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}-{values[-1]}"
+    return ", ".join(str(v) for v in values)
+
+
 @dataclass(frozen=True)
 class EffectiveDimension:
     """The fitted effective number of hyperparameters and every value the data allow.
@@ -289,7 +297,7 @@ class TailEstimate:
 
     def __str__(self) -> str:
         bp, gain10 = self.best_possible, self.expected_gain(10)
-        dims = ", ".join(str(c) for c in self.effective_dimension.consistent)
+        dims = _span_text(self.effective_dimension.consistent)
         lines = [
             f"tailstop estimate ({self.direction}, {self.n_trials} trials, {self.n_failed} failed)",
             f"  current best        {self.current_best:.6g}",
