@@ -219,16 +219,19 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             self._log_failure(f"error of trial {getattr(trial, 'trial_id', '?')}")
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
-        if not self.flush(timeout=_FLUSH_SECONDS):
-            logger.warning("tailstop: the last refit did not finish within %d s; the summary "
-                           "below is from an earlier one", _FLUSH_SECONDS)
-        estimate = self.estimate
-        logger.info(
-            "tailstop: experiment ended with %d recorded trials (%d failed)%s",
-            len(self._scores),
-            sum(score is None for score in self._scores),
-            "" if estimate is None else f"; {_one_line(estimate)}",
-        )
+        try:
+            if not self.flush(timeout=_FLUSH_SECONDS):
+                logger.warning("tailstop: the last refit did not finish within %d s; the "
+                               "summary below is from an earlier one", _FLUSH_SECONDS)
+            estimate = self.estimate
+            logger.info(
+                "tailstop: experiment ended with %d recorded trials (%d failed)%s",
+                len(self._scores),
+                sum(score is None for score in self._scores),
+                "" if estimate is None else f"; {_one_line(estimate)}",
+            )
+        except Exception:
+            self._log_failure("experiment's end")
 
     # -- results --------------------------------------------------------------------------
     @property

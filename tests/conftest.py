@@ -91,3 +91,25 @@ def _flat(report: dict, prefix: str = "") -> dict:
         else:
             out[prefix + key] = value
     return out
+
+
+@pytest.fixture
+def held_refit(monkeypatch):
+    """Every refit of a :class:`tailstop.Monitor` waits, once it has begun, until the test
+    sets ``release``: yields ``(entered, release)``, two ``threading.Event``s (``entered``
+    is set when a refit begins). Released at the end of the test whatever happened."""
+    import threading
+
+    import tailstop.monitor
+
+    entered, release = threading.Event(), threading.Event()
+    fit = tailstop.monitor.analyze
+
+    def slow_fit(*args, **kwargs):
+        entered.set()
+        assert release.wait(30)
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(tailstop.monitor, "analyze", slow_fit)
+    yield entered, release
+    release.set()

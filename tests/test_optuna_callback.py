@@ -174,18 +174,10 @@ def test_n_jobs_2_records_every_trial_once_and_stops_near_the_decision():
     assert callback.n_errors == 0
 
 
-def test_a_worker_never_waits_for_another_workers_refit(monkeypatch):
+def test_a_worker_never_waits_for_another_workers_refit(held_refit):
     """n_jobs > 1: a call that finds a refit under way returns at once, and the refitting
     worker reads the trial that finished meanwhile before it lets go."""
-    entered, release = threading.Event(), threading.Event()
-    fit = tailstop.monitor.analyze
-
-    def slow_fit(*args, **kwargs):
-        entered.set()
-        assert release.wait(30)
-        return fit(*args, **kwargs)
-
-    monkeypatch.setattr(tailstop.monitor, "analyze", slow_fit)
+    entered, release = held_refit
     study = random_study(seed=8)
     study.optimize(quadratic, n_trials=24)
     callback = OptunaCallback(Patience(10**6), min_trials=20, **ONE_REFIT)

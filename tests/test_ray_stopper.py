@@ -18,7 +18,6 @@ ray = pytest.importorskip("ray")
 from ray import tune  # noqa: E402
 from tailstop.callbacks import RayTuneStopper  # noqa: E402
 
-import tailstop.monitor  # noqa: E402
 from tailstop.errors import TailstopError  # noqa: E402
 from tailstop.rules import Patience  # noqa: E402
 
@@ -132,19 +131,11 @@ def test_a_failed_background_feed_is_made_good_by_the_next(monkeypatch, caplog):
     assert stopper.monitor.n_trials == 3 and len(calls) == 2  # one new trial: observe
 
 
-def test_refits_run_beside_the_driver_which_never_waits(monkeypatch):
+def test_refits_run_beside_the_driver_which_never_waits(held_refit):
     """By default the monitor refits in a background thread: while a refit is held open,
     Ray's calls return at once and the budget still stops the experiment; ``flush`` then
     waits for the monitor to have every trial."""
-    entered, release = threading.Event(), threading.Event()
-    fit = tailstop.monitor.analyze
-
-    def slow_fit(*args, **kwargs):
-        entered.set()
-        assert release.wait(30)
-        return fit(*args, **kwargs)
-
-    monkeypatch.setattr(tailstop.monitor, "analyze", slow_fit)
+    entered, release = held_refit
     stopper = RayTuneStopper("score", "max", Patience(10**6), budget=40, min_trials=20,
                              refit_step=10**6)
     scores = np.random.default_rng(0).normal(size=40)
