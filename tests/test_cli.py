@@ -165,6 +165,23 @@ def test_watch_times_out_on_a_quiet_study(storage, capsys):
     assert "0 finished trials" in out
 
 
+def test_replay_with_bounds_stops_at_the_metric_s_best_value(tmp_path, capsys):
+    """Many trials reach accuracy 1: with ``--bounds 0 1`` nothing can beat the best once it
+    is 1, and GainBelow stops soon after its first refit; without the bounds it cannot
+    know, and the tail of ties is not a law it can read."""
+    accuracy = np.round(1.0 - np.random.default_rng(0).beta(1.0, 8.0, 120) * 0.2, 2)
+    path = tmp_path / "ceiling.csv"
+    path.write_text("score\n" + "\n".join(str(v) for v in accuracy) + "\n")
+    used = {}
+    for extra in ([], ["--bounds", "0", "1"]):
+        code, out, _err = _run(capsys, "replay", path, "--epsilon", "0.005", "--orders", "3",
+                               *extra)
+        assert code == 0
+        row = next(line for line in out.splitlines() if line.startswith("tailstop GainBelow(0"))
+        used[bool(extra)] = float(row.split()[2])
+    assert used[True] < 40 < used[False]
+
+
 def test_version_and_help(capsys):
     assert cli.main(["--version"]) == 0
     assert cli.main(["analyze", "--help"]) == 0
@@ -243,6 +260,11 @@ DATA_ERRORS = [
         ["analyze", "{files}/scores.csv", "--column", "accuracy", "--bounds", "0", "0.5"],
         "outside the declared bounds",
     ),
+    (
+        ["replay", "{files}/scores.csv", "--column", "accuracy", "--epsilon", "0.01",
+         "--bounds", "0", "0.5"],
+        "outside the declared bounds",
+    ),
 ]
 
 
@@ -271,6 +293,11 @@ USAGE_ERRORS = [
     ),
     (["analyze", "{storage}", "--study", "search", "--direction", "maximize"], "minimize"),
     (["replay", "{files}/scores.csv"], "--epsilon"),
+    (
+        ["replay", "{files}/scores.csv", "--column", "accuracy", "--epsilon", "0.01",
+         "--bounds", "1", "0"],
+        "low < high",
+    ),
     (["watch", "--study", "search"], "--storage"),
     (["demo", "--trials", "0"], "must be positive"),
 ]

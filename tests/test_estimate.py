@@ -75,6 +75,39 @@ def test_bounds_cap_the_best_possible():
         analyze([*scores.tolist(), 1.5], "maximize", bounds=(0.0, 1.0))
 
 
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_a_best_at_the_metric_s_bound_has_nothing_left_to_gain(direction):
+    """Accuracy 1 (an error of 0) cannot be beaten: with ``bounds`` the forecasts stop at the
+    metric's best value, whatever the fitted noise allows (a ceiling many trials reach)."""
+    from tailstop import CostBenefit, GainBelow, NearOptimum, SearchState
+
+    rng = np.random.default_rng(0)
+    accuracy = np.round(1.0 - rng.beta(1.0, 8.0, 200) * 0.2, 2)  # 0.01 steps: ties at 1
+    assert np.sum(accuracy == 1.0) > 20
+    scores = accuracy if direction == "maximize" else 1.0 - accuracy
+    free = analyze(scores, direction)  # no bounds: the law's noise reaches beyond 1
+    assert free.expected_gain(100).high > 0.0
+    # the tail is the tied group at 1, which every law fits alike
+    assert not free.fits_well and free.fit_reason.startswith("the tail is one score tied")
+    est = analyze(scores, direction, bounds=(0.0, 1.0))
+    for k in (1, 100, 10_000):
+        assert tuple(est.expected_gain(k)) == (0.0, 0.0, 0.0)
+    assert est.prob_improvement(1e-6, 1000) == 0.0
+    assert np.isposinf(est.trials_to_gain(1e-6))
+    curve = est.tuning_curve([1, 100, 10_000])
+    for end in curve:
+        assert np.all((end <= 1.0) & (end >= 0.0))
+    # the law does not fit a tail of ties (fits_well False), but nothing can beat 1: stop
+    for rule in (GainBelow(1e-9), NearOptimum(1e-9), CostBenefit(1.0, 1e9)):
+        decision = rule.decide(est, SearchState(n_trials=200, budget=1000))
+        assert decision.stop and "metric's best value" in decision.reason, decision.reason
+        assert not rule.decide(free, SearchState(n_trials=200, budget=1000)).stop
+    # below the bound the gain is that of the law up to the bound
+    below = analyze(scores[scores != scores[np.argmax(np.abs(scores - 0.5))]], direction,
+                    bounds=(0.0, 1.0))
+    assert below.expected_gain(100).high > 0.0
+
+
 def test_constant_scores_give_zero_gain():
     est = analyze([0.5] * 30, "maximize")
     assert not est.fits_well
@@ -827,7 +860,7 @@ def test_the_region_of_a_large_search_spans_its_deeper_tails_of_many_trials(monk
     """A tail chosen deep among 1,000 trials: the best-possible interval spans the interval of
     every candidate tail deeper than the stability partner that holds at least 200 trials,
     fitted alone (the chosen tail's fit can be biased where the law bends, more than its own
-    interval is wide; README, large searches)."""
+    interval is wide; docs/benchmarks.md, large searches)."""
     from tailstop import regime
     from tailstop._intervals import UNION_MIN_TAIL
     from tailstop.synthetic import random_problems

@@ -158,7 +158,7 @@ def test_a_small_tail_of_a_small_c_is_fitted_on_the_boxs_edge():
 
 
 # A c = 1 tail of 13% of the trials whose far end the search box holds at 0.1438 (the truth is
-# 0; see README, Benchmarks, large searches); the constraint keeps it there if the box widens.
+# 0; see docs/benchmarks.md, large searches); the constraint keeps it there if the box widens.
 _EDGE_CONSTRAINTS = {"convex": False, "c": 1, "a": (0.14, 1.0)}
 
 

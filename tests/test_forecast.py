@@ -48,3 +48,37 @@ def test_probability_and_trials_are_inverse():
     # no trials are needed for a chance of 0, reachable or not (it was 0 / 0 = NaN)
     assert forecast.trials_to_gain(dist, 0.95, 0.1, probability=0.0) == 0.0
     assert forecast.trials_to_gain(dist, y0, [delta, 0.6], probability=0.0).tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("k", [1.0, 3.0, 50.0])
+def test_a_ceiling_stops_the_gain_at_the_metric_s_best_value(k):
+    # a trial scores min(Y, M): E[max(y0, min(T_k, M))] - y0 = int_{y0}^{M} (1 - t^k) dt
+    # for Uniform(0, 1) = (M - y0) - (M^(k+1) - y0^(k+1)) / (k + 1)
+    dist = QuadraticDistribution(0.0, 1.0, 2)
+    y0, ceiling = 0.5, 0.8
+    exact = (ceiling - y0) - (ceiling ** (k + 1) - y0 ** (k + 1)) / (k + 1)
+    gain = forecast.expected_gain(dist, y0, k, ceiling=ceiling)
+    assert gain == pytest.approx(exact, rel=1e-9)
+    assert gain < forecast.expected_gain(dist, y0, k)
+    # a ceiling above everything the law reaches changes nothing
+    noisy = NoisyQuadraticDistribution(0.0, 1.0, 1, 0.01)
+    assert forecast.expected_gain(noisy, 0.9, k, ceiling=5.0) == forecast.expected_gain(
+        noisy, 0.9, k
+    )
+    # a best at the ceiling has nothing left to gain, however noisy the law
+    assert forecast.expected_gain(noisy, 1.0, k, ceiling=1.0) == 0.0
+    assert forecast.expected_gain(noisy, 1.0, k) > 0.0
+
+
+def test_a_ceiling_makes_gains_beyond_it_impossible():
+    dist = QuadraticDistribution(0.0, 1.0, 2)
+    # P(one trial beats 0.6) = 0.4 below a ceiling of 0.65; nothing beats 0.7 under it
+    assert forecast.prob_improvement(dist, 0.5, 0.1, 1, ceiling=0.65) == pytest.approx(0.4)
+    assert forecast.prob_improvement(dist, 0.5, 0.2, 5, ceiling=0.65) == 0.0
+    chances = forecast.prob_improvement(dist, 0.5, np.array([0.1, 0.2]), 1, ceiling=0.65)
+    assert chances.tolist() == [pytest.approx(0.4), 0.0]
+    assert np.isposinf(forecast.trials_to_gain(dist, 0.5, 0.2, 0.5, ceiling=0.65))
+    assert forecast.trials_to_gain(dist, 0.5, 0.1, 0.9, ceiling=0.65) == pytest.approx(
+        np.log(0.1) / np.log(0.6)
+    )
+    assert forecast.trials_to_gain(dist, 0.5, 0.2, 0.0, ceiling=0.65) == 0.0

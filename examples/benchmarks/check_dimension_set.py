@@ -11,7 +11,7 @@ estimate's private state, the set is rebuilt four ways:
   tails'), every c between included: ``estimate.effective_dimension.consistent``.
 
 Printed per n: how often each holds the true r, and its mean size (the searches draw as in
-the session-19 scratch runs whose figures the README quotes).
+the session-19 scratch runs whose figures docs/benchmarks.md quotes).
 
     PYTHONPATH=src python examples/benchmarks/check_dimension_set.py --problems 200 --seed 1
 """

@@ -39,7 +39,8 @@ def _union_tails(ys, choice, partner_size: int | None, c_max: int, b_range) -> l
     interval is wide (session 18: best-possible coverage 0.79 at 10,000 synthetic trials). The
     region is the union over the nested tails below the partner too, so that the bias of the
     chosen one shows as width. Tails of fewer trials add width and no information; at 1,000
-    trials few searches have one (README, large searches). Tails whose fit fails are left out.
+    trials few searches have one (docs/benchmarks.md, large searches). Tails whose fit fails
+    are left out.
     """
     from tailstop import regime
 

@@ -301,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--seed", type=int, default=0, help="seed of the orders (default 0)")
     replay.add_argument(
+        "--bounds",
+        nargs=2,
+        type=float,
+        metavar=("LOW", "HIGH"),
+        help="known range of the score, e.g. 0 1 for an accuracy",
+    )
+    replay.add_argument(
         "--jobs", type=_positive(int), default=1, help="worker processes (default 1)"
     )
     replay.set_defaults(handler=_run_replay)
@@ -410,6 +417,13 @@ def _run_replay(args: argparse.Namespace) -> int:
     from tailstop.rules import GainBelow
 
     loaded, direction = _scores_and_direction(args)
+    options = {"bounds": tuple(args.bounds)} if args.bounds else {}
+    if options:  # bad bounds or scores outside them: say so before the replay starts
+        from tailstop.monitor import Monitor, check_score
+
+        bounds = Monitor(direction, **options).bounds
+        for index, score in enumerate(loaded.scores):
+            check_score(score, index, bounds)
     rules = {
         f"tailstop GainBelow({args.epsilon:g})": GainBelow(args.epsilon),
         "tailstop GainBelow(noise)": GainBelow(),
@@ -429,6 +443,7 @@ def _run_replay(args: argparse.Namespace) -> int:
         orders=args.orders,
         seed=args.seed,
         n_jobs=args.jobs,
+        monitor_options=options,
     )
     print(result.table(title=loaded.source))
     return 0

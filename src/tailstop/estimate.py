@@ -192,24 +192,40 @@ class TailEstimate:
         return sign * (value - self.current_best)
 
     def expected_gain(self, k) -> Interval:
-        """Expected improvement of the best score after ``k`` more random-search trials."""
+        """Expected improvement of the best score after ``k`` more random-search trials.
+
+        ``int_y^U (1 - F(t)^k) dt`` for each plausible fit ``F`` (the interval is their
+        range), ``y`` the current best; ``U`` is the metric's best value when ``bounds`` give
+        one (accuracy 1): no trial scores above it, so a best already there has nothing left
+        to gain, whatever the fitted noise allows.
+        """
         k = _check_trials(k)
         y0 = self._clean.values.max()
-        values = [forecast.expected_gain(d, y0, k) for d in self._fits]
+        values = [forecast.expected_gain(d, y0, k, ceiling=self._ceiling) for d in self._fits]
         return Interval(values[0], np.minimum.reduce(values), np.maximum.reduce(values))
+
+    @property
+    def _ceiling(self) -> float:
+        """The metric's best possible value (its known bound, in the fit's maximise
+        orientation), which no trial can beat: the forecasts stop there."""
+        return float(self._clean.bounds[1]) if self._clean.bounds is not None else np.inf
 
     def prob_improvement(self, delta: float, k) -> float:
         """Chance that ``k`` more trials improve the best by more than ``delta``."""
         k = _check_trials(k)
         delta = _check_delta(delta)
-        return forecast.prob_improvement(self._fits[0], self._clean.values.max(), delta, k)
+        return forecast.prob_improvement(
+            self._fits[0], self._clean.values.max(), delta, k, ceiling=self._ceiling
+        )
 
     def trials_to_gain(self, delta: float, probability: float = 0.5) -> float:
         """Trials needed to improve the best by ``delta`` with ``probability``."""
         if not 0 <= probability < 1:
             raise InvalidParameterError(f"probability must be in [0, 1), got {probability}")
         delta = _check_delta(delta)
-        return forecast.trials_to_gain(self._fits[0], self._clean.values.max(), delta, probability)
+        return forecast.trials_to_gain(
+            self._fits[0], self._clean.values.max(), delta, probability, ceiling=self._ceiling
+        )
 
     def tuning_curve(self, ns, q: float = 0.5) -> Interval:
         """The ``q``-quantile tuning curve (best score after ``n`` trials) with its band.
@@ -231,7 +247,11 @@ class TailEstimate:
         if not 0 < q < 1:
             raise InvalidParameterError(f"q must be in (0, 1), got {q}")
         level = q ** (1.0 / ns)
-        curves = [d.ppf(level) for d in (*self._fits, *self._least_best_fits())]
+        # a trial scores at most the metric's bound, whatever the noise of the law allows
+        curves = [
+            np.minimum(d.ppf(level), self._ceiling)
+            for d in (*self._fits, *self._least_best_fits())
+        ]
         est = curves[0]
         lo, hi = np.minimum.reduce(curves), np.maximum.reduce(curves)
         below = level <= 1.0 - self.tail_fraction
@@ -363,7 +383,8 @@ def analyze(
         default 10.
     bounds : (low, high), optional
         Known range of the metric (e.g. ``(0, 1)`` for accuracy): the best possible score
-        and its interval stay within it; a score outside raises ``InvalidDataError``.
+        and its interval stay within it, and no forecast goes beyond it (a current best at
+        the bound has nothing left to gain); a score outside raises ``InvalidDataError``.
     previous : TailEstimate, optional
         The estimate before the latest trials: reused as a warm start, and until the search
         has grown by 10% also for its threshold (kept at its value) and for the effective
@@ -571,7 +592,9 @@ def analyze(
 def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):
     """Does the fitted law describe the tail? ``(verdict, reason)``.
 
-    No when the tail is too small to say; when every candidate threshold failed its tests;
+    No when the tail is one tied score (the spacing objective is then flat: every law fits
+    it alike, so the fit's parameters are arbitrary); when the tail is too small to say; when
+    every candidate threshold failed its tests;
     when the tail's conditional probability-integral transforms leave the exact simultaneous
     band of uniform order statistics (Learned-Miller & DeStefano, at ``confidence``); or when
     the effective dimension is so high that random search has not reached the regime yet.
@@ -579,11 +602,17 @@ def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):
     from tailstop.bands import points_outside_ld_band
 
     c = int(dist.c)
+    tail = ys[ys > threshold]
+    if tail.size > 1 and np.all(tail == tail[0]):
+        return False, (
+            f"the tail is one score tied {tail.size} times, which every law fits alike (a "
+            "ceiling or a coarse metric: declare the metric's bounds if it has a best value)"
+        )
     if n_tail < regime.MIN_TAIL + 5:
         return False, f"only {n_tail} trials in the tail; the law needs about 15"
     if choice is not None and choice.rejected >= len(choice.candidates):
         return False, "every candidate tail fails the goodness-of-fit test"
-    u = regime.tail_pit(dist, ys[ys > threshold], threshold)
+    u = regime.tail_pit(dist, tail, threshold)
     if not np.all(np.isfinite(u)):
         return False, "the fitted law gives the tail no probabilities (no mass above the threshold)"
     # rounding can put a transform a hair outside [0, 1]

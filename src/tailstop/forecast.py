@@ -9,6 +9,12 @@ score seen so far, ``y*``. With ``T_k`` the best of ``k`` more i.i.d. trials
 * chance of gaining more than ``delta``: ``1 - F(y* + delta)^k``;
 * trials for that with probability ``p``: ``log(1 - p) / log F(y* + delta)``.
 
+A metric with a known best value ``M`` (accuracy 1, a loss of 0: the ``bounds`` of
+:func:`tailstop.analyze`) cannot score above it, whatever the fitted law's noise allows: a
+trial scores ``min(Y, M)``. Each function takes it as ``ceiling``: the gain is then
+``int_{y*}^{M} (1 - F(t)^k) dt`` (``E[max(y*, min(T_k, M))] - y*``), and no number of trials
+gains ``delta`` once ``y* + delta >= M``.
+
 Only ``F`` above ``y*`` matters, which is inside the fitted tail whenever ``y*`` is above the
 regime threshold. ``1 - F^k`` is computed as ``-expm1(k log1p(-S))`` from the survival function
 ``S = 1 - F``, so it stays accurate for large ``k``.
@@ -46,11 +52,14 @@ def _log_cdf(dist, t):
     return np.log1p(-np.clip(dist.sf(t), 0.0, 1.0))
 
 
-def expected_gain(dist: ScoreDistribution, current_best: float, ks) -> np.ndarray:
+def expected_gain(
+    dist: ScoreDistribution, current_best: float, ks, *, ceiling: float = np.inf
+) -> np.ndarray:
     """Expected improvement of the best score after ``k`` more trials.
 
-    ``int_{y*}^{U} (1 - F(t)^k) dt`` with ``U`` beyond which ``F = 1`` to double precision,
-    by Gauss-Legendre on panels cut at quantiles of ``T_k``. Zero when ``k = 0``.
+    ``int_{y*}^{U} (1 - F(t)^k) dt`` with ``U`` the smaller of the ``ceiling`` and the point
+    beyond which ``F = 1`` to double precision, by Gauss-Legendre on panels cut at quantiles
+    of ``T_k``. Zero when ``k = 0`` or ``y* >= U``.
 
     Examples
     --------
@@ -59,10 +68,13 @@ def expected_gain(dist: ScoreDistribution, current_best: float, ks) -> np.ndarra
     >>> # int_0.9^1 (1 - t^k) dt = 0.1 - (1 - 0.9^(k+1)) / (k+1)
     >>> round(float(expected_gain(uniform, 0.9, 1)), 6)
     0.005
+    >>> # a metric that cannot exceed 0.95: int_0.9^0.95 (1 - t) dt
+    >>> round(float(expected_gain(uniform, 0.9, 1, ceiling=0.95)), 6)
+    0.00375
     """
     ks = np.asarray(ks, dtype=float)
     flat = np.atleast_1d(ks).ravel()
-    upper = _upper_end(dist)
+    upper = min(_upper_end(dist), float(ceiling))
     y0 = float(current_best)
     if upper <= y0:
         return np.zeros(ks.shape)
@@ -106,21 +118,32 @@ def _quantile_breaks(dist, y0: float, upper: float, ks: np.ndarray) -> np.ndarra
     return np.sort(np.interp(target, x, t, left=upper, right=y0), axis=1)
 
 
-def prob_improvement(dist: ScoreDistribution, current_best: float, delta, ks) -> np.ndarray:
-    """Chance that ``k`` more trials beat ``current_best`` by more than ``delta``."""
-    log_f = _log_cdf(dist, float(current_best) + np.asarray(delta, dtype=float))
-    return -np.expm1(np.asarray(ks, dtype=float) * log_f)
+def prob_improvement(
+    dist: ScoreDistribution, current_best: float, delta, ks, *, ceiling: float = np.inf
+) -> np.ndarray:
+    """Chance that ``k`` more trials beat ``current_best`` by more than ``delta``:
+    ``1 - F(y* + delta)^k``, zero where ``y* + delta >= ceiling``."""
+    target = float(current_best) + np.asarray(delta, dtype=float)
+    log_f = np.where(target < ceiling, _log_cdf(dist, target), -0.0)
+    return -np.expm1(np.asarray(ks, dtype=float) * log_f)  # (+0.0 where F = 1)
 
 
 def trials_to_gain(
-    dist: ScoreDistribution, current_best: float, delta, probability: float = 0.5
+    dist: ScoreDistribution,
+    current_best: float,
+    delta,
+    probability: float = 0.5,
+    *,
+    ceiling: float = np.inf,
 ) -> np.ndarray:
     """Trials needed to beat ``current_best`` by more than ``delta`` with ``probability``.
 
     ``log(1 - p) / log F(y* + delta)``; infinite when the law puts no mass above
-    ``y* + delta``, zero when ``probability`` is 0.
+    ``y* + delta`` or ``y* + delta >= ceiling``, zero when ``probability`` is 0.
     """
-    log_f = _log_cdf(dist, float(current_best) + np.asarray(delta, dtype=float))
+    target = float(current_best) + np.asarray(delta, dtype=float)
+    # -0.0 (log F where F = 1): log(1 - p) / -0.0 is +inf
+    log_f = np.where(target < ceiling, _log_cdf(dist, target), -0.0)
     if probability == 0:  # (0 / 0 where the law puts no mass above y* + delta)
         return np.zeros_like(log_f)[()]
     with np.errstate(divide="ignore"):

@@ -43,10 +43,11 @@ statistics are computed on the tails only, where the law is claimed.
 Its known weakness: it keeps the *largest* tail the tests cannot reject, so while the search is
 small and the tests have little power it keeps tails well beyond the asymptotic regime, against
 the paper's advice to err deeper ("losing a data point hurts less than including points that
-the family fits badly"). Measured on ``tailstop.synthetic`` problems with a known regime (README,
-forecast section): at 64-100 trials the chosen tail holds 2-3.5 times the regime's mass; at
-1,000 about the regime. A deeper tail alone does not make the small-search forecasts better
-(the same section), so this rule stands until one that errs deeper is shown to help.
+the family fits badly"). Measured on ``tailstop.synthetic`` problems with a known regime
+(docs/benchmarks.md, forecast section): at 64-100 trials the chosen tail holds 2-3.5 times
+the regime's mass; at 1,000 about the regime. A deeper tail alone does not make the
+small-search forecasts better (the same section), so this rule stands until one that errs
+deeper is shown to help.
 """
 
 from __future__ import annotations

@@ -429,7 +429,10 @@ def replay(
         if not isinstance(rule, (Rule, WithoutBudget)) and not callable(rule):
             raise InvalidParameterError(f"rule {name!r} is neither a Rule nor a callable")
     options = dict(monitor_options or {})
-    Monitor(direction, **options)  # validates the options now
+    bounds = Monitor(direction, **options).bounds  # validates the options now
+    if bounds is not None:  # every score now, not in the middle of an order
+        for index, value in enumerate(values):
+            check_score(value, index, bounds)
 
     sign = 1.0 if direction == "maximize" else -1.0
     oriented = np.where(np.isfinite(values), sign * values, -np.inf)  # maximise, failed = -inf

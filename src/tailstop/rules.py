@@ -198,11 +198,25 @@ class Rule(ABC):
         return AllOf(self, other)
 
     # shared by the estimate-based rules
-    def _unusable(self, estimate: TailEstimate | None, state: SearchState) -> Decision | None:
+    def _without_the_law(
+        self, estimate: TailEstimate | None, state: SearchState
+    ) -> Decision | None:
+        """The decision when the law cannot or need not be read: continue without a usable
+        estimate; stop once the current best is the metric's best value (``bounds``), which
+        no trial can beat, whether the law fits or not (a ceiling many trials reach makes a
+        tail the law does not describe). None when the rule must read the law."""
         name = type(self).__name__
         if estimate is None:
             return Decision(
                 False, f"{name}: no estimate yet ({state.n_trials} trials); continue", name
+            )
+        if float(np.max(estimate._clean.values)) >= estimate._ceiling:
+            return Decision(
+                True,
+                f"{name}: the current best {_fmt(estimate.current_best)} is the metric's best "
+                "value (its bounds): no trial can improve it; stop",
+                name,
+                0.0,
             )
         if not estimate.fits_well:
             return Decision(
@@ -394,9 +408,9 @@ class GainBelow(Rule):
         return int(state.n_trials), "more trials (as many as so far)"
 
     def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
-        unusable = self._unusable(estimate, state)
-        if unusable is not None:
-            return unusable
+        settled = self._without_the_law(estimate, state)
+        if settled is not None:
+            return settled
         epsilon, source = self.threshold(estimate)
         horizon, horizon_text = self.horizon_for(state)
         low, high = _gain_bracket(estimate, horizon) if horizon > 0 else (0.0, 0.0)
@@ -437,7 +451,10 @@ def _chance_high(estimate: TailEstimate, epsilon: float, horizon: int) -> float:
 
     best = float(np.max(estimate._clean.values))
     return float(
-        max(forecast.prob_improvement(d, best, epsilon, horizon) for d in estimate._fits)
+        max(
+            forecast.prob_improvement(d, best, epsilon, horizon, ceiling=estimate._ceiling)
+            for d in estimate._fits
+        )
     )
 
 
@@ -476,9 +493,9 @@ class NearOptimum(Rule):
         return f"NearOptimum(epsilon={_fmt(self.epsilon)})"
 
     def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
-        unusable = self._unusable(estimate, state)
-        if unusable is not None:
-            return unusable
+        settled = self._without_the_law(estimate, state)
+        if settled is not None:
+            return settled
         gap = float(estimate.remaining_gain.high)
         stop = gap <= self.epsilon
         relation = "<=" if stop else ">"
@@ -540,9 +557,9 @@ class CostBenefit(Rule):
         return f"CostBenefit(cost_per_trial={cost}, value_per_unit={_fmt(self.value_per_unit)})"
 
     def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
-        unusable = self._unusable(estimate, state)
-        if unusable is not None:
-            return unusable
+        settled = self._without_the_law(estimate, state)
+        if settled is not None:
+            return settled
         cost = self.cost_per_trial
         cost_text = "cost per trial"
         if cost is None:
