@@ -75,7 +75,9 @@ class OptunaCallback:
     confidence : float
         Level of the estimate's intervals, in [0.5, 1).
     bounds : (low, high), optional
-        Known range of the objective; a value outside it counts as a failed trial.
+        Known range of the objective (``None`` for an open side); no forecast goes beyond
+        it, and a best that reaches it stops the study. A value outside it counts as a
+        failed trial.
     max_dimension : int, optional
         Cap on the effective dimension (e.g. the number of hyperparameters searched).
     objective_index : int, optional

@@ -64,7 +64,9 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     confidence : float
         Level of the estimate's intervals, in [0.5, 1).
     bounds : (low, high), optional
-        Known range of the metric; a score outside it counts as a failed trial.
+        Known range of the metric (``None`` for an open side); no forecast goes beyond it,
+        and a best that reaches it stops the run. A score outside it counts as a failed
+        trial.
     max_dimension : int, optional
         Cap on the effective dimension (e.g. the number of hyperparameters searched).
     max_iterations : int, optional

@@ -90,6 +90,7 @@ def test_a_best_at_the_metric_s_bound_has_nothing_left_to_gain(direction):
     # the tail is the tied group at 1, which every law fits alike
     assert not free.fits_well and free.fit_reason.startswith("the tail is one score tied")
     est = analyze(scores, direction, bounds=(0.0, 1.0))
+    assert not est.fits_well and "the metric's best value" in est.fit_reason
     for k in (1, 100, 10_000):
         assert tuple(est.expected_gain(k)) == (0.0, 0.0, 0.0)
     assert est.prob_improvement(1e-6, 1000) == 0.0
@@ -106,6 +107,16 @@ def test_a_best_at_the_metric_s_bound_has_nothing_left_to_gain(direction):
     below = analyze(scores[scores != scores[np.argmax(np.abs(scores - 0.5))]], direction,
                     bounds=(0.0, 1.0))
     assert below.expected_gain(100).high > 0.0
+
+
+def test_a_bound_can_be_open_on_one_side():
+    loss = np.abs(np.random.default_rng(1).normal(0.3, 0.2, 150))
+    loss[:30] = 0.0  # a loss cannot go below 0, and 30 trials reached it
+    est = analyze(loss, "minimize", bounds=(0.0, None))
+    assert est._clean.bounds == (-np.inf, 0.0)  # maximise orientation: -loss <= 0
+    assert est.best_possible.low >= 0.0
+    assert tuple(est.expected_gain(100)) == (0.0, 0.0, 0.0)
+    assert analyze(loss, "minimize", bounds=(0.0, np.inf)).best_possible == est.best_possible
 
 
 def test_constant_scores_give_zero_gain():

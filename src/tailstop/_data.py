@@ -27,11 +27,14 @@ def check_direction(direction: object) -> str:
 
 
 def check_bounds(bounds: object) -> tuple[float, float] | None:
-    """``None`` or a pair ``(low, high)`` with ``low < high`` (either may be infinite)."""
+    """``None`` or a pair ``(low, high)`` with ``low < high``; either may be infinite, or
+    ``None`` for no bound on that side (``(0, None)``: a loss that cannot go below 0)."""
     if bounds is None:
         return None
     try:
-        low, high = (float(v) for v in bounds)  # type: ignore[union-attr]
+        low, high = bounds  # type: ignore[misc]
+        low = -np.inf if low is None else float(low)
+        high = np.inf if high is None else float(high)
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(f"bounds must be a pair (low, high), got {bounds!r}") from exc
     if np.isnan(low) or np.isnan(high) or not low < high:

@@ -382,7 +382,8 @@ def analyze(
         Cap on the effective dimension (e.g. the number of hyperparameters searched);
         default 10.
     bounds : (low, high), optional
-        Known range of the metric (e.g. ``(0, 1)`` for accuracy): the best possible score
+        Known range of the metric (e.g. ``(0, 1)`` for accuracy, ``(0, None)`` for a loss,
+        ``None`` leaving a side open): the best possible score
         and its interval stay within it, and no forecast goes beyond it (a current best at
         the bound has nothing left to gain); a score outside raises ``InvalidDataError``.
     previous : TailEstimate, optional
@@ -550,7 +551,7 @@ def analyze(
     dimensions = {*consistent, *(int(fit.c) for fit in fits)}
     consistent = tuple(range(min(dimensions), max(dimensions) + 1))
 
-    fits_well, reason = _judge(choice, n_tail, dist, ys, threshold, confidence)
+    fits_well, reason = _judge(choice, n_tail, dist, ys, threshold, confidence, b_range[1])
     user = clean.to_user
     best_lo, best_hi = sorted((float(user(low)), float(user(high))))
     return TailEstimate(
@@ -589,7 +590,8 @@ def analyze(
     )
 
 
-def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):
+def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float,
+           ceiling: float = np.inf):
     """Does the fitted law describe the tail? ``(verdict, reason)``.
 
     No when the tail is one tied score (the spacing objective is then flat: every law fits
@@ -604,6 +606,11 @@ def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float):
     c = int(dist.c)
     tail = ys[ys > threshold]
     if tail.size > 1 and np.all(tail == tail[0]):
+        if tail[0] >= ceiling:
+            return False, (
+                f"the tail is one score tied {tail.size} times, the metric's best value: no "
+                "law to fit, and nothing left to gain"
+            )
         return False, (
             f"the tail is one score tied {tail.size} times, which every law fits alike (a "
             "ceiling or a coarse metric: declare the metric's bounds if it has a best value)"

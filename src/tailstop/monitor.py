@@ -151,7 +151,9 @@ class Monitor:
     confidence : float
         Level of the estimate's intervals, in [0.5, 1).
     bounds : (low, high), optional
-        Known range of the score; a finite score outside it is an ``InvalidDataError``.
+        Known range of the score (``None`` for an open side, e.g. ``(0, None)`` for a loss);
+        no forecast goes beyond it, and once the best reaches it every estimate-based rule
+        stops. A finite score outside it is an ``InvalidDataError``.
     max_dimension : int, optional
         Cap on the effective dimension (passed to ``analyze``).
     refit_growth : float in [0, 1]
