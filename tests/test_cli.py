@@ -180,6 +180,10 @@ def test_replay_with_bounds_stops_at_the_metric_s_best_value(tmp_path, capsys):
         row = next(line for line in out.splitlines() if line.startswith("tailstop GainBelow(0"))
         used[bool(extra)] = float(row.split()[2])
     assert used[True] < 40 < used[False]
+    code, out, _err = _run(capsys, "analyze", path, "--bounds", "0", "1")
+    assert code == 0
+    assert "(the current best is the metric's best value)" in out
+    assert "expected gain, 100 more         0  [0, 0]" in out
 
 
 def test_version_and_help(capsys):

@@ -115,7 +115,7 @@ def format_report(
             "remaining gain",
             _gain(remaining.estimate),
             f"[{_gain(remaining.low)}, {_gain(remaining.high)}]"
-            + ("  (the current best is ahead by luck)" if remaining.estimate < 0 else ""),
+            + _remaining_note(estimate, remaining.estimate),
         ),
         (
             "effective dimension",
@@ -388,6 +388,13 @@ def write_plot(estimate: TailEstimate, path: str) -> None:
 
     fig = plot.figure(estimate, pyplot=False)
     fig.savefig(path, dpi=120)
+
+
+def _remaining_note(estimate, remaining: float) -> str:
+    """Why the remaining gain is negative, when it is."""
+    if estimate._at_ceiling:
+        return "  (the current best is the metric's best value)"
+    return "  (the current best is ahead by luck)" if remaining < 0 else ""
 
 
 def _run_analyze(args: argparse.Namespace) -> int:

@@ -210,6 +210,11 @@ class TailEstimate:
         orientation), which no trial can beat: the forecasts stop there."""
         return float(self._clean.bounds[1]) if self._clean.bounds is not None else np.inf
 
+    @property
+    def _at_ceiling(self) -> bool:
+        """The current best is the metric's best possible value: nothing can improve it."""
+        return bool(self._clean.values.max() >= self._ceiling)
+
     def prob_improvement(self, delta: float, k) -> float:
         """Chance that ``k`` more trials improve the best by more than ``delta``."""
         k = _check_trials(k)

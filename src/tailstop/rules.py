@@ -210,7 +210,7 @@ class Rule(ABC):
             return Decision(
                 False, f"{name}: no estimate yet ({state.n_trials} trials); continue", name
             )
-        if float(np.max(estimate._clean.values)) >= estimate._ceiling:
+        if estimate._at_ceiling:
             return Decision(
                 True,
                 f"{name}: the current best {_fmt(estimate.current_best)} is the metric's best "
