@@ -6,14 +6,110 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from tailstop._lockstep import profile_ends, run_searches
 from tailstop._profile import Profile
+from tailstop._reuse import _State, _tails
 from tailstop.errors import TailstopError
 
 logger = logging.getLogger("tailstop")
+
+BETTER_FIT = 0.01  # deviance by which another c's fit must beat the fit found to replace it
+
+
+@dataclass
+class Region:
+    """The confidence region of a fitted tail, as :func:`build_region` finds it."""
+
+    dist: Any  # the estimate: the fit found, or another c's fit that beats it
+    consistent: tuple  # the chosen tail's consistent effective dimensions
+    deviances: dict  # c -> profile deviance on the chosen tail
+    dimension_fits: dict  # c -> that c's fit
+    ends: dict  # the profile ends (both tails': the partner's keys start with "deeper")
+    end_fits: dict
+    end_deviances: dict
+    low: float  # the best possible score's interval over every tail
+    high: float
+    plausible: list  # every fit the forecasts' ranges span besides the estimate
+    union: tuple  # the deeper candidate tails' part: (low, high, fits) or (None, None, ())
+    tails: tuple  # the tails' data, for the next update's reuse tests
+
+
+def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: int, b_range,
+                 critical: float, previous: _State | None) -> Region:
+    """The confidence region of the fit ``dist`` of the tail above ``threshold``.
+
+    The chosen tail's profile over ``c`` (its consistent effective dimensions; a ``c`` whose
+    fit beats ``dist`` by more than ``BETTER_FIT`` becomes the estimate), the profile ends of
+    both the chosen tail and its stability partner ``deeper`` (side by side in lock step),
+    and, on a cold choice (``union`` None), the deeper candidate tails of many trials
+    (:func:`union_region`). ``previous`` is the state of the estimate an update reuses (its
+    ends, fits and deviances as guesses), None on a cold call.
+    """
+    reuse = previous is not None
+    guesses = previous.ends if reuse else {}
+    guess_fits = previous.end_fits if reuse else {}
+    guess_deviances = previous.end_deviances if reuse else {}
+    profile = new_profile(ys, dist, threshold, c_max, b_range)
+    tails = _tails(ys, threshold, deeper)
+    # an update whose new trials all fell below the threshold keeps the ends that hold
+    profile.reuse_ends = reuse and tails[:2] == previous.tail[:2]
+    known = previous.dimension_deviances if reuse else {}
+    known_fits = previous.dimension_fits if reuse else {}
+    consistent, deviances, dimension_fits = consistent_dimensions(
+        profile, dist, critical, c_max, known, known_fits
+    )
+    best_c = min(deviances, key=deviances.__getitem__)
+    if deviances[best_c] < -BETTER_FIT:
+        # another c fits better than the fit found (a local update, or a global search
+        # that missed in a flat profile): it is the estimate, and the deviances move
+        dist = dimension_fits[best_c]
+        profile = new_profile(ys, dist, threshold, c_max, b_range)
+        profile.reuse_ends = False
+        consistent, deviances, dimension_fits = consistent_dimensions(
+            profile, dist, critical, c_max, {}, dimension_fits
+        )
+    profile.restrict_dimensions(deviances, critical)
+    jobs = [(profile, guesses, guess_fits, guess_deviances, True)]
+    if deeper is not None:
+        # The threshold is chosen from the data: the region is the union of the chosen
+        # tail's and its stability partner's, which agree when the law holds on both. The
+        # forecasts' lower end ranges over both (the partner's least-gain fit); its noise
+        # ends would add time and, measured, no coverage.
+        deep_profile = new_profile(ys, deeper[0], deeper[1], c_max, b_range)
+        deep_profile.reuse_ends = reuse and tails[2:] == previous.tail[2:]
+        jobs.append((
+            deep_profile,
+            *({k[1:]: v for k, v in known.items() if k[0] == "deeper"}
+              for known in (guesses, guess_fits, guess_deviances)),
+            False,
+        ))
+    # the two tails' end searches side by side
+    (ends, end_fits, end_deviances), *deep = profile_tails(jobs, critical, b_range)
+    if union is None:  # a cold choice: the deeper candidate tails of many trials too
+        partner = None if deeper is None else int(np.sum(ys > deeper[1]))
+        union = union_region(ys, choice, partner, c_max, b_range, critical)
+    low, high = ends[("b", -1.0)], ends[("b", +1.0)]
+    plausible = profile.plausible(critical)
+    low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
+    high = max([high, *(d.b for d in plausible)])
+    if deep:
+        (deep_ends, deep_fits, deep_deviances), = deep
+        low = min(low, deep_ends[("b", -1.0)])
+        high = max(high, deep_ends[("b", +1.0)])
+        ends.update({("deeper", *k): v for k, v in deep_ends.items()})
+        end_fits.update({("deeper", *k): v for k, v in deep_fits.items()})
+        end_deviances.update({("deeper", *k): v for k, v in deep_deviances.items()})
+        plausible += [deeper[0], *deep_profile.plausible(critical)]
+    if union[0] is not None:
+        low, high = min(low, union[0]), max(high, union[1])
+        plausible += list(union[2])
+    return Region(dist, consistent, deviances, dimension_fits, ends, end_fits, end_deviances,
+                  low, high, plausible, union, tails)
 
 
 def new_profile(ys, dist, threshold: float, c_max: int, b_range) -> Profile:

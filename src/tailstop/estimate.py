@@ -10,20 +10,13 @@ from scipy import stats
 
 from tailstop import forecast, regime
 from tailstop._data import CleanScores, clean_scores
-from tailstop._intervals import (
-    consistent_dimensions,
-    least_best_fits,
-    new_profile,
-    profile_tails,
-    union_region,
-)
+from tailstop._intervals import build_region, least_best_fits
 from tailstop._reuse import (
     FULL_RESELECT_GROWTH,
     _extends,
     _kept_tail_size,
     _State,
     _tail_unchanged,
-    _tails,
 )
 from tailstop.errors import FitError, InvalidParameterError, NotEnoughTrials, TailstopError
 
@@ -32,7 +25,6 @@ __all__ = ["MIN_TRIALS", "EffectiveDimension", "Interval", "TailEstimate", "anal
 MIN_TRIALS = 10  # finite scores analyze needs: a tail of at least regime.MIN_TAIL points
 MAX_DIMENSION = 10
 SLOW_DIMENSION = 5  # from here on random search converges too slowly for the law to hold early
-BETTER_FIT = 0.01  # deviance by which another c's fit must beat the fit found to replace it
 DEGENERATE_SPREAD = 1e-12  # scores spread less than this, relative to their size, are tied
 
 
@@ -490,67 +482,15 @@ def analyze(
     n_tail = int(np.sum(clean.values > threshold))
 
     critical = float(stats.chi2.ppf(confidence, 1))
-    guesses = previous._state.ends if reuse else {}
-    guess_fits = previous._state.end_fits if reuse else {}
-    guess_deviances = previous._state.end_deviances if reuse else {}
     try:
-        profile = new_profile(ys, dist, threshold, c_max, b_range)
-        tails = _tails(ys, threshold, deeper)
-        # an update whose new trials all fell below the threshold keeps the ends that hold
-        profile.reuse_ends = reuse and tails[:2] == previous._state.tail[:2]
-        known = previous._state.dimension_deviances if reuse else {}
-        known_fits = previous._state.dimension_fits if reuse else {}
-        consistent, deviances, dimension_fits = consistent_dimensions(
-            profile, dist, critical, c_max, known, known_fits
+        region = build_region(
+            ys, dist, threshold, deeper, choice, union, c_max=c_max, b_range=b_range,
+            critical=critical, previous=previous._state if reuse else None,
         )
-        best_c = min(deviances, key=deviances.__getitem__)
-        if deviances[best_c] < -BETTER_FIT:
-            # another c fits better than the fit found (a local update, or a global search
-            # that missed in a flat profile): it is the estimate, and the deviances move
-            dist = dimension_fits[best_c]
-            profile = new_profile(ys, dist, threshold, c_max, b_range)
-            profile.reuse_ends = False
-            consistent, deviances, dimension_fits = consistent_dimensions(
-                profile, dist, critical, c_max, {}, dimension_fits
-            )
-        profile.restrict_dimensions(deviances, critical)
-        jobs = [(profile, guesses, guess_fits, guess_deviances, True)]
-        if deeper is not None:
-            # The threshold is chosen from the data: the region is the union of the chosen
-            # tail's and its stability partner's, which agree when the law holds on both. The
-            # forecasts' lower end ranges over both (the partner's least-gain fit); its noise
-            # ends would add time and, measured, no coverage.
-            deep_profile = new_profile(ys, deeper[0], deeper[1], c_max, b_range)
-            deep_profile.reuse_ends = reuse and tails[2:] == previous._state.tail[2:]
-            jobs.append((
-                deep_profile,
-                *({k[1:]: v for k, v in known.items() if k[0] == "deeper"}
-                  for known in (guesses, guess_fits, guess_deviances)),
-                False,
-            ))
-        # the two tails' end searches side by side
-        (ends, end_fits, end_deviances), *deep = profile_tails(jobs, critical, b_range)
-        if union is None:  # a cold choice: the deeper candidate tails of many trials too
-            partner = None if deeper is None else int(np.sum(ys > deeper[1]))
-            union = union_region(ys, choice, partner, c_max, b_range, critical)
-        low, high = ends[("b", -1.0)], ends[("b", +1.0)]
-        plausible = profile.plausible(critical)
-        low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
-        high = max([high, *(d.b for d in plausible)])
-        if deep:
-            (deep_ends, deep_fits, deep_deviances), = deep
-            low = min(low, deep_ends[("b", -1.0)])
-            high = max(high, deep_ends[("b", +1.0)])
-            ends.update({("deeper", *k): v for k, v in deep_ends.items()})
-            end_fits.update({("deeper", *k): v for k, v in deep_fits.items()})
-            end_deviances.update({("deeper", *k): v for k, v in deep_deviances.items()})
-            plausible += [deeper[0], *deep_profile.plausible(critical)]
-        if union[0] is not None:
-            low, high = min(low, union[0]), max(high, union[1])
-            plausible += list(union[2])
     except (TailstopError, ValueError, RuntimeError) as exc:  # pragma: no cover - reported
         raise FitError(f"could not profile the fit: {exc}") from exc
-    fits = (dist, *plausible)
+    dist, consistent = region.dist, region.consistent
+    fits = (dist, *region.plausible)
     # the effective dimensions of the region the best possible's interval spans: the chosen
     # tail's consistent c and those of the other tails' plausible fits
     dimensions = {*consistent, *(int(fit.c) for fit in fits)}
@@ -558,7 +498,7 @@ def analyze(
 
     fits_well, reason = _judge(choice, n_tail, dist, ys, threshold, confidence, b_range[1])
     user = clean.to_user
-    best_lo, best_hi = sorted((float(user(low)), float(user(high))))
+    best_lo, best_hi = sorted((float(user(region.low)), float(user(region.high))))
     return TailEstimate(
         direction=clean.direction,
         confidence=confidence,
@@ -581,16 +521,16 @@ def analyze(
             selected_at,
             dist,
             choice,
-            ends,
-            end_fits,
-            end_deviances,
+            region.ends,
+            region.end_fits,
+            region.end_deviances,
             None if deeper is None else float(np.sum(ys > deeper[1])) / n_finite,
             None if deeper is None else deeper[0],
-            deviances,
-            dimension_fits,
+            region.deviances,
+            region.dimension_fits,
             c_max,
-            tail=tails,
-            union=union,
+            tail=region.tails,
+            union=region.union,
         ),
     )
 
