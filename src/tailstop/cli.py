@@ -229,6 +229,17 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--study", help="the study's name in an Optuna storage")
 
 
+def _add_bounds(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bounds",
+        nargs=2,
+        type=float,
+        metavar=("LOW", "HIGH"),
+        help="known range of the score, e.g. 0 1 for an accuracy (inf for an open side); "
+        "no forecast goes beyond it",
+    )
+
+
 def _add_analysis(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--confidence",
@@ -236,13 +247,7 @@ def _add_analysis(parser: argparse.ArgumentParser) -> None:
         default=0.9,
         help="level of every interval (default 0.9)",
     )
-    parser.add_argument(
-        "--bounds",
-        nargs=2,
-        type=float,
-        metavar=("LOW", "HIGH"),
-        help="known range of the score, e.g. 0 1 for an accuracy",
-    )
+    _add_bounds(parser)
     parser.add_argument(
         "--max-dimension",
         type=int,
@@ -300,13 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--orders", type=_positive(int), default=20, help="random orders to replay (default 20)"
     )
     replay.add_argument("--seed", type=int, default=0, help="seed of the orders (default 0)")
-    replay.add_argument(
-        "--bounds",
-        nargs=2,
-        type=float,
-        metavar=("LOW", "HIGH"),
-        help="known range of the score, e.g. 0 1 for an accuracy",
-    )
+    _add_bounds(replay)
     replay.add_argument(
         "--jobs", type=_positive(int), default=1, help="worker processes (default 1)"
     )
