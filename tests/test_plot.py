@@ -175,3 +175,65 @@ def test_save_to_optuna_study(maximized, tmp_path):
     assert (tmp_path / "artifacts" / artifact_id).read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(InvalidParameterError):
         plot.save_to_optuna_study(fig, study, store, filename="curve.pdf")
+
+
+def _record(n, best, gain_high, *, fits=True, stop=False):
+    return {
+        "n_trials": n, "current_best": best, "best_possible": [best + 0.1, best, best + 0.3],
+        "horizon": 100, "expected_gain": [gain_high / 4, 0.0, gain_high], "fits_well": fits,
+        "should_stop": stop, "reason": "", "seconds": 0.1,
+    }
+
+
+def test_progress_draws_every_successful_refit_and_the_stop():
+    from types import SimpleNamespace
+
+    from tailstop import GainBelow, Monitor
+
+    history = [
+        _record(20, 0.5, 0.2, fits=False),
+        {"n_trials": 21, "current_best": 0.5, "error": "FitError: ...", "should_stop": False,
+         "reason": "", "seconds": 0.1},  # a failed refit: skipped
+        _record(30, 0.6, 0.05),
+        _record(40, 0.62, 0.004, stop=True),
+    ]
+    top, bottom = plot.progress(history)
+    best_line = _lines(top)["current best"]
+    assert list(best_line.get_xdata()) == [20, 30, 40]
+    assert top.get_title() == "Progress: 40 trials, 3 refits"
+    assert [line.get_xdata()[0] for line in top.get_lines() if line.get_linestyle() == ":"] == [40]
+    assert "(the law does not fit yet)" in top.get_legend_handles_labels()[1]
+    assert bottom.get_yscale() == "log"
+    # a monitor, or a callback holding one, gives the same records; its rule's epsilon is drawn
+    monitor = Monitor("maximize", GainBelow(0.01))
+    monitor._history = history
+    for source in (monitor, SimpleNamespace(monitor=monitor)):
+        _, gains = plot.progress(source)
+        assert "epsilon 0.01" in gains.get_legend_handles_labels()[1]
+    # nothing left to gain (gains of 0) draws without a log-scale warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot.progress([_record(20, 1.0, 0.0), _record(30, 1.0, 0.0, stop=True)])
+
+
+@pytest.mark.parametrize(
+    ("history", "message"),
+    [
+        ([], "no successful refit"),
+        ([{"n_trials": 20, "error": "FitError", "should_stop": False}], "no successful refit"),
+        ("records", "a Monitor or its history"),
+        (None, "a Monitor or its history"),
+    ],
+)
+def test_progress_refuses_what_it_cannot_draw(history, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        plot.progress(history)
+
+
+def test_submodules_are_reachable_from_the_package():
+    import tailstop
+
+    assert tailstop.plot.progress is plot.progress  # (help(tailstop.plot.figure) in the README)
+    assert tailstop.synthetic.make_problem is make_problem
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        tailstop.nope  # noqa: B018

@@ -26,6 +26,17 @@ from tailstop.rules import (
 
 __version__ = "0.1.0.dev0"
 
+# submodules imported on first use (``tailstop.plot.figure``), not with the package
+_LAZY_SUBMODULES = ("bands", "fitting", "forecast", "nonparametric", "plot", "synthetic")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"tailstop.{name}")
+    raise AttributeError(f"module 'tailstop' has no attribute {name!r}")
+
 __all__ = [
     "CostBenefit",
     "Decision",

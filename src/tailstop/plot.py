@@ -11,6 +11,9 @@ Needs matplotlib (``pip install 'tailstop[plot]'``), imported only when a functi
   simultaneous band, against the fitted CDF conditional on exceeding the threshold.
 * :func:`figure` - both side by side; :func:`save_to_optuna_study` stores a figure in an Optuna
   study as an artifact, which optuna-dashboard shows.
+* :func:`progress` - a live search's course from the records of a :class:`~tailstop.Monitor`:
+  the current best and the best possible score with its interval at each refit, and the
+  expected gain's upper bound that the default rule compares with its epsilon.
 
 Example
 -------
@@ -42,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from tailstop.estimate import TailEstimate
 
-__all__ = ["figure", "save_to_optuna_study", "tail_fit", "tuning_curve"]
+__all__ = ["figure", "progress", "save_to_optuna_study", "tail_fit", "tuning_curve"]
 
 EXTRAPOLATION = 4.0  # the fitted curve runs to this many times the trials so far
 COLORS = {
@@ -436,6 +439,106 @@ def figure(
     )
     fig.tight_layout()
     return fig
+
+
+def progress(history, axes=None) -> tuple[Axes, Axes]:
+    """Plot how a live search's estimate moved: one point per refit of a ``Monitor``.
+
+    Top: the current best (steps) and the best possible score with its interval (a band,
+    hatched where the law did not fit the tail yet). Bottom: the expected gain over each
+    refit's horizon (the remaining budget, or as many trials as have run) with its interval,
+    on a log scale: ``GainBelow`` stops when the interval's upper end falls below its
+    epsilon. A refit where the rule said stop is marked on both.
+
+    Parameters
+    ----------
+    history : Monitor, OptunaCallback, RayTuneStopper or sequence of dict
+        A :class:`~tailstop.Monitor`, a callback (its ``monitor``), or a monitor's
+        :attr:`~tailstop.Monitor.history`; failed refits (records with ``error``) are
+        skipped.
+    axes : (Axes, Axes), optional
+        Where to draw the scores and the gains; a new figure's two axes by default.
+
+    Returns
+    -------
+    (Axes, Axes)
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from tailstop import GainBelow, Monitor
+    >>> from tailstop.synthetic import make_problem
+    >>> problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    >>> monitor = Monitor("maximize", GainBelow(0.02), budget=200, min_trials=40, refit_step=25)
+    >>> for score in problem.run_search(200, generator=6):
+    ...     monitor.observe(score)
+    ...     if monitor.should_stop:
+    ...         break
+    >>> monitor.should_stop, monitor.history[0]["n_trials"], monitor.n_trials < 200
+    (True, 40, True)
+    >>> top, bottom = progress(monitor)
+    >>> top.get_legend_handles_labels()[1]
+    ['current best', 'best possible', '90% interval']
+    >>> bottom.get_legend_handles_labels()[1]
+    ['expected gain', 'interval', 'upper end (the rule bound)', 'epsilon 0.02']
+    """
+    source = getattr(history, "monitor", history)  # a callback: its monitor
+    records = getattr(source, "history", source)
+    if not isinstance(records, (list, tuple)):
+        raise InvalidParameterError(
+            f"history must be a Monitor or its history (a list of records), got "
+            f"{type(history).__name__}"
+        )
+    fitted = [r for r in records if isinstance(r, dict) and "best_possible" in r]
+    if not fitted:
+        raise InvalidParameterError("the history holds no successful refit to draw yet")
+    if axes is None:
+        fig = _pyplot().figure(figsize=(8.0, 6.0))
+        axes = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.6, 1.0]})
+    top, bottom = axes
+    n = np.array([r["n_trials"] for r in fitted], dtype=float)
+    best = np.array([r["current_best"] for r in fitted], dtype=float)
+    bp = np.array([r["best_possible"] for r in fitted], dtype=float)
+    gain = np.array([r["expected_gain"] for r in fitted], dtype=float)
+    fits = np.array([bool(r.get("fits_well", True)) for r in fitted])
+    stops = np.array([bool(r.get("should_stop", False)) for r in fitted])
+    top.step(n, best, where="post", color=COLORS["observed"], label="current best")
+    top.plot(n, bp[:, 0], color=COLORS["best"], label="best possible")
+    level = getattr(source, "confidence", None)
+    band = f"{level:.0%} interval" if level is not None else "interval"
+    top.fill_between(n, bp[:, 1], bp[:, 2], color=COLORS["best"], alpha=0.2, label=band)
+    if not fits.all():
+        top.fill_between(n, bp[:, 1], bp[:, 2], where=~fits, facecolor="none",
+                         edgecolor=COLORS["best"], hatch="//", linewidth=0.0,
+                         label="(the law does not fit yet)")
+    bottom.plot(n, gain[:, 0], color=COLORS["fitted"], label="expected gain")
+    bottom.fill_between(n, np.maximum(gain[:, 1], 1e-300), gain[:, 2], color=COLORS["fitted"],
+                        alpha=0.2, label="interval")
+    bottom.plot(n, gain[:, 2], color=COLORS["fitted"], linewidth=0.8, linestyle="--",
+                label="upper end (the rule bound)")
+    bottom.set_yscale("log")
+    rule = getattr(source, "rule", None)
+    epsilon = getattr(rule, "epsilon", None)  # GainBelow's, when set (not the fitted noise)
+    if epsilon is not None:
+        bottom.axhline(epsilon, color=COLORS["threshold"], linestyle="-.", linewidth=1.0,
+                       label=f"epsilon {epsilon:g}")
+    positive = np.append(gain[gain > 0], [] if epsilon is None else [epsilon])
+    if positive.size:  # (a gain of 0, with nothing left to gain, has no place on a log scale)
+        bottom.set_ylim(max(positive.min(), positive.max() * 1e-6) / 2, positive.max() * 2)
+    if stops.any():
+        first = np.argmax(stops)
+        for ax in (top, bottom):
+            ax.axvline(n[first], color=COLORS["threshold"], linestyle=":", linewidth=1.0)
+        top.annotate("stop", (n[first], best[first]), textcoords="offset points",
+                     xytext=(4, -12), fontsize="small")
+    top.set_ylabel("score")
+    top.set_title(f"Progress: {int(n[-1])} trials, {len(fitted)} refits")
+    top.legend(loc="best", fontsize="small")
+    bottom.set_xlabel("trials")
+    bottom.set_ylabel("expected gain over the horizon")
+    bottom.legend(loc="best", fontsize="small")
+    return top, bottom
 
 
 def save_to_optuna_study(
