@@ -223,6 +223,7 @@ def test_progress_draws_every_successful_refit_and_the_stop():
         ([{"n_trials": 20, "error": "FitError", "should_stop": False}], "no successful refit"),
         ("records", "a Monitor or its history"),
         (None, "a Monitor or its history"),
+        (__import__("types").SimpleNamespace(monitor=None), "no successful refit"),
     ],
 )
 def test_progress_refuses_what_it_cannot_draw(history, message):

@@ -484,6 +484,8 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
     ['expected gain', 'interval', 'upper end (the rule bound)', 'epsilon 0.02']
     """
     source = getattr(history, "monitor", history)  # a callback: its monitor
+    if source is None and history is not None:  # a callback before its first trial
+        raise InvalidParameterError("the history holds no successful refit to draw yet")
     records = getattr(source, "history", source)
     if not isinstance(records, (list, tuple)):
         raise InvalidParameterError(
