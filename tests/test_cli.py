@@ -114,6 +114,20 @@ def test_analyze_csv_prints_the_report_and_writes_the_plot(files, capsys):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_analyze_progress_feeds_a_live_monitor_and_draws_it(files, capsys):
+    pytest.importorskip("matplotlib")
+    path = files / "progress.png"
+    code, out, err = _run(
+        capsys, "analyze", files / "scores.csv", "--column", "accuracy", "--progress", path
+    )
+    assert code == 0, err
+    assert "feeding the" in err
+    verdict = next(line for line in out.splitlines() if line.startswith(f"wrote {path}: "))
+    assert verdict.startswith(f"wrote {path}: a live monitor would ")
+    assert (f"of its {N} trials" in verdict) != ("before its end" in verdict)  # one or other
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_analyze_jsonl_json_output(files, capsys):
     code, out, _ = _run(
         capsys, "analyze", files / "scores.jsonl", "--direction", "minimize", "--json"

@@ -177,11 +177,11 @@ def test_save_to_optuna_study(maximized, tmp_path):
         plot.save_to_optuna_study(fig, study, store, filename="curve.pdf")
 
 
-def _record(n, best, gain_high, *, fits=True, stop=False):
+def _record(n, best, gain_high, *, fits=True, stop=False, epsilon=0.01):
     return {
         "n_trials": n, "current_best": best, "best_possible": [best + 0.1, best, best + 0.3],
         "horizon": 100, "expected_gain": [gain_high / 4, 0.0, gain_high], "fits_well": fits,
-        "should_stop": stop, "reason": "", "seconds": 0.1,
+        "should_stop": stop, "reason": "", "epsilon": epsilon, "seconds": 0.1,
     }
 
 
@@ -204,12 +204,20 @@ def test_progress_draws_every_successful_refit_and_the_stop():
     assert [line.get_xdata()[0] for line in top.get_lines() if line.get_linestyle() == ":"] == [40]
     assert "(the law does not fit yet)" in top.get_legend_handles_labels()[1]
     assert bottom.get_yscale() == "log"
-    # a monitor, or a callback holding one, gives the same records; its rule's epsilon is drawn
+    assert "epsilon 0.01" in bottom.get_legend_handles_labels()[1]
+    # a monitor, or a callback holding one, gives the same records
     monitor = Monitor("maximize", GainBelow(0.01))
     monitor._history = history
     for source in (monitor, SimpleNamespace(monitor=monitor)):
         _, gains = plot.progress(source)
-        assert "epsilon 0.01" in gains.get_legend_handles_labels()[1]
+        assert gains.get_legend_handles_labels()[1] == bottom.get_legend_handles_labels()[1]
+    # the default epsilon, the fitted noise, moves from refit to refit
+    moving = [_record(20, 0.5, 0.2, epsilon=0.02), _record(30, 0.6, 0.05, epsilon=0.015)]
+    _, gains = plot.progress(moving)
+    assert "epsilon (the fitted noise)" in gains.get_legend_handles_labels()[1]
+    # other rules record no epsilon, and none is drawn
+    _, gains = plot.progress([_record(20, 0.5, 0.2, epsilon=None)])
+    assert not any("epsilon" in label for label in gains.get_legend_handles_labels()[1])
     # nothing left to gain (gains of 0) draws without a log-scale warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -283,6 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print the estimate as JSON")
     analyze.add_argument("--plot", type=_plot_path, metavar="FILE", help="write the figure")
     analyze.add_argument(
+        "--progress",
+        type=_plot_path,
+        metavar="FILE",
+        help="also feed the trials, in their order, to a live monitor (the default rule, the "
+        "search's length as its budget) and draw how its estimate moved and where it would "
+        "have stopped",
+    )
+    analyze.add_argument(
         "--delta",
         type=_positive(float),
         help="the gain whose waiting time is reported (default: the seed noise)",
@@ -396,18 +404,57 @@ def _remaining_note(estimate, remaining: float) -> str:
     return "  (the current best is ahead by luck)" if remaining < 0 else ""
 
 
+def write_progress(scores, direction: str, args: argparse.Namespace, path: str) -> str:
+    """Feed ``scores`` in order to a Monitor (default rule, their number as the budget), draw
+    :func:`tailstop.plot.progress` to ``path`` and say where the monitor stopped."""
+    from matplotlib.figure import Figure
+
+    from tailstop import plot
+    from tailstop.monitor import Monitor
+
+    monitor = Monitor(
+        direction,
+        budget=len(scores),
+        confidence=args.confidence,
+        bounds=tuple(args.bounds) if args.bounds else None,
+        max_dimension=args.max_dimension,
+    )
+    for score in scores:
+        monitor.observe(score)
+        if monitor.should_stop:
+            break
+    fig = Figure(figsize=(8.0, 6.0))
+    plot.progress(
+        monitor, fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.6, 1.0]})
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    if monitor.n_trials < len(scores):
+        return (
+            f"a live monitor would have stopped this search after {monitor.n_trials} of its "
+            f"{len(scores)} trials ({monitor.reason})"
+        )
+    return f"a live monitor would not have stopped this search before its end ({monitor.reason})"
+
+
 def _run_analyze(args: argparse.Namespace) -> int:
-    if args.plot:
+    if args.plot or args.progress:
         require("matplotlib", "plot")  # fail before the fit, not after
     loaded, direction = _scores_and_direction(args)
     estimate = _analyze(loaded.scores, direction, args)
+    out = sys.stderr if args.json else sys.stdout
     if args.json:
         print(json.dumps(_json_safe(estimate.to_dict()), indent=2))
     else:
         print(format_report(estimate, source=loaded.source, delta=args.delta))
     if args.plot:
         write_plot(estimate, args.plot)
-        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
+        print(f"wrote {args.plot}", file=out)
+    if args.progress:
+        print(f"feeding the {len(loaded.scores)} trials to a live monitor...", file=sys.stderr,
+              flush=True)
+        verdict = write_progress(loaded.scores, direction, args, args.progress)
+        print(f"wrote {args.progress}: {verdict}", file=out)
     return 0
 
 

@@ -495,6 +495,13 @@ class Monitor:
                 "fits_well": bool(estimate.fits_well),
                 "should_stop": decision.stop,
                 "reason": decision.reason,
+                # the epsilon GainBelow compared the gain's upper end with (the fitted noise
+                # by default, so it moves from refit to refit)
+                "epsilon": (
+                    float(decision.threshold)
+                    if decision.rule == "GainBelow" and decision.threshold is not None
+                    else None
+                ),
                 "seconds": round(seconds, 4),
             }
         )

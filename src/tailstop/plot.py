@@ -520,12 +520,14 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
     bottom.plot(n, gain[:, 2], color=COLORS["fitted"], linewidth=0.8, linestyle="--",
                 label="upper end (the rule bound)")
     bottom.set_yscale("log")
-    rule = getattr(source, "rule", None)
-    epsilon = getattr(rule, "epsilon", None)  # GainBelow's, when set (not the fitted noise)
-    if epsilon is not None:
-        bottom.axhline(epsilon, color=COLORS["threshold"], linestyle="-.", linewidth=1.0,
-                       label=f"epsilon {epsilon:g}")
-    positive = np.append(gain[gain > 0], [] if epsilon is None else [epsilon])
+    # GainBelow's epsilon at each refit (the fitted noise by default: it moves)
+    epsilons = np.array([np.nan if r.get("epsilon") is None else r["epsilon"] for r in fitted])
+    if np.isfinite(epsilons).any():
+        fixed = np.unique(epsilons[np.isfinite(epsilons)])
+        label = f"epsilon {fixed[0]:g}" if fixed.size == 1 else "epsilon (the fitted noise)"
+        bottom.step(n, epsilons, where="post", color=COLORS["threshold"], linestyle="-.",
+                    linewidth=1.0, label=label)
+    positive = np.append(gain[gain > 0], epsilons[np.isfinite(epsilons)])
     if positive.size:  # (a gain of 0, with nothing left to gain, has no place on a log scale)
         bottom.set_ylim(max(positive.min(), positive.max() * 1e-6) / 2, positive.max() * 2)
     if stops.any():
