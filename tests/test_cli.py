@@ -43,6 +43,8 @@ def files(tmp_path_factory):
         for i, s in enumerate(_minimized_scores()):
             handle.write(json.dumps({"trial": i, "score": None if i == 7 else float(s)}) + "\n")
     (root / "few.csv").write_text("score\n" + "\n".join(str(v) for v in range(5)) + "\n")
+    fifteen = "\n".join(str(v) for v in scores[:15] if np.isfinite(v))
+    (root / "fifteen.csv").write_text("score\n" + fifteen + "\n")
     (root / "words.csv").write_text("score\n0.5\n0.6\nhigh\n")
     (root / "broken.jsonl").write_text('{"score": 0.5}\n{"score": 0.6\n')
     (root / "scores.parquet").write_bytes(b"PAR1")
@@ -261,6 +263,7 @@ DATA_ERRORS = [
     (["analyze", "{files}/scores.csv"], "no column 'score'; its columns are 'trial', 'lr'"),
     (["analyze", "{files}/scores.jsonl", "--column", "loss"], "no key 'loss'"),
     (["analyze", "{files}/few.csv"], "at least 10"),
+    (["analyze", "{files}/fifteen.csv", "--progress", "{files}/p.png"], "refits from 20 trials"),
     (["analyze", "{files}/words.csv"], "line 4: the score is not a number: 'high'"),
     (["analyze", "{files}/broken.jsonl"], "line 2: not valid JSON"),
     (["analyze", "{files}/scores.parquet"], "cannot tell the format"),

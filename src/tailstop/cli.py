@@ -410,6 +410,8 @@ def write_progress(scores, direction: str, args: argparse.Namespace, path: str) 
     from matplotlib.figure import Figure
 
     from tailstop import plot
+    from tailstop.errors import NotEnoughTrials
+    from tailstop.estimate import MIN_TRIALS
     from tailstop.monitor import Monitor
 
     monitor = Monitor(
@@ -419,6 +421,14 @@ def write_progress(scores, direction: str, args: argparse.Namespace, path: str) 
         bounds=tuple(args.bounds) if args.bounds else None,
         max_dimension=args.max_dimension,
     )
+    finite = sum(score is not None and math.isfinite(score) for score in scores)
+    if len(scores) < monitor.min_trials or finite < MIN_TRIALS:
+        raise NotEnoughTrials(
+            f"--progress needs a refit to draw, and a live monitor refits from "
+            f"{monitor.min_trials} trials with {MIN_TRIALS} finite scores on; this search has "
+            f"{len(scores)} trials ({finite} finite)"
+        )
+    print(f"feeding the {len(scores)} trials to a live monitor...", file=sys.stderr, flush=True)
     for score in scores:
         monitor.observe(score)
         if monitor.should_stop:
@@ -451,8 +461,6 @@ def _run_analyze(args: argparse.Namespace) -> int:
         write_plot(estimate, args.plot)
         print(f"wrote {args.plot}", file=out)
     if args.progress:
-        print(f"feeding the {len(loaded.scores)} trials to a live monitor...", file=sys.stderr,
-              flush=True)
         verdict = write_progress(loaded.scores, direction, args, args.progress)
         print(f"wrote {args.progress}: {verdict}", file=out)
     return 0
