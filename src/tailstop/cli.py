@@ -479,12 +479,7 @@ def _run_replay(args: argparse.Namespace) -> int:
 
     loaded, direction = _scores_and_direction(args)
     options = {"bounds": tuple(args.bounds)} if args.bounds else {}
-    if options:  # bad bounds or scores outside them: say so before the replay starts
-        from tailstop.monitor import Monitor, check_score
-
-        bounds = Monitor(direction, **options).bounds
-        for index, score in enumerate(loaded.scores):
-            check_score(score, index, bounds)
+    replay.check_options(loaded.scores, direction, options)  # before "replaying ..."
     rules = {
         f"tailstop GainBelow({args.epsilon:g})": GainBelow(args.epsilon),
         "tailstop GainBelow(noise)": GainBelow(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -202,7 +203,7 @@ class TailEstimate:
         orientation), which no trial can beat: the forecasts stop there."""
         return float(self._clean.bounds[1]) if self._clean.bounds is not None else np.inf
 
-    @property
+    @cached_property  # (read by the rules at every decision, on an estimate that never changes)
     def _at_ceiling(self) -> bool:
         """The current best is the metric's best possible value: nothing can improve it."""
         return bool(self._clean.values.max() >= self._ceiling)

@@ -53,6 +53,7 @@ __all__ = [
     "ReplayResult",
     "RuleOutcome",
     "baselines",
+    "check_options",
     "replay",
     "terminator_note",
     "without_budget",
@@ -342,6 +343,24 @@ def _run_chunk(scores, direction, rules, permutations, budget, options) -> np.nd
     return used
 
 
+def check_options(scores, direction: str, monitor_options: Mapping[str, Any]) -> None:
+    """Validate the ``Monitor`` options of a replay, and every score against their ``bounds``,
+    before any order runs (an error raised in the middle of an order names nothing useful).
+
+    Examples
+    --------
+    >>> check_options([0.2, 0.7], "maximize", {"bounds": (0, 1)})
+    >>> check_options([0.2, 1.5], "maximize", {"bounds": (0, 1)})
+    Traceback (most recent call last):
+    ...
+    tailstop.errors.InvalidDataError: score 1 = 1.5 lies outside the declared bounds [0.0, 1.0]
+    """
+    bounds = Monitor(direction, **monitor_options).bounds
+    if bounds is not None:
+        for index, score in enumerate(scores):
+            check_score(score, index, bounds)
+
+
 def replay(
     scores,
     direction: str,
@@ -429,10 +448,7 @@ def replay(
         if not isinstance(rule, (Rule, WithoutBudget)) and not callable(rule):
             raise InvalidParameterError(f"rule {name!r} is neither a Rule nor a callable")
     options = dict(monitor_options or {})
-    bounds = Monitor(direction, **options).bounds  # validates the options now
-    if bounds is not None:  # every score now, not in the middle of an order
-        for index, value in enumerate(values):
-            check_score(value, index, bounds)
+    check_options(values, direction, options)
 
     sign = 1.0 if direction == "maximize" else -1.0
     oriented = np.where(np.isfinite(values), sign * values, -np.inf)  # maximise, failed = -inf
