@@ -285,12 +285,13 @@ def _near_one(m, s, p: int, complement: bool):
     return head * (p_zero + total)
 
 
-def _finite(m, s, p: int, complement: bool):
+def _finite(m, s, p: int, complement: bool, tails: bool = False):
     """M_{p/2} for even p (or the complement integral): the finite expansion of
     (m + s z)^j over z in [l, u] = [-t0, t1], with I_i = int_l^u z^i phi(z) dz from
     I_0 = Phi(u) - Phi(l) (from the smaller tails), I_1 = phi(l) - phi(u) and
     I_i = (i - 1) I_{i-2} - (u^(i-1) phi(u) - l^(i-1) phi(l)).  Exact; used for t0 >= -1 and
-    s <= 1/6, where neither the differences nor the sum cancel much."""
+    s <= 1/6, where neither the differences nor the sum cancel much.  ``tails``: also
+    return the smaller tails ``(Phi(-|u|), Phi(-|l|))``, which the CDF and SF reuse."""
     j = p // 2
     upper, lower = (1.0 - m) / s, -m / s
     tail_u, tail_l = ndtr(-np.abs(upper)), ndtr(-np.abs(lower))
@@ -313,8 +314,19 @@ def _finite(m, s, p: int, complement: bool):
         power_s = power_s * s
         total += coefficient * _int_power(m, j - i) * power_s * integrals[i]
     if complement:
-        return _one_minus_power_half(m, 1.0 - m, p) * integral_0 - total
-    return _int_power(m, j) * integral_0 + total
+        value = _one_minus_power_half(m, 1.0 - m, p) * integral_0 - total
+    else:
+        value = _int_power(m, j) * integral_0 + total
+    return (value, tail_u, tail_l) if tails else value
+
+
+def _normal_cdf_from_tail(x, tail):
+    """Phi(x) given ``tail`` = Phi(-|x|): the same value for x <= 0, a fresh ndtr above."""
+    out = tail.copy()
+    above = x > 0.0
+    if above.any():
+        out[above] = ndtr(x[above])
+    return out
 
 
 # ----------------------------------------------------------------------------------------
@@ -394,12 +406,19 @@ def _fill_noisy(
     rest &= ~wide
     if near_one.any():
         mm, ss = m[near_one], s[near_one]
-        series = _finite if p % 2 == 0 else _near_one
-        value = factor * series(mm, ss, p, which == "sf")
-        if which == "cdf":
-            value += ndtr((mm - 1.0) / ss)
-        elif which == "sf" and p % 2 == 0:
-            value += ndtr(-mm / ss)
+        if p % 2 == 0:
+            # Phi((m - 1) / s) and Phi(-m / s) are Phi(-u) and Phi(l) of the expansion's
+            # tails, computed once (ndtr is most of the route's cost)
+            moment, tail_u, tail_l = _finite(mm, ss, p, which == "sf", tails=True)
+            value = factor * moment
+            if which == "cdf":
+                value += _normal_cdf_from_tail((mm - 1.0) / ss, tail_u)
+            elif which == "sf":
+                value += _normal_cdf_from_tail(-mm / ss, tail_l)
+        else:
+            value = factor * _near_one(mm, ss, p, which == "sf")
+            if which == "cdf":
+                value += ndtr((mm - 1.0) / ss)
         out[near_one] = value
     if interior.any():
         mm, ss = m[interior], s[interior]
