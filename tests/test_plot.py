@@ -224,6 +224,23 @@ def test_progress_draws_every_successful_refit_and_the_stop():
         plot.progress([_record(20, 1.0, 0.0), _record(30, 1.0, 0.0, stop=True)])
 
 
+def test_progress_keeps_the_first_wide_intervals_from_flattening_the_rest():
+    # the first refit of a search allows most of the metric's range; the later ones a hair
+    wide = {**_record(20, 54.0, 1.0), "best_possible": [55.0, 0.0, 84.0]}
+    later = [{**_record(n, 54.0 - n / 1e4, 0.1), "best_possible": [53.9, 53.5, 54.5]}
+             for n in range(30, 200, 10)]
+    top, _ = plot.progress([wide, *later])
+    low, high = top.get_ylim()
+    assert 53.0 < low < 53.5 and 54.5 < high < 55.0
+    # intervals of one scale keep matplotlib's own limits, which hold every band
+    top, _ = plot.progress(later)
+    low, high = top.get_ylim()
+    assert low <= 53.5 and high >= 54.5
+    # an open end (an interval reaching an infinite bound) is no limit
+    top, _ = plot.progress([{**wide, "best_possible": [55.0, -np.inf, np.inf]}, *later])
+    assert np.isfinite(top.get_ylim()).all()
+
+
 @pytest.mark.parametrize(
     ("history", "message"),
     [

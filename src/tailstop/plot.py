@@ -448,7 +448,9 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
     hatched where the law did not fit the tail yet). Bottom: the expected gain over each
     refit's horizon (the remaining budget, or as many trials as have run) with its interval,
     on a log scale: ``GainBelow`` stops when the interval's upper end falls below its
-    epsilon. A refit where the rule said stop is marked on both.
+    epsilon. A refit where the rule said stop is marked on both. When the first refits'
+    intervals are far wider than the later ones (a few dozen trials can leave most of the
+    metric's range open), the score axis shows the later ones and the wide bands run off it.
 
     Parameters
     ----------
@@ -530,6 +532,9 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
     positive = np.append(gain[gain > 0], epsilons[np.isfinite(epsilons)])
     if positive.size:  # (a gain of 0, with nothing left to gain, has no place on a log scale)
         bottom.set_ylim(max(positive.min(), positive.max() * 1e-6) / 2, positive.max() * 2)
+    limits = _score_limits(best, bp)
+    if limits is not None:
+        top.set_ylim(*limits)
     if stops.any():
         first = np.argmax(stops)
         for ax in (top, bottom):
@@ -543,6 +548,35 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
     bottom.set_ylabel("expected gain over the horizon")
     bottom.legend(loc="best", fontsize="small")
     return top, bottom
+
+
+def _score_limits(best: np.ndarray, best_possible: np.ndarray) -> tuple[float, float] | None:
+    """Score-axis limits for :func:`progress` that the first refits' intervals do not swamp.
+
+    The intervals of the first refits can span most of the metric's range (e.g. [0, 84] for
+    scores near 54) and would flatten everything after them into a line. When the full
+    extent is more than three times the robust one (the current best, the middle 90% of the
+    point estimates, the 10% quantile of the lower ends and the 90% of the upper ends), the
+    axis shows the robust extent with a margin, and wider intervals run off its edges.
+    Returns None to keep matplotlib's own limits.
+    """
+    ends = best_possible[:, 1:][np.isfinite(best_possible[:, 1:])]
+    everything = np.concatenate([best, best_possible[:, 0], ends])
+    everything = everything[np.isfinite(everything)]
+    if everything.size == 0:
+        return None
+    finite = np.isfinite(best_possible)
+    robust = [best[np.isfinite(best)]]
+    for column, quantiles in ((0, (0.05, 0.95)), (1, (0.1,)), (2, (0.9,))):
+        values = best_possible[finite[:, column], column]
+        if values.size:
+            robust.append(np.quantile(values, quantiles))
+    robust = np.concatenate(robust)
+    low, high = robust.min(), robust.max()
+    if not everything.max() - everything.min() > 3.0 * (high - low) > 0.0:
+        return None
+    margin = 0.1 * (high - low)
+    return float(low - margin), float(high + margin)
 
 
 def save_to_optuna_study(
