@@ -371,6 +371,37 @@ def test_chained_warm_refits_match_cold_fits(n, censor, seed):
         assert previous.loss <= cold.loss + 1e-9 * max(1.0, abs(cold.loss))
 
 
+def test_a_warm_refit_stops_starts_that_run_downhill_into_the_previous_optimum():
+    """After their first step, screening starts of the previous c whose path to the previous
+    optimum falls all the way stop there; one beyond a ridge (another basin) goes on."""
+    from types import SimpleNamespace
+
+    from tailstop._localsearch import _same_basin
+
+    def loss(objective, c, X):  # wells at x = 0 (loss 0) and x = 2 (loss -1), a ridge at 1
+        x = X[:, 0]
+        return np.minimum(x * x, (x - 2.0) ** 2 - 1.0)
+
+    active = np.ones(4, dtype=bool)
+    newton = SimpleNamespace(
+        active=active,
+        x=np.array([[0.0], [0.9], [1.9], [0.5]]),
+        f=np.array([0.0, 0.81, -0.99, 0.25]),
+        trial=np.array([[0.0], [0.6], [1.8], [0.4]]),  # the first steps' targets
+        deactivate=lambda rows: active.__setitem__(rows, False),
+    )
+    batch = SimpleNamespace(
+        newton=newton,
+        key=np.array([2, 2, 2, 3]),  # the last start is of another c: left alone
+        convex=np.zeros(4, dtype=bool),
+        c=np.array([2, 2, 2, 3]),
+        coords={False: SimpleNamespace(loss=loss)},
+        objectives={False: None},
+    )
+    _same_basin(batch)
+    assert active.tolist() == [True, False, True, True]
+
+
 def test_warm_refits_reuse_the_screen_while_the_data_barely_change():
     """A fit keeps its screen's best starts; a warm refit re-scores them instead of screening
     again, until the data grow by 10% or a new extreme score moves the candidates."""

@@ -74,7 +74,8 @@ def _warm_search(
     if settled is not None:
         batch.newton.settle([0], [settled])
     # The previous optimum sets the pace: prune sooner and tighter than the global search.
-    batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1)
+    batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1,
+              after_first=_same_basin if fallback else None)
     found = batch.results()
     if fallback and found:
         # the best c is at the edge of the neighbourhood searched and the optimum may lie
@@ -84,6 +85,36 @@ def _warm_search(
             return _search(problem)
     result = _best(problem, coords, found)
     return dataclasses.replace(result, screen=memo) if memo is not None else result
+
+
+_BASIN_PROBES = np.array([0.25, 0.5, 0.75, 1.0])
+
+
+def _same_basin(batch) -> None:
+    """Stop the searches of a warm refit that run downhill into the previous optimum's basin.
+
+    Row 0 starts at the previous optimum; the others are screening starts of the previous
+    c that screened better than it. After their first Newton step, a start whose step's
+    target ``x_k`` is joined to the previous optimum ``x_0`` by a straight path along which
+    the loss falls all the way to ``x_0`` (at ``x_0 + t (x_k - x_0)``, t = 1, 3/4, 1/2, 1/4)
+    would only descend into that basin again: it stops there. Any rise on the path (another
+    basin, or a saddle between) leaves it searching.
+    """
+    nt = batch.newton
+    key = batch.key
+    rows = np.flatnonzero(nt.active & (key == key[0]) & (np.arange(key.size) > 0))
+    if rows.size == 0 or not np.isfinite(nt.f[0]):
+        return
+    x0 = nt.x[0]
+    points = x0 + _BASIN_PROBES[None, :, None] * (nt.trial[rows] - x0)[:, None, :]
+    convex = bool(batch.convex[0])
+    flat = points.reshape(-1, points.shape[-1])
+    c = np.full(flat.shape[0], batch.c[0])
+    values = batch.coords[convex].loss(batch.objectives[convex], c, flat).reshape(rows.size, -1)
+    path = np.concatenate([np.full((rows.size, 1), nt.f[0]), values], axis=1)
+    with np.errstate(invalid="ignore"):  # (inf - inf on a path through an infinite loss)
+        downhill = np.isfinite(path).all(axis=1) & (np.diff(path, axis=1) >= 0.0).all(axis=1)
+    nt.deactivate(rows[downhill])
 
 
 def _warm_starts(problem: _Problem, warm, fallback: bool, screen: bool | str,
