@@ -231,3 +231,20 @@ def test_real_fit_report_and_log(search, caplog):
     assert "best possible" in caplog.records[-1].getMessage()
     last = monitor.history[-1]
     assert last["should_stop"] and last["n_trials"] == monitor.n_trials and last["seconds"] > 0
+
+
+def test_records_carry_gain_below_epsilon_alone_or_in_a_combination(search):
+    """The records keep the epsilon GainBelow compared with (plot.progress draws it), also
+    when GainBelow is one rule of a combination; rules without one record None."""
+    from tailstop import NearOptimum, any_of
+
+    for rule, expected in (
+        (GainBelow(0.25), 0.25),
+        (any_of(Patience(500), GainBelow(0.25)), 0.25),
+        (any_of(Patience(500), NearOptimum(1e-9)), None),
+    ):
+        monitor = Monitor("maximize", rule, budget=400, refit_step=40)
+        monitor.update(search[:120])
+        fitted = [r for r in monitor.history if "best_possible" in r and r["fits_well"]]
+        assert fitted, rule
+        assert all(r["epsilon"] == expected for r in fitted), rule

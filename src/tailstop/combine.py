@@ -65,8 +65,10 @@ class AnyOf(_Combination):
         decisions = [rule.decide(estimate, state) for rule in self.rules]
         stopping = [d for d in decisions if d.stop]
         if stopping:
-            return Decision(True, "; ".join(d.reason for d in stopping), self._word)
-        return Decision(False, "; ".join(d.reason for d in decisions), self._word)
+            return Decision(True, "; ".join(d.reason for d in stopping), self._word,
+                            parts=tuple(decisions))
+        return Decision(False, "; ".join(d.reason for d in decisions), self._word,
+                        parts=tuple(decisions))
 
 
 class AllOf(_Combination):
@@ -98,8 +100,10 @@ class AllOf(_Combination):
         decisions = [rule.decide(estimate, state) for rule in self.rules]
         waiting = [d for d in decisions if not d.stop]
         if waiting:
-            return Decision(False, "; ".join(d.reason for d in waiting), self._word)
-        return Decision(True, "; ".join(d.reason for d in decisions), self._word)
+            return Decision(False, "; ".join(d.reason for d in waiting), self._word,
+                            parts=tuple(decisions))
+        return Decision(True, "; ".join(d.reason for d in decisions), self._word,
+                        parts=tuple(decisions))
 
 
 def any_of(*rules: Rule) -> AnyOf:

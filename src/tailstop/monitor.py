@@ -21,6 +21,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -496,12 +497,8 @@ class Monitor:
                 "should_stop": decision.stop,
                 "reason": decision.reason,
                 # the epsilon GainBelow compared the gain's upper end with (the fitted noise
-                # by default, so it moves from refit to refit)
-                "epsilon": (
-                    float(decision.threshold)
-                    if decision.rule == "GainBelow" and decision.threshold is not None
-                    else None
-                ),
+                # by default, so it moves from refit to refit), alone or in a combination
+                "epsilon": _epsilon(decision),
                 "seconds": round(seconds, 4),
             }
         )
@@ -538,17 +535,19 @@ class Monitor:
                 logger.warning("tailstop: %s", message)
                 decision = Decision(False, message, "Monitor")
             if self._last_error is not None:
-                decision = Decision(
-                    decision.stop,
-                    f"{decision.reason} [{self._last_error}]",
-                    decision.rule,
-                    decision.quantity,
-                    decision.threshold,
+                decision = dataclasses.replace(
+                    decision, reason=f"{decision.reason} [{self._last_error}]"
                 )
         self._decision = decision
         if decision.stop:
             self._stopped_at = state.n_trials
         return decision
+
+
+def _epsilon(decision: Decision) -> float | None:
+    """The epsilon ``GainBelow`` compared the gain with in ``decision`` (or a part of it)."""
+    found = decision.find("GainBelow")
+    return None if found is None or found.threshold is None else float(found.threshold)
 
 
 def _gain_record(estimate: TailEstimate, horizon: int) -> dict[str, float]:

@@ -127,6 +127,8 @@ class Decision:
     threshold : float or None
         What ``quantity`` was compared with. Both are ``None`` when the rule could not
         compute them (no estimate, law does not fit, a combination of rules, ...).
+    parts : tuple of Decision
+        A combination's decisions of its rules (empty for a single rule).
 
     Examples
     --------
@@ -142,9 +144,27 @@ class Decision:
     rule: str = ""
     quantity: float | None = None
     threshold: float | None = None
+    parts: tuple[Decision, ...] = ()
 
     def __bool__(self) -> bool:
         return self.stop
+
+    def find(self, rule: str) -> Decision | None:
+        """The first decision of ``rule`` here or among the parts, depth first (or None).
+
+        >>> from tailstop import GainBelow, Patience, any_of
+        >>> decision = any_of(Patience(10), GainBelow(0.01)).decide(
+        ...     None, SearchState(n_trials=40, trials_since_improvement=3))
+        >>> decision.rule, decision.find("Patience").quantity, decision.find("NearOptimum")
+        ('any_of', 3.0, None)
+        """
+        if self.rule == rule:
+            return self
+        for part in self.parts:
+            found = part.find(rule)
+            if found is not None:
+                return found
+        return None
 
 
 class Rule(ABC):
