@@ -248,3 +248,4 @@ def test_records_carry_gain_below_epsilon_alone_or_in_a_combination(search):
         fitted = [r for r in monitor.history if "best_possible" in r and r["fits_well"]]
         assert fitted, rule
         assert all(r["epsilon"] == expected for r in fitted), rule
+        assert monitor.report()["epsilon"] == fitted[-1]["epsilon"]

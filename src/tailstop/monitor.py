@@ -388,6 +388,8 @@ class Monitor:
                 "should_stop": self.should_stop,
                 "stopped_at": self._stopped_at,
                 "reason": self.reason,
+                # GainBelow's epsilon in the latest decision (None for other rules)
+                "epsilon": _epsilon(self._decision),
                 "rule": self.rule.describe(),
                 "refits": len(self._history),
                 "last_error": self._last_error,
