@@ -297,8 +297,17 @@ class OptunaCallback:
             if flag:
                 self._stopped_elsewhere = True
                 self._stop_reason = _flag_reason(flag)
-                logger.info("tailstop: stopping, as decided by another worker: %s",
-                            self._stop_reason)
+                if self._monitor.n_trials == 0:
+                    # the flag was there before this callback saw a trial: most likely a
+                    # stopped study resumed, where stopping again surprises
+                    logger.warning(
+                        "tailstop: study %r was already stopped by tailstop (%s); stopping "
+                        "it again. To search further, call clear_stop(study) before "
+                        "optimize.", study.study_name, self._stop_reason,
+                    )
+                else:
+                    logger.info("tailstop: stopping, as decided by another worker: %s",
+                                self._stop_reason)
                 return True
         # trials still running when the stop came are observed too, for the report
         refits = len(self._monitor.history)

@@ -103,7 +103,7 @@ def test_stops_in_memory_where_the_rule_fires_and_reports(direction):
     assert len(study.trials) == expected + 1
 
 
-def test_sqlite_storage_report_survives_a_reload(tmp_path):
+def test_sqlite_storage_report_survives_a_reload(tmp_path, caplog):
     url = f"sqlite:///{tmp_path / 'study.db'}"
     study = random_study(url, study_name="s", seed=1)
     callback = OptunaCallback(Patience(5), min_trials=12, **ONE_REFIT)
@@ -119,9 +119,12 @@ def test_sqlite_storage_report_survives_a_reload(tmp_path):
     assert report["n_trials"] == expected and report["should_stop"] is True
     assert reloaded.user_attrs["tailstop:stop"]["reason"] == callback.reason
 
-    # a fresh callback on the reloaded study sees the broadcast flag at once
+    # a fresh callback on the reloaded study sees the broadcast flag at once, and warns
+    # that a resumed study needs clear_stop
     fresh = OptunaCallback(Patience(10**6), min_trials=12)
-    assert fresh.should_stop(reloaded)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        assert fresh.should_stop(reloaded)
+    assert "already stopped by tailstop" in caplog.text and "clear_stop" in caplog.text
     fresh.clear_stop(reloaded)
     assert not OptunaCallback(Patience(10**6), min_trials=12).should_stop(reloaded)
 
