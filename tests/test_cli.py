@@ -144,6 +144,17 @@ def test_analyze_jsonl_json_output(files, capsys):
     assert report["best_possible"]["low"] <= report["best_possible"]["high"]
 
 
+def test_a_loss_column_read_as_a_score_to_maximize_gets_a_note(tmp_path, capsys):
+    path = tmp_path / "runs.csv"
+    path.write_text("val_loss,accuracy\n" + "".join(
+        f"{s!r},{1 - s!r}\n" for s in map(float, _minimized_scores())))
+    code, _, err = _run(capsys, "analyze", path, "--column", "val_loss")
+    assert code == 0 and "pass --direction minimize for a loss" in err
+    for args in (("--column", "val_loss", "--direction", "maximize"), ("--column", "accuracy")):
+        code, _, err = _run(capsys, "analyze", path, *args)
+        assert code == 0 and "note" not in err
+
+
 def test_analyze_optuna_study_takes_its_direction(storage, capsys):
     code, out, err = _run(capsys, "analyze", storage, "--study", "search")
     assert code == 0, err

@@ -365,9 +365,17 @@ def build_parser() -> argparse.ArgumentParser:
 # -- commands -------------------------------------------------------------------------------
 
 
+_LOSS_WORDS = ("loss", "error", "err", "rmse", "mse", "mae", "nll", "perplexity", "regret")
+
+
 def _scores_and_direction(args: argparse.Namespace) -> tuple[LoadedScores, str]:
     loaded = load_scores(args.source, column=args.column, study=args.study)
     if loaded.direction is None:
+        words = args.column.lower().replace("-", "_").split("_")
+        if args.direction is None and any(word in _LOSS_WORDS for word in words):
+            print(f"{PROG}: note: column {args.column!r} is read as a score to maximize (the "
+                  "default for files); pass --direction minimize for a loss",
+                  file=sys.stderr)
         return loaded, args.direction or "maximize"
     if args.direction is not None and args.direction != loaded.direction:
         raise UsageError(
