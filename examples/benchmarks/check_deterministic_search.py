@@ -48,9 +48,9 @@ def objective_factory():
 
 def main() -> None:
     import optuna
+    from tailstop.callbacks import OptunaCallback
 
     from tailstop import analyze
-    from tailstop.callbacks import OptunaCallback
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=2000)
