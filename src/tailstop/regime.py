@@ -306,10 +306,8 @@ def choose_regime(
     running = 0.0
     for j in range(sizes.size):
         h = deeper_index(sizes, j)
-        if j not in fits or (h is not None and h not in fits):
-            # the next few candidates' tests too (ForwardStop runs on past the first one
-            # that fits, so their fits are rarely wasted): a lock-step run costs its steps,
-            # whatever the number of fits in it
+        if j not in fits:  # the next few candidates' tests too: ForwardStop runs on
+            # past the first one that fits, so their fits are rarely wasted
             ahead = range(j, min(j + CANDIDATES_AT_ONCE, sizes.size))
             fit(*ahead, *(k for i in ahead if (k := deeper_index(sizes, i)) is not None))
         (dist, threshold), *partner = fit(j) if h is None else fit(j, h)
