@@ -64,9 +64,13 @@ def assert_same_estimate(got, want) -> None:
     """Two estimates of the same data by paths that must not change the result: the same to
     the digit under numpy 2; under numpy 1.24, whose sums round with the arrays' alignment,
     the same within the searches' tolerance (1e-4 relative, and 3% for the gains' lower ends,
-    which the least-gain fit finds to 3% in root deviance; the remaining gain, the best
-    possible minus the current best, to 1e-4 of the best possible: 1.8e-5 apart in a best
-    possible of 0.25 made a remaining gain of 0.03 differ by 6e-4 relative)."""
+    which the least-gain fit finds to 3% in root deviance; each end of the remaining gain, the
+    best possible's same end minus the current best, to 1e-4 of that end of the best possible:
+    1.8e-5 apart in a best possible of 0.25 made a remaining gain of 0.03 differ by 6e-4
+    relative, and, scaled by the point estimate instead, failed one run in ten; and the noise
+    to 1%, which a small tail pins down only loosely: on 12 trials the loss is so flat along
+    it that the two paths' roundings put it 0.6% apart, while every other figure agreed to
+    7e-5)."""
     a, b = _flat(got.to_dict()), _flat(want.to_dict())
     if NUMPY_2:
         assert a == b
@@ -75,11 +79,14 @@ def assert_same_estimate(got, want) -> None:
     assert {k: v for k, v in a.items() if k not in numbers} == {
         k: v for k, v in b.items() if k not in numbers
     }
-    scale = abs(b.get("best_possible.estimate", 0.0))
     for key in numbers:
         loose = key.startswith("expected_gain.") and key.endswith(".low")
-        near = 1e-4 * scale if key.startswith("remaining_gain.") else 0.0
-        assert a[key] == pytest.approx(b[key], rel=0.03 if loose else 1e-4, abs=near), key
+        rel = 0.03 if loose else 1e-2 if key == "noise" else 1e-4
+        near = 0.0
+        if key.startswith("remaining_gain."):
+            end = "best_possible." + key.split(".", 1)[1]
+            near = 1e-4 * abs(b.get(end, b.get("best_possible.estimate", 0.0)))
+        assert a[key] == pytest.approx(b[key], rel=rel, abs=near), key
 
 
 def _flat(report: dict, prefix: str = "") -> dict:
