@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tailstop import NoisyQuadraticDistribution, cli
+from tailstop import NoisyQuadraticDistribution, _report, cli
 
 optuna = pytest.importorskip("optuna")
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -379,7 +379,7 @@ def test_report_formatting():
 
 
 def test_table_alignment():
-    lines = cli._table([("a", "1", "note"), ("longer label", "12,345", ""), ("b", "-0.5", "x")])
+    lines = _report._table([("a", "1", "note"), ("longer label", "12,345", ""), ("b", "-0.5", "x")])
     value_ends = {
         line.index(value) + len(value)
         for line, value in zip(lines, ["1", "12,345", "-0.5"], strict=True)
@@ -390,7 +390,7 @@ def test_table_alignment():
 
 def test_json_output_is_strict():
     text = json.dumps(
-        cli._json_safe({"a": [float("inf"), 1.0], "b": {"c": float("nan")}}), allow_nan=False
+        _report.json_safe({"a": [float("inf"), 1.0], "b": {"c": float("nan")}}), allow_nan=False
     )
     assert json.loads(text) == {"a": [None, 1.0], "b": {"c": None}}
 

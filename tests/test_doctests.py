@@ -27,13 +27,17 @@ ADAPTERS = {
     "tailstop.callbacks._ray": "ray.tune",
 }
 
+# private modules whose functions are public under another name (tailstop.rules.gain_interval,
+# tailstop.plot.progress)
+RE_EXPORTED = {"tailstop._gains", "tailstop._progress_plot"}
+
 
 def _modules() -> list[str]:
     names = ["tailstop"]
     for info in pkgutil.walk_packages(tailstop.__path__, "tailstop."):
         if not info.name.rsplit(".", 1)[-1].startswith("_") or info.name.endswith("__main__"):
             names.append(info.name)
-    return sorted((set(names) | set(ADAPTERS)) - {"tailstop.__main__"})
+    return sorted((set(names) | set(ADAPTERS) | RE_EXPORTED) - {"tailstop.__main__"})
 
 
 def _framework_missing(name: str) -> bool:

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from tailstop._gains import gain_bracket
 from tailstop.errors import InvalidParameterError
 from tailstop.estimate import analyze
 from tailstop.rules import (
@@ -19,7 +20,6 @@ from tailstop.rules import (
     NearOptimum,
     Patience,
     SearchState,
-    _gain_bracket,
     all_of,
     any_of,
     gain_interval,
@@ -94,7 +94,7 @@ def test_gain_bracket_holds_and_decisions_match_exact_ones(estimate):
     for h in (40, 100, 300):
         gain_interval(estimate, h)
     for h in (10, 60, 99, 101, 250, 900):
-        low, high = _gain_bracket(estimate, h)
+        low, high = gain_bracket(estimate, h)
         exact = float(estimate.expected_gain(h).high)
         assert low <= exact * (1 + 1e-9) and exact <= high * (1 + 1e-9)
     exact = {h: float(estimate.expected_gain(h).high) for h in (95, 98, 120)}

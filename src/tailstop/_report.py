@@ -1,0 +1,152 @@
+"""The readable report ``tailstop analyze`` prints (and ``tailstop demo``, ``tailstop watch``).
+
+Scores get six significant digits on the largest of the current best, the best possible's
+interval and the threshold, all printed to the same decimals so that they line up; gains get
+four; trial counts are whole numbers with thousands separators ("never" for an infinite wait).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from tailstop import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tailstop.estimate import TailEstimate
+
+__all__ = ["format_report", "json_safe"]
+
+SIGNIFICANT = 6
+
+
+def _decimals(*values: float) -> int:
+    """Decimals that give the largest finite value ``SIGNIFICANT`` significant digits."""
+    finite = [abs(float(v)) for v in values if math.isfinite(v) and v != 0]
+    if not finite:
+        return 4
+    return int(min(max(SIGNIFICANT - 1 - math.floor(math.log10(max(finite))), 0), 12))
+
+
+def _fixed(x: float, decimals: int) -> str:
+    return f"{float(x):.{decimals}f}" if math.isfinite(x) else str(float(x))
+
+
+def _gain(x: float) -> str:
+    return f"{float(x):.4g}"
+
+
+def _trials(x: float) -> str:
+    if not math.isfinite(x):
+        return "never"
+    if x < 1e6:
+        return f"{math.ceil(x):,}"
+    return f"{x:.3g}"
+
+
+def _table(rows: list[tuple[str, str, str]]) -> list[str]:
+    """Rows ``(label, value, note)``: labels left-aligned, values right-aligned on a column."""
+    label_width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    return [
+        f"  {label:<{label_width}}  {value:>{value_width}}  {note}".rstrip()
+        for label, value, note in rows
+    ]
+
+
+def _choose_delta(estimate: TailEstimate, delta: float | None) -> tuple[float | None, str]:
+    if delta is not None:
+        return delta, "given"
+    if estimate.noise > 0:
+        return float(estimate.noise), "the seed noise"
+    remaining = float(estimate.remaining_gain.estimate)
+    if remaining > 0:
+        return remaining / 2, "half the remaining gain"
+    return None, ""
+
+
+def format_report(
+    estimate: TailEstimate, *, source: str | None = None, delta: float | None = None
+) -> str:
+    """The report table ``tailstop analyze`` prints.
+
+    ``delta`` is the gain whose waiting time is reported (default: the seed noise, an
+    improvement smaller than which is indistinguishable from luck).
+    """
+    from tailstop.estimate import _span_text
+
+    level = f"{estimate.confidence:.0%}"
+    bp, remaining = estimate.best_possible, estimate.remaining_gain
+    decimals = _decimals(estimate.current_best, *bp, estimate.threshold)
+
+    def _score(x: float) -> str:
+        return _fixed(x, decimals)
+
+    dimension = estimate.effective_dimension
+    beyond = "above" if estimate.direction == "maximize" else "below"
+    n_tail = estimate.n_trials - estimate.n_censored
+    rows = [
+        ("trials", f"{estimate.n_trials:,}", f"({estimate.n_failed:,} failed)"),
+        ("current best", _score(estimate.current_best), ""),
+        ("best possible", _score(bp.estimate), f"[{_score(bp.low)}, {_score(bp.high)}]  {level}"),
+        (
+            "remaining gain",
+            _gain(remaining.estimate),
+            f"[{_gain(remaining.low)}, {_gain(remaining.high)}]"
+            + _remaining_note(estimate, remaining.estimate),
+        ),
+        (
+            "effective dimension",
+            str(dimension.estimate),
+            f"consistent with {_span_text(dimension.consistent)}",
+        ),
+        ("seed noise", _gain(estimate.noise), "std of the score between seeds"),
+    ]
+    for k in (10, 100):
+        gain = estimate.expected_gain(k)
+        rows.append(
+            (
+                f"expected gain, {k} more",
+                _gain(gain.estimate),
+                f"[{_gain(gain.low)}, {_gain(gain.high)}]",
+            )
+        )
+    chosen, why = _choose_delta(estimate, delta)
+    if chosen is not None:
+        needed = float(estimate.trials_to_gain(chosen, 0.5))
+        chance = float(estimate.prob_improvement(chosen, 100))
+        rows.append(
+            (
+                f"trials to gain {_gain(chosen)}",
+                _trials(needed),
+                f"for a 50% chance (delta = {why}); {chance:.0%} chance in 100 more",
+            )
+        )
+    rows += [
+        (
+            "asymptotic regime",
+            f"{n_tail:,}",
+            f"trials ({estimate.tail_fraction:.0%}) {beyond} {_score(estimate.threshold)}",
+        ),
+        ("law fits", "yes" if estimate.fits_well else "no", estimate.fit_reason),
+    ]
+    header = f"tailstop {__version__}: {source or 'scores'}, {estimate.direction}"
+    return "\n".join([header, "", *_table(rows)])
+
+
+def json_safe(value: Any) -> Any:
+    """``to_dict()`` with non-finite floats as ``null``, so the output is strict JSON."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _remaining_note(estimate, remaining: float) -> str:
+    """Why the remaining gain is negative, when it is."""
+    if estimate._at_ceiling:
+        return "  (the current best is the metric's best value)"
+    return "  (the current best is ahead by luck)" if remaining < 0 else ""
