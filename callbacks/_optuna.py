@@ -91,7 +91,8 @@ class OptunaCallback:
         Warn (:class:`SamplerWarning`, once) when the sampler is not ``RandomSampler`` or
         ``QMCSampler``.
     **monitor_options
-        Further :class:`tailstop.Monitor` options (e.g. ``refit_growth``, ``refit_step``).
+        Further :class:`tailstop.Monitor` options (e.g. ``noise``, a known seed noise;
+        ``refit_growth``, ``refit_step``).
 
     Notes
     -----

@@ -78,7 +78,8 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         way (the budget is applied at once).  ``False`` refits in the calling thread
         (deterministic: for trials fed by hand).  :meth:`flush` waits for the refits due.
     **monitor_options
-        Further :class:`tailstop.Monitor` options (e.g. ``refit_growth``, ``refit_step``).
+        Further :class:`tailstop.Monitor` options (e.g. ``noise``, a known seed noise;
+        ``refit_growth``, ``refit_step``).
 
     The monitor logs one INFO line per refit under the ``tailstop`` logger; the stopper adds
     one when it ends the experiment and one summary at the end (callback side).

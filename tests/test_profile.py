@@ -22,6 +22,7 @@ class _KnownProfile(Profile):
         self.best_fit = SimpleNamespace(a=-1.0, b=0.0, c=1, o=0.0)
         self.fits, self.kept = [], []
         self.c_max = 10
+        self.noise = None
         self.refits = 0  # fits made (self.fits also holds fits only evaluated)
         self.reuse_ends = True  # as on an update whose new trials fell below the threshold
 

@@ -19,6 +19,9 @@ draw from the noisy quadratic), cycling through r in {1, 2, 3, 4}, noise / range
   quantile of the best of N trials at level 1/2, from ``--reference`` draws of its scores);
 * and the coverages again among the estimates whose ``fits_well`` is True.
 
+With ``--known-noise``, ``analyze`` is given each problem's true seed noise
+(``analyze(..., noise=problem.noise)``), as a user who measured it would give it.
+
 With ``--parts``, a second table splits the best-possible interval into its parts (private
 state, for design checks): the chosen tail's own profile interval (``main``), and the chosen
 tail's interval widened only to its stability partner's point estimate (``hedge``), against the
@@ -50,12 +53,15 @@ def main() -> None:
     parser.add_argument("--gain-reps", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--parts", action="store_true", help="also the interval's parts")
+    parser.add_argument("--known-noise", action="store_true",
+                        help="give analyze each problem's true seed noise")
     parser.add_argument("--reference", type=int, default=2_000_000,
                         help="draws of each problem's scores for its true tuning curve")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     problems = random_problems(args.problems, generator=args.seed)
-    print(f"analyze() on {args.problems} synthetic problems, confidence {args.confidence}")
+    print(f"analyze() on {args.problems} synthetic problems, confidence {args.confidence}"
+          + (", the true seed noise given" if args.known_noise else ""))
     print(f"{'n':>6} {'best cov':>9} {'width/range':>12} {'gain cov':>9} {'r in set':>9} "
           f"{'gain<=hi':>9} {'gain<lo':>8} {'fits_well':>9} {'errors':>7} {'ms/call':>8} "
           f"{'exact cov':>9}")
@@ -71,7 +77,8 @@ def main() -> None:
             scores = problem.run_search(n, generator=rng)
             start = time.perf_counter()
             try:
-                est = analyze(scores, problem.direction, confidence=args.confidence)
+                est = analyze(scores, problem.direction, confidence=args.confidence,
+                              noise=problem.noise if args.known_noise else None)
             except TailstopError:
                 errors += 1
                 continue

@@ -24,6 +24,11 @@ failures (by exception class) and the median time per call. Then, at n = 64, the
 tailstop's error to the better baseline and the issue's target (<= half of either baseline's
 error on every dataset).
 
+``--noise-seeds M`` passes a known seed noise (``analyze(..., noise=)``): the noise fitted to
+*all* trials of the search (these searches have no repeated seeds to measure it on), as if
+measured from M seeds of one configuration: ``sigma_all * sqrt(chi2_(M-1) / (M-1))``, a fresh
+draw per subsample; ``M = 0`` passes ``sigma_all`` itself.
+
 ``--tail-share F`` replaces the automatic threshold by a tail of ``max(10, round(F n))`` trials
 (a diagnostic: does a shallower or deeper tail forecast better?).
 
@@ -103,12 +108,23 @@ def meets_target(errors: dict[str, float], factor: float = 0.5) -> bool:
     return bool(errors["ts"] <= factor * min(errors["best"], errors["nonpar"]))
 
 
-def run_case(scores, n, k, reps, seed, max_dimension, dataset_index):
-    """All subsamples of one dataset at one n: one record per subsample."""
+def measured_noise(sigma: float | None, seeds: int | None, rng) -> float | None:
+    """``sigma`` as measured from ``seeds`` seeds (``0``: exactly; None: not given)."""
+    if sigma is None or seeds is None:
+        return None
+    if seeds == 0:
+        return sigma
+    return float(sigma * np.sqrt(rng.chisquare(seeds - 1) / (seeds - 1)))
+
+
+def run_case(scores, n, k, reps, seed, max_dimension, dataset_index, sigma=None, seeds=None):
+    """All subsamples of one dataset at one n: one record per subsample (``sigma``,
+    ``seeds``: the known noise to pass, see :func:`measured_noise`)."""
     records = []
     for rep in range(reps):
         rng = np.random.default_rng([seed, dataset_index, n, rep])
         sub = rng.choice(scores, size=n, replace=False)
+        noise = measured_noise(sigma, seeds, rng)
         best = float(sub.max())
         record = {
             "rep": rep,
@@ -118,7 +134,8 @@ def run_case(scores, n, k, reps, seed, max_dimension, dataset_index):
         }
         start = time.perf_counter()
         try:
-            est = analyze(sub, "maximize", bounds=(0.0, 1.0), max_dimension=max_dimension)
+            est = analyze(sub, "maximize", bounds=(0.0, 1.0), max_dimension=max_dimension,
+                          noise=noise)
             gain = est.expected_gain(k - n)
             law = float(est.distribution.average_tuning_curve(k))
         except TailstopError as exc:
@@ -195,7 +212,14 @@ def main() -> None:
         "--tail-share", type=float, default=None,
         help="fit a tail of this share of the trials instead of choosing the threshold",
     )
+    parser.add_argument(
+        "--noise-seeds", type=int, default=None, metavar="M",
+        help="pass a known seed noise: the full search's fitted noise as measured from M "
+        "seeds (0: exactly)",
+    )
     args = parser.parse_args()
+    if args.noise_seeds is not None and (args.noise_seeds == 1 or args.noise_seeds < 0):
+        parser.error("--noise-seeds must be 0 or at least 2")
     if args.tail_share is not None:
         force_tail_share(args.tail_share)
     warnings.simplefilter("ignore")
@@ -203,10 +227,12 @@ def main() -> None:
     if not paths:
         raise SystemExit(f"no CSV files in {args.data}")
 
+    known = "exactly" if args.noise_seeds == 0 else f"from {args.noise_seeds} seeds"
     print(
         f"Forecast of the expected best after k = {args.k} trials from n-trial subsamples, "
         f"{args.reps} subsamples each, max_dimension={args.max_dimension}"
         + ("" if args.tail_share is None else f", tail share forced to {args.tail_share:g}")
+        + ("" if args.noise_seeds is None else f", noise known ({known})")
     )
     print(
         "errors in units of 1e-3 (score units); MAE / median AE over the subsamples where "
@@ -225,8 +251,13 @@ def main() -> None:
     for index, path in enumerate(paths):
         scores = load_scores(path)
         truth = expected_best(scores, args.k)
+        sigma = None
+        if args.noise_seeds is not None:
+            sigma = analyze(scores, "maximize", bounds=(0.0, 1.0),
+                            max_dimension=args.max_dimension).noise
         for n in args.ns:
-            records = run_case(scores, n, args.k, args.reps, args.seed, args.max_dimension, index)
+            records = run_case(scores, n, args.k, args.reps, args.seed, args.max_dimension, index,
+                               sigma, args.noise_seeds)
             summary = summarize(records, truth)
             results[path.stem, n] = summary
             all_records[f"{path.stem}/{n}"] = {"truth": truth, "records": records}

@@ -40,7 +40,7 @@ class Region:
 
 
 def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: int, b_range,
-                 critical: float, previous: _State | None) -> Region:
+                 critical: float, previous: _State | None, noise: float | None = None) -> Region:
     """The confidence region of the fit ``dist`` of the tail above ``threshold``.
 
     The chosen tail's profile over ``c`` (its consistent effective dimensions; a ``c`` whose
@@ -48,13 +48,14 @@ def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: in
     both the chosen tail and its stability partner ``deeper`` (side by side in lock step),
     and, on a cold choice (``union`` None), the deeper candidate tails of many trials
     (:func:`union_region`). ``previous`` is the state of the estimate an update reuses (its
-    ends, fits and deviances as guesses), None on a cold call.
+    ends, fits and deviances as guesses), None on a cold call. ``noise``: a known seed noise,
+    which fixes ``o`` in every fit (and leaves no profile of ``o`` to search).
     """
     reuse = previous is not None
     guesses = previous.ends if reuse else {}
     guess_fits = previous.end_fits if reuse else {}
     guess_deviances = previous.end_deviances if reuse else {}
-    profile = new_profile(ys, dist, threshold, c_max, b_range)
+    profile = new_profile(ys, dist, threshold, c_max, b_range, noise)
     tails = _tails(ys, threshold, deeper)
     # an update whose new trials all fell below the threshold keeps the ends that hold
     profile.reuse_ends = reuse and tails[:2] == previous.tail[:2]
@@ -68,19 +69,19 @@ def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: in
         # another c fits better than the fit found (a local update, or a global search
         # that missed in a flat profile): it is the estimate, and the deviances move
         dist = dimension_fits[best_c]
-        profile = new_profile(ys, dist, threshold, c_max, b_range)
+        profile = new_profile(ys, dist, threshold, c_max, b_range, noise)
         profile.reuse_ends = False
         consistent, deviances, dimension_fits = consistent_dimensions(
             profile, dist, critical, c_max, {}, dimension_fits
         )
     profile.restrict_dimensions(deviances, critical)
-    jobs = [(profile, guesses, guess_fits, guess_deviances, True)]
+    jobs = [(profile, guesses, guess_fits, guess_deviances, noise is None)]
     if deeper is not None:
         # The threshold is chosen from the data: the region is the union of the chosen
         # tail's and its stability partner's, which agree when the law holds on both. The
         # forecasts' lower end ranges over both (the partner's least-gain fit); its noise
         # ends would add time and, measured, no coverage.
-        deep_profile = new_profile(ys, deeper[0], deeper[1], c_max, b_range)
+        deep_profile = new_profile(ys, deeper[0], deeper[1], c_max, b_range, noise)
         deep_profile.reuse_ends = reuse and tails[2:] == previous.tail[2:]
         jobs.append((
             deep_profile,
@@ -92,7 +93,7 @@ def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: in
     (ends, end_fits, end_deviances), *deep = profile_tails(jobs, critical, b_range)
     if union is None:  # a cold choice: the deeper candidate tails of many trials too
         partner = None if deeper is None else int(np.sum(ys > deeper[1]))
-        union = union_region(ys, choice, partner, c_max, b_range, critical)
+        union = union_region(ys, choice, partner, c_max, b_range, critical, noise)
     low, high = ends[("b", -1.0)], ends[("b", +1.0)]
     plausible = profile.plausible(critical)
     low = min([low, *(d.b for d in plausible)])  # a consistent c may reach further
@@ -112,19 +113,22 @@ def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: in
                   low, high, plausible, union, tails)
 
 
-def new_profile(ys, dist, threshold: float, c_max: int, b_range) -> Profile:
+def new_profile(ys, dist, threshold: float, c_max: int, b_range,
+                noise: float | None = None) -> Profile:
     """The profiles of the fit ``dist`` of the tail above ``threshold``; ``b_range``: the
-    metric's known range, which bounds ``b``."""
+    metric's known range, which bounds ``b``; ``noise``: a known seed noise, which fixes
+    ``o``."""
     from tailstop.fitting import spacing_loss
 
     loss_hat = spacing_loss(ys, (threshold, np.inf), dist.a, dist.b, dist.c, dist.o, False)
-    return Profile(ys, threshold, dist, loss_hat, c_max, b_range)
+    return Profile(ys, threshold, dist, loss_hat, c_max, b_range, noise)
 
 
 UNION_MIN_TAIL = 200  # deeper candidate tails with at least this many trials join the region
 
 
-def _union_tails(ys, choice, partner_size: int | None, c_max: int, b_range) -> list:
+def _union_tails(ys, choice, partner_size: int | None, c_max: int, b_range,
+                 noise: float | None = None) -> list:
     """``(distribution, threshold)`` of every candidate tail deeper than the stability partner
     (fitted already) that holds at least ``UNION_MIN_TAIL`` trials, from the full global
     search, in lock step.
@@ -145,20 +149,21 @@ def _union_tails(ys, choice, partner_size: int | None, c_max: int, b_range) -> l
     sizes = [int(k) for k in choice.candidates if UNION_MIN_TAIL <= k < partner_size]
     if not sizes:
         return []
-    found = regime.fit_tails(ys, sizes, c_max=c_max, b_range=b_range, quick=False)
+    found = regime.fit_tails(ys, sizes, c_max=c_max, b_range=b_range, quick=False, noise=noise)
     return [f for f in found if not isinstance(f, Exception)]
 
 
-def union_region(ys, choice, partner: int | None, c_max: int, b_range, critical) -> tuple:
+def union_region(ys, choice, partner: int | None, c_max: int, b_range, critical,
+                 noise: float | None = None) -> tuple:
     """``(low, high, fits)``: the ends of ``b`` over the regions of the deeper tails of many
     trials (:func:`_union_tails`) and their plausible fits, or
     ``(None, None, ())`` when there are none. A failure here only leaves the region as it was
     (logged at debug level)."""
     try:
-        extra = _union_tails(ys, choice, partner, c_max, b_range)
+        extra = _union_tails(ys, choice, partner, c_max, b_range, noise)
         if not extra:
             return None, None, ()
-        profiles = [new_profile(ys, d, t, c_max, b_range) for d, t in extra]
+        profiles = [new_profile(ys, d, t, c_max, b_range, noise) for d, t in extra]
         found = profile_tails([(p, {}, {}, {}, False) for p in profiles], critical, b_range)
     except (TailstopError, ValueError, RuntimeError, ArithmeticError) as exc:
         logger.debug("the deeper tails' regions were not found: %s", exc)
@@ -294,7 +299,8 @@ def _least_gain_search(profile: Profile, critical: float, guess, guess_fit, gues
         answer = yield ("penalised", request)
 
 
-def least_best_fits(ys, dist, threshold: float, c_max: int, b_range, critical: float):
+def least_best_fits(ys, dist, threshold: float, c_max: int, b_range, critical: float,
+                    noise: float | None = None):
     """The fits inside the region of ``dist`` (the fit of the tail above ``threshold``) whose
     expected best of ``n`` and of ``4 n`` trials (``n = ys.size``) is least: the least-gain
     search of :meth:`Profile.least_gain_end` with the gain measured from the threshold (from
@@ -303,7 +309,7 @@ def least_best_fits(ys, dist, threshold: float, c_max: int, b_range, critical: f
     floor = threshold if np.isfinite(threshold) else float(np.min(ys))
     found = []
     try:
-        profile = new_profile(ys, dist, threshold, c_max, b_range)
+        profile = new_profile(ys, dist, threshold, c_max, b_range, noise)
         for horizon in (ys.size, 4 * ys.size):
             if profile.least_gain_end(critical, floor, float(horizon)) is not None:
                 found.append(profile.kept[-1][0])

@@ -34,10 +34,12 @@ class Profile(GainEnds):
         loss_hat: float,
         c_max: int,
         b_range: tuple[float, float] = (-np.inf, np.inf),
+        noise: float | None = None,
     ):
         self.ys, self.limits = ys, (threshold, np.inf)
         self.best_fit, self.loss_hat = best_fit, loss_hat
         self.c_max, self.b_range = c_max, b_range
+        self.noise = noise  # a known seed noise fixes o in every fit (no profile of o)
         # the c the profiles range over: every c, until the effective dimension's profile
         # shows which c can reach inside the region (restrict_dimensions)
         self.c_range = (1, int(c_max))
@@ -75,7 +77,7 @@ class Profile(GainEnds):
         """The fit constraints of the tail, ``c`` within :attr:`c_range`."""
         from tailstop.regime import tail_constraints
 
-        full = tail_constraints(self.c_max, self.b_range)
+        full = tail_constraints(self.c_max, self.b_range, self.noise)
         full["c"] = self.c_range
         return full
 

@@ -100,7 +100,11 @@ def format_report(
             str(dimension.estimate),
             f"consistent with {_span_text(dimension.consistent)}",
         ),
-        ("seed noise", _gain(estimate.noise), "std of the score between seeds"),
+        (
+            "seed noise",
+            _gain(estimate.noise),
+            "std of the score between seeds" + (" (given)" if estimate.noise_known else ""),
+        ),
     ]
     for k in (10, 100):
         gain = estimate.expected_gain(k)

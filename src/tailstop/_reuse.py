@@ -39,6 +39,7 @@ class _State:
     tail: tuple = ()  # (threshold, points above it) of the chosen tail and of the partner's
     # the deeper tails' part of the region (_intervals.union_region), kept until the next choice
     union: tuple = (None, None, ())
+    noise: float | None = None  # the known seed noise the fits hold o at, if one was given
 
 
 def _kept_tail_size(ys: np.ndarray, state: _State, index: int, fraction: float, n_finite: int):

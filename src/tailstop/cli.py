@@ -64,6 +64,16 @@ def _positive(kind: type) -> Any:
     return parse
 
 
+def _noise(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def _plot_path(text: str) -> str:
     """An image path whose extension matplotlib can write (checked when it is installed)."""
     try:
@@ -110,6 +120,17 @@ def _add_bounds(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_noise(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--noise",
+        type=_noise,
+        metavar="STD",
+        help="the seed noise's standard deviation, when known (the std of one configuration's "
+        "scores over several seeds; 0 for a deterministic objective): held fixed in every "
+        "fit instead of estimated",
+    )
+
+
 def _add_analysis(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--confidence",
@@ -118,6 +139,7 @@ def _add_analysis(parser: argparse.ArgumentParser) -> None:
         help="level of every interval (default 0.9)",
     )
     _add_bounds(parser)
+    _add_noise(parser)
     parser.add_argument(
         "--max-dimension",
         type=int,
@@ -184,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--seed", type=int, default=0, help="seed of the orders (default 0)")
     _add_bounds(replay)
+    _add_noise(replay)
     replay.add_argument(
         "--jobs", type=_positive(int), default=1, help="worker processes (default 1)"
     )
@@ -263,6 +286,7 @@ def _analyze(scores, direction: str, args: argparse.Namespace, previous=None) ->
         confidence=args.confidence,
         bounds=tuple(args.bounds) if args.bounds else None,
         max_dimension=args.max_dimension,
+        noise=args.noise,
         previous=previous,
     )
 
@@ -291,6 +315,7 @@ def write_progress(scores, direction: str, args: argparse.Namespace, path: str) 
         confidence=args.confidence,
         bounds=tuple(args.bounds) if args.bounds else None,
         max_dimension=args.max_dimension,
+        noise=args.noise,
     )
     finite = sum(score is not None and math.isfinite(score) for score in scores)
     if len(scores) < monitor.min_trials or finite < MIN_TRIALS:
@@ -350,6 +375,8 @@ def _run_replay(args: argparse.Namespace) -> int:
 
     loaded, direction = _scores_and_direction(args)
     options = {"bounds": tuple(args.bounds)} if args.bounds else {}
+    if args.noise is not None:
+        options["noise"] = args.noise
     replay.check_options(loaded.scores, direction, options)  # before "replaying ..."
     rules = {
         f"tailstop GainBelow({args.epsilon:g})": GainBelow(args.epsilon),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -115,7 +117,7 @@ class TailEstimate:
         Best expected score the fitted law allows (its upper end when maximising).
     effective_dimension : EffectiveDimension
     noise : float
-        Fitted standard deviation of the seed noise.
+        Fitted standard deviation of the seed noise (the given one when ``noise_known``).
     threshold : float
         Start of the tail: the law is fitted to the scores beyond it.
     tail_fraction : float
@@ -124,6 +126,8 @@ class TailEstimate:
         Whether the noisy quadratic describes the tail; ``fit_reason`` says why or why not.
     distribution : NoisyQuadraticDistribution
         The fitted law, in the user's orientation.
+    noise_known : bool
+        Whether the seed noise was given to :func:`analyze` (and held fixed in every fit).
 
     Examples
     --------
@@ -167,6 +171,10 @@ class TailEstimate:
     _clean: CleanScores = field(repr=False)
     _fits: tuple = field(repr=False)
     _state: _State = field(repr=False)
+    noise_known: bool = False
+    # with a known noise: the same data's estimate with the noise fitted, whose fits the
+    # intervals span too (see _with_free_region)
+    _free: TailEstimate | None = field(default=None, repr=False)
 
     @property
     def scores(self) -> np.ndarray:
@@ -284,8 +292,11 @@ class TailEstimate:
                     self._state.c_max,
                     bounds if bounds is not None else (-np.inf, np.inf),
                     float(stats.chi2.ppf(self.confidence, 1)),
+                    self._state.noise,
                 )
             )
+        if self._free is not None:
+            return (*cache["fits"], *self._free._least_best_fits())
         return cache["fits"]
 
     # -- reporting ------------------------------------------------------------------------
@@ -306,6 +317,7 @@ class TailEstimate:
                 "consistent": list(self.effective_dimension.consistent),
             },
             "noise": float(self.noise),
+            "noise_known": bool(self.noise_known),
             "threshold": float(self.threshold),
             "tail_fraction": float(self.tail_fraction),
             "expected_gain": gains,
@@ -322,7 +334,7 @@ class TailEstimate:
             f"  best possible       {bp.estimate:.6g}  [{bp.low:.6g}, {bp.high:.6g}] "
             f"at {self.confidence:.0%}",
             f"  effective dimension {self.effective_dimension.estimate}  (consistent: {dims})",
-            f"  seed noise          {self.noise:.3g}",
+            f"  seed noise          {self.noise:.3g}{'  (given)' if self.noise_known else ''}",
             f"  expected gain, 10   {gain10.estimate:.3g}  [{gain10.low:.3g}, {gain10.high:.3g}]",
             f"  tail                {self.tail_fraction:.0%} of trials "
             f"{'above' if self.direction == 'maximize' else 'below'} {self.threshold:.6g}",
@@ -333,6 +345,17 @@ class TailEstimate:
 
 def _plain(interval: Interval) -> dict:
     return {name: float(v) for name, v in interval._asdict().items()}
+
+
+def _check_noise(noise) -> float | None:
+    """A known seed noise: a finite number >= 0, or None."""
+    if noise is None:
+        return None
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)):
+        raise InvalidParameterError(f"noise must be a number >= 0 or None, got {noise!r}")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise InvalidParameterError(f"noise must be finite and >= 0, got {noise!r}")
+    return float(noise)
 
 
 def _check_delta(delta):
@@ -361,6 +384,7 @@ def analyze(
     confidence: float = 0.9,
     max_dimension: int | None = None,
     bounds: tuple[float, float] | None = None,
+    noise: float | None = None,
     previous: TailEstimate | None = None,
 ) -> TailEstimate:
     """Fit the noisy quadratic law to the tail of a random search and forecast it.
@@ -384,6 +408,17 @@ def analyze(
         ``None`` leaving a side open): the best possible score
         and its interval stay within it, and no forecast goes beyond it (a current best at
         the bound has nothing left to gain); a score outside raises ``InvalidDataError``.
+    noise : float, optional
+        The seed noise's standard deviation, when known: measured by re-running one
+        configuration with several seeds (their scores' sample std), or 0 for a deterministic
+        objective. The point estimates (best possible, effective dimension, every forecast's
+        estimate, the threshold) then come from fits that hold it fixed instead of estimating
+        it, which is where small searches err most: from 64 trials the fitted noise runs about
+        twice the truth, and the forecast gains with it. The intervals span those fits and the
+        ones with the noise fitted, as without ``noise`` (fits that hold it fixed alone give
+        intervals that cover too rarely when the tail is not exactly the law), so they keep
+        their coverage and do not carry the given value's own error; the call costs about
+        1.4 times as much.
     previous : TailEstimate, optional
         The estimate before the latest trials: reused as a warm start, and until the search
         has grown by 10% also for its threshold (kept at its value) and for the effective
@@ -422,6 +457,47 @@ def analyze(
             "previous must be a TailEstimate from an earlier analyze, got "
             f"{type(previous).__name__}"
         )
+    noise = _check_noise(noise)
+    if noise is None:
+        if previous is not None and previous._free is not None:
+            previous = previous._free  # its fits with the noise fitted
+        return _estimate(scores, direction, confidence, c_max, bounds, None, previous)
+    free_previous = None
+    if previous is not None:
+        free_previous = previous._free or (previous if previous._state.noise is None else None)
+    free = _estimate(scores, direction, confidence, c_max, bounds, None, free_previous)
+    fixed = _estimate(scores, direction, confidence, c_max, bounds, noise, previous)
+    return _with_free_region(fixed, free)
+
+
+def _with_free_region(fixed: TailEstimate, free: TailEstimate) -> TailEstimate:
+    """The estimate of fits that hold a known noise fixed, ``fixed``, with its intervals
+    widened to span ``free``'s (the same data, the noise fitted): the best possible's
+    interval, the consistent effective dimensions, and the plausible fits every forecast's
+    interval ranges over. Holding the noise fixed in the intervals too left the best
+    possible's 90% interval covering the truth in only 0.72-0.76 of 200 synthetic searches
+    of 100-1,000 trials, whose tails are not exactly the law (the fitted noise absorbs some of
+    the misfit); the point estimates, which the fixed noise makes better, stay ``fixed``'s.
+    """
+    bp, other = fixed.best_possible, free.best_possible
+    low, high = min(bp.low, other.low), max(bp.high, other.high)
+    dimensions = (*fixed.effective_dimension.consistent, *free.effective_dimension.consistent)
+    consistent = tuple(range(min(dimensions), max(dimensions) + 1))
+    return dataclasses.replace(
+        fixed,
+        best_possible=Interval(bp.estimate, low, high),
+        effective_dimension=EffectiveDimension(fixed.effective_dimension.estimate, consistent),
+        _fits=(*fixed._fits, *free._fits),
+        _free=free,
+    )
+
+
+def _estimate(scores, direction: str, confidence: float, c_max: int, bounds,
+              noise: float | None, previous: TailEstimate | None) -> TailEstimate:
+    """:func:`analyze` with the noise fitted (``noise`` None) or held at ``noise``, every
+    interval from those fits alone."""
+    if previous is not None and previous._state.noise != noise:
+        previous = None  # fitted under another noise: nothing to reuse
     clean = clean_scores(scores, direction, bounds)
     if previous is not None and previous._clean.offset != clean.offset:
         # an update works in its previous estimate's coordinates (see clean_scores)
@@ -439,7 +515,7 @@ def analyze(
     b_range = clean.bounds if clean.bounds is not None else (-np.inf, np.inf)
     magnitude = np.max(np.abs(clean.to_user(clean.values)))
     if np.ptp(clean.values) <= DEGENERATE_SPREAD * magnitude:
-        return _degenerate(clean, confidence, c_max)  # equal to (nearly) float precision
+        return _degenerate(clean, confidence, c_max, noise)  # equal to (nearly) float precision
     ys = _fit_ys(clean)
 
     reuse = (
@@ -460,6 +536,7 @@ def analyze(
             local=True,
             guides=state.dimension_fits,
             same_c=_tail_unchanged(ys, state, 0),
+            noise=noise,
         )
         deeper = None
         if state.deeper_fraction is not None:
@@ -471,12 +548,13 @@ def analyze(
                 warm_start=state.deeper_fit,
                 local=True,
                 same_c=_tail_unchanged(ys, state, 2),
+                noise=noise,
             )
         choice, selected_at = state.regime, state.selected_at
         union = state.union  # the deeper tails' part of the region, as chosen then
     else:
         choice, dist, threshold, deeper = regime.choose_regime(
-            ys, n_finite, c_max=c_max, b_range=b_range
+            ys, n_finite, c_max=c_max, b_range=b_range, noise=noise
         )
         selected_at = n_finite
         union = None
@@ -486,7 +564,7 @@ def analyze(
     try:
         region = build_region(
             ys, dist, threshold, deeper, choice, union, c_max=c_max, b_range=b_range,
-            critical=critical, previous=previous._state if reuse else None,
+            critical=critical, previous=previous._state if reuse else None, noise=noise,
         )
     except (TailstopError, ValueError, RuntimeError) as exc:  # pragma: no cover - reported
         raise FitError(f"could not profile the fit: {exc}") from exc
@@ -532,7 +610,9 @@ def analyze(
             c_max,
             tail=region.tails,
             union=region.union,
+            noise=noise,
         ),
+        noise_known=noise is not None,
     )
 
 
@@ -591,7 +671,8 @@ def _user_distribution(dist, clean: CleanScores):
     return type(dist)(a, b, dist.c, dist.o, convex=clean.direction == "minimize")
 
 
-def _degenerate(clean: CleanScores, confidence: float, c_max: int) -> TailEstimate:
+def _degenerate(clean: CleanScores, confidence: float, c_max: int,
+                noise: float | None = None) -> TailEstimate:
     """All finite scores equal: nothing to fit; zero gain, and the law does not fit."""
     from tailstop.distributions import QuadraticDistribution
 
@@ -607,7 +688,7 @@ def _degenerate(clean: CleanScores, confidence: float, c_max: int) -> TailEstima
         current_best=user_value,
         best_possible=Interval(user_value, user_value, user_value),
         effective_dimension=EffectiveDimension(1, tuple(range(1, c_max + 1))),
-        noise=0.0,
+        noise=0.0 if noise is None else noise,
         threshold=user_value,
         tail_fraction=clean.values.size / clean.n_trials,
         fits_well=False,
@@ -617,5 +698,6 @@ def _degenerate(clean: CleanScores, confidence: float, c_max: int) -> TailEstima
         ),
         _clean=clean,
         _fits=(point,),
-        _state=_State(1.0, clean.values.size, point, None),
+        _state=_State(1.0, clean.values.size, point, None, noise=noise),
+        noise_known=noise is not None,
     )

@@ -35,7 +35,7 @@ import numpy as np
 
 from tailstop._data import check_bounds, check_direction, check_sequence, score_value
 from tailstop.errors import InvalidDataError, InvalidParameterError
-from tailstop.estimate import MAX_DIMENSION, MIN_TRIALS, TailEstimate, analyze
+from tailstop.estimate import MAX_DIMENSION, MIN_TRIALS, TailEstimate, _check_noise, analyze
 from tailstop.rules import Decision, GainBelow, Rule, SearchState, gain_interval
 
 __all__ = ["Monitor"]
@@ -157,6 +157,11 @@ class Monitor:
         stops. A finite score outside it is an ``InvalidDataError``.
     max_dimension : int, optional
         Cap on the effective dimension (passed to ``analyze``).
+    noise : float, optional
+        The seed noise's standard deviation when known (measured by re-running one
+        configuration with several seeds; 0 for a deterministic objective): every fit holds
+        it fixed (passed to ``analyze``), and so does the default rule's epsilon (the noise,
+        floored at 1% of the tail's width).
     refit_growth : float in [0, 1]
     refit_step : int >= 1
         Throttling of the refits. After a refit at ``m`` trials, the next one happens once the
@@ -218,6 +223,7 @@ class Monitor:
         confidence: float = 0.9,
         bounds: tuple[float, float] | None = None,
         max_dimension: int | None = None,
+        noise: float | None = None,
         refit_growth: float = 0.02,
         refit_step: int = 1,
     ):
@@ -240,6 +246,7 @@ class Monitor:
             if max_dimension is None
             else _integer(max_dimension, "max_dimension", 1, MAX_DIMENSION)
         )
+        self.noise = _check_noise(noise)
         if (
             isinstance(refit_growth, bool)
             or not isinstance(refit_growth, Real)
@@ -381,7 +388,8 @@ class Monitor:
                 "estimate_n_trials": None if est is None else est.n_trials,
                 "best_possible": None,
                 "effective_dimension": None,
-                "noise": None,
+                "noise": None if self.noise is None else self.noise,
+                "noise_known": self.noise is not None,
                 "expected_gain": self._last_gain,
                 "fits_well": None,
                 "fit_reason": None,
@@ -456,6 +464,7 @@ class Monitor:
                 confidence=self.confidence,
                 max_dimension=self.max_dimension,
                 bounds=self.bounds,
+                noise=self.noise,
                 previous=None if cold else self._estimate,
             )
         except _FIT_FAILURES as exc:

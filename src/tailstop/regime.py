@@ -119,6 +119,7 @@ def fit_tail(
     guides=None,
     same_c: bool = False,
     quick: bool = False,
+    noise: float | None = None,
 ):
     """Censored fit of the concave noisy quadratic to the ``tail_size`` best of ``ys``.
 
@@ -134,7 +135,8 @@ def fit_tail(
     the optimum within its basin, so the refit is a descent from ``warm_start`` alone (no
     screening starts). ``quick``: the global search with margins
     scaled to the tail's share (:func:`tailstop.fitting.fit_parameters`), for the
-    candidates of :func:`choose_regime`. Returns ``(distribution, threshold)``.
+    candidates of :func:`choose_regime`. ``noise``: a known seed noise, which fixes ``o``.
+    Returns ``(distribution, threshold)``.
     """
     from tailstop._localsearch import fit_near
     from tailstop.distributions import NoisyQuadraticDistribution
@@ -142,7 +144,7 @@ def fit_tail(
     from tailstop.fitting import fit_parameters
 
     threshold = tail_threshold(ys, tail_size)
-    constraints = tail_constraints(c_max, b_range)
+    constraints = tail_constraints(c_max, b_range, noise)
     limits = (threshold, np.inf)
     r = None
     if local and warm_start is not None:
@@ -164,8 +166,9 @@ def fit_tail(
 
 
 def fit_tails(ys: np.ndarray, tail_sizes: list, *, c_max: int = 10,
-              b_range: tuple[float, float] = (-np.inf, np.inf), quick: bool = True) -> list:
-    """``fit_tail(ys, k, c_max=c_max, b_range=b_range, quick=quick)`` for each ``k`` of
+              b_range: tuple[float, float] = (-np.inf, np.inf), quick: bool = True,
+              noise: float | None = None) -> list:
+    """``fit_tail(ys, k, c_max=c_max, b_range=b_range, quick=quick, noise=noise)`` for each ``k`` of
     ``tail_sizes``, the global searches in lock step
     (:func:`tailstop._lockstep.search_each`: the same fits, one Newton batch and one kernel
     call per step for all). An entry is the :class:`~tailstop.errors.FitError` that tail's
@@ -177,7 +180,7 @@ def fit_tails(ys: np.ndarray, tail_sizes: list, *, c_max: int = 10,
     from tailstop.distributions import NoisyQuadraticDistribution
 
     thresholds = [tail_threshold(ys, k) for k in tail_sizes]
-    constraints = tail_constraints(c_max, b_range)
+    constraints = tail_constraints(c_max, b_range, noise)
     problems = [
         dataclasses.replace(_setup(ys, (threshold, np.inf), constraints, True), quick=quick)
         for threshold in thresholds
@@ -206,12 +209,15 @@ def tail_threshold(ys: np.ndarray, tail_size: int) -> float:
     return threshold
 
 
-def tail_constraints(c_max: int, b_range=(-np.inf, np.inf)) -> dict:
-    """Fit constraints of a tail (maximise orientation): concave, ``c`` up to ``c_max``, and
-    ``b`` within the metric's known range ``b_range`` when one is given."""
-    constraints = {"convex": False, "c": (1, int(c_max))}
+def tail_constraints(c_max: int, b_range=(-np.inf, np.inf), noise: float | None = None) -> dict:
+    """Fit constraints of a tail (maximise orientation): concave, ``c`` up to ``c_max``,
+    ``b`` within the metric's known range ``b_range`` when one is given, and ``o`` fixed at
+    ``noise`` when the seed noise is known."""
+    constraints: dict = {"convex": False, "c": (1, int(c_max))}
     if np.isfinite(b_range).any():
         constraints["b"] = (float(b_range[0]), float(b_range[1]))
+    if noise is not None:
+        constraints["o"] = float(noise)
     return constraints
 
 
@@ -252,11 +258,13 @@ STABILITY_DOF = 3
 CANDIDATES_AT_ONCE = 4  # candidate tails whose quick fits are made together
 
 
-def stability_p_value(ys, shallow, deep, deep_threshold: float, shrink: float) -> float:
+def stability_p_value(ys, shallow, deep, deep_threshold: float, shrink: float,
+                      dof: int = STABILITY_DOF) -> float:
     """p-value of the deeper tail's deviance at the shallow fit (module docstring, 2).
 
     ``shrink`` is ``1 - k_h / k_j``: the share of the deeper fit's variance the shallow
-    fit does not also carry.
+    fit does not also carry; ``dof``: the fitted continuous parameters (a, b and o; 2 when
+    the noise is known).
     """
     from scipy import stats
 
@@ -268,7 +276,7 @@ def stability_p_value(ys, shallow, deep, deep_threshold: float, shrink: float) -
     deviance = 2.0 * (ys.size + 1) * (at_shallow - at_deep)
     if not np.isfinite(deviance):
         return 0.0
-    return float(stats.chi2.sf(max(deviance, 0.0) / shrink, STABILITY_DOF))
+    return float(stats.chi2.sf(max(deviance, 0.0) / shrink, dof))
 
 
 def choose_regime(
@@ -278,8 +286,12 @@ def choose_regime(
     c_max: int,
     b_range: tuple[float, float] = (-np.inf, np.inf),
     alpha: float = 0.1,
+    noise: float | None = None,
 ):
     """Choose the tail by ordered goodness-of-fit tests and ForwardStop (module docstring).
+
+    ``noise``: a known seed noise, which fixes ``o`` in every fit (the stability test then
+    has one degree of freedom fewer; the shape test keeps its table, made with ``o`` fitted).
 
     Returns ``(RegimeChoice, fitted distribution, threshold, deeper)``, ``deeper`` the
     ``(distribution, threshold)`` of the chosen tail's stability partner (the first candidate
@@ -295,7 +307,7 @@ def choose_regime(
         wanted = [j for j in dict.fromkeys(indices) if j not in fits]
         if wanted:
             found = fit_tails(ys, [int(sizes[j]) for j in wanted], c_max=c_max,
-                              b_range=b_range)
+                              b_range=b_range, noise=noise)
             fits.update(zip(wanted, found, strict=True))
         for j in indices:
             if isinstance(fits[j], Exception):
@@ -316,7 +328,8 @@ def choose_regime(
         p_stable = 1.0
         if h is not None:
             deep, deep_threshold = partner[0]
-            p_stable = stability_p_value(ys, dist, deep, deep_threshold, 1 - sizes[h] / sizes[j])
+            p_stable = stability_p_value(ys, dist, deep, deep_threshold, 1 - sizes[h] / sizes[j],
+                                         STABILITY_DOF - (noise is not None))
         p_values.append(min(1.0, 2.0 * min(p_shape, p_stable)))
         running -= np.log1p(-min(p_values[-1], 1 - 1e-16))
         if running > alpha * sizes.size:
@@ -326,7 +339,7 @@ def choose_regime(
     # the chosen tail and its partner: the full global searches, together in lock step
     h = deeper_index(sizes, chosen)
     full = fit_tails(ys, [int(sizes[j]) for j in (chosen, h) if j is not None], c_max=c_max,
-                     b_range=b_range, quick=False)
+                     b_range=b_range, quick=False, noise=noise)
     for found in full:
         if isinstance(found, Exception):
             raise found
