@@ -298,7 +298,7 @@ class OptunaCallback:
             if flag:
                 self._stopped_elsewhere = True
                 self._stop_reason = _flag_reason(flag)
-                if self._monitor.n_trials == 0:
+                if self._bound_monitor.n_trials == 0:
                     # the flag was there before this callback saw a trial: most likely a
                     # stopped study resumed, where stopping again surprises
                     logger.warning(
@@ -311,12 +311,12 @@ class OptunaCallback:
                                 self._stop_reason)
                 return True
         # trials still running when the stop came are observed too, for the report
-        refits = len(self._monitor.history)
+        refits = len(self._bound_monitor.history)
         self._observe_new_trials(study)
-        refitted = len(self._monitor.history) != refits
-        if self._stop_reason is None and self._monitor.should_stop:
-            self._stop_reason = str(self._monitor.reason)
-            self._stopped_at = self._monitor.n_trials
+        refitted = len(self._bound_monitor.history) != refits
+        if self._stop_reason is None and self._bound_monitor.should_stop:
+            self._stop_reason = str(self._bound_monitor.reason)
+            self._stopped_at = self._bound_monitor.n_trials
             logger.info("tailstop: stopping the study after %d trials: %s",
                         self._stopped_at, self._stop_reason)
         if self._stop_reason is None and refitted and study.user_attrs.get(self.stop_attr):
@@ -332,6 +332,13 @@ class OptunaCallback:
             )
             self._flag_written = True
         return self._stop_reason is not None
+
+    @property
+    def _bound_monitor(self) -> Monitor:
+        """The monitor, which :meth:`_bind` makes before anything reads it."""
+        monitor = self._monitor
+        assert monitor is not None  # the steps bind to the study first
+        return monitor
 
     def _bind(self, study: optuna.Study) -> None:
         if self._monitor is not None:
@@ -390,7 +397,9 @@ class OptunaCallback:
             scores = [self._score(t) for t in new]
             durations = [_seconds(t) for t in new]
             try:
-                self._monitor.update(self._scores + scores, durations=self._durations + durations)
+                self._bound_monitor.update(
+                    self._scores + scores, durations=self._durations + durations
+                )
             except InvalidDataError:  # a bad score: let observe single it out
                 pass
             else:
@@ -403,11 +412,11 @@ class OptunaCallback:
     def _observe(self, trial: FrozenTrial) -> None:
         score, duration = self._score(trial), _seconds(trial)
         try:
-            self._monitor.observe(score, duration=duration)
+            self._bound_monitor.observe(score, duration=duration)
         except InvalidDataError as exc:  # e.g. a score outside the declared bounds
             logger.warning("tailstop: trial %d counts as failed: %s", trial.number, exc)
             score = None
-            self._monitor.observe(None, duration=duration)
+            self._bound_monitor.observe(None, duration=duration)
         self._scores.append(score)
         self._durations.append(duration)
 
@@ -418,7 +427,7 @@ class OptunaCallback:
         return None
 
     def _write_report(self, study: optuna.Study) -> None:
-        monitor = self._monitor
+        monitor = self._bound_monitor
         key = (len(monitor.history), bool(monitor.should_stop))
         if key == self._written_key:
             return

@@ -280,7 +280,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         return False, None
 
     def _score_of(self, result: dict) -> float | None:
-        value = result.get(self.metric)
+        value: Any = result.get(self.metric)  # anything: checked below
         try:
             score = float(value)
         except (TypeError, ValueError):

@@ -7,9 +7,11 @@ infinities for diverged ones. Everything is checked here, once, and folded into 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from numbers import Real
+from typing import Any, cast
 
 import numpy as np
 
@@ -26,15 +28,25 @@ def check_direction(direction: object) -> str:
     raise InvalidParameterError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
 
 
+def is_real(value: object) -> bool:
+    """``isinstance(value, numbers.Real)``, as a plain bool.
+
+    Written out so that mypy, which does not know that ``float`` is registered as a
+    ``numbers.Real``, does not take the code after a check of a ``float`` parameter for
+    unreachable.
+    """
+    return isinstance(value, Real)
+
+
 def check_bounds(bounds: object) -> tuple[float, float] | None:
     """``None`` or a pair ``(low, high)`` with ``low < high``; either may be infinite, or
     ``None`` for no bound on that side (``(0, None)``: a loss that cannot go below 0)."""
     if bounds is None:
         return None
     try:
-        low, high = bounds  # type: ignore[misc]
-        low = -np.inf if low is None else float(low)
-        high = np.inf if high is None else float(high)
+        given_low, given_high = cast("tuple[Any, Any]", bounds)
+        low = -np.inf if given_low is None else float(given_low)
+        high = np.inf if given_high is None else float(given_high)
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(f"bounds must be a pair (low, high), got {bounds!r}") from exc
     if np.isnan(low) or np.isnan(high) or not low < high:
@@ -76,6 +88,7 @@ class CleanScores:
     @property
     def best(self) -> float:
         """The best finite score, in the user's orientation, exactly as given."""
+        assert self.scores is not None, "CleanScores.best needs the scores in order"
         finite = self.scores[np.isfinite(self.scores)]
         return float(finite.max() if self.direction == "maximize" else finite.min())
 
@@ -152,7 +165,9 @@ def clean_scores(
     check_sequence(scores)
     array = _float_array(scores)
     if array is None:
-        values = [score_value(score, i) for i, score in enumerate(scores)]  # type: ignore[union-attr]
+        # check_sequence made sure scores is iterable
+        iterable = cast("Iterable[object]", scores)
+        values = [score_value(score, i) for i, score in enumerate(iterable)]
         array = np.asarray(values, dtype=float).ravel()
     finite = np.isfinite(array)
     kept = array[finite]

@@ -84,7 +84,7 @@ class _MonitorCallback:
 
 
 def _callback(budget: int) -> Any:
-    options = {"budget": budget, "bounds": (0.0, 1.0), "max_dimension": 3}
+    options: dict[str, Any] = {"budget": budget, "bounds": (0.0, 1.0), "max_dimension": 3}
     try:
         from tailstop.callbacks import OptunaCallback
     except ImportError:

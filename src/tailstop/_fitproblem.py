@@ -173,7 +173,8 @@ class _Coarse:
     on it (a warm refit or a step along a profile descends on the full objective)."""
 
     def __init__(self, objective: SpacingObjective, sides):
-        self._objective, self._sides, self._value = objective, sides, None
+        self._objective, self._sides = objective, sides
+        self._value: SpacingObjective | None = None
 
     def __call__(self) -> SpacingObjective:
         if self._value is None:

@@ -11,6 +11,7 @@ Lagrangian penalised fit of :mod:`tailstop._leastgain` whose deviance is the cri
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +25,28 @@ NOISELESS_RESOLUTION = 1e-6  # a noiseless end this much closer to the best scor
 class GainEnds:
     """Searches of a :class:`tailstop._profile.Profile` (``self``) for the region's fits where
     more trials gain least; they use its fits, tolerances and :meth:`still_at_end`."""
+
+    # set by tailstop._profile.Profile
+    ys: np.ndarray
+    limits: tuple[float, float]
+    best_fit: Any
+    loss_hat: float
+    scale: float
+    ftol: float
+    fits: list[tuple[Any, float]]
+    kept: list[tuple[Any, float]]
+
+    if TYPE_CHECKING:  # defined by tailstop._profile.Profile
+
+        def constraints(self) -> dict: ...
+
+        def still_at_end(
+            self, fit: Any, critical: float, before: float | None = None
+        ) -> tuple[Any, float] | None: ...
+
+        def fit(
+            self, constraints: dict, warm: Any = None, *, screen: bool | str = True
+        ) -> tuple[Any, float]: ...
 
     def noiseless_end(self, critical: float, start, start_deviance: float, floor: float,
                       guess: float | None = None, guess_fit=None) -> float | None:
@@ -65,7 +88,9 @@ class GainEnds:
                     self.kept.append(shortcut)
                     return guess
         else:
-            u1 = _noiseless_aim(u0, start_deviance, None, None, critical)
+            aim0 = _noiseless_aim(u0, start_deviance, None, None, critical)
+            assert aim0 is not None  # start_deviance < critical here, so the aim exists
+            u1 = aim0
         end = (start, start_deviance)
         for _ in range(MAX_FITS_PER_END):
             b1 = floor + math.exp(u1)

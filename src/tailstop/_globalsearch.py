@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -211,6 +212,7 @@ def _screen_memo(problem: _Problem, coords: dict, memo: ScreenMemo | None = None
             starts += [(convex, c, np.zeros(0), 0.0) for c in problem.cs]
             continue
         if reuse:
+            assert memo is not None  # reuse implies a memo
             if convex not in memo.starts:  # nothing finite there in the screen kept
                 continue
             a, b, o, c, group = memo.starts[convex]
@@ -267,6 +269,14 @@ def _newton(X0, lower, upper, final: bool, ftol: float | None, hessians) -> Batc
 class _Batch:
     """Local searches from many starts of any (convex, c), stepped in lock step: one
     :class:`BatchedNewton` for all, one loss (hence kernel) call per form per step."""
+
+    # dicts by form here; _GroupBatch (tailstop._lockstep) keeps them per row instead and
+    # sets these to None, its group and unpruned to arrays and margin_scale to one per row
+    coords: Any
+    objectives: Any
+    group: np.ndarray | None
+    unpruned: np.ndarray | None
+    margin_scale: float | np.ndarray
 
     def __init__(
         self,
@@ -364,9 +374,11 @@ class _Batch:
                 break
 
     def _group_best(self) -> np.ndarray:
-        best = np.full(self.group.max() + 1, np.inf)
-        np.minimum.at(best, self.group, self.newton.f)
-        return best[self.group]
+        group = self.group
+        assert group is not None  # called only for a _GroupBatch
+        best = np.full(group.max() + 1, np.inf)
+        np.minimum.at(best, group, self.newton.f)
+        return best[group]
 
     def results(self) -> list:
         """(loss, convex, c, x, hessian) of every search with a finite loss."""
@@ -387,6 +399,7 @@ def _search(problem: _Problem, coords: dict | None = None, starts=None) -> FitRe
         starts, memo, _ = _screen_memo(problem, coords)
     if not starts:
         raise FitError("the fit found no parameters with a finite spacing loss.")
+    assert coords is not None  # given with the starts, else computed above
     batch = _Batch(
         coords,
         problem.coarse,

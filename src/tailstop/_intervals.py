@@ -51,16 +51,15 @@ def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: in
     ends, fits and deviances as guesses), None on a cold call. ``noise``: a known seed noise,
     which fixes ``o`` in every fit (and leaves no profile of ``o`` to search).
     """
-    reuse = previous is not None
-    guesses = previous.ends if reuse else {}
-    guess_fits = previous.end_fits if reuse else {}
-    guess_deviances = previous.end_deviances if reuse else {}
+    guesses = previous.ends if previous is not None else {}
+    guess_fits = previous.end_fits if previous is not None else {}
+    guess_deviances = previous.end_deviances if previous is not None else {}
     profile = new_profile(ys, dist, threshold, c_max, b_range, noise)
     tails = _tails(ys, threshold, deeper)
     # an update whose new trials all fell below the threshold keeps the ends that hold
-    profile.reuse_ends = reuse and tails[:2] == previous.tail[:2]
-    known = previous.dimension_deviances if reuse else {}
-    known_fits = previous.dimension_fits if reuse else {}
+    profile.reuse_ends = previous is not None and tails[:2] == previous.tail[:2]
+    known = previous.dimension_deviances if previous is not None else {}
+    known_fits = previous.dimension_fits if previous is not None else {}
     consistent, deviances, dimension_fits = consistent_dimensions(
         profile, dist, critical, c_max, known, known_fits
     )
@@ -82,13 +81,12 @@ def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: in
         # forecasts' lower end ranges over both (the partner's least-gain fit); its noise
         # ends would add time and, measured, no coverage.
         deep_profile = new_profile(ys, deeper[0], deeper[1], c_max, b_range, noise)
-        deep_profile.reuse_ends = reuse and tails[2:] == previous.tail[2:]
-        jobs.append((
-            deep_profile,
-            *({k[1:]: v for k, v in known.items() if k[0] == "deeper"}
-              for known in (guesses, guess_fits, guess_deviances)),
-            False,
-        ))
+        deep_profile.reuse_ends = previous is not None and tails[2:] == previous.tail[2:]
+        deep_guesses, deep_fits, deep_deviances = (
+            {k[1:]: v for k, v in known.items() if k[0] == "deeper"}
+            for known in (guesses, guess_fits, guess_deviances)
+        )
+        jobs.append((deep_profile, deep_guesses, deep_fits, deep_deviances, False))
     # the two tails' end searches side by side
     (ends, end_fits, end_deviances), *deep = profile_tails(jobs, critical, b_range)
     if union is None:  # a cold choice: the deeper candidate tails of many trials too
@@ -253,7 +251,7 @@ def _least_gain_end(profile: Profile, critical, b_range, ends, fits, deviances, 
         start, start_deviance = fits[("o", -1.0)], deviances[("o", -1.0)]
     best = float(profile.ys.max())
     if start is not None and float(start.o) == 0.0:
-        key = ("noiseless", "b", -1.0)
+        key: tuple = ("noiseless", "b", -1.0)
         floor = max(best, b_range[0])
         return key, profile.noiseless_end(
             critical, start, start_deviance, floor, guesses.get(key), guess_fits.get(key)

@@ -132,7 +132,7 @@ def _warm_starts(problem: _Problem, warm, fallback: bool, screen: bool | str,
     x0, settled = _edge_start(problem, cd, convex, c_prev, warm, settle=not fallback)
     local = [(convex, c_prev, x0)]
     # without the fallback only the neighbouring c are refined: screen only those
-    screened = problem if fallback else dataclasses.replace(
+    screened: _Problem | None = problem if fallback else dataclasses.replace(
         problem, cs=[c for c in problem.cs if c in near]
     )
     guarded = screen == "guarded" and not fallback

@@ -56,6 +56,10 @@ class _GroupBatch(_Batch):
     :func:`tailstop._newton._trust_region_step`); the stencil points that differ from others
     only there are not evaluated but copied."""
 
+    group: np.ndarray
+    unpruned: np.ndarray
+    margin_scale: np.ndarray
+
     def __init__(self, members: list, ftol: float | None, final: bool = True, hessians=None):
         # members: (coords by form, starts (convex, c, x), pruned, objective, margin scale)
         rows = [(g, *start) for g, member in enumerate(members) for start in member[1]]

@@ -195,9 +195,8 @@ class BatchedNewton:
         else:
             k = xm.shape[0]
             two = np.concatenate([radius_m, np.full(k, self.MAX_STEP)])
-            steps = _trust_region_step(
-                *(np.concatenate([x, x]) for x in (evals, evecs, g_eig)), two
-            )
+            evals2, evecs2, g_eig2 = (np.concatenate([x, x]) for x in (evals, evecs, g_eig))
+            steps = _trust_region_step(evals2, evecs2, g_eig2, two)
             unclipped = steps[:k]
             promise = model(steps[k:])
         step = np.minimum(np.maximum(xm + unclipped, lower), upper) - xm

@@ -11,12 +11,16 @@ region are plausible parameter vectors, over which forecasts take their range.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tailstop._gainends import GainEnds
 from tailstop.errors import ConstraintError, FitError
+
+if TYPE_CHECKING:
+    from tailstop._globalsearch import FitResult
+    from tailstop._spacing import SpacingObjective
 
 MAX_FITS_PER_END = 30
 MAX_RESTARTS = 3  # resumptions of an end's search from a better fit (another c, or past a wall)
@@ -49,7 +53,8 @@ class Profile(GainEnds):
         self.ftol = 1e-3 / self.scale
         self.fits: list[tuple[Any, float]] = []
         self.kept: list[tuple[Any, float]] = []  # the ends: where forecasts take their range
-        self._objective = None  # the loss of these data, built on first use
+        # the loss of these data, built on first use
+        self._objective: SpacingObjective | None = None
         self._deviances: dict = {}  # deviance_of's, by parameters
         # an update whose new trials all fell below the threshold (the tail's data unchanged,
         # only the censored count grew) may keep ends that still hold (still_at_end)
@@ -138,6 +143,7 @@ class Profile(GainEnds):
         full = self.constraints()
         full.update(constraints)
         start = warm or self.best_fit
+        r: FitResult | ConstraintError | FitError
         try:
             # the profile of b minimises over c too (the neighbouring values of the previous
             # point); along the noise, c stays (other c are consistent_dimensions's job)

@@ -146,12 +146,12 @@ def _score_limits(best: np.ndarray, best_possible: np.ndarray) -> tuple[float, f
     if everything.size == 0:
         return None
     finite = np.isfinite(best_possible)
-    robust = [best[np.isfinite(best)]]
+    parts = [best[np.isfinite(best)]]
     for column, quantiles in ((0, (0.05, 0.95)), (1, (0.1,)), (2, (0.9,))):
         values = best_possible[finite[:, column], column]
         if values.size:
-            robust.append(np.quantile(values, quantiles))
-    robust = np.concatenate(robust)
+            parts.append(np.quantile(values, quantiles))
+    robust = np.concatenate(parts)
     low, high = robust.min(), robust.max()
     if not everything.max() - everything.min() > 3.0 * (high - low) > 0.0:
         return None

@@ -63,7 +63,7 @@ def _tails(ys: np.ndarray, threshold: float, deeper) -> tuple:
     """``(threshold, points above it)`` of the chosen tail, then of its stability partner's:
     equal before and after an update exactly when the new trials fell below both thresholds
     (the tails' data are unchanged, only the censored count grew)."""
-    tails = (float(threshold), int(np.sum(ys > threshold)))
+    tails: tuple[float, ...] = (float(threshold), int(np.sum(ys > threshold)))
     if deeper is not None:
         tails += (float(deeper[1]), int(np.sum(ys > deeper[1])))
     return tails

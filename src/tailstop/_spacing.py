@@ -151,9 +151,9 @@ class SpacingObjective:
             group = np.floor(cumulative / total * budget * (1 - 1e-12)).astype(int)
             boundary = np.r_[group[1:] != group[:-1], True]
             ends |= free & boundary
-        keep = np.flatnonzero(ends)
-        ks = np.add.reduceat(self.ks, np.r_[0, keep[:-1] + 1])
-        zs = np.r_[self.zs[0], self.zs[keep + 1]]
+        last = np.flatnonzero(ends)  # each group's last bucket
+        ks = np.add.reduceat(self.ks, np.r_[0, last[:-1] + 1])
+        zs = np.r_[self.zs[0], self.zs[last + 1]]
         copy = object.__new__(SpacingObjective)
         copy._set(zs, ks, self.n)
         copy.n_lower, copy.n_upper = self.n_lower, self.n_upper

@@ -10,6 +10,7 @@ points good to ~1e-9.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 
@@ -250,7 +251,9 @@ class Standard:
         which, sign = ("sf", 1.0) if upper else ("cdf", -1.0)
         tables = self._tabulable and (fast or self._inverse is not None)
         m = self._guess(p, np.log(p), upper, tables=tables)
-        lo = hi = None  # the bracket, set up by the first step
+        # the bracket (arrays), set up by the first step
+        lo: Any = None
+        hi: Any = None
         active = np.arange(p.size)
         for iteration in range(_QUANTILE_ITERATIONS):
             everything = iteration == 0

@@ -85,7 +85,9 @@ class _RayExperimentPlateauStopper:
         return self.stop_all()
 
     def has_plateaued(self) -> bool:
-        return len(self._top_values) == self._top and np.std(self._top_values) <= self._std
+        return bool(
+            len(self._top_values) == self._top and np.std(self._top_values) <= self._std
+        )
 
     def stop_all(self) -> bool:
         return self.has_plateaued() and self._iterations >= self._patience

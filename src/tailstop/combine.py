@@ -21,6 +21,7 @@ __all__ = ["AllOf", "AnyOf", "all_of", "any_of"]
 
 class _Combination(Rule):
     _word = ""
+    rules: tuple[Rule, ...]
 
     def __init__(self, *rules: Rule):
         if not rules:
@@ -29,7 +30,10 @@ class _Combination(Rule):
         for rule in rules:
             if not isinstance(rule, Rule):
                 raise InvalidParameterError(f"not a tailstop rule: {rule!r}")
-            flat.extend(rule.rules if type(rule) is type(self) else (rule,))
+            if isinstance(rule, _Combination) and type(rule) is type(self):
+                flat.extend(rule.rules)  # flattened
+            else:
+                flat.append(rule)
         self.rules = tuple(flat)
         self.needs_estimate = any(rule.needs_estimate for rule in self.rules)
 

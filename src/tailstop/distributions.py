@@ -18,12 +18,17 @@ Duality: Y ~ Q_convex(a, b, c, o)  <=>  -Y ~ Q_concave(-b, -a, c, o).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import loggamma, ndtr, ndtri
 
 from tailstop import _moments, _standard
 from tailstop.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from tailstop._globalsearch import ScreenMemo
 
 __all__ = ["NoisyQuadraticDistribution", "QuadraticDistribution"]
 
@@ -122,6 +127,8 @@ class _Base:
     c: int
     o: float
     convex: bool
+    # on a fitted law (tailstop.fitting): the global search's screen, for a warm start
+    _fit_screen: ScreenMemo | None
 
     def _setup(self):
         width = self.b - self.a
@@ -231,10 +238,10 @@ class _Base:
         """The q-quantile of the best of n draws: ppf(q^(1/n)) when maximising,
         ppf(1 - (1 - q)^(1/n)) when minimising (``minimize=None``: ``convex``); n real > 0."""
         ns = _counts(ns)
-        q = np.asarray(q, dtype=float)
-        if q.ndim != 0:
-            raise InvalidParameterError(f"q must be a scalar, got {q!r}.")
-        q = float(_probabilities(q))
+        q_array = np.asarray(q, dtype=float)
+        if q_array.ndim != 0:
+            raise InvalidParameterError(f"q must be a scalar, got {q_array!r}.")
+        q = float(_probabilities(q_array))
         if _direction(minimize, self.convex):
             with np.errstate(divide="ignore"):
                 return self._quantile(-np.expm1(np.log1p(-q) / ns), upper=False)

@@ -179,7 +179,9 @@ class TailEstimate:
     @property
     def scores(self) -> np.ndarray:
         """Every trial's score in the order given, in the user's orientation; NaN = failed."""
-        return self._clean.scores
+        scores = self._clean.scores
+        assert scores is not None  # clean_scores keeps them
+        return scores
 
     # -- forecasts ------------------------------------------------------------------------
     @property
@@ -216,16 +218,18 @@ class TailEstimate:
         """The current best is the metric's best possible value: nothing can improve it."""
         return bool(self._clean.values.max() >= self._ceiling)
 
-    def prob_improvement(self, delta: float, k) -> float:
-        """Chance that ``k`` more trials improve the best by more than ``delta``."""
+    def prob_improvement(self, delta: float, k) -> np.ndarray:
+        """Chance that ``k`` more trials improve the best by more than ``delta`` (an array,
+        0-d for a scalar ``delta`` and ``k``)."""
         k = _check_trials(k)
         delta = _check_delta(delta)
         return forecast.prob_improvement(
             self._fits[0], self._clean.values.max(), delta, k, ceiling=self._ceiling
         )
 
-    def trials_to_gain(self, delta: float, probability: float = 0.5) -> float:
-        """Trials needed to improve the best by ``delta`` with ``probability``."""
+    def trials_to_gain(self, delta: float, probability: float = 0.5) -> np.ndarray:
+        """Trials needed to improve the best by ``delta`` with ``probability`` (an array, 0-d
+        for a scalar ``delta``)."""
         if not 0 <= probability < 1:
             raise InvalidParameterError(f"probability must be in [0, 1), got {probability}")
         delta = _check_delta(delta)
@@ -518,12 +522,15 @@ def _estimate(scores, direction: str, confidence: float, c_max: int, bounds,
         return _degenerate(clean, confidence, c_max, noise)  # equal to (nearly) float precision
     ys = _fit_ys(clean)
 
-    reuse = (
-        previous is not None
+    # the state an update reuses (None: a cold call, or one that chooses the tail afresh)
+    reused = (
+        previous._state
+        if previous is not None
         and n_finite < previous._state.selected_at * FULL_RESELECT_GROWTH
+        else None
     )
-    if reuse:
-        state = previous._state
+    if reused is not None:
+        state = reused
         # the threshold is kept (the trials above it form the tail), so new trials below it
         # leave the tail's data as they were
         tail_size = _kept_tail_size(ys, state, 0, state.tail_fraction, n_finite)
@@ -564,7 +571,7 @@ def _estimate(scores, direction: str, confidence: float, c_max: int, bounds,
     try:
         region = build_region(
             ys, dist, threshold, deeper, choice, union, c_max=c_max, b_range=b_range,
-            critical=critical, previous=previous._state if reuse else None, noise=noise,
+            critical=critical, previous=reused, noise=noise,
         )
     except (TailstopError, ValueError, RuntimeError) as exc:  # pragma: no cover - reported
         raise FitError(f"could not profile the fit: {exc}") from exc

@@ -29,11 +29,11 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from numbers import Real
-from typing import Any
+from typing import Any, SupportsInt, cast
 
 import numpy as np
 
-from tailstop._data import check_bounds, check_direction, check_sequence, score_value
+from tailstop._data import check_bounds, check_direction, check_sequence, is_real, score_value
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import MAX_DIMENSION, MIN_TRIALS, TailEstimate, _check_noise, analyze
 from tailstop.rules import Decision, GainBelow, Rule, SearchState, gain_interval
@@ -105,7 +105,7 @@ class _Tracker:
         self.duration_sum, self.duration_count = float(sum(known)), len(known)
 
     def reset(self) -> None:
-        self.__init__(self.direction)
+        type(self).__init__(self, self.direction)
 
     @property
     def n_trials(self) -> int:
@@ -235,7 +235,7 @@ class Monitor:
         self.rule = rule
         self.budget = None if budget is None else _integer(budget, "budget", 1)
         self.min_trials = _integer(min_trials, "min_trials", 1)
-        if isinstance(confidence, bool) or not isinstance(confidence, Real):
+        if isinstance(confidence, bool) or not is_real(confidence):
             raise InvalidParameterError(f"confidence must be a number, got {confidence!r}")
         if not 0.5 <= confidence < 1:
             raise InvalidParameterError(f"confidence must be in [0.5, 1), got {confidence}")
@@ -249,7 +249,7 @@ class Monitor:
         self.noise = _check_noise(noise)
         if (
             isinstance(refit_growth, bool)
-            or not isinstance(refit_growth, Real)
+            or not is_real(refit_growth)
             or not (0 <= refit_growth <= 1)
         ):
             raise InvalidParameterError(f"refit_growth must be in [0, 1], got {refit_growth!r}")
@@ -429,7 +429,8 @@ class Monitor:
         fixed = getattr(self.rule, "horizon", None)
         if isinstance(fixed, int):
             return fixed
-        return int(state.remaining) if state.budget is not None else state.n_trials
+        remaining = state.remaining  # None exactly when there is no budget
+        return int(remaining) if remaining is not None else state.n_trials
 
     def _waiting_reason(self, n: int) -> str:
         return f"{n} of min_trials={self.min_trials} trials finished; continue"
@@ -568,9 +569,10 @@ def _gain_record(estimate: TailEstimate, horizon: int) -> dict[str, float]:
 
 def _integer(value: object, name: str, minimum: int, maximum: int | None = None) -> int:
     ok = not isinstance(value, bool) and isinstance(value, Real) and float(value).is_integer()
+    number = cast(SupportsInt, value)  # a Real when ok
     if ok:
-        ok = int(value) >= minimum and (maximum is None or int(value) <= maximum)
+        ok = int(number) >= minimum and (maximum is None or int(number) <= maximum)
     if not ok:
         upper = "" if maximum is None else f" and <= {maximum}"
         raise InvalidParameterError(f"{name} must be an integer >= {minimum}{upper}, got {value!r}")
-    return int(value)
+    return int(number)

@@ -298,7 +298,7 @@ def choose_regime(
     with at most half its points), or None when there is none.
     """
     sizes = candidate_tail_sizes(n_finite)
-    fits: dict[int, tuple] = {}
+    fits: dict[int, tuple | Exception] = {}  # a tail's fit, or the FitError it raised
 
     def fit(*indices: int) -> list:
         # The candidates' tests take quick fits, those a test needs (a candidate and its
@@ -310,8 +310,9 @@ def choose_regime(
                               b_range=b_range, noise=noise)
             fits.update(zip(wanted, found, strict=True))
         for j in indices:
-            if isinstance(fits[j], Exception):
-                raise fits[j]
+            found_j = fits[j]
+            if isinstance(found_j, Exception):
+                raise found_j
         return [fits[j] for j in indices]
 
     p_values: list[float] = []

@@ -30,7 +30,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from numbers import Real
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsInt, cast
 
 import numpy as np
 
@@ -262,9 +262,10 @@ def _count(value: object, name: str, minimum: int = 1) -> int:
         not isinstance(value, int) and not (isinstance(value, Real) and float(value).is_integer())
     ):
         raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if int(value) < minimum:
+    number = cast(SupportsInt, value)  # an int or an integral Real
+    if int(number) < minimum:
         raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return int(number)
 
 
 def _fmt(x: float, other: float | None = None) -> str:
@@ -355,14 +356,16 @@ class GainBelow(Rule):
         """The horizon in use and how it was chosen."""
         if self.horizon is not None:
             return self.horizon, "trials"
-        if state.budget is not None:
-            return int(state.remaining), "trials left in the budget"
+        remaining = state.remaining  # None exactly when there is no budget
+        if remaining is not None:
+            return int(remaining), "trials left in the budget"
         return int(state.n_trials), "more trials (as many as so far)"
 
     def decide(self, estimate: TailEstimate | None, state: SearchState) -> Decision:
         settled = self._without_the_law(estimate, state)
         if settled is not None:
             return settled
+        assert estimate is not None  # _without_the_law settles a missing estimate
         epsilon, source = self.threshold(estimate)
         horizon, horizon_text = self.horizon_for(state)
         low, high = gain_bracket(estimate, horizon) if horizon > 0 else (0.0, 0.0)
@@ -387,7 +390,7 @@ class GainBelow(Rule):
             f"the upper end of the {estimate.confidence:.0%} interval of the expected gain over "
             f"{horizon} {horizon_text} {bound} {relation} {_fmt(epsilon, gain)} ({source})"
         )
-        if chance is not None:
+        if chance is not None and self.probability is not None:  # chance implies probability
             word = "<" if chance < self.probability else ">="
             reason += (
                 f" and the chance to gain more than that is at most {chance:.2g} {word} "
@@ -434,6 +437,7 @@ class NearOptimum(Rule):
         settled = self._without_the_law(estimate, state)
         if settled is not None:
             return settled
+        assert estimate is not None  # _without_the_law settles a missing estimate
         gap = float(estimate.remaining_gain.high)
         stop = gap <= self.epsilon
         relation = "<=" if stop else ">"
@@ -498,6 +502,7 @@ class CostBenefit(Rule):
         settled = self._without_the_law(estimate, state)
         if settled is not None:
             return settled
+        assert estimate is not None  # _without_the_law settles a missing estimate
         cost = self.cost_per_trial
         cost_text = "cost per trial"
         if cost is None:
