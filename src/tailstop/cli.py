@@ -126,8 +126,8 @@ def _add_noise(parser: argparse.ArgumentParser) -> None:
         type=_noise,
         metavar="STD",
         help="the seed noise's standard deviation, when known (the std of one configuration's "
-        "scores over several seeds; 0 for a deterministic objective): held fixed in every "
-        "fit instead of estimated",
+        "scores over several seeds; 0 for a deterministic objective): the point estimates "
+        "come from fits that hold it fixed (the intervals span fits that estimate it too)",
     )
 
 

@@ -416,13 +416,13 @@ def analyze(
         The seed noise's standard deviation, when known: measured by re-running one
         configuration with several seeds (their scores' sample std), or 0 for a deterministic
         objective. The point estimates (best possible, effective dimension, every forecast's
-        estimate, the threshold) then come from fits that hold it fixed instead of estimating
-        it, which is where small searches err most: from 64 trials the fitted noise runs about
-        twice the truth, and the forecast gains with it. The intervals span those fits and the
-        ones with the noise fitted, as without ``noise`` (fits that hold it fixed alone give
-        intervals that cover too rarely when the tail is not exactly the law), so they keep
-        their coverage and do not carry the given value's own error; the call costs about
-        1.4 times as much.
+        estimate) then come from fits that hold it fixed instead of estimating it, which is
+        where small searches err most: from 64 trials the fitted noise runs about twice the
+        truth, and the forecast gains with it. The tail is the one chosen with the noise
+        fitted (its tests hold their level so; choosing with the noise held made the
+        forecasts worse). The intervals span both fits, as without ``noise`` (fits that hold
+        it alone give intervals that cover too rarely when the tail is not exactly the law),
+        so they keep their coverage and do not carry the given value's own error.
     previous : TailEstimate, optional
         The estimate before the latest trials: reused as a warm start, and until the search
         has grown by 10% also for its threshold (kept at its value) and for the effective
@@ -470,7 +470,8 @@ def analyze(
     if previous is not None:
         free_previous = previous._free or (previous if previous._state.noise is None else None)
     free = _estimate(scores, direction, confidence, c_max, bounds, None, free_previous)
-    fixed = _estimate(scores, direction, confidence, c_max, bounds, noise, previous)
+    fixed = _estimate(scores, direction, confidence, c_max, bounds, noise, previous,
+                      choice=free._state.regime)
     return _with_free_region(fixed, free)
 
 
@@ -497,9 +498,11 @@ def _with_free_region(fixed: TailEstimate, free: TailEstimate) -> TailEstimate:
 
 
 def _estimate(scores, direction: str, confidence: float, c_max: int, bounds,
-              noise: float | None, previous: TailEstimate | None) -> TailEstimate:
+              noise: float | None, previous: TailEstimate | None,
+              choice: regime.RegimeChoice | None = None) -> TailEstimate:
     """:func:`analyze` with the noise fitted (``noise`` None) or held at ``noise``, every
-    interval from those fits alone."""
+    interval from those fits alone. ``choice``: the tail a cold call fits (the one chosen
+    with the noise fitted), instead of choosing one."""
     if previous is not None and previous._state.noise != noise:
         previous = None  # fitted under another noise: nothing to reuse
     clean = clean_scores(scores, direction, bounds)
@@ -559,6 +562,12 @@ def _estimate(scores, direction: str, confidence: float, c_max: int, bounds,
             )
         choice, selected_at = state.regime, state.selected_at
         union = state.union  # the deeper tails' part of the region, as chosen then
+    elif choice is not None and choice.candidates[0] == n_finite:
+        dist, threshold, deeper = regime.fit_chosen(
+            ys, choice, c_max=c_max, b_range=b_range, noise=noise
+        )
+        selected_at = n_finite
+        union = None
     else:
         choice, dist, threshold, deeper = regime.choose_regime(
             ys, n_finite, c_max=c_max, b_range=b_range, noise=noise

@@ -159,9 +159,10 @@ class Monitor:
         Cap on the effective dimension (passed to ``analyze``).
     noise : float, optional
         The seed noise's standard deviation when known (measured by re-running one
-        configuration with several seeds; 0 for a deterministic objective): every fit holds
-        it fixed (passed to ``analyze``), and so does the default rule's epsilon (the noise,
-        floored at 1% of the tail's width).
+        configuration with several seeds; 0 for a deterministic objective): the estimate's
+        point values come from fits that hold it fixed (passed to ``analyze``, which
+        documents it), and the default rule's epsilon is then this noise (floored at 1% of
+        the tail's width).
     refit_growth : float in [0, 1]
     refit_step : int >= 1
         Throttling of the refits. After a refit at ``m`` trials, the next one happens once the

@@ -56,7 +56,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MIN_TAIL", "RegimeChoice", "anderson_darling", "candidate_tail_sizes", "forward_stop"]
+__all__ = [
+    "MIN_TAIL",
+    "RegimeChoice",
+    "anderson_darling",
+    "candidate_tail_sizes",
+    "fit_chosen",
+    "forward_stop",
+]
 
 MIN_TAIL = 10
 GRID_RATIO = 1.3
@@ -337,7 +344,24 @@ def choose_regime(
             break
     rejected = forward_stop(np.asarray(p_values), alpha)
     chosen = min(rejected, sizes.size - 1)
-    # the chosen tail and its partner: the full global searches, together in lock step
+    choice = RegimeChoice(
+        tail_size=int(sizes[chosen]),
+        threshold=tail_threshold(ys, int(sizes[chosen])),
+        candidates=tuple(int(k) for k in sizes),
+        p_values=tuple(p_values),
+        rejected=rejected,
+    )
+    return (choice, *fit_chosen(ys, choice, c_max=c_max, b_range=b_range, noise=noise))
+
+
+def fit_chosen(ys: np.ndarray, choice: RegimeChoice, *, c_max: int,
+               b_range: tuple[float, float] = (-np.inf, np.inf), noise: float | None = None):
+    """``(distribution, threshold, deeper)`` of the tail ``choice`` chose and of its
+    stability partner (``deeper``: ``(distribution, threshold)``, or None when there is
+    none), from the full global search, the two in lock step. With a known ``noise`` the
+    tail is the one chosen with the noise fitted (:func:`tailstop.estimate.analyze`)."""
+    sizes = np.asarray(choice.candidates)
+    chosen = int(np.flatnonzero(sizes == choice.tail_size)[0])
     h = deeper_index(sizes, chosen)
     full = fit_tails(ys, [int(sizes[j]) for j in (chosen, h) if j is not None], c_max=c_max,
                      b_range=b_range, quick=False, noise=noise)
@@ -345,15 +369,7 @@ def choose_regime(
         if isinstance(found, Exception):
             raise found
     (dist, threshold), *partner = full
-    deeper = partner[0] if partner else None
-    choice = RegimeChoice(
-        tail_size=int(sizes[chosen]),
-        threshold=threshold,
-        candidates=tuple(int(k) for k in sizes),
-        p_values=tuple(p_values),
-        rejected=rejected,
-    )
-    return choice, dist, threshold, deeper
+    return dist, threshold, (partner[0] if partner else None)
 
 
 def deeper_index(sizes: np.ndarray, j: int) -> int | None:
