@@ -27,9 +27,10 @@ ADAPTERS = {
     "tailstop.callbacks._ray": "ray.tune",
 }
 
-# private modules whose functions are public under another name (tailstop.rules.gain_interval,
+# private modules whose functions are public under another name (tailstop.analyze,
+# tailstop.rules.gain_interval,
 # tailstop.plot.progress)
-RE_EXPORTED = {"tailstop._gains", "tailstop._progress_plot"}
+RE_EXPORTED = {"tailstop._analyze", "tailstop._gains", "tailstop._progress_plot"}
 
 
 def _modules() -> list[str]:

@@ -628,7 +628,8 @@ def test_transforms_a_hair_outside_the_unit_interval_do_not_break_the_fit_check(
     the goodness-of-fit check clips them (the band check refuses non-probabilities) rather
     than raise out of analyze, inside a live search."""
     from tailstop import regime
-    from tailstop.estimate import _fit_ys, _judge
+    from tailstop._analyze import _judge
+    from tailstop.estimate import _fit_ys
     from tailstop.synthetic import make_problem
 
     problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
