@@ -80,7 +80,10 @@ def analyze(
         fitted (its tests hold their level so; choosing with the noise held made the
         forecasts worse). The intervals span both fits, as without ``noise`` (fits that hold
         it alone give intervals that cover too rarely when the tail is not exactly the law),
-        so they keep their coverage and do not carry the given value's own error.
+        so they keep their coverage and do not carry the given value's own error. Measure
+        it on a typical good configuration: the best one was selected partly for luck, which
+        favours configurations whose scores vary more, and a noise too large promises gains
+        too large.
     previous : TailEstimate, optional
         The estimate before the latest trials: reused as a warm start, and until the search
         has grown by 10% also for its threshold (kept at its value) and for the effective
