@@ -26,19 +26,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_noisy_search import make_evaluate, suggest
+from check_noisy_search import run_search
 
 
 def main() -> None:
-    import optuna
-
     from tailstop import analyze
     from tailstop.errors import TailstopError
     from tailstop.nonparametric import EmpiricalDistribution
@@ -51,21 +48,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=256)
     parser.add_argument("--seeds", type=int, default=5, help="re-runs of a configuration")
     args = parser.parse_args()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.simplefilter("ignore")
-    evaluate = make_evaluate()
-    params: list[dict] = []
-
-    def objective(trial):
-        params.append(suggest(trial))
-        return evaluate(params[-1], trial.number)
-
-    start = time.perf_counter()
-    study = optuna.create_study(direction="minimize",
-                                sampler=optuna.samplers.RandomSampler(seed=args.seed))
-    study.optimize(objective, n_trials=args.trials)
-    scores = np.array([t.value for t in study.trials])
-    print(f"{args.trials} trials in {time.perf_counter() - start:.0f} s, best {scores.min():.3f}")
+    scores, params, evaluate = run_search(args.trials, args.seed)
 
     # the expected best (lowest) of k draws from all trials
     truth = -float(EmpiricalDistribution(-scores).average_tuning_curve(args.k))

@@ -57,18 +57,12 @@ def suggest(trial) -> dict:
     }
 
 
-def main() -> None:
+def run_search(trials: int, seed: int) -> tuple[np.ndarray, list[dict], object]:
+    """``trials`` trials of Optuna's ``RandomSampler(seed)``, trial ``i`` evaluated with seed
+    ``i``: ``(scores, the sampled hyperparameters, evaluate)``."""
     import optuna
 
-    from tailstop import Monitor, analyze
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=1500)
-    parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--reseeds", type=int, default=12)
-    args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.simplefilter("ignore")
     evaluate = make_evaluate()
     params: list[dict] = []
 
@@ -78,10 +72,23 @@ def main() -> None:
 
     start = time.perf_counter()
     study = optuna.create_study(direction="minimize",
-                                sampler=optuna.samplers.RandomSampler(seed=args.seed))
-    study.optimize(objective, n_trials=args.trials)
+                                sampler=optuna.samplers.RandomSampler(seed=seed))
+    study.optimize(objective, n_trials=trials)
     scores = np.array([t.value for t in study.trials])
-    print(f"{args.trials} trials in {time.perf_counter() - start:.0f} s, best {scores.min():.3f}")
+    print(f"{trials} trials in {time.perf_counter() - start:.0f} s, best {scores.min():.3f}")
+    return scores, params, evaluate
+
+
+def main() -> None:
+    from tailstop import Monitor, analyze
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=1500)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--reseeds", type=int, default=12)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    scores, params, evaluate = run_search(args.trials, args.seed)
 
     print("1. analyze on the first n trials (bounds (0, None)):")
     for n in (100, 300, 1000, args.trials):

@@ -389,7 +389,7 @@ class Monitor:
                 "estimate_n_trials": None if est is None else est.n_trials,
                 "best_possible": None,
                 "effective_dimension": None,
-                "noise": None if self.noise is None else self.noise,
+                "noise": self.noise,  # the given one until a fit
                 "noise_known": self.noise is not None,
                 "expected_gain": self._last_gain,
                 "fits_well": None,
