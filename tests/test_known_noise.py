@@ -121,3 +121,12 @@ def test_a_monitor_passes_the_noise_to_every_refit(noisy_search):
     assert monitor.noise == problem.noise
     assert monitor.estimate.noise_known and monitor.estimate.noise == problem.noise
     assert len(monitor.history) >= 2
+
+
+def test_the_callbacks_refuse_an_invalid_noise_at_construction():
+    pytest.importorskip("optuna")
+    from tailstop.callbacks import OptunaCallback
+
+    with pytest.raises(InvalidParameterError, match="noise"):
+        OptunaCallback(noise=-0.1)
+    assert OptunaCallback(noise=0.01) is not None

@@ -23,6 +23,7 @@ from tailstop.rules import (
     all_of,
     any_of,
 )
+from tailstop.seednoise import seed_noise
 
 __version__ = "0.1.0.dev0"
 
@@ -59,4 +60,5 @@ __all__ = [
     "errors",
     "replay",
     "rules",
+    "seed_noise",
 ]

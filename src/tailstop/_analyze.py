@@ -71,19 +71,18 @@ def analyze(
         and its interval stay within it, and no forecast goes beyond it (a current best at
         the bound has nothing left to gain); a score outside raises ``InvalidDataError``.
     noise : float, optional
-        The seed noise's standard deviation, when known: measured by re-running one
-        configuration with several seeds (their scores' sample std), or 0 for a deterministic
-        objective. The point estimates (best possible, effective dimension, every forecast's
-        estimate) then come from fits that hold it fixed instead of estimating it, which is
-        where small searches err most: from 64 trials the fitted noise runs about twice the
-        truth, and the forecast gains with it. The tail is the one chosen with the noise
-        fitted (its tests hold their level so; choosing with the noise held made the
-        forecasts worse). The intervals span both fits, as without ``noise`` (fits that hold
-        it alone give intervals that cover too rarely when the tail is not exactly the law),
-        so they keep their coverage and do not carry the given value's own error. Measure
-        it on a typical good configuration: the best one was selected partly for luck, which
-        favours configurations whose scores vary more, and a noise too large promises gains
-        too large.
+        The seed noise's standard deviation, when known: measured by re-running several good
+        configurations with a few new seeds each (:func:`tailstop.seed_noise` pools them), or 0
+        for a deterministic objective. The point estimates (best possible, effective dimension,
+        every forecast's estimate) then come from fits that hold it fixed instead of estimating
+        it, which is where small searches err most: from 64 trials the fitted noise runs about
+        twice the truth, and the forecast gains with it. The tail is the one chosen with the
+        noise fitted (its tests hold their level so; choosing with the noise held made the
+        forecasts worse). The intervals span both fits, as without ``noise`` (fits that hold it
+        alone give intervals that cover too rarely when the tail is not exactly the law), so
+        they keep their coverage and do not carry the given value's own error. Do not measure it
+        on the best configuration alone: the best was selected partly for luck, which favours
+        configurations whose scores vary more, and a noise too large promises gains too large.
     previous : TailEstimate, optional
         The estimate before the latest trials: reused as a warm start, and until the search
         has grown by 10% also for its threshold (kept at its value) and for the effective

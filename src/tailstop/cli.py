@@ -125,8 +125,9 @@ def _add_noise(parser: argparse.ArgumentParser) -> None:
         "--noise",
         type=_noise,
         metavar="STD",
-        help="the seed noise's standard deviation, when known (the std of one configuration's "
-        "scores over several seeds; 0 for a deterministic objective): the point estimates "
+        help="the seed noise's standard deviation, when known (the pooled std of several good "
+        "configurations' scores over a few seeds each, as tailstop.seed_noise computes it; 0 "
+        "for a deterministic objective): the point estimates "
         "come from fits that hold it fixed (the intervals span fits that estimate it too)",
     )
 

@@ -158,8 +158,9 @@ class Monitor:
     max_dimension : int, optional
         Cap on the effective dimension (passed to ``analyze``).
     noise : float, optional
-        The seed noise's standard deviation when known (measured by re-running one
-        configuration with several seeds; 0 for a deterministic objective): the estimate's
+        The seed noise's standard deviation when known (several good configurations re-run
+        with a few seeds, pooled by :func:`tailstop.seed_noise`; 0 for a deterministic
+        objective): the estimate's
         point values come from fits that hold it fixed (passed to ``analyze``, which
         documents it), and the default rule's epsilon is then this noise (floored at 1% of
         the tail's width).
