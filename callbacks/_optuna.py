@@ -27,6 +27,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from tailstop.errors import InvalidDataError, InvalidParameterError
+from tailstop.estimate import _check_noise
 from tailstop.monitor import Monitor
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -260,6 +261,19 @@ class OptunaCallback:
     def should_stop(self, study: optuna.Study) -> bool:
         """:meth:`update`, then whether the search should stop (here or in another worker)."""
         return self._step(study)
+
+    def set_noise(self, noise: float | None) -> TailEstimate | None:
+        """Give a known seed noise mid-search (``None`` withdraws it); refits at once.
+
+        See :meth:`tailstop.Monitor.set_noise`. The study's report shows it from the next
+        trial on (or the next :meth:`update`). Raises ``InvalidParameterError`` for an
+        invalid value, changing nothing.
+        """
+        value = _check_noise(noise)
+        with self._lock:
+            self._monitor_options["noise"] = value
+            monitor = self._monitor
+        return None if monitor is None else monitor.set_noise(value)
 
     def clear_stop(self, study: optuna.Study) -> None:
         """Withdraw a broadcast stop so the study can be optimised further."""

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from ray import tune
 
 from tailstop.errors import InvalidDataError, InvalidParameterError
+from tailstop.estimate import _check_noise
 from tailstop.monitor import Monitor, check_score
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -257,6 +258,16 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     def n_errors(self) -> int:
         """How many of the stopper's own calls failed (each was logged)."""
         return self._errors
+
+    def set_noise(self, noise: float | None) -> TailEstimate | None:
+        """Give a known seed noise mid-experiment (``None`` withdraws it); refits at once.
+
+        See :meth:`tailstop.Monitor.set_noise`. Raises ``InvalidParameterError`` for an
+        invalid value, changing nothing.
+        """
+        value = _check_noise(noise)
+        self._options["noise"] = value  # for a copy of the stopper (pickling)
+        return self._monitor.set_noise(value)
 
     def report(self) -> dict:
         """The monitor's plain-JSON report, with the number of recorded trials."""

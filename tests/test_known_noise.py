@@ -130,3 +130,66 @@ def test_the_callbacks_refuse_an_invalid_noise_at_construction():
     with pytest.raises(InvalidParameterError, match="noise"):
         OptunaCallback(noise=-0.1)
     assert OptunaCallback(noise=0.01) is not None
+
+
+def test_a_noise_given_mid_search_refits_at_once_and_holds_from_then_on(noisy_search):
+    problem, ys = noisy_search
+    monitor = Monitor("maximize", min_trials=20, refit_step=40)
+    assert monitor.set_noise(problem.noise) is None  # no fit yet: only remembered
+    assert monitor.noise == problem.noise
+    assert monitor.set_noise(None) is None and monitor.noise is None
+    for score in ys[:60]:
+        monitor.observe(float(score))
+    assert not monitor.estimate.noise_known
+    refits = len(monitor.history)
+
+    estimate = monitor.set_noise(problem.noise)
+    assert len(monitor.history) == refits + 1  # refitted now, not at the next scheduled refit
+    assert estimate is monitor.estimate and estimate.n_trials == 60
+    assert estimate.noise_known and estimate.noise == problem.noise
+    assert monitor.report()["noise_known"]
+    assert monitor.set_noise(problem.noise) is estimate  # the same value: nothing to do
+    assert len(monitor.history) == refits + 1
+    for score in ys[60:120]:
+        monitor.observe(float(score))
+    assert monitor.estimate.n_trials > 60 and monitor.estimate.noise == problem.noise
+
+    monitor.set_noise(None)  # withdrawn: fitted again
+    assert not monitor.estimate.noise_known
+
+
+@pytest.mark.parametrize("bad", [-0.1, math.nan, "0.1", True])
+def test_an_invalid_noise_mid_search_changes_nothing(noisy_search, bad):
+    _, ys = noisy_search
+    monitor = Monitor("maximize", min_trials=20, noise=0.01)
+    for score in ys[:40]:
+        monitor.observe(float(score))
+    before, history = monitor.estimate, monitor.history
+    with pytest.raises(InvalidParameterError, match="noise"):
+        monitor.set_noise(bad)
+    assert monitor.noise == 0.01 and monitor.estimate is before and monitor.history == history
+
+
+def test_the_optuna_callback_takes_a_noise_mid_search(noisy_search):
+    optuna = pytest.importorskip("optuna")
+    from tailstop.callbacks import OptunaCallback
+
+    problem, ys = noisy_search
+    scores = iter(ys.tolist())
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler())
+    callback = OptunaCallback(min_trials=20)
+    with pytest.raises(InvalidParameterError, match="noise"):
+        callback.set_noise(-1.0)
+    study.optimize(lambda trial: next(scores), n_trials=50, callbacks=[callback])
+    assert not callback.estimate.noise_known
+
+    estimate = callback.set_noise(problem.noise)
+    assert estimate.noise_known and estimate.noise == problem.noise
+    study.optimize(lambda trial: next(scores), n_trials=1, callbacks=[callback])
+    assert study.user_attrs["tailstop:report"]["noise_known"]
+    # a callback that has not bound to a study yet keeps the value for its monitor
+    fresh = OptunaCallback(min_trials=20)
+    assert fresh.set_noise(problem.noise) is None
+    fresh.update(study)
+    assert fresh.monitor.noise == problem.noise and fresh.estimate.noise_known

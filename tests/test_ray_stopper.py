@@ -249,3 +249,18 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
             first_fit = n
     # the one refit, in the background: on the trials recorded by then
     assert first_fit <= stopper.report()["estimate_n_trials"] <= stopper.monitor.n_trials
+
+
+def test_takes_a_noise_mid_experiment_and_keeps_it_in_a_copy():
+    stopper = RayTuneStopper("score", "max", budget=1000, min_trials=20, background=False)
+    scores = np.random.default_rng(3).normal(size=40)
+    for i, score in enumerate(scores):
+        stopper(f"t{i}", final(float(score)))
+    assert stopper.estimate is not None and not stopper.estimate.noise_known
+    with pytest.raises(TailstopError, match="noise"):
+        stopper.set_noise(float("nan"))
+    estimate = stopper.set_noise(0.5)
+    assert estimate.noise_known and estimate.noise == 0.5
+    assert stopper.report()["noise_known"]
+    copy = pickle.loads(pickle.dumps(stopper))
+    assert copy.monitor.noise == 0.5

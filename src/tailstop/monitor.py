@@ -248,7 +248,7 @@ class Monitor:
             if max_dimension is None
             else _integer(max_dimension, "max_dimension", 1, MAX_DIMENSION)
         )
-        self.noise = _check_noise(noise)
+        self._noise = _check_noise(noise)
         if (
             isinstance(refit_growth, bool)
             or not is_real(refit_growth)
@@ -323,6 +323,27 @@ class Monitor:
                 self._attempted_at, self._estimate = None, None
             self._after_change(force=not grown, cold=not grown)
 
+    def set_noise(self, noise: float | None) -> TailEstimate | None:
+        """Give a known seed noise mid-search (``None`` withdraws it) and refit at once.
+
+        For a noise measured while the search runs (:func:`tailstop.seed_noise`): every later
+        refit holds it, and the default rule's epsilon becomes it. Returns the latest
+        estimate, as :meth:`refit` does; a refit that fails is logged and recorded as any
+        other, and the noise stays set. An invalid value raises ``InvalidParameterError``
+        and changes nothing.
+        """
+        value = _check_noise(noise)
+        with self._lock:
+            if value == self._noise:
+                return self._estimate
+            self._noise = value
+            return self.refit()
+
+    @property
+    def noise(self) -> float | None:
+        """The known seed noise every refit holds (``None``: fitted); see :meth:`set_noise`."""
+        return self._noise
+
     def refit(self) -> TailEstimate | None:
         """Refit now (if there are enough trials) and decide; returns the latest estimate."""
         with self._lock:
@@ -390,8 +411,8 @@ class Monitor:
                 "estimate_n_trials": None if est is None else est.n_trials,
                 "best_possible": None,
                 "effective_dimension": None,
-                "noise": self.noise,  # the given one until a fit
-                "noise_known": self.noise is not None,
+                "noise": self._noise,  # the given one until a fit
+                "noise_known": self._noise is not None,
                 "expected_gain": self._last_gain,
                 "fits_well": None,
                 "fit_reason": None,
@@ -467,7 +488,7 @@ class Monitor:
                 confidence=self.confidence,
                 max_dimension=self.max_dimension,
                 bounds=self.bounds,
-                noise=self.noise,
+                noise=self._noise,
                 previous=None if cold else self._estimate,
             )
         except _FIT_FAILURES as exc:
