@@ -6,8 +6,13 @@ hyperparameters, a smooth optimum, and seed noise (two runs of one configuration
 writes its report to ``study.user_attrs["tailstop:report"]`` and stops the study when the
 expected gain over the rest of the budget is below the seed noise.
 
+With ``--measure-noise N`` the search pauses after N trials to measure its seed noise the way
+the README recommends (the five best configurations re-run with three new seeds each, pooled by
+``tailstop.seed_noise``), hands it to the callback (``set_noise``) and goes on.
+
     python examples/optuna_random_search.py               # budget of 300 trials
     python examples/optuna_random_search.py --trials 60   # a quick run
+    python examples/optuna_random_search.py --measure-noise 64
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import math
 import numpy as np
 import optuna
 from tailstop.callbacks import OptunaCallback
+
+from tailstop import seed_noise
 
 
 def validation_accuracy(lr: float, dropout: float, weight_decay: float, seed: int) -> float:
@@ -42,11 +49,28 @@ def objective(trial: optuna.Trial) -> float:
     )
 
 
+def measure_noise(study: optuna.Study, callback: OptunaCallback, top: int = 5,
+                  seeds: int = 3) -> None:
+    """Re-run the ``top`` best configurations with ``seeds`` new seeds; pass the pooled noise."""
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = sorted(done, key=lambda t: t.value, reverse=True)[:top]
+    runs = [
+        [validation_accuracy(**t.params, seed=10**6 + seeds * t.number + s) for s in range(seeds)]
+        for t in best
+    ]
+    noise = seed_noise(runs)
+    print(f"seed noise measured on the {len(best)} best configurations x {seeds} seeds: "
+          f"{noise.estimate:.4f} [{noise.low:.4f}, {noise.high:.4f}] (the objective's: 0.002)")
+    callback.set_noise(noise.estimate)
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=300, help="budget of trials")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random sampler")
     parser.add_argument("--storage", default=None, help="Optuna storage URL (default: memory)")
+    parser.add_argument("--measure-noise", type=int, default=0, metavar="N",
+                        help="after N trials, measure the seed noise and give it to tailstop")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -58,7 +82,12 @@ def main(argv: list[str] | None = None) -> dict:
         sampler=optuna.samplers.RandomSampler(seed=args.seed),  # the law is about random search
     )
     callback = OptunaCallback(budget=args.trials, bounds=(0.0, 1.0))
-    study.optimize(objective, n_trials=args.trials, callbacks=[callback])
+    if 0 < args.measure_noise < args.trials:
+        study.optimize(objective, n_trials=args.measure_noise, callbacks=[callback])
+        if callback.reason is None:
+            measure_noise(study, callback)
+    if callback.reason is None:
+        study.optimize(objective, n_trials=args.trials - len(study.trials), callbacks=[callback])
 
     report = study.user_attrs.get("tailstop:report", {})
     print()

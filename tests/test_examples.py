@@ -45,6 +45,20 @@ def test_optuna_random_search():
     assert "report stored in the study" in out
 
 
+def test_optuna_random_search_measuring_the_noise():
+    pytest.importorskip("optuna")
+    # measured before min_trials (20): no stop can come first, and every fit holds the noise
+    out = run_script("optuna_random_search.py", "--trials", "40", "--measure-noise", "15")
+    measured = re.search(r"seed noise measured on the 5 best configurations x 3 seeds: "
+                         r"([0-9.]+) \[([0-9.]+), ([0-9.]+)\]", out)
+    assert measured, out[-2000:]
+    low, high = float(measured.group(2)), float(measured.group(3))
+    assert low < float(measured.group(1)) < high and high > 0
+    ran = int(re.search(r"ran (\d+) of 40 trials", out).group(1))
+    assert 20 <= ran <= 40
+    assert "(given)" in out  # the estimate printed at the end held the measured noise
+
+
 def test_optuna_workers():
     pytest.importorskip("optuna")
     out = run_script("optuna_workers.py", "--workers", "2", "--trials", str(BUDGET))
