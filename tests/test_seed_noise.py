@@ -82,6 +82,8 @@ def test_coverage_under_normal_noise(confidence):
         (0.3, InvalidDataError, "sequence of score sequences"),
         ([0.1, 0.2, 0.3], InvalidDataError, "runs[0]"),
         ([[0.1, "high"]], InvalidDataError, "not a number"),
+        ([[0.1, "0.2"]], InvalidDataError, "runs[0][1] is not a number"),
+        ([[0.1, 0.2], [True, 0.3]], InvalidDataError, "runs[1][0] is not a number"),
         ([[[0.1, 0.2], [0.3, 0.4]]], InvalidDataError, "flat sequence"),
         (np.ones(4), InvalidDataError, "2-D"),
     ],

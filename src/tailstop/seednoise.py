@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy import special
 
+from tailstop._data import score_value
 from tailstop.errors import InvalidDataError, InvalidParameterError, NotEnoughTrials
 from tailstop.estimate import Interval
 
@@ -41,17 +42,16 @@ def _groups(runs) -> list[np.ndarray]:
                 f"runs[{index}] must be a sequence of one configuration's scores over seeds, "
                 f"got {group!r}"
             )
-        values = [np.nan if value is None else value for value in group]
-        try:
-            array = np.asarray(values, dtype=float)
-        except (TypeError, ValueError) as error:
-            raise InvalidDataError(
-                f"runs[{index}] holds a value that is not a number: {error}"
-            ) from None
-        if array.ndim != 1:
-            raise InvalidDataError(
-                f"runs[{index}] must be a flat sequence of scores, got shape {array.shape}"
-            )
+        if isinstance(group, np.ndarray) and group.dtype.kind in "fiu" and group.ndim == 1:
+            array = group.astype(float)
+        else:
+            values = list(group)
+            if any(isinstance(v, Iterable) and not isinstance(v, (str, bytes)) for v in values):
+                raise InvalidDataError(
+                    f"runs[{index}] must be a flat sequence of scores, got {group!r}"
+                )
+            # the same rule as analyze's: None/NaN/inf failed, strings and bools refused
+            array = np.array([score_value(v, f"runs[{index}][{j}]") for j, v in enumerate(values)])
         groups.append(array[np.isfinite(array)])
     return groups
 
