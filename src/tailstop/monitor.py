@@ -160,10 +160,9 @@ class Monitor:
     noise : float, optional
         The seed noise's standard deviation when known (several good configurations re-run
         with a few seeds, pooled by :func:`tailstop.seed_noise`; 0 for a deterministic
-        objective): the estimate's
-        point values come from fits that hold it fixed (passed to ``analyze``, which
-        documents it), and the default rule's epsilon is then this noise (floored at 1% of
-        the tail's width).
+        objective): the estimate's point values come from fits that hold it fixed (passed to
+        ``analyze``, which documents it), and the default rule's epsilon is then this noise
+        (floored at 1% of the tail's width). :meth:`set_noise` gives it mid-search.
     refit_growth : float in [0, 1]
     refit_step : int >= 1
         Throttling of the refits. After a refit at ``m`` trials, the next one happens once the
