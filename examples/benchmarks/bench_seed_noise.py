@@ -6,7 +6,8 @@ measurements, each passed to ``tailstop.seed_noise`` at ``--confidence``. Noise 
 * ``normal``: every configuration's scores normal with one standard deviation (the interval is
   exact here);
 * ``t5``: Student's t with 5 degrees of freedom scaled to the same standard deviation (heavy
-  tails: the chi-square interval assumes normal noise);
+  tails: the interval's degrees of freedom are matched to the kurtosis the residuals show,
+  which a few re-runs underestimate);
 * ``uneven``: normal, but each configuration's standard deviation drawn log-uniformly between
   0.6 and 1.6 times a base (the noise differs between configurations, as it did on the
   gradient-boosting search, where 5 good configurations had 0.54-0.97); the truth is then the
