@@ -67,7 +67,8 @@ class OptunaCallback:
     ----------
     rule : stopping rule, optional
         A rule from :mod:`tailstop.rules`; default: the monitor's default
-        (``GainBelow`` with epsilon = the fitted seed noise).
+        (``GainBelow`` with epsilon = the seed noise: the given one, or the low end of the
+        fitted one's interval).
     budget : int, optional
         Total trials you are prepared to run (failed and pruned ones included); lets rules
         weigh the remaining budget.

@@ -124,6 +124,27 @@ def test_constant_scores_give_zero_gain():
     assert not est.fits_well
     assert est.expected_gain(100).estimate == 0.0
     assert est.remaining_gain.estimate == 0.0
+    assert tuple(est.noise_interval) == (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_the_noise_interval_is_the_profile_interval_of_the_law_s_noise(direction):
+    from tailstop import NoisyQuadraticDistribution
+
+    sign = 1.0 if direction == "maximize" else -1.0
+    rng = np.random.default_rng(11)
+    noisy = sign * NoisyQuadraticDistribution(0.0, 1.0, 2, 0.05).sample(1000, generator=rng)
+    est = analyze(noisy, direction)
+    noise, low, high = est.noise_interval
+    assert noise == est.noise and 0.0 < low < 0.05 < high < 0.2
+    assert est.to_dict()["noise_interval"] == {"estimate": noise, "low": low, "high": high}
+    assert f"{noise:.3g}  [{low:.3g}, {high:.3g}]" in str(est)
+    # a noiseless law's tail: a fit without noise is inside the region, the low end is 0
+    clean = sign * NoisyQuadraticDistribution(0.0, 1.0, 2, 0.0).sample(200, generator=rng)
+    assert analyze(clean, direction).noise_interval.low == 0.0
+    # a given noise is its own interval
+    given = analyze(noisy, direction, noise=0.05)
+    assert tuple(given.noise_interval) == (0.05, 0.05, 0.05)
 
 
 @pytest.mark.parametrize(

@@ -211,10 +211,10 @@ def test_progress_draws_every_successful_refit_and_the_stop():
     for source in (monitor, SimpleNamespace(monitor=monitor)):
         _, gains = plot.progress(source)
         assert gains.get_legend_handles_labels()[1] == bottom.get_legend_handles_labels()[1]
-    # the default epsilon, the fitted noise, moves from refit to refit
+    # the default epsilon, from the fitted noise, moves from refit to refit
     moving = [_record(20, 0.5, 0.2, epsilon=0.02), _record(30, 0.6, 0.05, epsilon=0.015)]
     _, gains = plot.progress(moving)
-    assert "epsilon (the fitted noise)" in gains.get_legend_handles_labels()[1]
+    assert "epsilon (the seed noise)" in gains.get_legend_handles_labels()[1]
     # other rules record no epsilon, and none is drawn
     _, gains = plot.progress([_record(20, 0.5, 0.2, epsilon=None)])
     assert not any("epsilon" in label for label in gains.get_legend_handles_labels()[1])

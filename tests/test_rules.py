@@ -70,7 +70,21 @@ def test_gain_below_horizon_defaults(estimate):
 def test_gain_below_default_epsilon_is_noise_with_a_floor(estimate):
     epsilon, _source = GainBelow().threshold(estimate)
     floor = NOISE_FLOOR_FRACTION * abs(estimate.best_possible.estimate - estimate.threshold)
-    assert epsilon == pytest.approx(max(estimate.noise, floor))
+    noise, low, high = estimate.noise_interval
+    assert 0 <= low <= noise <= high
+    assert epsilon == pytest.approx(max(low, floor))
+    # a noise interval whose low end is above the floor: that end is the epsilon
+    ends = {**estimate._state.ends, ("o", -1.0): 3.0 * floor}
+    above = dataclasses.replace(
+        estimate, noise=max(estimate.noise, 4.0 * floor),
+        _state=dataclasses.replace(estimate._state, ends=ends),
+    )
+    epsilon_above, source_above = GainBelow().threshold(above)
+    assert epsilon_above == pytest.approx(3.0 * floor)
+    assert "low end of the fitted seed noise's interval" in source_above
+    # a given noise is the epsilon itself
+    given = dataclasses.replace(above, noise_known=True)
+    assert GainBelow().threshold(given) == (given.noise, "the given seed noise")
     noiseless = dataclasses.replace(estimate, noise=0.0)
     epsilon0, source0 = GainBelow().threshold(noiseless)
     assert epsilon0 == pytest.approx(floor) and epsilon0 > 0

@@ -102,11 +102,11 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
     bottom.plot(n, gain[:, 2], color=COLORS["fitted"], linewidth=0.8, linestyle="--",
                 label="upper end (the rule bound)")
     bottom.set_yscale("log")
-    # GainBelow's epsilon at each refit (the fitted noise by default: it moves)
+    # GainBelow's epsilon at each refit (from the fitted noise by default: it moves)
     epsilons = np.array([np.nan if r.get("epsilon") is None else r["epsilon"] for r in fitted])
     if np.isfinite(epsilons).any():
         fixed = np.unique(epsilons[np.isfinite(epsilons)])
-        label = f"epsilon {fixed[0]:g}" if fixed.size == 1 else "epsilon (the fitted noise)"
+        label = f"epsilon {fixed[0]:g}" if fixed.size == 1 else "epsilon (the seed noise)"
         bottom.step(n, epsilons, where="post", color=COLORS["threshold"], linestyle="-.",
                     linewidth=1.0, label=label)
     positive = np.append(gain[gain > 0], epsilons[np.isfinite(epsilons)])

@@ -103,7 +103,10 @@ def format_report(
         (
             "seed noise",
             _gain(estimate.noise),
-            "std of the score between seeds" + (" (given)" if estimate.noise_known else ""),
+            "std of the score between seeds (given)" if estimate.noise_known else
+            "[{}, {}]  std of the score between seeds".format(
+                *(_gain(v) for v in estimate.noise_interval[1:])
+            ),
         ),
     ]
     for k in (10, 100):

@@ -178,6 +178,26 @@ class TailEstimate:
         assert scores is not None  # clean_scores keeps them
         return scores
 
+    @property
+    def noise_interval(self) -> Interval:
+        """The seed noise ``o`` with its profile-likelihood interval at ``confidence``.
+
+        The ends are where the profile deviance of ``o`` (over the other parameters of the
+        chosen tail's fit) crosses the chi-square critical value with one degree of freedom,
+        as for :attr:`best_possible`. The low end is 0 when a noiseless law fits the tail
+        within that deviance; early in a search it often is, while the point estimate can be
+        many times the true noise (the noise and the tail's curvature are hard to tell apart
+        in a few trials). A given noise is its own interval; so is a degenerate tail's 0.
+        """
+        noise = float(self.noise)
+        if self.noise_known:
+            return Interval(noise, noise, noise)
+        ends = self._state.ends
+        # no search below a noiseless fit, and none at all on a degenerate tail
+        low = float(ends.get(("o", -1.0), 0.0))
+        high = float(ends.get(("o", +1.0), noise))
+        return Interval(noise, min(low, noise), max(high, noise))
+
     # -- forecasts ------------------------------------------------------------------------
     @property
     def remaining_gain(self) -> Interval:
@@ -316,6 +336,7 @@ class TailEstimate:
                 "consistent": list(self.effective_dimension.consistent),
             },
             "noise": float(self.noise),
+            "noise_interval": _plain(self.noise_interval),
             "noise_known": bool(self.noise_known),
             "threshold": float(self.threshold),
             "tail_fraction": float(self.tail_fraction),
@@ -323,6 +344,12 @@ class TailEstimate:
             "fits_well": bool(self.fits_well),
             "fit_reason": self.fit_reason,
         }
+
+    def _noise_text(self) -> str:
+        if self.noise_known:
+            return f"{self.noise:.3g}  (given)"
+        _, low, high = self.noise_interval
+        return f"{self.noise:.3g}  [{low:.3g}, {high:.3g}]"
 
     def __str__(self) -> str:
         bp, gain10 = self.best_possible, self.expected_gain(10)
@@ -333,7 +360,7 @@ class TailEstimate:
             f"  best possible       {bp.estimate:.6g}  [{bp.low:.6g}, {bp.high:.6g}] "
             f"at {self.confidence:.0%}",
             f"  effective dimension {self.effective_dimension.estimate}  (consistent: {dims})",
-            f"  seed noise          {self.noise:.3g}{'  (given)' if self.noise_known else ''}",
+            f"  seed noise          {self._noise_text()}",
             f"  expected gain, 10   {gain10.estimate:.3g}  [{gain10.low:.3g}, {gain10.high:.3g}]",
             f"  tail                {self.tail_fraction:.0%} of trials "
             f"{'above' if self.direction == 'maximize' else 'below'} {self.threshold:.6g}",

@@ -142,7 +142,8 @@ class Monitor:
     rule : Rule, optional
         The stopping rule (:mod:`tailstop.rules`). Default ``GainBelow()``: stop when the
         upper confidence bound of the expected gain over the remaining budget (or, without a
-        budget, over as many trials as have run) is below the fitted seed noise.
+        budget, over as many trials as have run) is below the seed noise (the given one, or
+        the low end of the fitted one's interval; see ``GainBelow``).
     budget : int, optional
         The most trials the search will run. Once ``budget`` trials have finished,
         ``should_stop`` is True whatever the rule says ("budget of N trials used").
@@ -530,8 +531,8 @@ class Monitor:
                 "fits_well": bool(estimate.fits_well),
                 "should_stop": decision.stop,
                 "reason": decision.reason,
-                # the epsilon GainBelow compared the gain's upper end with (the fitted noise
-                # by default, so it moves from refit to refit), alone or in a combination
+                # the epsilon GainBelow compared the gain's upper end with (from the fitted
+                # noise by default, so it moves from refit to refit), alone or in a combination
                 "epsilon": _epsilon(decision),
                 "seconds": round(seconds, 4),
             }

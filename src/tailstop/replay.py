@@ -96,7 +96,7 @@ def without_budget(rule: Rule) -> WithoutBudget:
     --------
     >>> from tailstop.rules import GainBelow, Patience
     >>> without_budget(GainBelow()).describe()
-    'GainBelow(epsilon=fitted noise, horizon=remaining budget or n_trials) without budget'
+    'GainBelow(epsilon=seed noise, horizon=remaining budget or n_trials) without budget'
 
     Patience ignores the budget, so hiding it changes nothing:
 

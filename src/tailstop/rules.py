@@ -57,7 +57,8 @@ __all__ = [
 ]
 
 NOISE_FLOOR_FRACTION = 0.01
-"""``GainBelow()`` without epsilon uses ``max(noise, NOISE_FLOOR_FRACTION * tail width)``."""
+"""``GainBelow()`` without epsilon uses ``max(noise, NOISE_FLOOR_FRACTION * tail width)``, the
+noise the given one or the low end of the fitted one's interval."""
 
 
 @dataclass(frozen=True)
@@ -285,11 +286,13 @@ class GainBelow(Rule):
     Parameters
     ----------
     epsilon : float, optional
-        Smallest gain worth having, in score units. Default: the fitted seed noise ``sigma``
-        (gains below it are luck, not better hyperparameters), floored at
-        ``NOISE_FLOOR_FRACTION`` (1%) of the fitted tail's width ``|b - threshold|`` (best
-        possible minus the regime threshold), so that a fit with zero noise does not mean
-        "never stop".
+        Smallest gain worth having, in score units. Default: the seed noise ``sigma``
+        (gains below it are luck, not better hyperparameters): the given one, or else the
+        lower end of the fitted noise's interval (:attr:`TailEstimate.noise_interval`), which
+        early in a search can be far below the point estimate, an estimate then often many
+        times the true noise. Floored at ``NOISE_FLOOR_FRACTION`` (1%) of the fitted tail's
+        width ``|b - threshold|`` (best possible minus the regime threshold), so that a fit
+        with zero noise does not mean "never stop".
     horizon : int, optional
         Trials ahead. Default: the remaining budget ``budget - n_trials`` when the budget is
         known (with nothing left the gain is 0 and the rule stops), else ``n_trials`` (what
@@ -332,7 +335,7 @@ class GainBelow(Rule):
         self.probability = probability
 
     def describe(self) -> str:
-        eps = "fitted noise" if self.epsilon is None else _fmt(self.epsilon)
+        eps = "seed noise" if self.epsilon is None else _fmt(self.epsilon)
         hor = "remaining budget or n_trials" if self.horizon is None else str(self.horizon)
         extra = "" if self.probability is None else f", probability={self.probability:g}"
         return f"GainBelow(epsilon={eps}, horizon={hor}{extra})"
@@ -347,10 +350,19 @@ class GainBelow(Rule):
             lower = float(finite.min() if estimate.direction == "maximize" else finite.max())
         width = abs(estimate.best_possible.estimate - lower)
         floor = NOISE_FLOOR_FRACTION * width
-        if estimate.noise >= floor:
-            return float(estimate.noise), "the fitted seed noise"
-        noise = _fmt(estimate.noise)
-        return float(floor), f"{NOISE_FLOOR_FRACTION:.0%} of the tail width (noise {noise})"
+        noise, low, _ = estimate.noise_interval
+        if estimate.noise_known:
+            source, text = float(noise), "the given seed noise"
+        else:
+            source, text = float(low), (
+                f"the low end of the fitted seed noise's interval (noise {_fmt(noise)})"
+            )
+        if source >= floor:
+            return source, text
+        what = "noise" if estimate.noise_known else "noise's low end"
+        return float(floor), (
+            f"{NOISE_FLOOR_FRACTION:.0%} of the tail width ({what} {_fmt(source)})"
+        )
 
     def horizon_for(self, state: SearchState) -> tuple[int, str]:
         """The horizon in use and how it was chosen."""
