@@ -136,3 +136,11 @@ def test_input_is_not_modified():
     before = runs.copy()
     seed_noise(runs)
     np.testing.assert_array_equal(runs, before)
+
+
+@pytest.mark.parametrize("scale", [1e-160, 1.0, 1e150])
+def test_the_interval_scales_with_the_scores(scale):
+    groups = [[0.80, 0.81, 0.80, 0.79, 0.80], [0.70, 0.70, 0.71, 0.70, 0.62]]
+    base = seed_noise(groups)
+    scaled = seed_noise([[scale * v for v in group] for group in groups])
+    assert np.allclose(np.array(scaled) / scale, np.array(base), rtol=1e-9)

@@ -133,18 +133,20 @@ def seed_noise(runs, *, confidence: float = 0.9) -> Interval:
             "seed_noise needs at least one configuration with 2 or more finite scores "
             f"(got {len(groups)} configuration(s), each with at most one)"
         )
-    used = [group for group in groups if group.size > 1]
-    squares = sum(float(np.sum((group - group.mean()) ** 2)) for group in used)
-    variance = squares / dof
-    estimate = math.sqrt(variance)
-    if variance == 0:  # every configuration tied over its seeds
+    # each configuration's deviations from its mean, in units of the largest: squares and
+    # fourth powers of scores on any scale neither underflow nor overflow
+    deviations = [group - group.mean() for group in groups if group.size > 1]
+    unit = max(float(np.max(np.abs(d))) for d in deviations)
+    if unit == 0:  # every configuration tied over its seeds
         return Interval(0.0, 0.0, 0.0)
-    nu = effective_dof(used, variance)
+    deviations = [d / unit for d in deviations]
+    variance = sum(float(np.sum(d**2)) for d in deviations) / dof
+    nu = effective_dof(deviations, variance)
     tail = (1 - float(confidence)) / 2
     # chdtri(nu, p) is the chi-square quantile with upper-tail probability p
     low = math.sqrt(nu * variance / special.chdtri(nu, tail))
     high = math.sqrt(nu * variance / special.chdtri(nu, 1 - tail))
-    return Interval(estimate, low, high)
+    return Interval(unit * math.sqrt(variance), unit * low, unit * high)
 
 
 def noise_kurtosis(groups: list[np.ndarray], variance: float) -> float:
@@ -157,10 +159,11 @@ def noise_kurtosis(groups: list[np.ndarray], variance: float) -> float:
     :math:`\sigma^2`. Each group needs ``n >= 2``.
     """
     sizes = np.array([group.size for group in groups], dtype=float)
-    fourth = sum(float(np.sum((group - group.mean()) ** 4)) for group in groups)
+    scale = math.sqrt(variance)
+    fourth = sum(float(np.sum(((group - group.mean()) / scale) ** 4)) for group in groups)
     a = float(np.sum((sizes - 1) * (sizes**2 - 3 * sizes + 3) / sizes**2))
     b = float(np.sum(3 * (2 * sizes - 3) * (sizes - 1) / sizes**2))
-    return (fourth / variance**2 - b) / a
+    return (fourth - b) / a
 
 
 def effective_dof(groups: list[np.ndarray], variance: float) -> float:
