@@ -224,6 +224,8 @@ def test_real_fit_report_and_log(search, caplog):
     assert report["fits_well"] is True
     bp = report["best_possible"]
     assert bp["low"] <= bp["estimate"] <= bp["high"]
+    noise = report["noise_interval"]
+    assert noise["low"] <= noise["estimate"] == report["noise"] <= noise["high"]
     gain = report["expected_gain"]
     assert gain["high"] < 0.25 and gain["horizon"] == 400 - monitor.n_trials
     assert report["rule"].startswith("GainBelow(epsilon=0.25")

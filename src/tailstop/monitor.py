@@ -413,6 +413,7 @@ class Monitor:
                 "effective_dimension": None,
                 "noise": self._noise,  # the given one until a fit
                 "noise_known": self._noise is not None,
+                "noise_interval": None,
                 "expected_gain": self._last_gain,
                 "fits_well": None,
                 "fit_reason": None,
@@ -435,6 +436,10 @@ class Monitor:
                     },
                     effective_dimension=int(est.effective_dimension.estimate),
                     noise=float(est.noise),
+                    noise_interval={
+                        name: float(value) if math.isfinite(value) else None
+                        for name, value in est.noise_interval._asdict().items()
+                    },
                     fits_well=bool(est.fits_well),
                     fit_reason=est.fit_reason,
                     confidence=float(est.confidence),
