@@ -137,6 +137,8 @@ def test_the_noise_interval_is_the_profile_interval_of_the_law_s_noise(direction
     est = analyze(noisy, direction)
     noise, low, high = est.noise_interval
     assert noise == est.noise and 0.0 < low < 0.05 < high < 0.2
+    # every fit the forecasts range over lies in the confidence region: so does its noise
+    assert all(low <= fit.o <= high for fit in est._fits)
     assert est.to_dict()["noise_interval"] == {"estimate": noise, "low": low, "high": high}
     assert f"{noise:.3g}  [{low:.3g}, {high:.3g}]" in str(est)
     # a noiseless law's tail: a fit without noise is inside the region, the low end is 0

@@ -73,12 +73,14 @@ def test_gain_below_default_epsilon_is_noise_with_a_floor(estimate):
     noise, low, high = estimate.noise_interval
     assert 0 <= low <= noise <= high
     assert epsilon == pytest.approx(max(low, floor))
-    # a noise interval whose low end is above the floor: that end is the epsilon
+    # a noise interval whose low end is above the floor (no other fit in the region lower):
+    # that end is the epsilon
     ends = {**estimate._state.ends, ("o", -1.0): 3.0 * floor}
     above = dataclasses.replace(
-        estimate, noise=max(estimate.noise, 4.0 * floor),
+        estimate, noise=max(estimate.noise, 4.0 * floor), _fits=(),
         _state=dataclasses.replace(estimate._state, ends=ends),
     )
+    assert above.noise_interval.low == 3.0 * floor
     epsilon_above, source_above = GainBelow().threshold(above)
     assert epsilon_above == pytest.approx(3.0 * floor)
     assert "low end of the fitted seed noise's interval" in source_above

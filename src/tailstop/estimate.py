@@ -183,11 +183,14 @@ class TailEstimate:
         """The seed noise ``o`` with its profile-likelihood interval at ``confidence``.
 
         The ends are where the profile deviance of ``o`` (over the other parameters of the
-        chosen tail's fit) crosses the chi-square critical value with one degree of freedom,
-        as for :attr:`best_possible`. The low end is 0 when a noiseless law fits the tail
-        within that deviance; early in a search it often is, while the point estimate can be
-        many times the true noise (the noise and the tail's curvature are hard to tell apart
-        in a few trials). A given noise is its own interval; so is a degenerate tail's 0.
+        chosen tail's fit, at its ``c``) crosses the chi-square critical value with one degree
+        of freedom, as for :attr:`best_possible`, widened to the noise of every fit the
+        forecasts range over (other ``c``, the ends of the best possible's interval, the other
+        tails): all of them lie in the confidence region. The low end is 0 when a noiseless
+        law fits the tail within that deviance; early in a search it often is, while the point
+        estimate can be many times the true noise (the noise and the tail's curvature are hard
+        to tell apart in a few trials). A given noise is its own interval; so is a degenerate
+        tail's 0.
         """
         noise = float(self.noise)
         if self.noise_known:
@@ -196,7 +199,8 @@ class TailEstimate:
         # no search below a noiseless fit, and none at all on a degenerate tail
         low = float(ends.get(("o", -1.0), 0.0))
         high = float(ends.get(("o", +1.0), noise))
-        return Interval(noise, min(low, noise), max(high, noise))
+        others = [float(fit.o) for fit in self._fits]
+        return Interval(noise, min(low, noise, *others), max(high, noise, *others))
 
     # -- forecasts ------------------------------------------------------------------------
     @property
