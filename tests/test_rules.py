@@ -23,6 +23,7 @@ from tailstop.rules import (
     all_of,
     any_of,
     gain_interval,
+    noise_floor,
 )
 from tailstop.synthetic import make_problem
 
@@ -70,6 +71,7 @@ def test_gain_below_horizon_defaults(estimate):
 def test_gain_below_default_epsilon_is_noise_with_a_floor(estimate):
     epsilon, _source = GainBelow().threshold(estimate)
     floor = NOISE_FLOOR_FRACTION * abs(estimate.best_possible.estimate - estimate.threshold)
+    assert noise_floor(estimate) == pytest.approx(floor)
     noise, low, high = estimate.noise_interval
     assert 0 <= low <= noise <= high
     assert epsilon == pytest.approx(max(low, floor))

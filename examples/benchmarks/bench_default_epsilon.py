@@ -34,7 +34,7 @@ from bench_forecast import load_scores
 
 from tailstop.monitor import Monitor
 from tailstop.replay import _draw_orders
-from tailstop.rules import NOISE_FLOOR_FRACTION, Decision, Rule, gain_bracket, gain_interval
+from tailstop.rules import Decision, Rule, gain_bracket, gain_interval, noise_floor
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "scores"
 SUCCESS = 0.005
@@ -55,14 +55,6 @@ def example_scores(size: int, seed: int) -> np.ndarray:
     return 0.93 - 0.5 * (1.0 - np.exp(-distance)) + rng.normal(0.0, 0.002, size)
 
 
-def floor_of(estimate) -> float:
-    lower = estimate.threshold
-    if not math.isfinite(lower):
-        finite = estimate.scores[np.isfinite(estimate.scores)]
-        lower = float(finite.min() if estimate.direction == "maximize" else finite.max())
-    return NOISE_FLOOR_FRACTION * abs(estimate.best_possible.estimate - lower)
-
-
 class Recorder(Rule):
     """Stops once every candidate epsilon has stopped; records when each one did."""
 
@@ -74,7 +66,7 @@ class Recorder(Rule):
 
     def decide(self, estimate, state) -> Decision:
         horizon = int(state.remaining)
-        floor = floor_of(estimate)
+        floor = noise_floor(estimate)
         epsilons = {
             "point": max(float(estimate.noise), floor),
             "low end": max(float(estimate.noise_interval.low), floor),

@@ -54,11 +54,25 @@ __all__ = [
     "all_of",
     "any_of",
     "gain_interval",
+    "noise_floor",
 ]
 
 NOISE_FLOOR_FRACTION = 0.01
 """``GainBelow()`` without epsilon uses ``max(noise, NOISE_FLOOR_FRACTION * tail width)``, the
 noise the given one or the low end of the fitted one's interval."""
+
+
+def noise_floor(estimate: TailEstimate) -> float:
+    """The least epsilon ``GainBelow()`` uses: ``NOISE_FLOOR_FRACTION`` of the tail's width.
+
+    The width is ``|best_possible - threshold|``, the threshold being the search's worst
+    finite score when the whole search is the tail (an infinite threshold).
+    """
+    lower = estimate.threshold
+    if not math.isfinite(lower):  # the whole search is the tail: down to its worst score
+        finite = estimate.scores[np.isfinite(estimate.scores)]
+        lower = float(finite.min() if estimate.direction == "maximize" else finite.max())
+    return NOISE_FLOOR_FRACTION * abs(estimate.best_possible.estimate - lower)
 
 
 @dataclass(frozen=True)
@@ -344,12 +358,7 @@ class GainBelow(Rule):
         """The epsilon in use and how it was chosen."""
         if self.epsilon is not None:
             return self.epsilon, "epsilon"
-        lower = estimate.threshold
-        if not math.isfinite(lower):  # the whole search is the tail: down to its worst score
-            finite = estimate.scores[np.isfinite(estimate.scores)]
-            lower = float(finite.min() if estimate.direction == "maximize" else finite.max())
-        width = abs(estimate.best_possible.estimate - lower)
-        floor = NOISE_FLOOR_FRACTION * width
+        floor = noise_floor(estimate)
         noise, low, _ = estimate.noise_interval
         if estimate.noise_known:
             source, text = float(noise), "the given seed noise"
