@@ -94,7 +94,8 @@ class OptunaCallback:
         ``QMCSampler``.
     **monitor_options
         Further :class:`tailstop.Monitor` options (e.g. ``noise``, a known seed noise;
-        ``refit_growth``, ``refit_step``).
+        ``resolution``, the step of a metric that counts something; ``refit_growth``,
+        ``refit_step``).
 
     Notes
     -----

@@ -80,7 +80,8 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         (deterministic: for trials fed by hand).  :meth:`flush` waits for the refits due.
     **monitor_options
         Further :class:`tailstop.Monitor` options (e.g. ``noise``, a known seed noise;
-        ``refit_growth``, ``refit_step``).
+        ``resolution``, the step of a metric that counts something; ``refit_growth``,
+        ``refit_step``).
 
     The monitor logs one INFO line per refit under the ``tailstop`` logger; the stopper adds
     one when it ends the experiment and one summary at the end (callback side).

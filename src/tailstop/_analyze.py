@@ -48,6 +48,7 @@ def analyze(
     bounds: tuple[float, float] | None = None,
     noise: float | None = None,
     previous: TailEstimate | None = None,
+    resolution: float | None = None,
 ) -> TailEstimate:
     """Fit the noisy quadratic law to the tail of a random search and forecast it.
 
@@ -83,6 +84,13 @@ def analyze(
         they keep their coverage and do not carry the given value's own error. Do not measure it
         on the best configuration alone: the best was selected partly for luck, which favours
         configurations whose scores vary more, and a noise too large promises gains too large.
+    resolution : float, optional
+        The step of a metric that counts something, e.g. ``1 / m`` for accuracy on ``m``
+        validation examples (also when averaged over folds of nearly equal sizes). The
+        fitted scores are rounded to the nearest multiple of it, so that scores that differ by
+        less are the ties they are; the current best stays the score given. Without it,
+        exactly tied scores are still grouped, but near-ties (fold averages a few 1e-5 apart)
+        look to the law like lumps it cannot make, and the tail test rejects every large tail.
     previous : TailEstimate, optional
         The estimate before the latest trials: reused as a warm start, and until the search
         has grown by 10% also for its threshold (kept at its value) and for the effective
@@ -125,13 +133,15 @@ def analyze(
     if noise is None:
         if previous is not None and previous._free is not None:
             previous = previous._free  # its fits with the noise fitted
-        return _estimate(scores, direction, confidence, c_max, bounds, None, previous)
+        return _estimate(scores, direction, confidence, c_max, bounds, None, previous,
+                         resolution=resolution)
     free_previous = None
     if previous is not None:
         free_previous = previous._free or (previous if previous._state.noise is None else None)
-    free = _estimate(scores, direction, confidence, c_max, bounds, None, free_previous)
+    free = _estimate(scores, direction, confidence, c_max, bounds, None, free_previous,
+                     resolution=resolution)
     fixed = _estimate(scores, direction, confidence, c_max, bounds, noise, previous,
-                      choice=free._state.regime)
+                      choice=free._state.regime, resolution=resolution)
     return _with_free_region(fixed, free)
 
 
@@ -159,16 +169,18 @@ def _with_free_region(fixed: TailEstimate, free: TailEstimate) -> TailEstimate:
 
 def _estimate(scores, direction: str, confidence: float, c_max: int, bounds,
               noise: float | None, previous: TailEstimate | None,
-              choice: regime.RegimeChoice | None = None) -> TailEstimate:
+              choice: regime.RegimeChoice | None = None,
+              resolution: float | None = None) -> TailEstimate:
     """:func:`analyze` with the noise fitted (``noise`` None) or held at ``noise``, every
     interval from those fits alone. ``choice``: the tail a cold call fits (the one chosen
     with the noise fitted), instead of choosing one."""
     if previous is not None and previous._state.noise != noise:
         previous = None  # fitted under another noise: nothing to reuse
-    clean = clean_scores(scores, direction, bounds)
+    clean = clean_scores(scores, direction, bounds, resolution=resolution)
     if previous is not None and previous._clean.offset != clean.offset:
         # an update works in its previous estimate's coordinates (see clean_scores)
-        kept = clean_scores(scores, direction, bounds, offset=previous._clean.offset)
+        kept = clean_scores(scores, direction, bounds, offset=previous._clean.offset,
+                            resolution=resolution)
         clean, previous = (kept, previous) if _extends(previous, kept) else (clean, None)
     elif previous is not None and not _extends(previous, clean):
         previous = None  # not an estimate of (some of) these trials: nothing to reuse
@@ -252,6 +264,11 @@ def _estimate(scores, direction: str, confidence: float, c_max: int, bounds,
     consistent = tuple(range(min(dimensions), max(dimensions) + 1))
 
     fits_well, reason = _judge(choice, n_tail, dist, ys, threshold, confidence, b_range[1])
+    if not fits_well and clean.resolution is None and looks_stepped(clean.values):
+        reason += (
+            "; the best scores come in steps (near-ties): if the metric counts something, "
+            "give its step as resolution (1/m for accuracy on m examples)"
+        )
     user = clean.to_user
     best_lo, best_hi = sorted((float(user(region.low)), float(user(region.high))))
     return TailEstimate(
@@ -345,6 +362,29 @@ def _user_distribution(dist, clean: CleanScores):
         return dist
     a, b = sorted(float(clean.to_user(end)) for end in (dist.a, dist.b))
     return type(dist)(a, b, dist.c, dist.o, convex=clean.direction == "minimize")
+
+
+STEPPED_TOP = 100  # at most this many of the best scores (and a tenth, at least 20) ...
+STEPPED_SHARE = 1 / 3  # ... must have more than this share of near-ties for looks_stepped
+
+
+def looks_stepped(values: np.ndarray) -> bool:
+    """Whether the best scores come in steps: of the gaps between the best tenth of them
+    (at least 20, at most ``STEPPED_TOP``; sorted), more than ``STEPPED_SHARE`` are below 1%
+    of their mean.
+
+    A continuous law's gaps are nearly exponential: about 1% of them are that small (0.5%
+    when the law piles up against its best possible, ``c = 1`` without noise). Of a metric
+    that counts something, every tie and near-tie (averages over folds of unequal sizes) is.
+    Only a hint for the report: the fit never depends on it.
+    """
+    finite = np.sort(values[np.isfinite(values)])
+    top = finite[-min(STEPPED_TOP, max(20, finite.size // 10)):]
+    if top.size < 20:
+        return False
+    gaps = np.diff(top)
+    mean = float(np.mean(gaps))
+    return mean > 0 and float(np.mean(gaps < 0.01 * mean)) > STEPPED_SHARE
 
 
 def _degenerate(clean: CleanScores, confidence: float, c_max: int,

@@ -7,6 +7,7 @@ infinities for diverged ones. Everything is checked here, once, and folded into 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -59,7 +60,8 @@ class CleanScores:
     """Scores ready for the fit, in the maximise orientation.
 
     ``values`` holds the finite scores ``y`` as ``sign (y - offset)`` (``sign`` -1 when
-    minimising); ``n_failed`` counts ``None``, NaN and infinite scores: failed trials, which
+    minimising; ``y`` rounded to a multiple of ``resolution`` when one is given);
+    ``n_failed`` counts ``None``, NaN and infinite scores: failed trials, which
     used a trial but cannot become the best. ``offset`` is 0 unless the scores sit far from
     zero compared with their spread (see :func:`clean_scores`).
     """
@@ -70,6 +72,7 @@ class CleanScores:
     bounds: tuple[float, float] | None  # in the maximise orientation
     scores: np.ndarray | None = None  # every trial in order, user orientation, NaN = failed
     offset: float = 0.0
+    resolution: float | None = None  # the step ``values`` were rounded to (see clean_scores)
 
     @property
     def n_trials(self) -> int:
@@ -143,8 +146,25 @@ def _float_array(scores: object) -> np.ndarray | None:
 CENTRE_RATIO = 1e3
 
 
+def check_resolution(resolution: object) -> float | None:
+    """The step of a metric that counts something: a finite number > 0, or None."""
+    if resolution is None:
+        return None
+    if isinstance(resolution, bool) or not is_real(resolution):
+        raise InvalidParameterError(f"resolution must be a number > 0 or None, got {resolution!r}")
+    value = float(resolution)  # type: ignore[arg-type]
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidParameterError(f"resolution must be finite and > 0, got {resolution!r}")
+    return value
+
+
 def clean_scores(
-    scores: object, direction: str, bounds: object = None, *, offset: float | None = None
+    scores: object,
+    direction: str,
+    bounds: object = None,
+    *,
+    offset: float | None = None,
+    resolution: float | None = None,
 ) -> CleanScores:
     """Validate ``scores`` and fold them to maximisation.
 
@@ -159,9 +179,16 @@ def clean_scores(
     subtraction is exact (Sterbenz: every score lies within a factor 2 of the median), and so
     is :meth:`CleanScores.to_user`'s way back. ``offset`` imposes one instead (an update keeps
     its previous estimate's).
+
+    ``resolution``: the step of a metric that counts something (``1 / m`` for accuracy on
+    ``m`` examples); the fitted values are rounded to the nearest multiple of it (kept within
+    ``bounds``), which makes scores that differ by less, such as averages over folds of
+    unequal sizes, the ties they are. ``scores`` (and so the current best) keep the values
+    given.
     """
     direction = check_direction(direction)
     checked_bounds = check_bounds(bounds)
+    resolution = check_resolution(resolution)
     check_sequence(scores)
     array = _float_array(scores)
     if array is None:
@@ -180,6 +207,10 @@ def clean_scores(
                 f"{int(outside.sum())} score(s) lie outside the declared bounds "
                 f"[{low:g}, {high:g}], e.g. {float(bad)!r}"
             )
+    if resolution is not None:
+        kept = np.round(kept / resolution) * resolution
+        if checked_bounds is not None:
+            kept = np.clip(kept, *checked_bounds)
     if offset is None:
         offset = _centre(kept)
     if offset:
@@ -199,6 +230,7 @@ def clean_scores(
         bounds=checked_bounds,
         scores=scores_in_order,
         offset=float(offset),
+        resolution=resolution,
     )
 
 

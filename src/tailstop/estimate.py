@@ -179,6 +179,12 @@ class TailEstimate:
         return scores
 
     @property
+    def resolution(self) -> float | None:
+        """The metric's step given to :func:`analyze` (the fitted scores were rounded to its
+        multiples), or None."""
+        return self._clean.resolution
+
+    @property
     def noise_interval(self) -> Interval:
         """The seed noise ``o`` with its profile-likelihood interval at ``confidence``.
 
@@ -342,6 +348,7 @@ class TailEstimate:
             "noise": float(self.noise),
             "noise_interval": _plain(self.noise_interval),
             "noise_known": bool(self.noise_known),
+            "resolution": self.resolution,
             "threshold": float(self.threshold),
             "tail_fraction": float(self.tail_fraction),
             "expected_gain": gains,

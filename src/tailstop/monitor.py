@@ -33,7 +33,14 @@ from typing import Any, SupportsInt, cast
 
 import numpy as np
 
-from tailstop._data import check_bounds, check_direction, check_sequence, is_real, score_value
+from tailstop._data import (
+    check_bounds,
+    check_direction,
+    check_resolution,
+    check_sequence,
+    is_real,
+    score_value,
+)
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import MAX_DIMENSION, MIN_TRIALS, TailEstimate, _check_noise, analyze
 from tailstop.rules import Decision, GainBelow, Rule, SearchState, gain_interval
@@ -164,6 +171,10 @@ class Monitor:
         objective): the estimate's point values come from fits that hold it fixed (passed to
         ``analyze``, which documents it), and the default rule's epsilon is then this noise
         (floored at 1% of the tail's width). :meth:`set_noise` gives it mid-search.
+    resolution : float, optional
+        The step of a metric that counts something (``1 / m`` for accuracy on ``m``
+        validation examples), passed to ``analyze``: without it, fold averages that differ by
+        a few 1e-5 look to the law like lumps it cannot make (see ``analyze``).
     refit_growth : float in [0, 1]
     refit_step : int >= 1
         Throttling of the refits. After a refit at ``m`` trials, the next one happens once the
@@ -226,6 +237,7 @@ class Monitor:
         bounds: tuple[float, float] | None = None,
         max_dimension: int | None = None,
         noise: float | None = None,
+        resolution: float | None = None,
         refit_growth: float = 0.02,
         refit_step: int = 1,
     ):
@@ -249,6 +261,7 @@ class Monitor:
             else _integer(max_dimension, "max_dimension", 1, MAX_DIMENSION)
         )
         self._noise = _check_noise(noise)
+        self.resolution = check_resolution(resolution)
         if (
             isinstance(refit_growth, bool)
             or not is_real(refit_growth)
@@ -414,6 +427,7 @@ class Monitor:
                 "noise": self._noise,  # the given one until a fit
                 "noise_known": self._noise is not None,
                 "noise_interval": None,
+                "resolution": self.resolution,
                 "expected_gain": self._last_gain,
                 "fits_well": None,
                 "fit_reason": None,
@@ -495,6 +509,7 @@ class Monitor:
                 bounds=self.bounds,
                 noise=self._noise,
                 previous=None if cold else self._estimate,
+                resolution=self.resolution,
             )
         except _FIT_FAILURES as exc:
             seconds = time.perf_counter() - started

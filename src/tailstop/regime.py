@@ -11,7 +11,8 @@ procedure Bader, Yan & Zhang (2018) proposed for the same problem in extreme-val
    censored, and two tests of "the tail above ``theta_j`` is a noisy quadratic":
 
    * *shape*: the Anderson-Darling statistic of the tail's conditional probability-integral
-     transforms ``u_i = 1 - S(y_i) / S(theta_j)`` (uniform if the tail is a noisy quadratic),
+     transforms ``u_i = 1 - S(y_i) / S(theta_j)`` (uniform if the tail is a noisy quadratic;
+     tied scores spread over their cell, :func:`tail_pit`),
      with p-values from its null distribution *with the parameters estimated*, tabulated by
      simulation from the fitted family (``examples/benchmarks/make_ad_table.py``);
    * *stability*: if the law holds above ``theta_j`` it holds, with the same parameters,
@@ -229,9 +230,43 @@ def tail_constraints(c_max: int, b_range=(-np.inf, np.inf), noise: float | None 
 
 
 def tail_pit(dist, tail: np.ndarray, threshold: float) -> np.ndarray:
-    """Conditional probability-integral transforms ``1 - S(y) / S(theta)`` of the tail."""
+    """Conditional probability-integral transforms ``1 - S(y) / S(theta)`` of the tail,
+    sorted, with tied scores spread over their cell.
+
+    ``k`` scores tied at ``y`` (after the spacing objective's rounding) take the transforms
+    of ``y' + (i - 1/2) (y - y') / k``, i = 1..k, in probability: evenly spread over the cell
+    ``(y', y]`` instead of ``k`` copies of the transform of ``y``. The cell reaches down by
+    the tail's smallest gap between distinct scores, ``g`` (the metric's step when the
+    scores come in steps), and no further than the next lower score: ``y' = max(y - g,
+    previous)``, so that for scores on a grid it is the bucket the fit groups them into.
+    A metric that counts something (accuracy on a finite set) ties often, and ``k`` equal
+    transforms look to a test of uniformity like a lump no continuous law makes; a tied
+    group above a gap in otherwise continuous scores keeps a narrow cell, and its lump.
+    Untied scores keep their transform.
+    """
+    from tailstop._spacing import rounding_decimals
+
+    tail = np.asarray(tail, dtype=float)
     above = dist.sf(threshold) if np.isfinite(threshold) else 1.0
-    return 1.0 - dist.sf(tail) / above
+    if tail.size < 2:
+        return 1.0 - dist.sf(tail) / above
+    values, counts = np.unique(np.round(tail, rounding_decimals(tail)), return_counts=True)
+    if values.size == tail.size:
+        return 1.0 - dist.sf(np.sort(tail)) / above
+    top = 1.0 - dist.sf(values) / above
+    if values.size > 1:
+        gap = float(np.min(np.diff(values)))
+        previous = np.concatenate([[threshold], values[:-1]])
+        floor = np.maximum(values - gap, previous)
+    else:  # one tied score: its cell is the whole tail
+        floor = np.array([threshold])
+    tied = counts > 1
+    bottom = top.copy()
+    bottom[tied] = 1.0 - dist.sf(floor[tied]) / above  # (sf(-inf) = 1: from 0)
+    share = (np.arange(tail.size) - np.repeat(np.cumsum(counts) - counts, counts) + 0.5)
+    share /= np.repeat(counts, counts)
+    share[np.repeat(~tied, counts)] = 1.0
+    return np.repeat(bottom, counts) + share * np.repeat(top - bottom, counts)
 
 
 def tail_statistic(ys: np.ndarray, tail_size: int, *, c_max: int = 10) -> float:

@@ -1,0 +1,124 @@
+"""Scores that come in steps (accuracy on a finite set): tied transforms in the tail tests,
+and ``resolution``, the metric's step, in ``analyze``, ``Monitor`` and the command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import assert_same_estimate
+
+from tailstop import Monitor, NoisyQuadraticDistribution, analyze, cli, regime
+from tailstop._analyze import looks_stepped
+from tailstop.errors import InvalidParameterError
+
+STEP = 0.002  # accuracy on 500 examples
+
+
+def stepped_search(seed: int, n: int = 300, jitter: bool = True) -> np.ndarray:
+    """30% of the trials from NQ(0.90, 0.92, 2, 0.002), the rest poor; accuracy-like steps of
+    0.002, and with ``jitter`` moved by multiples of 1.2e-5 (3-fold averages over folds of
+    unequal sizes)."""
+    rng = np.random.default_rng(seed)
+    tail = NoisyQuadraticDistribution(0.90, 0.92, 2, 0.002).sample(n, generator=rng)
+    scores = np.round(np.where(rng.random(n) < 0.3, tail, rng.uniform(0.1, 0.9, n)) / STEP) * STEP
+    return scores + 1.2e-5 * rng.integers(-2, 3, n) if jitter else scores
+
+
+def test_tied_transforms_are_spread_over_their_bucket_and_untied_ones_kept():
+    dist = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.05)
+    threshold = 0.1
+    tail = np.array([0.5, 0.7, 0.7, 0.7, 0.9, 0.2])
+    plain = 1.0 - dist.sf(np.array([0.2, 0.5, 0.7, 0.9])) / dist.sf(threshold)
+    u = regime.tail_pit(dist, tail, threshold)
+    # 0.2, 0.5 and 0.9 keep theirs; the three at 0.7 share the bucket (0.5, 0.7] evenly
+    assert u[[0, 1, 5]] == pytest.approx(plain[[0, 1, 3]], rel=1e-12)
+    bucket = plain[2] - plain[1]
+    assert u[2:5] == pytest.approx(plain[1] + bucket * np.array([1, 3, 5]) / 6, rel=1e-12)
+    untied = np.array([0.5, 0.7, 0.9, 0.2])
+    assert regime.tail_pit(dist, untied, threshold) == pytest.approx(plain, rel=0, abs=0)
+    # above a gap the cell reaches down by the smallest gap between the tail's scores only
+    # (0.05 here): ties after a jump stay a lump, which the test should see
+    gapped = regime.tail_pit(dist, np.array([0.2, 0.25, 0.9, 0.9]), threshold)
+    cell = 1.0 - dist.sf(np.array([0.85, 0.9])) / dist.sf(threshold)
+    assert gapped[2:] == pytest.approx(cell[0] + (cell[1] - cell[0]) * np.array([1, 3]) / 4)
+
+
+def test_the_shape_test_accepts_the_law_rounded_to_steps():
+    """Draws of the law itself, rounded to a tenth of its width: the tail test must not
+    reject them for their ties (with k copies of a tied transform it nearly always did)."""
+    spread, copies = [], []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        ys = np.round(NoisyQuadraticDistribution(0.9, 0.92, 2, 0.002).sample(200, generator=rng)
+                      / STEP) * STEP
+        dist, threshold = regime.fit_tail(ys, ys.size, c_max=10)
+        tail = ys[ys > threshold]
+        above = dist.sf(threshold) if np.isfinite(threshold) else 1.0
+        plain = 1.0 - dist.sf(np.sort(tail)) / above
+        u = regime.tail_pit(dist, tail, threshold)
+        spread.append(regime.p_value(regime.anderson_darling(u), tail.size))
+        copies.append(regime.p_value(regime.anderson_darling(plain), tail.size))
+    assert np.median(spread) > 0.1 and min(spread) > 0.01, spread
+    assert max(copies) < 0.05, copies
+
+
+def test_near_ties_need_the_resolution_and_the_report_says_so():
+    scores = stepped_search(0)
+    alone = analyze(scores, "maximize", bounds=(0, 1))
+    assert not alone.fits_well and "resolution" in alone.fit_reason
+    est = analyze(scores, "maximize", bounds=(0, 1), resolution=STEP)
+    assert est.fits_well and est.tail_fraction > 0.1
+    assert est.resolution == STEP and est.to_dict()["resolution"] == STEP
+    assert est.current_best == scores.max()  # the score given, not its rounded value
+    bp = est.best_possible
+    assert bp.low <= 0.92 <= bp.high
+    # exact ties need no resolution: the spread transforms suffice
+    exact = analyze(stepped_search(0, jitter=False), "maximize", bounds=(0, 1))
+    assert exact.fits_well and exact.tail_fraction > 0.1
+
+
+def test_looks_stepped_tells_a_counting_metric_from_a_continuous_law():
+    assert looks_stepped(stepped_search(1))
+    assert looks_stepped(stepped_search(1, jitter=False))
+    for c in (1, 2, 4):
+        draws = NoisyQuadraticDistribution(0.0, 1.0, c, 0.0).sample(
+            300, generator=np.random.default_rng(c)
+        )
+        assert not looks_stepped(draws)
+        assert not looks_stepped(draws[:100])
+
+
+@pytest.mark.parametrize("bad", [0, -0.01, float("nan"), float("inf"), "0.01", True])
+def test_a_bad_resolution_raises_before_anything_runs(bad):
+    scores = stepped_search(2)
+    with pytest.raises(InvalidParameterError, match="resolution"):
+        analyze(scores, "maximize", resolution=bad)
+    with pytest.raises(InvalidParameterError, match="resolution"):
+        Monitor("maximize", resolution=bad)
+
+
+def test_an_estimate_at_another_resolution_is_not_reused():
+    scores = stepped_search(3)
+    before = analyze(scores[:-1], "maximize", bounds=(0, 1))
+    cold = analyze(scores, "maximize", bounds=(0, 1), resolution=STEP)
+    assert_same_estimate(
+        analyze(scores, "maximize", bounds=(0, 1), resolution=STEP, previous=before), cold
+    )
+
+
+def test_the_monitor_and_the_command_line_pass_the_resolution_on(tmp_path, capsys):
+    scores = stepped_search(4, n=120)
+    monitor = Monitor("maximize", budget=200, bounds=(0, 1), resolution=STEP)
+    monitor.update(scores)
+    assert monitor.estimate.resolution == STEP and monitor.report()["resolution"] == STEP
+    path = tmp_path / "runs.csv"
+    path.write_text("score\n" + "\n".join(repr(float(s)) for s in scores) + "\n")
+    code = cli.main(["analyze", str(path), "--bounds", "0", "1", "--resolution", "0.002", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["resolution"] == STEP
+    code = cli.main(["analyze", str(path), "--resolution", "0"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "--resolution" in err and "> 0" in err
