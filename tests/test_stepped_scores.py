@@ -122,3 +122,12 @@ def test_the_monitor_and_the_command_line_pass_the_resolution_on(tmp_path, capsy
     code = cli.main(["analyze", str(path), "--resolution", "0"])
     out, err = capsys.readouterr()
     assert code == 2 and "--resolution" in err and "> 0" in err
+
+
+def test_a_resolution_coarser_than_the_scores_leaves_nothing_to_fit_and_says_why():
+    scores = np.random.default_rng(5).uniform(0.5, 0.6, 50)
+    est = analyze(scores, "maximize", resolution=1.0)
+    assert not est.fits_well and "resolution (1)" in est.fit_reason
+    gain = est.expected_gain(10)
+    assert tuple(gain) == (0.0, 0.0, 0.0) and all(np.ndim(end) == 0 for end in gain)
+    assert est.current_best == scores.max()

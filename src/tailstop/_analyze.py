@@ -408,7 +408,11 @@ def _degenerate(clean: CleanScores, confidence: float, c_max: int,
         threshold=user_value,
         tail_fraction=clean.values.size / clean.n_trials,
         fits_well=False,
-        fit_reason="all finite scores are equal: no tail to fit",
+        fit_reason=(
+            "all finite scores are equal: no tail to fit" if clean.resolution is None else
+            f"all finite scores round to one multiple of the resolution ({clean.resolution:g}): "
+            "no tail to fit"
+        ),
         distribution=QuadraticDistribution(
             user_value, user_value, 1, convex=clean.direction == "minimize"
         ),

@@ -229,7 +229,10 @@ class TailEstimate:
         """
         k = _check_trials(k)
         y0 = self._clean.values.max()
-        values = [forecast.expected_gain(d, y0, k, ceiling=self._ceiling) for d in self._fits]
+        values = [
+            np.asarray(forecast.expected_gain(d, y0, k, ceiling=self._ceiling))[()]  # 0-d: scalar
+            for d in self._fits
+        ]
         return Interval(values[0], np.minimum.reduce(values), np.maximum.reduce(values))
 
     @property
