@@ -74,16 +74,6 @@ def _noise(text: str) -> float:
     return value
 
 
-def _resolution(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
-
-
 def _plot_path(text: str) -> str:
     """An image path whose extension matplotlib can write (checked when it is installed)."""
     try:
@@ -142,7 +132,7 @@ def _add_noise(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--resolution",
-        type=_resolution,
+        type=_positive(float),
         metavar="STEP",
         help="the step of a metric that counts something, e.g. 0.002 for accuracy on 500 "
         "examples (also averaged over folds): scores are fitted rounded to its multiples, so "
