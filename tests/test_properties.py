@@ -76,6 +76,43 @@ def test_cdf_is_a_monotone_probability_and_pdf_is_finite_and_non_negative(dist):
         assert dist.cdf(-np.inf) == 0 and dist.cdf(np.inf) == 1
 
 
+@quick(60)
+@given(
+    st.lists(st.integers(0, 40), min_size=2, max_size=60),
+    st.sampled_from([1e-3, 0.01, 0.037]),
+    st.sampled_from([None, -0.5, 0.2]),
+)
+def test_tail_transforms_are_sorted_probabilities_that_spread_ties_and_keep_the_rest(
+    levels, step, threshold_level
+):
+    """``regime.tail_pit`` on scores on a grid (ties likely): sorted, in [0, 1], untied scores
+    keep their transform, and each tied group's transforms sit evenly inside the cell below
+    its score."""
+    from tailstop import regime
+
+    dist = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.05)
+    tail = 0.25 + step * np.asarray(levels, dtype=float)
+    threshold = -np.inf if threshold_level is None else float(threshold_level)
+    tail = tail[tail > threshold]
+    if tail.size < 2:
+        return
+    u = regime.tail_pit(dist, tail, threshold)
+    above = dist.sf(threshold) if np.isfinite(threshold) else 1.0
+    plain = 1.0 - dist.sf(np.sort(tail)) / above
+    assert u.shape == tail.shape
+    assert np.all(np.diff(u) >= -1e-15) and np.all((u >= -1e-12) & (u <= 1 + 1e-12))
+    assert np.all(u <= plain + 1e-12)  # a tied score's transforms lie below its own
+    values, counts = np.unique(np.sort(tail), return_counts=True)
+    untied = np.repeat(counts == 1, counts)
+    np.testing.assert_allclose(u[untied], plain[untied], rtol=1e-12, atol=1e-15)
+    if values.size > 1:  # a tied group's cell reaches down by the grid's smallest gap only
+        gap = np.min(np.diff(values))
+        floor = np.maximum(np.repeat(values - gap, counts),
+                           np.repeat(np.concatenate([[threshold], values[:-1]]), counts))
+        lowest = 1.0 - dist.sf(floor) / above
+        assert np.all(u[~untied] >= lowest[~untied] - 1e-12)
+
+
 @quick(40)
 @given(distributions(), st.lists(st.floats(1e-9, 1 - 1e-9), min_size=1, max_size=20))
 def test_ppf_inverts_cdf_inside_the_support(dist, qs):

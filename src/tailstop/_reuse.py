@@ -71,9 +71,8 @@ def _tails(ys: np.ndarray, threshold: float, deeper) -> tuple:
 
 def _extends(previous: TailEstimate, clean: CleanScores) -> bool:
     """Whether ``previous`` estimated some of these trials: the same direction and
-    resolution, no more
-    failed trials, and its finite scores among these (as a multiset: with parallel workers
-    trials finish out of order)."""
+    resolution, no more failed trials, and its finite scores among these (as a multiset: with
+    parallel workers trials finish out of order)."""
     before = previous._clean
     if before.direction != clean.direction or before.n_failed > clean.n_failed:
         return False
