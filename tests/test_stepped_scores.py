@@ -10,7 +10,7 @@ import pytest
 from conftest import assert_same_estimate
 
 from tailstop import Monitor, NoisyQuadraticDistribution, analyze, cli, regime
-from tailstop._analyze import looks_stepped
+from tailstop._analyze import apparent_step
 from tailstop.errors import InvalidParameterError
 
 STEP = 0.002  # accuracy on 500 examples
@@ -68,6 +68,7 @@ def test_near_ties_need_the_resolution_and_the_report_says_so():
     scores = stepped_search(0)
     alone = analyze(scores, "maximize", bounds=(0, 1))
     assert not alone.fits_well and "resolution" in alone.fit_reason
+    assert "steps (of about 0.002)" in alone.fit_reason
     est = analyze(scores, "maximize", bounds=(0, 1), resolution=STEP)
     assert est.fits_well and est.tail_fraction > 0.1
     assert est.resolution == STEP and est.to_dict()["resolution"] == STEP
@@ -79,15 +80,15 @@ def test_near_ties_need_the_resolution_and_the_report_says_so():
     assert exact.fits_well and exact.tail_fraction > 0.1
 
 
-def test_looks_stepped_tells_a_counting_metric_from_a_continuous_law():
-    assert looks_stepped(stepped_search(1))
-    assert not looks_stepped(stepped_search(1, jitter=False))  # exact ties need no resolution
+def test_the_apparent_step_tells_a_counting_metric_from_a_continuous_law():
+    assert apparent_step(stepped_search(1)) == pytest.approx(STEP, rel=0.05)
+    assert apparent_step(stepped_search(1, jitter=False)) is None  # exact ties need nothing
     for c in (1, 2, 4):
         draws = NoisyQuadraticDistribution(0.0, 1.0, c, 0.0).sample(
             300, generator=np.random.default_rng(c)
         )
-        assert not looks_stepped(draws)
-        assert not looks_stepped(draws[:100])
+        assert apparent_step(draws) is None
+        assert apparent_step(draws[:100]) is None
 
 
 @pytest.mark.parametrize("bad", [0, -0.01, float("nan"), float("inf"), "0.01", True])

@@ -264,10 +264,11 @@ def _estimate(scores, direction: str, confidence: float, c_max: int, bounds,
     consistent = tuple(range(min(dimensions), max(dimensions) + 1))
 
     fits_well, reason = _judge(choice, n_tail, dist, ys, threshold, confidence, b_range[1])
-    if not fits_well and clean.resolution is None and looks_stepped(clean.values):
+    step = apparent_step(clean.values) if not fits_well and clean.resolution is None else None
+    if step is not None:
         reason += (
-            "; the best scores nearly tie in steps: if the metric counts something, give its "
-            "step as resolution (1/m for accuracy on m examples)"
+            f"; the best scores nearly tie in steps (of about {step:.2g}): if the metric counts "
+            "something, give its step as resolution (1/m for accuracy on m examples)"
         )
     user = clean.to_user
     best_lo, best_hi = sorted((float(user(region.low)), float(user(region.high))))
@@ -365,14 +366,15 @@ def _user_distribution(dist, clean: CleanScores):
 
 
 STEPPED_TOP = 100  # at most this many of the best scores (and a tenth, at least 20) ...
-STEPPED_SHARE = 1 / 3  # ... must have more than this share of near-ties for looks_stepped
+STEPPED_SHARE = 1 / 3  # ... must have more than this share of near-ties for apparent_step
 
 
-def looks_stepped(values: np.ndarray) -> bool:
-    """Whether the best scores come in steps blurred by near-ties, which ``resolution`` would
-    make ties: of the gaps between the best tenth of them (at least 20, at most
-    ``STEPPED_TOP``; sorted, rounded as the fit rounds them), the nonzero ones, more than
-    ``STEPPED_SHARE`` below a tenth of their mean.
+def apparent_step(values: np.ndarray) -> float | None:
+    """The step the best scores come in, blurred by near-ties that ``resolution`` would make
+    ties, or None when they do not look so: of the gaps between the best tenth of them (at
+    least 20, at most ``STEPPED_TOP``; sorted, rounded as the fit rounds them), the nonzero
+    ones, more than ``STEPPED_SHARE`` below a tenth of their mean; the step is then the
+    median of the others.
 
     A continuous law's gaps are nearly exponential: about a tenth of them are that small (a
     twentieth when the law piles up against its best possible, ``c = 1`` without noise).
@@ -386,12 +388,15 @@ def looks_stepped(values: np.ndarray) -> bool:
     finite = np.sort(values[np.isfinite(values)])
     top = finite[-min(STEPPED_TOP, max(20, finite.size // 10)):]
     if top.size < 20:
-        return False
+        return None
     gaps = np.diff(np.round(top, rounding_decimals(top)))
     gaps = gaps[gaps > 0]
     if gaps.size < 5:
-        return False
-    return float(np.mean(gaps < 0.1 * np.mean(gaps))) > STEPPED_SHARE
+        return None
+    near = gaps < 0.1 * np.mean(gaps)
+    if not np.mean(near) > STEPPED_SHARE or near.all():
+        return None
+    return float(np.median(gaps[~near]))
 
 
 def _degenerate(clean: CleanScores, confidence: float, c_max: int,
