@@ -109,6 +109,19 @@ def test_an_estimate_at_another_resolution_is_not_reused():
     )
 
 
+def test_the_default_epsilon_is_at_least_the_metric_s_step():
+    from tailstop import GainBelow
+
+    scores = stepped_search(0)
+    est = analyze(scores, "maximize", bounds=(0, 1), resolution=STEP)
+    epsilon, source = GainBelow().threshold(est)
+    assert epsilon == STEP and "the metric's step" in source
+    fine = analyze(scores, "maximize", bounds=(0, 1), resolution=STEP / 100)
+    fine_epsilon, fine_source = GainBelow().threshold(fine)
+    assert fine_epsilon > STEP / 100 and "step" not in fine_source
+    assert GainBelow(1e-6).threshold(est) == (1e-6, "epsilon")  # a given epsilon is kept
+
+
 def test_the_monitor_and_the_command_line_pass_the_resolution_on(tmp_path, capsys):
     scores = stepped_search(4, n=120)
     monitor = Monitor("maximize", budget=200, bounds=(0, 1), resolution=STEP)

@@ -170,7 +170,8 @@ class Monitor:
         with a few seeds, pooled by :func:`tailstop.seed_noise`; 0 for a deterministic
         objective): the estimate's point values come from fits that hold it fixed (passed to
         ``analyze``, which documents it), and the default rule's epsilon is then this noise
-        (floored at 1% of the tail's width). :meth:`set_noise` gives it mid-search.
+        (floored at 1% of the tail's width, and at ``resolution``). :meth:`set_noise` gives it
+        mid-search.
     resolution : float, optional
         The step of a metric that counts something (``1 / m`` for accuracy on ``m``
         validation examples), passed to ``analyze``: without it, fold averages that differ by

@@ -306,7 +306,9 @@ class GainBelow(Rule):
         early in a search can be far below the point estimate, an estimate then often many
         times the true noise. Floored at ``NOISE_FLOOR_FRACTION`` (1%) of the fitted tail's
         width ``|b - threshold|`` (best possible minus the regime threshold), so that a fit
-        with zero noise does not mean "never stop".
+        with zero noise does not mean "never stop", and at the metric's step when the
+        estimate was given one (``resolution``): a gain below one step is one the metric
+        cannot show.
     horizon : int, optional
         Trials ahead. Default: the remaining budget ``budget - n_trials`` when the budget is
         known (with nothing left the gain is 0 and the rule stops), else ``n_trials`` (what
@@ -366,9 +368,12 @@ class GainBelow(Rule):
             source, text = float(low), (
                 f"the low end of the fitted seed noise's interval (noise {_fmt(noise)})"
             )
+        what = "noise" if estimate.noise_known else "noise's low end"
+        step = estimate.resolution
+        if step is not None and step > max(source, floor):
+            return float(step), f"the metric's step, its resolution ({what} {_fmt(source)})"
         if source >= floor:
             return source, text
-        what = "noise" if estimate.noise_known else "noise's low end"
         return float(floor), (
             f"{NOISE_FLOOR_FRACTION:.0%} of the tail width ({what} {_fmt(source)})"
         )
