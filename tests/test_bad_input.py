@@ -257,7 +257,8 @@ TIED = [0.5] * 15 + [0.7] * 15
 def test_tied_scores_with_a_tail_left_give_an_estimate():
     estimate = analyze([0.0, 1.0] * 10, "maximize")
     assert estimate.current_best == 1.0 and math.isfinite(estimate.best_possible.high)
-    assert not estimate.fits_well
+    # two groups of ties: any law of four parameters matches them, whatever the truth
+    assert not estimate.fits_well and "only 2 distinct scores" in estimate.fit_reason
 
 
 def test_ties_at_the_top_give_an_estimate():

@@ -310,12 +310,17 @@ def _estimate(scores, direction: str, confidence: float, c_max: int, bounds,
     )
 
 
+TESTABLE_DISTINCT = 4  # a tail of at most this many distinct scores cannot test the law
+
+
 def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float,
            ceiling: float = np.inf):
     """Does the fitted law describe the tail? ``(verdict, reason)``.
 
     No when the tail is one tied score (the spacing objective is then flat: every law fits
-    it alike, so the fit's parameters are arbitrary); when the tail is too small to say; when
+    it alike, so the fit's parameters are arbitrary); when the tail is too small to say, or
+    holds so few distinct scores that the law's four parameters (a, b, c, o) can match their
+    groups whatever the truth (``TESTABLE_DISTINCT``); when
     every candidate threshold failed its tests;
     when the tail's conditional probability-integral transforms leave the exact simultaneous
     band of uniform order statistics (Learned-Miller & DeStefano, at ``confidence``); or when
@@ -337,6 +342,12 @@ def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float,
         )
     if n_tail < regime.MIN_TAIL + 5:
         return False, f"only {n_tail} trials in the tail; the law needs about 15"
+    distinct = np.unique(tail).size
+    if distinct <= TESTABLE_DISTINCT:
+        return False, (
+            f"the tail holds only {distinct} distinct scores, too few to test a law of four "
+            "parameters (a coarse metric: every such law fits a few groups of ties)"
+        )
     if choice is not None and choice.rejected >= len(choice.candidates):
         return False, "every candidate tail fails the goodness-of-fit test"
     u = regime.tail_pit(dist, tail, threshold)
