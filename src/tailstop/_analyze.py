@@ -313,6 +313,14 @@ def _estimate(scores, direction: str, confidence: float, c_max: int, bounds,
 TESTABLE_DISTINCT = 4  # a tail of at most this many distinct scores cannot test the law
 
 
+def distinct_scores(values: np.ndarray) -> int:
+    """How many distinct scores the fit sees: after its rounding (:mod:`tailstop._spacing`),
+    so that fold averages equal but for the last bits count once, as the fit groups them."""
+    from tailstop._spacing import rounding_decimals
+
+    return int(np.unique(np.round(values, rounding_decimals(values))).size)
+
+
 def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float,
            ceiling: float = np.inf):
     """Does the fitted law describe the tail? ``(verdict, reason)``.
@@ -342,7 +350,7 @@ def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float,
         )
     if n_tail < regime.MIN_TAIL + 5:
         return False, f"only {n_tail} trials in the tail; the law needs about 15"
-    distinct = np.unique(tail).size
+    distinct = distinct_scores(tail)
     if distinct <= TESTABLE_DISTINCT:
         return False, (
             f"the tail holds only {distinct} distinct scores, too few to test a law of four "

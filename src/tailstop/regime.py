@@ -234,8 +234,8 @@ def tail_pit(dist, tail: np.ndarray, threshold: float) -> np.ndarray:
     sorted, with tied scores spread over their cell.
 
     ``k`` scores tied at ``y`` (after the spacing objective's rounding) take the transforms
-    of ``y' + (i - 1/2) (y - y') / k``, i = 1..k, in probability: evenly spread over the cell
-    ``(y', y]`` instead of ``k`` copies of the transform of ``y``. The cell reaches down by
+    ``u(y') + (i - 1/2) (u(y) - u(y')) / k``, i = 1..k: evenly spread over the probability of
+    the cell ``(y', y]`` instead of ``k`` copies of ``u(y)``. The cell reaches down by
     the tail's smallest gap between distinct scores, ``g`` (the metric's step when the
     scores come in steps), and no further than the next lower score: ``y' = max(y - g,
     previous)``, so that for scores on a grid it is the bucket the fit groups them into.

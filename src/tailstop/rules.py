@@ -63,7 +63,8 @@ noise the given one or the low end of the fitted one's interval."""
 
 
 def noise_floor(estimate: TailEstimate) -> float:
-    """The least epsilon ``GainBelow()`` uses: ``NOISE_FLOOR_FRACTION`` of the tail's width.
+    """The floor of ``GainBelow()``'s default epsilon: ``NOISE_FLOOR_FRACTION`` of the tail's
+    width (the metric's step, when the estimate has one, is another).
 
     The width is ``|best_possible - threshold|``, the threshold being the search's worst
     finite score when the whole search is the tail (an infinite threshold).
