@@ -95,7 +95,10 @@ class OptunaCallback:
     **monitor_options
         Further :class:`tailstop.Monitor` options (e.g. ``noise``, a known seed noise;
         ``resolution``, the step of a metric that counts something; ``refit_growth``,
-        ``refit_step``).
+        ``refit_step``; ``detect_deterministic``). The callback gives the monitor each
+        trial's parameters, so that a search over integers and categories, which repeats
+        configurations, shows whether the objective is deterministic (the monitor then holds
+        the seed noise at 0; see :mod:`tailstop.repeats`).
 
     Notes
     -----
@@ -200,6 +203,7 @@ class OptunaCallback:
         # what the monitor was fed, in order (None: failed), for batch updates
         self._scores: list[float | None] = []
         self._durations: list[float | None] = []
+        self._configs: list[dict] = []  # each recorded trial's parameters
         self._watermark = 0  # every trial numbered below it is recorded
         self._recorded_above: set[int] = set()  # recorded trials numbered >= watermark
         self._written_key: tuple | None = None
@@ -412,29 +416,33 @@ class OptunaCallback:
         if len(new) > 1:
             scores = [self._score(t) for t in new]
             durations = [_seconds(t) for t in new]
+            configs = [t.params for t in new]
             try:
                 self._bound_monitor.update(
-                    self._scores + scores, durations=self._durations + durations
+                    self._scores + scores, durations=self._durations + durations,
+                    configs=self._configs + configs,
                 )
             except InvalidDataError:  # a bad score: let observe single it out
                 pass
             else:
                 self._scores += scores
                 self._durations += durations
+                self._configs += configs
                 return
         for trial in new:
             self._observe(trial)
 
     def _observe(self, trial: FrozenTrial) -> None:
-        score, duration = self._score(trial), _seconds(trial)
+        score, duration, config = self._score(trial), _seconds(trial), trial.params
         try:
-            self._bound_monitor.observe(score, duration=duration)
+            self._bound_monitor.observe(score, duration=duration, config=config)
         except InvalidDataError as exc:  # e.g. a score outside the declared bounds
             logger.warning("tailstop: trial %d counts as failed: %s", trial.number, exc)
             score = None
-            self._bound_monitor.observe(None, duration=duration)
+            self._bound_monitor.observe(None, duration=duration, config=config)
         self._scores.append(score)
         self._durations.append(duration)
+        self._configs.append(config)
 
     def _score(self, trial: FrozenTrial) -> float | None:
         if trial.state == TrialState.COMPLETE:

@@ -81,7 +81,10 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     **monitor_options
         Further :class:`tailstop.Monitor` options (e.g. ``noise``, a known seed noise;
         ``resolution``, the step of a metric that counts something; ``refit_growth``,
-        ``refit_step``).
+        ``refit_step``; ``detect_deterministic``). The stopper gives the monitor each
+        trial's config, so that a search over integers and categories, which repeats
+        configurations, shows whether the objective is deterministic (see
+        :mod:`tailstop.repeats`).
 
     The monitor logs one INFO line per refit under the ``tailstop`` logger; the stopper adds
     one when it ends the experiment and one summary at the end (callback side).
@@ -159,6 +162,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         self._recorded: dict[str, float | None] = {}  # trial id -> score (None: failed)
         self._scores: list[float | None] = []
         self._durations: list[float | None] = []
+        self._configs: list[Any] = []  # each recorded trial's config (None: unknown)
         self._stop_logged = False
         self._missing_metric_warned = False
         self._errors = 0
@@ -177,7 +181,8 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         try:
             final, score = self._final(result)
             if final:
-                self._record(str(trial_id), score, result.get("time_total_s"))
+                self._record(str(trial_id), score, result.get("time_total_s"),
+                             result.get("config"))
         except Exception:
             self._log_failure(f"result of trial {trial_id}")
         return False
@@ -213,13 +218,14 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             final, score = self._final(result)
             if not final:  # complete without a final-looking result: take what it reported
                 score = self._score_of(result)
-            self._record(str(trial.trial_id), score, result.get("time_total_s"))
+            self._record(str(trial.trial_id), score, result.get("time_total_s"),
+                         getattr(trial, "config", None))
         except Exception:
             self._log_failure(f"completion of trial {getattr(trial, 'trial_id', '?')}")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         try:
-            self._record(str(trial.trial_id), None, None)
+            self._record(str(trial.trial_id), None, None, getattr(trial, "config", None))
         except Exception:
             self._log_failure(f"error of trial {getattr(trial, 'trial_id', '?')}")
 
@@ -307,7 +313,8 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             )
         return None
 
-    def _record(self, trial_id: str, score: float | None, duration: Any) -> None:
+    def _record(self, trial_id: str, score: float | None, duration: Any,
+                config: Any = None) -> None:
         seconds = _seconds(duration)
         with self._changed:
             if trial_id in self._recorded:
@@ -321,6 +328,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             self._recorded[trial_id] = score
             self._scores.append(score)
             self._durations.append(seconds)
+            self._configs.append(config)
             if self.background:
                 if self._worker is None or not self._worker.is_alive():
                     self._worker = threading.Thread(
@@ -330,7 +338,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
                 self._changed.notify_all()
                 return
             self._fed += 1
-            self._monitor.observe(score, duration=seconds)
+            self._monitor.observe(score, duration=seconds, config=config)
 
     def _feed_forever(self) -> None:
         """The background thread: give the monitor the trials recorded since it was last
@@ -348,11 +356,12 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
                 self._feeding = True
                 new = len(self._scores) - self._fed
                 scores, durations = list(self._scores), list(self._durations)
+                configs = list(self._configs)
             try:
                 if new == 1 and not resync:
-                    self._monitor.observe(scores[-1], duration=durations[-1])
+                    self._monitor.observe(scores[-1], duration=durations[-1], config=configs[-1])
                 else:
-                    self._monitor.update(scores, durations=durations)
+                    self._monitor.update(scores, durations=durations, configs=configs)
                 resync = False
             except Exception:
                 resync = True  # the monitor may lack trials: the next feed gives them all
@@ -378,7 +387,8 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         self._start_threading(fed=len(self._scores))
         self._monitor = Monitor(_MODES[self.mode], self._rule, **self._options)
         if self._scores:
-            self._monitor.update(list(self._scores), durations=list(self._durations))
+            self._monitor.update(list(self._scores), durations=list(self._durations),
+                                 configs=list(self._configs))
 
 
 def _seconds(duration: Any) -> float | None:

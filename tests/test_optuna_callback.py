@@ -274,6 +274,25 @@ def test_a_storage_write_that_fails_does_not_break_optimize(monkeypatch, caplog)
 
 
 # -- refusals and warnings -------------------------------------------------------------------
+def test_repeated_parameters_show_a_deterministic_objective():
+    def discrete(trial) -> float:  # 60 configurations, no noise: random search repeats them
+        k = trial.suggest_int("k", 1, 30)
+        flag = trial.suggest_categorical("flag", ["a", "b"])
+        return 0.9 - 2e-4 * (k - 12) ** 2 - 0.01 * (flag == "b")
+
+    study = random_study()
+    callback = OptunaCallback(budget=1000, refit_step=20)
+    study.optimize(discrete, n_trials=90, callbacks=[callback])
+    assert callback.monitor.repeats.deterministic is True
+    assert callback.monitor.noise == 0.0 and callback.estimate.noise_known
+    report = study.user_attrs["tailstop:report"]
+    assert report["noise_source"] == "repeats" and report["repeats"]["deterministic"] is True
+    # the same trials read at once (a callback joining a running study: one update)
+    late = OptunaCallback(budget=1000, refit_step=20)
+    late.update(study)
+    assert late.monitor.noise == 0.0
+
+
 def test_multi_objective_refused_clearly_unless_an_objective_is_chosen(caplog):
     def two(trial):
         return quadratic(trial), -quadratic(trial) + 1.0

@@ -264,3 +264,17 @@ def test_takes_a_noise_mid_experiment_and_keeps_it_in_a_copy():
     assert stopper.report()["noise_known"]
     copy = pickle.loads(pickle.dumps(stopper))
     assert copy.monitor.noise == 0.5
+
+
+def test_repeated_configs_show_a_deterministic_objective():
+    stopper = RayTuneStopper("score", "max", budget=1000, min_trials=20, background=False,
+                             refit_step=20)
+    rng = np.random.default_rng(4)
+    for i in range(90):
+        k, flag = int(rng.integers(1, 31)), bool(rng.integers(0, 2))
+        score = 0.9 - 2e-4 * (k - 12) ** 2 - 0.01 * flag
+        stopper(f"t{i}", final(score, config={"k": k, "flag": flag}))
+    assert stopper.monitor.repeats.deterministic is True
+    assert stopper.monitor.noise == 0.0 and stopper.report()["noise_source"] == "repeats"
+    copy = pickle.loads(pickle.dumps(stopper))  # the record, configs included, carries over
+    assert copy.monitor.noise == 0.0

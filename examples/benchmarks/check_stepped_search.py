@@ -15,8 +15,10 @@ prints:
    step as ``resolution``: the tail chosen, the effective dimension, the best possible and
    whether the law fits;
 2. a live monitor fed the first ``--budget`` trials in order (that budget, the default rule and
-   ``GainBelow(step)``), without and with the resolution: where it stopped, the best it had,
-   and the best of the budget and of the whole search.
+   ``GainBelow(step)``), without and with the resolution, given the scores alone or also each
+   trial's parameters (as the Optuna callback gives them: repeated configurations that score
+   the same every time make the monitor hold the seed noise at 0, see ``tailstop.repeats``):
+   where it stopped, the best it had, and the best of the budget and of the whole search.
 
 Run from the repository root (1-3 minutes per search; needs scikit-learn and optuna)::
 
@@ -125,20 +127,25 @@ def main() -> None:
             print(f"  {n:>4} trials, {label:<16}  {describe(est)}")
     print(f"\n2. a live monitor, budget {args.budget}")
     budget_best = scores[: args.budget].max()
+    params = [t.params for t in study.trials]
     for rule_name, rule in (("GainBelow()", None), (f"GainBelow({step_text})", GainBelow(step))):
         for resolution in (None, step):
-            monitor = Monitor("maximize", rule, budget=args.budget, bounds=(0, 1),
-                              resolution=resolution)
-            used = args.budget
-            for i, score in enumerate(scores[: args.budget]):
-                monitor.observe(score)
-                if monitor.should_stop:
-                    used = i + 1
-                    break
-            label = f"resolution {step_text}" if resolution else "no resolution"
-            print(f"  {rule_name:<17} {label:<16} stopped after {used:>3}: best "
-                  f"{scores[:used].max():.4f} (budget's {budget_best:.4f}, all "
-                  f"{scores.max():.4f}); {describe(monitor.estimate)}")
+            for with_params in (False, True):
+                monitor = Monitor("maximize", rule, budget=args.budget, bounds=(0, 1),
+                                  resolution=resolution)
+                used = args.budget
+                for i, score in enumerate(scores[: args.budget]):
+                    monitor.observe(score, config=params[i] if with_params else None)
+                    if monitor.should_stop:
+                        used = i + 1
+                        break
+                label = f"resolution {step_text}" if resolution else "no resolution"
+                repeats = monitor.repeats
+                seen = (f"params: {repeats.n_repeated:>2} repeated, deterministic "
+                        f"{repeats.deterministic}" if with_params else "scores only")
+                print(f"  {rule_name:<17} {label:<16} {seen:<42} stopped after {used:>3}: best "
+                      f"{scores[:used].max():.4f} (budget's {budget_best:.4f}, all "
+                      f"{scores.max():.4f}); {describe(monitor.estimate)}")
 
 
 if __name__ == "__main__":

@@ -26,8 +26,6 @@ import logging
 import math
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterable
 from numbers import Real
 from typing import Any, SupportsInt, cast
 
@@ -39,104 +37,20 @@ from tailstop._data import (
     check_resolution,
     check_sequence,
     is_real,
-    score_value,
 )
+from tailstop._tracker import _check_duration, _failed_as_none, _Tracker, check_score
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import MAX_DIMENSION, MIN_TRIALS, TailEstimate, _check_noise, analyze
+from tailstop.repeats import Repeats
 from tailstop.rules import Decision, GainBelow, Rule, SearchState, gain_interval
 
-__all__ = ["Monitor"]
+__all__ = ["Monitor", "check_score"]
 
 logger = logging.getLogger("tailstop")
 
 # What a refit may raise without it being the user's fault: logged, never raised.
 # Any exception: a bug inside the fit must not take a framework-free search down either.
 _FIT_FAILURES = (Exception,)
-
-
-def check_score(score: object, index: int | str = "", bounds=None) -> float:
-    """A finished trial's score as a float; NaN for a failed trial (None, NaN, +-inf).
-
-    Raises :class:`InvalidDataError` for anything that is not a number and for a finite score
-    outside ``bounds``.
-    """
-    value = score_value(score, index)
-    if bounds is not None and math.isfinite(value) and not bounds[0] <= value <= bounds[1]:
-        raise InvalidDataError(
-            f"{f'score {index}'.strip()} = {value!r} lies outside the declared bounds "
-            f"[{bounds[0]}, {bounds[1]}]"
-        )
-    return value
-
-
-def _check_duration(duration: object, index: int | str = "") -> float:
-    if duration is None:
-        return math.nan
-    label = f"duration {index}".strip()
-    if isinstance(duration, (str, bytes, bool)) or not isinstance(duration, Real):
-        raise InvalidDataError(f"{label} must be a number of seconds, got {duration!r}")
-    value = float(duration)
-    if not math.isfinite(value) or value < 0:
-        raise InvalidDataError(f"{label} must be finite and >= 0 seconds, got {duration!r}")
-    return value
-
-
-class _Tracker:
-    """The search without the fit: scores in order, best so far, trials since it improved."""
-
-    def __init__(self, direction: str):
-        self.sign = 1.0 if direction == "maximize" else -1.0
-        self.direction = direction
-        self.scores: list[float] = []  # user orientation, NaN = failed
-        self.durations: list[float] = []  # NaN = unknown
-        self.best = -math.inf  # maximise orientation
-        self.best_index = -1
-        self.n_failed = 0
-        self.duration_sum, self.duration_count = 0.0, 0  # running mean of known durations
-
-    def append(self, score: float, duration: float) -> None:
-        self.scores.append(score)
-        self.durations.append(duration)
-        if not math.isnan(duration):
-            self.duration_sum += duration
-            self.duration_count += 1
-        if math.isnan(score):
-            self.n_failed += 1
-        elif self.sign * score > self.best:
-            self.best = self.sign * score
-            self.best_index = len(self.scores) - 1
-
-    def set_durations(self, seconds) -> None:
-        self.durations = list(seconds)
-        known = [d for d in self.durations if not math.isnan(d)]
-        self.duration_sum, self.duration_count = float(sum(known)), len(known)
-
-    def reset(self) -> None:
-        type(self).__init__(self, self.direction)
-
-    @property
-    def n_trials(self) -> int:
-        return len(self.scores)
-
-    @property
-    def n_finite(self) -> int:
-        return len(self.scores) - self.n_failed
-
-    def state(self, budget: int | None) -> SearchState:
-        count = self.duration_count
-        return SearchState(
-            n_trials=self.n_trials,
-            n_failed=self.n_failed,
-            budget=budget,
-            trials_since_improvement=self.n_trials - 1 - self.best_index,
-            current_best=None if self.best_index < 0 else self.sign * self.best,
-            mean_duration=self.duration_sum / count if count else None,
-            direction=self.direction,
-        )
-
-
-def _failed_as_none(values: Iterable[float]) -> Counter:
-    return Counter(None if math.isnan(v) else v for v in values)
 
 
 class Monitor:
@@ -187,6 +101,15 @@ class Monitor:
         next scheduled one succeeds. The rule is consulted after every trial (with the
         latest estimate and the current counts), so budget and patience are always up to
         date. :meth:`refit` forces a refit.
+    detect_deterministic : bool
+        When trials come with their configuration (``observe(score, config=...)``; the Optuna
+        and Ray Tune adapters pass each trial's parameters) and at least
+        ``tailstop.repeats.MIN_CONFIGURATIONS`` (10) configurations ran more than once, every
+        repeat scoring the same, the objective is deterministic: the refits hold the seed
+        noise at 0 (as ``noise=0`` would), unless a noise was given. A repeat that scores
+        differently withdraws it. Only searches over integers and categories repeat
+        configurations; see :mod:`tailstop.repeats`. Turn it off when a seed is among the
+        parameters (its repeats are exact by construction).
 
     Notes
     -----
@@ -241,6 +164,7 @@ class Monitor:
         resolution: float | None = None,
         refit_growth: float = 0.02,
         refit_step: int = 1,
+        detect_deterministic: bool = True,
     ):
         self.direction = check_direction(direction)
         if rule is None:
@@ -271,6 +195,13 @@ class Monitor:
             raise InvalidParameterError(f"refit_growth must be in [0, 1], got {refit_growth!r}")
         self.refit_growth = float(refit_growth)
         self.refit_step = _integer(refit_step, "refit_step", 1)
+        if not isinstance(detect_deterministic, bool):
+            raise InvalidParameterError(
+                f"detect_deterministic must be True or False, got {detect_deterministic!r}"
+            )
+        self.detect_deterministic = detect_deterministic
+        self._repeats = Repeats()
+        self._configs: list[Any] = []  # each trial's configuration (None: not given)
 
         self._lock = threading.RLock()
         self._tracker = _Tracker(self.direction)
@@ -283,21 +214,29 @@ class Monitor:
         self._last_gain: dict[str, float] | None = None  # at the last successful refit
 
     # -- input ---------------------------------------------------------------------------------
-    def observe(self, score: float | None, *, duration: float | None = None) -> None:
-        """Record one finished trial (``None``/NaN/inf = failed), refit if due, and decide."""
+    def observe(
+        self, score: float | None, *, duration: float | None = None, config: Any = None
+    ) -> None:
+        """Record one finished trial (``None``/NaN/inf = failed), refit if due, and decide.
+
+        ``config``: the trial's hyperparameters (e.g. a dict), which tell repeats of a
+        configuration apart (see ``detect_deterministic``)."""
         value = check_score(score, bounds=self.bounds)
         seconds = _check_duration(duration)
         with self._lock:
             self._tracker.append(value, seconds)
-            self._after_change(force=False)
+            self._configs.append(config)
+            changed = self._add_repeats([config], [value])
+            self._after_change(force=changed)
 
-    def update(self, scores, *, durations=None) -> None:
+    def update(self, scores, *, durations=None, configs=None) -> None:
         """Set the whole history of finished trials, in order; idempotent.
 
         The same history again changes nothing (no refit). A history that extends the known
         one appends the new trials; any other history replaces it (a refit follows at once
         if trials were removed or changed, and by the throttling schedule if the known trials
-        were only reordered and new ones added).
+        were only reordered and new ones added). ``configs``: each trial's hyperparameters,
+        as in :meth:`observe` (without them, the trials the monitor knew keep theirs).
         """
         check_sequence(scores)
         values = [check_score(s, i, self.bounds) for i, s in enumerate(scores)]
@@ -308,7 +247,15 @@ class Monitor:
                     f"durations has {len(durations)} entries for {len(values)} scores"
                 )
             seconds = [_check_duration(d, i) for i, d in enumerate(durations)]
+        if configs is not None:
+            configs = list(configs)
+            if len(configs) != len(values):
+                raise InvalidDataError(
+                    f"configs has {len(configs)} entries for {len(values)} scores"
+                )
         with self._lock:
+            known = self._configs[: len(values)]
+            given = configs if configs is not None else known + [None] * (len(values) - len(known))
             tracker = self._tracker
             old = tracker.scores
             if durations is None:
@@ -318,7 +265,7 @@ class Monitor:
             extends = len(values) >= n_old and np.array_equal(
                 np.asarray(values[:n_old]), np.asarray(old), equal_nan=True
             )
-            if extends:
+            if extends and given[:n_old] == known:
                 if len(values) == n_old:
                     if not np.array_equal(seconds, tracker.durations, equal_nan=True):
                         tracker.set_durations(seconds)
@@ -327,15 +274,21 @@ class Monitor:
                 tracker.set_durations(seconds[:n_old])
                 for value, second in zip(values[n_old:], seconds[n_old:], strict=True):
                     tracker.append(value, second)
-                self._after_change(force=False)
+                self._configs = given
+                changed = self._add_repeats(given[n_old:], values[n_old:])
+                self._after_change(force=changed)
                 return
             grown = not (_failed_as_none(old) - _failed_as_none(values))
             tracker.reset()
             for value, second in zip(values, seconds, strict=True):
                 tracker.append(value, second)
+            self._configs = given
+            noise = self._effective_noise()
+            self._repeats = Repeats()
+            changed = self._add_repeats(given, values) or noise != self._effective_noise()
             if not grown:  # the fit describes trials that are gone: start afresh
                 self._attempted_at, self._estimate = None, None
-            self._after_change(force=not grown, cold=not grown)
+            self._after_change(force=not grown or changed, cold=not grown)
 
     def set_noise(self, noise: float | None) -> TailEstimate | None:
         """Give a known seed noise mid-search (``None`` withdraws it) and refit at once.
@@ -355,8 +308,46 @@ class Monitor:
 
     @property
     def noise(self) -> float | None:
-        """The known seed noise every refit holds (``None``: fitted); see :meth:`set_noise`."""
-        return self._noise
+        """The known seed noise every refit holds (``None``: fitted): the one given (see
+        :meth:`set_noise`), else 0 once repeated configurations showed a deterministic
+        objective (``detect_deterministic``)."""
+        return self._effective_noise()
+
+    @property
+    def repeats(self) -> Repeats:
+        """The configurations seen more than once (when trials came with ``config``)."""
+        return self._repeats
+
+    def _effective_noise(self) -> float | None:
+        if self._noise is not None:
+            return self._noise
+        if self.detect_deterministic and self._repeats.deterministic:
+            return 0.0
+        return None
+
+    def _add_repeats(self, configs: list, values: list) -> bool:
+        """Record the trials' configurations; True when that changed the noise refits hold
+        (then logged)."""
+        before = self._effective_noise()
+        for config, value in zip(configs, values, strict=True):
+            if config is not None:
+                self._repeats.add(config, value)
+        after = self._effective_noise()
+        if after == before:
+            return False
+        repeated = self._repeats.n_repeated
+        if after == 0.0:
+            logger.info(
+                "tailstop: %d configurations ran more than once and every repeat scored the "
+                "same: the objective is deterministic, and the refits hold the seed noise at 0 "
+                "(detect_deterministic=False turns this off)", repeated,
+            )
+        else:
+            logger.info(
+                "tailstop: a repeated configuration scored differently: the objective is not "
+                "deterministic after all, and the refits fit the seed noise again",
+            )
+        return True
 
     def refit(self) -> TailEstimate | None:
         """Refit now (if there are enough trials) and decide; returns the latest estimate."""
@@ -416,6 +407,7 @@ class Monitor:
         with self._lock:
             state = self._tracker.state(self.budget)
             est = self._estimate
+            noise = self._effective_noise()
             report: dict[str, Any] = {
                 "direction": self.direction,
                 "n_trials": state.n_trials,
@@ -425,8 +417,16 @@ class Monitor:
                 "estimate_n_trials": None if est is None else est.n_trials,
                 "best_possible": None,
                 "effective_dimension": None,
-                "noise": self._noise,  # the given one until a fit
-                "noise_known": self._noise is not None,
+                "noise": noise,  # the given one until a fit
+                "noise_known": noise is not None,
+                # "given", "repeats" (0: a deterministic objective) or None (fitted)
+                "noise_source": (
+                    "given" if self._noise is not None
+                    else "repeats" if noise is not None else None
+                ),
+                "repeats": self._repeats.to_dict() if any(
+                    c is not None for c in self._configs
+                ) else None,
                 "noise_interval": None,
                 "resolution": self.resolution,
                 "expected_gain": self._last_gain,
@@ -508,7 +508,7 @@ class Monitor:
                 confidence=self.confidence,
                 max_dimension=self.max_dimension,
                 bounds=self.bounds,
-                noise=self._noise,
+                noise=self._effective_noise(),
                 previous=None if cold else self._estimate,
                 resolution=self.resolution,
             )

@@ -42,9 +42,10 @@ from typing import Any, Union
 import numpy as np
 
 from tailstop._data import check_direction
+from tailstop._tracker import _Tracker, check_score
 from tailstop.baselines import FixedTrials, RayPlateau, Stopper, baselines, terminator_note
 from tailstop.errors import InvalidDataError, InvalidParameterError
-from tailstop.monitor import Monitor, _Tracker, check_score
+from tailstop.monitor import Monitor
 from tailstop.rules import Rule
 
 __all__ = [
