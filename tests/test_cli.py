@@ -176,6 +176,27 @@ def test_analyze_optuna_study_takes_its_direction(storage, capsys):
     assert "65" in trials_row and "(5 failed)" in trials_row
 
 
+def test_a_study_that_repeats_configurations_exactly_is_read_as_deterministic(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'discrete.db'}"
+    study = optuna.create_study(study_name="d", storage=url, direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def discrete(trial) -> float:  # 60 configurations, no seed: random search repeats them
+        k = trial.suggest_int("k", 1, 30)
+        flag = trial.suggest_categorical("flag", ["a", "b"])
+        return 0.9 - 2e-4 * (k - 12) ** 2 - 0.01 * (flag == "b")
+
+    study.optimize(discrete, n_trials=90)
+    code, out, err = _run(capsys, "analyze", url, "--study", "d", "--json")
+    assert code == 0 and "a deterministic objective, its seed noise held at 0" in err
+    report = json.loads(out)
+    assert report["noise"] == 0.0 and report["noise_known"]
+    for extra in (["--no-detect-deterministic"], ["--noise", "0.01"]):
+        code, out, err = _run(capsys, "analyze", url, "--study", "d", "--json", *extra)
+        assert code == 0 and "deterministic" not in err
+        assert json.loads(out)["noise_known"] == ("--noise" in extra)
+
+
 def test_watch_ends_when_the_study_is_stopped(storage, capsys):
     study = optuna.load_study(study_name="search", storage=storage)
     study.set_user_attr(cli.STOP_ATTR, {"reason": "expected gain below the noise"})

@@ -10,7 +10,8 @@ each (refit seconds over trial seconds, one worker). Each search runs with the d
 throttling (``refit_growth=0.02``: a refit per 2% of growth from 50 trials on) and with
 ``--growth`` (default 0.1).
 
-Searches: ``--problems`` synthetic ones (``tailstop.synthetic.random_problems``) at each of
+Searches: ``--problems`` synthetic ones (from ``tailstop.synthetic.random_problems``: the
+effective dimension r = 1, 2, 3, 4 in turn, the noise and the direction varying) at each of
 ``--ns`` trials, and the four shared searches in a random order, all their trials (when
 ``../shared/data/scores`` is present).
 
@@ -75,7 +76,7 @@ def row(label: str, growth: float, result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--problems", type=int, default=3)
+    parser.add_argument("--problems", type=int, default=4)
     parser.add_argument("--ns", type=int, nargs="+", default=[300, 1000])
     parser.add_argument("--growth", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
@@ -85,10 +86,13 @@ def main() -> None:
     print(f"{'search':28s} {'n':>5s} {'growth':>6s} {'refits':>6s} {'CPU s':>8s} "
           f"{'med ms':>8s} {'p90 ms':>7s} {'fresh':>6s} {'1 s/tr':>8s} {'10 s/tr':>8s}")
     growths = (0.02, args.growth)
-    for problem_index, problem in enumerate(random_problems(args.problems, generator=args.seed)):
+    pool = random_problems(24, generator=args.seed)  # r = 1..4, six of each, in order
+    chosen = [pool[(6 * i + i % 6) % 24] for i in range(args.problems)]  # r, noise, direction vary
+    for problem_index, problem in enumerate(chosen):
         for n in args.ns:
             scores = problem.run_search(n, generator=args.seed + 100 + problem_index)
-            label = f"synthetic {problem_index} (r={problem.effective_dimension})"
+            label = (f"synthetic r={problem.effective_dimension} noise "
+                     f"{problem.noise / problem.scale:g}")
             for growth in growths:
                 print(row(label, growth, run_search(scores, problem.direction, growth)),
                       flush=True)

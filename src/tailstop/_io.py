@@ -72,6 +72,7 @@ class LoadedScores:
     scores: list[float | None]
     source: str
     direction: str | None = None  # known for a study, not for a file
+    configs: list | None = None  # each trial's parameters, for a study
 
 
 def is_storage(source: str) -> bool:
@@ -94,8 +95,9 @@ def load_scores(source: str, *, column: str = "score", study: str | None = None)
                 f"{'/'.join(JOURNAL_SUFFIXES)} file)"
             )
         loaded = load_study(source, study)
-        scores, direction = study_scores(loaded)
-        return LoadedScores(scores, f"study {loaded.study_name!r} in {source}", direction)
+        scores, direction, configs = study_scores(loaded)
+        return LoadedScores(scores, f"study {loaded.study_name!r} in {source}", direction,
+                            configs)
     path = Path(source)
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES + JSONL_SUFFIXES:
@@ -282,8 +284,9 @@ def load_study(source: str, study: str | None) -> Any:
     return optuna.load_study(study_name=study, storage=storage)
 
 
-def study_scores(study: Any) -> tuple[list[float | None], str]:
-    """Scores of the finished trials (trial order; ``None`` for failed/pruned) and direction."""
+def study_scores(study: Any) -> tuple[list[float | None], str, list[dict]]:
+    """Scores of the finished trials (trial order; ``None`` for failed/pruned), the direction
+    and each trial's parameters."""
     from optuna.trial import TrialState
 
     if len(study.directions) != 1:
@@ -297,4 +300,4 @@ def study_scores(study: Any) -> tuple[list[float | None], str]:
         _number(t.value, f"trial {t.number}") if t.state == TrialState.COMPLETE else None
         for t in trials
     ]
-    return scores, study.direction.name.lower()
+    return scores, study.direction.name.lower(), [t.params for t in trials]

@@ -150,6 +150,15 @@ def _add_analysis(parser: argparse.ArgumentParser) -> None:
     _add_bounds(parser)
     _add_noise(parser)
     parser.add_argument(
+        "--no-detect-deterministic",
+        dest="detect_deterministic",
+        action="store_false",
+        help="an Optuna study whose search repeated configurations, every repeat scoring the "
+        "same, is read as a deterministic objective (the seed noise held at 0, as --noise 0 "
+        "would) unless --noise is given; this turns that off (needed when a seed is among "
+        "the parameters)",
+    )
+    parser.add_argument(
         "--max-dimension",
         type=int,
         help="cap on the effective dimension (e.g. the number of hyperparameters searched)",
@@ -286,7 +295,8 @@ def _scores_and_direction(args: argparse.Namespace) -> tuple[LoadedScores, str]:
     return loaded, loaded.direction
 
 
-def _analyze(scores, direction: str, args: argparse.Namespace, previous=None) -> TailEstimate:
+def _analyze(scores, direction: str, args: argparse.Namespace, previous=None,
+             configs=None) -> TailEstimate:
     from tailstop.estimate import analyze
 
     return analyze(
@@ -295,10 +305,28 @@ def _analyze(scores, direction: str, args: argparse.Namespace, previous=None) ->
         confidence=args.confidence,
         bounds=tuple(args.bounds) if args.bounds else None,
         max_dimension=args.max_dimension,
-        noise=args.noise,
+        noise=_noise_of(args, scores, configs),
         previous=previous,
         resolution=args.resolution,
     )
+
+
+def _noise_of(args: argparse.Namespace, scores, configs) -> float | None:
+    """``--noise``, or 0 when the trials' parameters (``configs``, a study's) repeat
+    configurations that score the same every time (:mod:`tailstop.repeats`; said on stderr)."""
+    if args.noise is not None or not configs or not args.detect_deterministic:
+        return args.noise
+    from tailstop.repeats import Repeats
+
+    repeats = Repeats()
+    for config, score in zip(configs, scores, strict=True):
+        repeats.add(config, score)
+    if not repeats.deterministic:
+        return None
+    print(f"{repeats.n_repeated} configurations ran more than once and every repeat scored the "
+          "same: a deterministic objective, its seed noise held at 0 "
+          "(--no-detect-deterministic to fit it)", file=sys.stderr)
+    return 0.0
 
 
 def write_plot(estimate: TailEstimate, path: str) -> None:
@@ -309,7 +337,8 @@ def write_plot(estimate: TailEstimate, path: str) -> None:
     fig.savefig(path, dpi=120)
 
 
-def write_progress(scores, direction: str, args: argparse.Namespace, path: str) -> str:
+def write_progress(scores, direction: str, args: argparse.Namespace, path: str,
+                   configs=None) -> str:
     """Feed ``scores`` in order to a Monitor (default rule, their number as the budget), draw
     :func:`tailstop.plot.progress` to ``path`` and say where the monitor stopped."""
     from matplotlib.figure import Figure
@@ -327,6 +356,7 @@ def write_progress(scores, direction: str, args: argparse.Namespace, path: str) 
         max_dimension=args.max_dimension,
         noise=args.noise,
         resolution=args.resolution,
+        detect_deterministic=args.detect_deterministic,
     )
     finite = sum(score is not None and math.isfinite(score) for score in scores)
     if len(scores) < monitor.min_trials or finite < MIN_TRIALS:
@@ -336,8 +366,8 @@ def write_progress(scores, direction: str, args: argparse.Namespace, path: str) 
             f"{len(scores)} trials ({finite} finite)"
         )
     print(f"feeding the {len(scores)} trials to a live monitor...", file=sys.stderr, flush=True)
-    for score in scores:
-        monitor.observe(score)
+    for score, config in zip(scores, configs or [None] * len(scores), strict=True):
+        monitor.observe(score, config=config)
         if monitor.should_stop:
             break
     fig = Figure(figsize=(8.0, 6.0))
@@ -358,7 +388,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
     if args.plot or args.progress:
         require("matplotlib", "plot")  # fail before the fit, not after
     loaded, direction = _scores_and_direction(args)
-    estimate = _analyze(loaded.scores, direction, args)
+    estimate = _analyze(loaded.scores, direction, args, configs=loaded.configs)
     out = sys.stderr if args.json else sys.stdout
     if args.json:
         print(json.dumps(json_safe(estimate.to_dict()), indent=2))
@@ -368,7 +398,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
         write_plot(estimate, args.plot)
         print(f"wrote {args.plot}", file=out)
     if args.progress:
-        verdict = write_progress(loaded.scores, direction, args, args.progress)
+        verdict = write_progress(loaded.scores, direction, args, args.progress,
+                                 configs=loaded.configs)
         print(f"wrote {args.progress}: {verdict}", file=out)
     return 0
 
@@ -430,7 +461,7 @@ def _run_watch(args: argparse.Namespace) -> int:
     seen, estimate = -1, None
     try:
         while True:
-            scores, direction = study_scores(study)
+            scores, direction, configs = study_scores(study)
             stop = study.user_attrs.get(STOP_ATTR)
             if len(scores) != seen:
                 seen = len(scores)
@@ -441,7 +472,8 @@ def _run_watch(args: argparse.Namespace) -> int:
                     print(f"{source}: {seen} finished trials; the report needs {MIN_TRIALS}")
                 else:
                     try:
-                        estimate = _analyze(scores, direction, args, previous=estimate)
+                        estimate = _analyze(scores, direction, args, previous=estimate,
+                                            configs=configs)
                     except TailstopError as exc:
                         print(f"{source}: {seen} finished trials; cannot analyze yet: {exc}")
                     else:
