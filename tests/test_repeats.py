@@ -146,3 +146,14 @@ def test_update_takes_configs_extends_and_replaces():
 def test_bad_detect_deterministic_raises():
     with pytest.raises(InvalidParameterError, match="detect_deterministic"):
         Monitor("maximize", detect_deterministic="yes")
+
+
+def test_a_reordered_history_keeps_the_verdict_without_a_second_notice(caplog):
+    scores, configs = discrete_search(120)
+    monitor = Monitor("maximize", budget=1000, refit_step=20)
+    monitor.update(list(scores), configs=configs)
+    assert monitor.noise == 0.0
+    with caplog.at_level(logging.INFO, logger="tailstop"):
+        monitor.update(list(scores[::-1]), configs=configs[::-1])
+    assert monitor.noise == 0.0 and monitor.repeats.deterministic is True
+    assert not any("deterministic" in r.message for r in caplog.records)

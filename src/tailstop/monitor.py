@@ -285,7 +285,7 @@ class Monitor:
             self._configs = given
             noise = self._effective_noise()
             self._repeats = Repeats()
-            changed = self._add_repeats(given, values) or noise != self._effective_noise()
+            changed = self._add_repeats(given, values, before=noise)
             if not grown:  # the fit describes trials that are gone: start afresh
                 self._attempted_at, self._estimate = None, None
             self._after_change(force=not grown or changed, cold=not grown)
@@ -325,10 +325,11 @@ class Monitor:
             return 0.0
         return None
 
-    def _add_repeats(self, configs: list, values: list) -> bool:
+    def _add_repeats(self, configs: list, values: list, before: Any = ...) -> bool:
         """Record the trials' configurations; True when that changed the noise refits hold
-        (then logged)."""
-        before = self._effective_noise()
+        (then logged) from ``before`` (default: the noise they held until now)."""
+        if before is ...:
+            before = self._effective_noise()
         for config, value in zip(configs, values, strict=True):
             if config is not None:
                 self._repeats.add(config, value)
