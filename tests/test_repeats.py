@@ -158,3 +158,27 @@ def test_a_reordered_history_keeps_the_verdict_without_a_second_notice(caplog):
         monitor.update(list(scores[::-1]), configs=configs[::-1])
     assert monitor.noise == 0.0 and monitor.repeats.deterministic is True
     assert not any("configurations ran more than once" in r.message for r in caplog.records)
+
+
+def test_configurations_that_cannot_be_keyed_are_left_out_never_raised():
+    class Broken:
+        def __hash__(self):
+            raise RuntimeError("no hash")
+
+        def __repr__(self):
+            raise RuntimeError("no repr")
+
+    class Twin:  # two keys with one repr: their values need not compare
+        def __repr__(self):
+            return "twin"
+
+    key = configuration_key({Twin(): 1, Twin(): "a"})  # sorting 1 against "a" would raise
+    hash(key)
+    repeats = Repeats()
+    for _ in range(3):
+        repeats.add(Broken(), 0.5)
+        repeats.add({"x": Broken()}, 0.5)
+    assert repeats.n_repeated == 0 and repeats.deterministic is None
+    monitor = Monitor("maximize", min_trials=10**6)
+    monitor.observe(0.5, config=Broken())
+    assert monitor.n_trials == 1 and monitor.repeats.n_repeated == 0

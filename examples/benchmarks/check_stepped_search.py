@@ -134,16 +134,20 @@ def main() -> None:
                 monitor = Monitor("maximize", rule, budget=args.budget, bounds=(0, 1),
                                   resolution=resolution)
                 used = args.budget
+                changes = []  # (trial, verdict) whenever the repeats' verdict changed
                 for i, score in enumerate(scores[: args.budget]):
+                    before = monitor.repeats.deterministic
                     monitor.observe(score, config=params[i] if with_params else None)
+                    if monitor.repeats.deterministic != before:
+                        changes.append(f"{monitor.repeats.deterministic} at {i + 1}")
                     if monitor.should_stop:
                         used = i + 1
                         break
                 label = f"resolution {step_text}" if resolution else "no resolution"
                 repeats = monitor.repeats
                 seen = (f"params: {repeats.n_repeated:>2} repeated, deterministic "
-                        f"{repeats.deterministic}" if with_params else "scores only")
-                print(f"  {rule_name:<17} {label:<16} {seen:<42} stopped after {used:>3}: best "
+                        f"{', '.join(changes) or None}" if with_params else "scores only")
+                print(f"  {rule_name:<17} {label:<16} {seen:<48} stopped after {used:>3}: best "
                       f"{scores[:used].max():.4f} (budget's {budget_best:.4f}, all "
                       f"{scores.max():.4f}); {describe(monitor.estimate)}")
 

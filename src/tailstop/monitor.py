@@ -41,7 +41,7 @@ from tailstop._data import (
 from tailstop._tracker import _check_duration, _failed_as_none, _Tracker, check_score
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import MAX_DIMENSION, MIN_TRIALS, TailEstimate, _check_noise, analyze
-from tailstop.repeats import Repeats
+from tailstop.repeats import ConfigurationLog, Repeats, verdict_notice
 from tailstop.rules import Decision, GainBelow, Rule, SearchState, gain_interval
 
 __all__ = ["Monitor", "check_score"]
@@ -200,8 +200,7 @@ class Monitor:
                 f"detect_deterministic must be True or False, got {detect_deterministic!r}"
             )
         self.detect_deterministic = detect_deterministic
-        self._repeats = Repeats()
-        self._configs: list[Any] = []  # each trial's configuration (None: not given)
+        self._configs = ConfigurationLog()
 
         self._lock = threading.RLock()
         self._tracker = _Tracker(self.direction)
@@ -225,7 +224,6 @@ class Monitor:
         seconds = _check_duration(duration)
         with self._lock:
             self._tracker.append(value, seconds)
-            self._configs.append(config)
             changed = self._add_repeats([config], [value])
             self._after_change(force=changed)
 
@@ -254,7 +252,7 @@ class Monitor:
                     f"configs has {len(configs)} entries for {len(values)} scores"
                 )
         with self._lock:
-            known = self._configs[: len(values)]
+            known = self._configs.configs[: len(values)]
             given = configs if configs is not None else known + [None] * (len(values) - len(known))
             tracker = self._tracker
             old = tracker.scores
@@ -274,7 +272,6 @@ class Monitor:
                 tracker.set_durations(seconds[:n_old])
                 for value, second in zip(values[n_old:], seconds[n_old:], strict=True):
                     tracker.append(value, second)
-                self._configs = given
                 changed = self._add_repeats(given[n_old:], values[n_old:])
                 self._after_change(force=changed)
                 return
@@ -282,9 +279,8 @@ class Monitor:
             tracker.reset()
             for value, second in zip(values, seconds, strict=True):
                 tracker.append(value, second)
-            self._configs = given
             noise = self._effective_noise()
-            self._repeats = Repeats()
+            self._configs = ConfigurationLog()
             changed = self._add_repeats(given, values, before=noise)
             if not grown:  # the fit describes trials that are gone: start afresh
                 self._attempted_at, self._estimate = None, None
@@ -316,12 +312,12 @@ class Monitor:
     @property
     def repeats(self) -> Repeats:
         """The configurations seen more than once (when trials came with ``config``)."""
-        return self._repeats
+        return self._configs.repeats
 
     def _effective_noise(self) -> float | None:
         if self._noise is not None:
             return self._noise
-        if self.detect_deterministic and self._repeats.deterministic:
+        if self.detect_deterministic and self._configs.repeats.deterministic:
             return 0.0
         return None
 
@@ -330,24 +326,11 @@ class Monitor:
         (then logged) from ``before`` (default: the noise they held until now)."""
         if before is ...:
             before = self._effective_noise()
-        for config, value in zip(configs, values, strict=True):
-            if config is not None:
-                self._repeats.add(config, value)
+        self._configs.extend(configs, values)
         after = self._effective_noise()
         if after == before:
             return False
-        repeated = self._repeats.n_repeated
-        if after == 0.0:
-            logger.info(
-                "tailstop: %d configurations ran more than once and every repeat scored the "
-                "same: the objective is deterministic, and the refits hold the seed noise at 0 "
-                "(detect_deterministic=False turns this off)", repeated,
-            )
-        else:
-            logger.info(
-                "tailstop: a repeated configuration scored differently: the objective is not "
-                "deterministic after all, and the refits fit the seed noise again",
-            )
+        logger.info("%s", verdict_notice(after, self._configs.repeats.n_repeated))
         return True
 
     def refit(self) -> TailEstimate | None:
@@ -425,9 +408,9 @@ class Monitor:
                     "given" if self._noise is not None
                     else "repeats" if noise is not None else None
                 ),
-                "repeats": self._repeats.to_dict() if any(
-                    c is not None for c in self._configs
-                ) else None,
+                "repeats": (
+                    self._configs.repeats.to_dict() if self._configs.any_given else None
+                ),
                 "noise_interval": None,
                 "resolution": self.resolution,
                 "expected_gain": self._last_gain,

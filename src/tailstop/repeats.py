@@ -34,7 +34,13 @@ from typing import Any
 
 from tailstop.errors import InvalidParameterError
 
-__all__ = ["MIN_CONFIGURATIONS", "RELATIVE_TOLERANCE", "Repeats", "configuration_key"]
+__all__ = [
+    "MIN_CONFIGURATIONS",
+    "RELATIVE_TOLERANCE",
+    "ConfigurationLog",
+    "Repeats",
+    "configuration_key",
+]
 
 # Repeated configurations, every repeat exact, that make an objective deterministic. Five were
 # too few: a decision tree whose seed only breaks ties between features repeated five
@@ -50,9 +56,9 @@ def configuration_key(config: Any) -> Hashable:
     and tuples by their items (recursively), numpy scalars by their value; anything else
     unhashable by its ``repr``."""
     if isinstance(config, Mapping):
-        return ("mapping", tuple(sorted(
-            ((repr(key), configuration_key(value)) for key, value in config.items()),
-        )))
+        items = sorted(((repr(key), value) for key, value in config.items()),
+                       key=lambda item: item[0])  # by the key alone: values may not compare
+        return ("mapping", tuple((key, configuration_key(value)) for key, value in items))
     if isinstance(config, (list, tuple)):
         return ("sequence", tuple(configuration_key(value) for value in config))
     item = getattr(config, "item", None)
@@ -102,11 +108,14 @@ class Repeats:
         """Record one finished run of ``config`` (failed: ``score`` None or not finite)."""
         if score is None or not math.isfinite(score):
             return
-        key = configuration_key(config)
-        value = float(score)
-        if key not in self._first:
-            self._first[key] = value
-            return
+        try:
+            key = configuration_key(config)
+            value = float(score)
+            if key not in self._first:
+                self._first[key] = value
+                return
+        except Exception:  # a configuration that cannot be keyed (its hash or == raises)
+            return  # says nothing: left out
         self._repeated.add(key)
         first = self._first[key]
         if abs(value - first) > RELATIVE_TOLERANCE * max(abs(first), abs(value)):
@@ -128,3 +137,35 @@ class Repeats:
     def to_dict(self) -> dict:
         """``{"repeated_configurations": int, "deterministic": bool or None}``."""
         return {"repeated_configurations": self.n_repeated, "deterministic": self.deterministic}
+
+
+class ConfigurationLog:
+    """Each trial's configuration in order (None: not given) and the :class:`Repeats` among
+    them: the part of a :class:`tailstop.Monitor` that watches for a deterministic objective."""
+
+    def __init__(self) -> None:
+        self.configs: list[Any] = []
+        self.repeats = Repeats()
+        self.any_given = False  # whether any trial came with its configuration
+
+    def extend(self, configs: list, values: list) -> None:
+        """Append trials: their configurations and their scores (NaN for a failed one)."""
+        for config, value in zip(configs, values, strict=True):
+            self.configs.append(config)
+            if config is not None:
+                self.any_given = True
+                self.repeats.add(config, value)
+
+
+def verdict_notice(noise: float | None, n_repeated: int) -> str:
+    """The log line of a change of the noise the repeats make refits hold (0 or None)."""
+    if noise == 0.0:
+        return (
+            f"tailstop: {n_repeated} configurations ran more than once and every repeat scored "
+            "the same: the objective is deterministic, and the refits hold the seed noise at 0 "
+            "(detect_deterministic=False turns this off)"
+        )
+    return (
+        "tailstop: a repeated configuration scored differently: the objective is not "
+        "deterministic after all, and the refits fit the seed noise again"
+    )
