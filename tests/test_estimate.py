@@ -751,6 +751,37 @@ def test_an_update_with_its_tail_unchanged_descends_from_the_previous_fits(monke
     assert 2 * (tail_ys.size + 1) * (loss - best) <= 0.01
 
 
+def test_a_fresh_choice_is_guided_only_by_an_estimate_of_the_same_cap(monkeypatch):
+    """A fresh choice of the tail inside an update starts its interval searches from the
+    previous estimate's ends and fits, keeping none of its results (the tail is another):
+    not its effective-dimension deviances nor its tail; and nothing from an estimate made
+    under another cap on the effective dimension."""
+    from tailstop import _analyze
+
+    problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    ys = problem.run_search(240, generator=6)
+    before = analyze(ys[:200], "maximize")
+    state = before._state
+    assert state.dimension_deviances and state.tail and state.ends
+    guide = _analyze._guide(before, state.c_max)
+    assert guide.dimension_deviances == {} and guide.tail == ()
+    assert guide.ends == state.ends and guide.end_fits == state.end_fits
+    assert state.dimension_deviances and state.tail  # the previous estimate is untouched
+    assert _analyze._guide(before, state.c_max - 1) is None
+    assert _analyze._guide(None, state.c_max) is None
+    guides = []
+    original = _analyze._guide
+
+    def recorded(previous, c_max):
+        guides.append(previous)
+        return original(previous, c_max)
+
+    monkeypatch.setattr(_analyze, "_guide", recorded)
+    grown = analyze(ys, "maximize", previous=before)  # 20% more trials: a fresh choice
+    assert guides == [before]
+    assert grown.n_trials == 240 and grown.best_possible.low <= grown.best_possible.high
+
+
 def test_close_rivals_descend_in_lock_step_to_the_one_by_one_fits(monkeypatch):
     """On an update whose new trial fell below the threshold, the close rivals (here nine
     c around a 10-point tail of 1,000 trials) descend together; the estimate must be the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -369,6 +370,37 @@ def test_chained_warm_refits_match_cold_fits(n, censor, seed):
         previous = fit(ys[:m], limits, constraints, warm_start=previous)
         assert previous.c == cold.c
         assert previous.loss <= cold.loss + 1e-9 * max(1.0, abs(cold.loss))
+
+
+def test_a_warm_refit_takes_the_previous_mixed_curvature_for_its_first_step_only():
+    """A fit keeps its Newton Hessian; a warm refit's first step takes the mixed terms from
+    it (a stencil of 1 + 2d points), the later steps measure them again, so the refit's own
+    Hessian is measured (age 0) and no chain of refits carries a stale one."""
+    from tailstop._localsearch import _CURVATURE_AGE, _previous_curvature
+    from tailstop._newton import BatchedNewton
+
+    ys = draw(0.60, 0.72, 2, 0.005, False, 301, seed=21)
+    constraints = {"convex": False}
+    previous = fit(ys[:-1], constraints=constraints)
+    hessian, age = previous.curvature
+    assert hessian.shape == (3, 3) and age == 1  # polished with the coarse stage's mixed terms
+    assert np.allclose(hessian, hessian.T) and np.all(np.diagonal(hessian) > 0)
+    refit = fit(ys, constraints=constraints, warm_start=previous)
+    cold = fit(ys, constraints=constraints)
+    assert refit.c == cold.c and refit.loss <= cold.loss + 1e-9
+    assert refit.curvature[1] == 0
+    # too old, of another dimension or not positive on the diagonal: measured afresh
+    assert _previous_curvature(previous, 3, 2)[0].shape == (2, 3, 3)
+    stale = dataclasses.replace(previous, curvature=(hessian, _CURVATURE_AGE))
+    assert _previous_curvature(stale, 3, 2) == (None, 0)
+    assert _previous_curvature(previous, 2, 2) == (None, 0)
+    flat = dataclasses.replace(previous, curvature=(np.diag([1.0, 0.0, 1.0]), 0))
+    assert _previous_curvature(flat, 3, 2) == (None, 0)
+    # the Newton batch: 7 stencil points with the correlations given, 13 once measured
+    newton = BatchedNewton(np.zeros((1, 3)), -np.ones(3), np.ones(3), hessian=hessian[None])
+    assert newton.points()[1].shape == (1, 7, 3)
+    newton.measure_mixed()
+    assert newton.correlation is None and newton.points()[1].shape == (1, 13, 3)
 
 
 def test_a_warm_refit_stops_starts_that_run_downhill_into_the_previous_optimum():

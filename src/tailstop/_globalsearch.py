@@ -79,7 +79,10 @@ def _memo_key(problem: _Problem) -> tuple:
 class FitResult:
     """Fitted parameters and the spacing loss at them (lower is better).
 
-    ``screen``: the screen's best starts, for warm refits (see :class:`ScreenMemo`)."""
+    ``screen``: the screen's best starts, for warm refits (see :class:`ScreenMemo`).
+    ``curvature``: ``(hessian, age)``, the search's Hessian of the loss at the result (in
+    its search coordinates), for a warm refit's Newton model; ``age`` counts the searches
+    since its mixed terms were last measured (0: measured at the result)."""
 
     a: float
     b: float
@@ -88,6 +91,7 @@ class FitResult:
     convex: bool
     loss: float
     screen: ScreenMemo | None = dataclasses.field(default=None, compare=False, repr=False)
+    curvature: tuple | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 # ---------------------------------------------------------------------------------------
@@ -412,13 +416,17 @@ def _search(problem: _Problem, coords: dict | None = None, starts=None) -> FitRe
     return dataclasses.replace(_finish(problem, coords, batch.results()), screen=memo)
 
 
-def _best(problem: _Problem, coords: dict, found: list, what: str = "fit") -> FitResult:
-    """The search result with the least loss, as a :class:`FitResult`."""
+def _best(
+    problem: _Problem, coords: dict, found: list, what: str = "fit", age: int | None = None
+) -> FitResult:
+    """The search result with the least loss, as a :class:`FitResult` (``age``: that of
+    the searches' Hessians, see :class:`FitResult`; None: not kept)."""
     if not found:
         raise FitError(f"the {what} found no parameters with a finite spacing loss.")
-    loss, convex, c, x, _ = min(found, key=lambda k: k[0])
+    loss, convex, c, x, hessian = min(found, key=lambda k: k[0])
     # (the searches descend on the full objective: their loss at x is the result's)
-    return _result(problem, coords[convex], convex, c, x, loss)
+    curvature = None if age is None else (hessian, age)
+    return _result(problem, coords[convex], convex, c, x, loss, curvature)
 
 
 def _finish(problem: _Problem, coords: dict, found: list) -> FitResult:
@@ -435,8 +443,11 @@ def _finish(problem: _Problem, coords: dict, found: list) -> FitResult:
             ftol=problem.ftol,
         )
         polish.run(max_iter=20)
-        chosen = polish.results() or chosen
-    return _best_polished(problem, coords, chosen)
+        polished = polish.results()
+        if polished:  # (its Hessians' mixed terms are the coarse objective's: one search old)
+            return _best_polished(problem, coords, polished, age=1)
+        return _best_polished(problem, coords, chosen)
+    return _best_polished(problem, coords, chosen, age=0 if problem.final else None)
 
 
 def _polish_choice(problem: _Problem, found: list) -> list:
@@ -454,9 +465,12 @@ def _polish_choice(problem: _Problem, found: list) -> list:
     return chosen[:_MAX_POLISH]
 
 
-def _best_polished(problem: _Problem, coords: dict, chosen: list) -> FitResult:
-    _, convex, c, x, _ = min(chosen, key=lambda k: k[0])
-    return _result(problem, coords[convex], convex, c, x)
+def _best_polished(
+    problem: _Problem, coords: dict, chosen: list, age: int | None = None
+) -> FitResult:
+    _, convex, c, x, hessian = min(chosen, key=lambda k: k[0])
+    curvature = None if age is None else (hessian, age)
+    return _result(problem, coords[convex], convex, c, x, curvature=curvature)
 
 
 def _in_box(problem: _Problem, coords: SearchCoordinates, x) -> tuple[float, float, float]:
@@ -482,10 +496,12 @@ _CRAWL_RATIO = 1e-3  # a fit's noise above this many widths has not crawled to t
 
 
 def _result(
-    problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x, loss=None
+    problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x, loss=None,
+    curvature: tuple | None = None,
 ) -> FitResult:
     """The fit at the search point ``x`` with its checks (the noiseless bound, the box's
-    edge, tiny noises). ``loss``: the full objective's loss at x, when the search has it."""
+    edge, tiny noises). ``loss``: the full objective's loss at x, when the search has it;
+    ``curvature``: the search's, kept only when the checks leave x where it is."""
     a, b, o, own = _in_box_checked(problem, coords, x)
     known = loss is not None and own and np.isfinite(loss)
     if o > problem.o_bounds[0] and not (known and o > _CRAWL_RATIO * (b - a)):
@@ -495,7 +511,7 @@ def _result(
         loss, at_bound = problem.objective.loss(a, b, c, np.array([o, problem.o_bounds[0]]),
                                                 convex).tolist()
         if at_bound <= loss:
-            o, loss = problem.o_bounds[0], at_bound
+            o, loss, curvature = problem.o_bounds[0], at_bound, None
     elif not known:
         loss = float(problem.objective.loss(a, b, c, o, convex)[0])
     loss = float(loss)
@@ -504,10 +520,12 @@ def _result(
     better = _on_edge(problem, coords, convex, c, a, b, o, loss)
     if better is not None:
         a, b, o, loss = better
+        curvature = None
     better = _tiny_noise(problem, coords, convex, c, a, b, o, loss)
     if better is not None:
         a, b, o, loss = better
-    return FitResult(a, b, c, o, convex, loss)
+        curvature = None
+    return FitResult(a, b, c, o, convex, loss, curvature=curvature)
 
 
 def _on_edge(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, a, b, o, loss,

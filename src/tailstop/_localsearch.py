@@ -12,6 +12,7 @@ values of ``c`` beyond it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -70,24 +71,68 @@ def _warm_search(
     # coarse stage and polish (a coarse stage would first move the previous optimum to the
     # coarse objective's, and the polish back).
     objectives = {cv: problem.objective for cv in coords}
-    batch = _Batch(coords, objectives, local, True, ftol=ftol, margin_scale=problem.margin_scale)
+    # (a warm refit's; the steps along profiles keep their descents those of descend_each)
+    hessians, age = (
+        _previous_curvature(warm, coords[local[0][0]].dimension, len(local))
+        if fallback else (None, None)
+    )
+    batch = _Batch(coords, objectives, local, True, hessians=hessians, ftol=ftol,
+                   margin_scale=problem.margin_scale)
     if settled is not None:
         batch.newton.settle([0], [settled])
     # The previous optimum sets the pace: prune sooner and tighter than the global search.
     batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1,
-              after_first=_same_basin if fallback else None)
+              after_first=functools.partial(_after_first, basin=fallback))
     found = batch.results()
+    if fallback and batch.newton.correlation is None:  # the last Hessians measured in full
+        age = 0
     if fallback and found:
         # the best c is at the edge of the neighbourhood searched and the optimum may lie
         # beyond it (the previous fit was of other data, e.g. another tail): search globally
         c_best = min(found, key=lambda k: k[0])[2]
         if c_best != c_prev and 2 * c_best - c_prev in problem.cs:
             return _search(problem)
-    result = _best(problem, coords, found)
+    result = _best(problem, coords, found, age=age)
     return dataclasses.replace(result, screen=memo) if memo is not None else result
 
 
+_CURVATURE_AGE = 3  # searches a Hessian's mixed terms serve before they are measured again
+
+
+def _previous_curvature(warm, dimension: int, starts: int):
+    """``(hessians, age)`` for the warm refit's searches: the previous fit's Hessian for
+    every start, whose correlations (the mixed terms) the Newton model keeps while the
+    finite differences measure only the diagonal (a stencil of ``1 + 2d`` points instead of
+    ``1 + 2d + d(d - 1)``); a few more observations barely move them. ``(None, 0)``, i.e.
+    measure them, when the previous fit has none or they have served ``_CURVATURE_AGE``
+    searches."""
+    curvature = getattr(warm, "curvature", None) or getattr(warm, "_fit_curvature", None)
+    if curvature is None or dimension < 2:
+        return None, 0
+    hessian, age = curvature
+    hessian = np.asarray(hessian, dtype=float)
+    usable = (
+        age < _CURVATURE_AGE
+        and hessian.shape == (dimension, dimension)
+        and np.isfinite(hessian).all()
+        and (np.diagonal(hessian) > 0.0).all()
+    )
+    if not usable:
+        return None, 0
+    return np.broadcast_to(hessian, (starts, dimension, dimension)).copy(), age + 1
+
+
 _BASIN_PROBES = np.array([0.25, 0.5, 0.75, 1.0])
+
+
+def _after_first(batch, basin: bool) -> None:
+    """After a warm refit's first step: the previous Hessian's mixed terms served the step
+    from the previous optimum; the later steps measure them (a model that is only nearly
+    right costs steps near the new optimum); ``basin``: stop the searches that run into the
+    previous optimum's basin (:func:`_same_basin`)."""
+    batch.newton.measure_mixed()
+    if basin:
+        _same_basin(batch)
 
 
 def _same_basin(batch) -> None:

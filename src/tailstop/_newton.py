@@ -87,12 +87,8 @@ class BatchedNewton:
         self.lower = np.broadcast_to(np.asarray(lower, float), (P, d))
         self.upper = np.broadcast_to(np.asarray(upper, float), (P, d))
         self.xtol, self.ftol = xtol, ftol
-        eye = np.eye(d)
-        self.pairs = [] if hessian is not None else list(itertools.combinations(range(d), 2))
-        self._pair_index = tuple(np.array(k, dtype=int) for k in zip(*self.pairs, strict=True))
         self._diag = np.arange(d)
-        pair = [eye[i] + eye[j] for i, j in self.pairs]
-        self.offsets = np.vstack([np.zeros(d), eye, -eye, *pair, *(-p for p in pair)])
+        self._stencil(mixed=hessian is None)
         self.correlation = None if hessian is None else self._correlation(hessian)
         self.h = np.full(P, step)
         self.f = np.full(P, np.inf)
@@ -105,6 +101,22 @@ class BatchedNewton:
         self.active = np.ones(P, dtype=bool)
         self.started = np.zeros(P, dtype=bool)
         self.again = np.zeros(P, dtype=bool)  # re-evaluate the stencil at x (it was shrunk)
+
+    def _stencil(self, mixed: bool) -> None:
+        """The stencil's offsets: the centre, +-e_i, and with ``mixed`` +-(e_i + e_j)."""
+        d = self.dimension
+        eye = np.eye(d)
+        self.pairs = list(itertools.combinations(range(d), 2)) if mixed else []
+        self._pair_index = tuple(np.array(k, dtype=int) for k in zip(*self.pairs, strict=True))
+        pair = [eye[i] + eye[j] for i, j in self.pairs]
+        self.offsets = np.vstack([np.zeros(d), eye, -eye, *pair, *(-p for p in pair)])
+
+    def measure_mixed(self) -> None:
+        """From the next step on, measure the Hessian's mixed terms (the full stencil)
+        instead of taking them from the given Hessians' correlations."""
+        if self.correlation is not None:
+            self.correlation = None
+            self._stencil(mixed=True)
 
     @staticmethod
     def _correlation(hessian: np.ndarray) -> np.ndarray:

@@ -129,6 +129,7 @@ class _Base:
     convex: bool
     # on a fitted law (tailstop.fitting): the global search's screen, for a warm start
     _fit_screen: ScreenMemo | None
+    _fit_curvature: tuple | None
 
     def _setup(self):
         width = self.b - self.a

@@ -142,6 +142,7 @@ def fit_noisy_quadratic(
     r = _fit(ys, limits, constraints, True, warm_start)
     fitted = NoisyQuadraticDistribution(r.a, r.b, r.c, r.o, convex=r.convex)
     fitted._fit_screen = r.screen  # for its use as a warm start (see _globalsearch.ScreenMemo)
+    fitted._fit_curvature = r.curvature  # ... and its Hessian (see _globalsearch.FitResult)
     return fitted
 
 
