@@ -73,6 +73,23 @@ def test_min_mode_errors_missing_metrics_and_iteration_limits(caplog):
     assert sum("has no 'loss'" in r.getMessage() for r in caplog.records) == 1
 
 
+def test_reads_a_nested_metric_in_tunes_slash_notation():
+    """Tune names ``{"val": {"acc": x}}`` ``"val/acc"`` (it flattens results for its
+    schedulers) but hands stoppers and callbacks the nested dict."""
+    stopper = RayTuneStopper("val/acc", "max", Patience(10**6), **NO_FIT)
+    stopper("a", {"val": {"acc": 0.7, "loss": 1.0}, "training_iteration": 1, "done": True})
+    stopper("b", {"val/acc": 0.6, "training_iteration": 1, "done": True})  # a flat key wins
+    stopper("c", {"val": {"acc/top1": 0.5}, "training_iteration": 1, "done": True})
+    stopper.on_trial_complete(0, [], FakeTrial("d", {"val": {"acc": 0.8}, "done": True}))
+    stopper("e", {"val": {"loss": 1.0}, "training_iteration": 1, "done": True})  # missing
+    stopper("f", {"val": 0.9, "training_iteration": 1, "done": True})  # not a dict: missing
+    assert stopper.scores == {"a": 0.7, "b": 0.6, "c": None, "d": 0.8, "e": None, "f": None}
+    nested = RayTuneStopper("val/acc/top1", "max", Patience(10**6), **NO_FIT)
+    nested("c", {"val": {"acc/top1": 0.5}, "training_iteration": 1, "done": True})
+    nested("g", {"val": {"acc": {"top1": 0.4}}, "training_iteration": 1, "done": True})
+    assert nested.scores == {"c": 0.5, "g": 0.4}
+
+
 def test_stop_all_follows_the_monitor_and_survives_its_failures(monkeypatch, caplog):
     stopper = RayTuneStopper("score", "max", Patience(10**6), budget=5, **NO_FIT)
     for i in range(4):
@@ -249,6 +266,35 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
             first_fit = n
     # the one refit, in the background: on the trials recorded by then
     assert first_fit <= stopper.report()["estimate_n_trials"] <= stopper.monitor.n_trials
+
+
+def test_tune_run_with_a_nested_metric(ray_session, tmp_path):
+    """Ray's own result stream for a nested report and TuneConfig's metric in slash notation."""
+    def trainable(config):
+        tune.report({"val": {"acc": 1.0 - config["x"] ** 2}})
+
+    stopper = RayTuneStopper("val/acc", "max", Patience(10**6), budget=6, min_trials=10**6,
+                             background=False)
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"x": tune.uniform(-1.0, 1.0)},
+        tune_config=tune.TuneConfig(metric="val/acc", mode="max", num_samples=20,
+                                    reuse_actors=True),
+        run_config=tune.RunConfig(name="tailstop-nested", verbose=0, stop=stopper,
+                                  storage_path=str(tmp_path / "ray_results"),
+                                  callbacks=[stopper]),
+    )
+    grid = tuner.fit()
+    assert stopper.stop_all() is True and 6 <= stopper.monitor.n_trials < 20
+    # (the result grid's metrics come back flattened or nested, by how they were fetched)
+    reported = {
+        r.metrics["trial_id"]: r.metrics["val/acc"] if "val/acc" in r.metrics
+        else r.metrics["val"]["acc"]
+        for r in grid if r.metrics and ("val/acc" in r.metrics or "val" in r.metrics)
+    }
+    assert stopper.scores and all(score is not None for score in stopper.scores.values())
+    for trial_id, score in stopper.scores.items():
+        assert reported[trial_id] == pytest.approx(score)
 
 
 def test_takes_a_noise_mid_experiment_and_keeps_it_in_a_copy():
