@@ -417,16 +417,20 @@ def _search(problem: _Problem, coords: dict | None = None, starts=None) -> FitRe
 
 
 def _best(
-    problem: _Problem, coords: dict, found: list, what: str = "fit", age: int | None = None
+    problem: _Problem, coords: dict, found: list, what: str = "fit", age: int | None = None,
+    settled: np.ndarray | None = None,
 ) -> FitResult:
     """The search result with the least loss, as a :class:`FitResult` (``age``: that of
-    the searches' Hessians, see :class:`FitResult`; None: not kept)."""
+    the searches' Hessians, see :class:`FitResult`; None: not kept). ``settled``: the
+    start of a search settled on the box's edge (``_localsearch._edge_start``: the optimum
+    along the edge, the loss rising inward), whose result needs no edge descent again."""
     if not found:
         raise FitError(f"the {what} found no parameters with a finite spacing loss.")
     loss, convex, c, x, hessian = min(found, key=lambda k: k[0])
     # (the searches descend on the full objective: their loss at x is the result's)
     curvature = None if age is None else (hessian, age)
-    return _result(problem, coords[convex], convex, c, x, loss, curvature)
+    on_edge = settled is not None and np.array_equal(x, settled)
+    return _result(problem, coords[convex], convex, c, x, loss, curvature, edge_settled=on_edge)
 
 
 def _finish(problem: _Problem, coords: dict, found: list) -> FitResult:
@@ -497,11 +501,12 @@ _CRAWL_RATIO = 1e-3  # a fit's noise above this many widths has not crawled to t
 
 def _result(
     problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x, loss=None,
-    curvature: tuple | None = None,
+    curvature: tuple | None = None, edge_settled: bool = False,
 ) -> FitResult:
     """The fit at the search point ``x`` with its checks (the noiseless bound, the box's
     edge, tiny noises). ``loss``: the full objective's loss at x, when the search has it;
-    ``curvature``: the search's, kept only when the checks leave x where it is."""
+    ``curvature``: the search's, kept only when the checks leave x where it is;
+    ``edge_settled``: x is already the optimum along the box's edge (no edge descent)."""
     a, b, o, own = _in_box_checked(problem, coords, x)
     known = loss is not None and own and np.isfinite(loss)
     if o > problem.o_bounds[0] and not (known and o > _CRAWL_RATIO * (b - a)):
@@ -517,7 +522,7 @@ def _result(
     loss = float(loss)
     if not np.isfinite(loss):
         raise FitError(f"the fit ended at parameters with a non-finite loss: {(a, b, c, o)}.")
-    better = _on_edge(problem, coords, convex, c, a, b, o, loss)
+    better = None if edge_settled else _on_edge(problem, coords, convex, c, a, b, o, loss)
     if better is not None:
         a, b, o, loss = better
         curvature = None

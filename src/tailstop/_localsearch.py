@@ -92,7 +92,8 @@ def _warm_search(
         c_best = min(found, key=lambda k: k[0])[2]
         if c_best != c_prev and 2 * c_best - c_prev in problem.cs:
             return _search(problem)
-    result = _best(problem, coords, found, age=age)
+    result = _best(problem, coords, found, age=age,
+                   settled=local[0][2] if settled is not None else None)
     return dataclasses.replace(result, screen=memo) if memo is not None else result
 
 
@@ -306,7 +307,8 @@ def fit_local(
     if settled is not None:
         batch.newton.settle([0], [settled])
     batch.run(max_iter=30)
-    return _best(problem, coords, batch.results(), "local fit")
+    return _best(problem, coords, batch.results(), "local fit",
+                 settled=x0 if settled is not None else None)
 
 
 def fit_near(
@@ -365,8 +367,10 @@ def descend_each(
     batch.run(max_iter=30)
     nt = batch.newton
     return [
-        _result(problem, coords[convex], convex, c, nt.x[i]) if np.isfinite(nt.f[i]) else None
-        for i, (convex, c, _) in enumerate(starts)
+        _result(problem, coords[convex], convex, c, nt.x[i],
+                edge_settled=settled[i] is not None and np.array_equal(nt.x[i], x0))
+        if np.isfinite(nt.f[i]) else None
+        for i, (convex, c, x0) in enumerate(starts)
     ]
 
 

@@ -202,10 +202,11 @@ def fit_all(requests: list, ftol: float | None = None) -> list:
             batch.newton.settle([first], [m[4]])
         first += len(m[3])
     batch.run(max_iter=30, prune=True, margins=_NEAR_MARGINS, model_from=1)
-    for g, (i, problem, coords, _, _, local) in enumerate(group):
+    for g, (i, problem, coords, starts, settled_loss, local) in enumerate(group):
         try:
             what = "local fit" if local else "fit"
-            out[i] = _best(problem, coords, batch.results_of(g), what)
+            settled = starts[0][2] if settled_loss is not None else None
+            out[i] = _best(problem, coords, batch.results_of(g), what, settled=settled)
         except FitError as exc:
             out[i] = exc
     for g, (i, request) in enumerate(penalised, start=len(group)):
