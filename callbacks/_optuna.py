@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from tailstop._io import objective_index
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import _check_noise
 from tailstop.monitor import Monitor
@@ -82,9 +83,10 @@ class OptunaCallback:
         failed trial.
     max_dimension : int, optional
         Cap on the effective dimension (e.g. the number of hyperparameters searched).
-    objective_index : int, optional
-        Which objective of a multi-objective study to monitor.  Required for such a study;
-        without it the callback refuses the study (see below).
+    objective_index : int or str, optional
+        Which objective of a multi-objective study to monitor: its index, or its metric name
+        (``study.set_metric_names``).  Required for such a study; without it the callback
+        refuses the study (see below).
     report_attr : str
         Study user attribute that receives the JSON report (``study.user_attrs[report_attr]``).
     stop_attr : str
@@ -158,19 +160,22 @@ class OptunaCallback:
         confidence: float = 0.9,
         bounds: tuple[float, float] | None = None,
         max_dimension: int | None = None,
-        objective_index: int | None = None,
+        objective_index: int | str | None = None,
         report_attr: str = "tailstop:report",
         stop_attr: str = "tailstop:stop",
         warn_sampler: bool = True,
         **monitor_options: Any,
     ) -> None:
-        if objective_index is not None and (
-            isinstance(objective_index, bool)
-            or not isinstance(objective_index, int)
-            or objective_index < 0
-        ):
+        named = isinstance(objective_index, str) and bool(objective_index)
+        indexed = (
+            isinstance(objective_index, int)
+            and not isinstance(objective_index, bool)
+            and objective_index >= 0
+        )
+        if objective_index is not None and not (named or indexed):
             raise InvalidParameterError(
-                f"objective_index must be None or an int >= 0, got {objective_index!r}"
+                "objective_index must be None, an int >= 0 or a metric name, got "
+                f"{objective_index!r}"
             )
         for name, value in (("report_attr", report_attr), ("stop_attr", stop_attr)):
             if not isinstance(value, str) or not value:
@@ -369,18 +374,10 @@ class OptunaCallback:
                 )
             return
         directions = study.directions
-        index = self.objective_index
-        if len(directions) > 1 and index is None:
-            raise _Refused(
-                f"study {study.study_name!r} has {len(directions)} objectives: pass "
-                "objective_index= to choose the one tailstop monitors"
-            )
-        if index is not None and index >= len(directions):
-            raise _Refused(
-                f"objective_index={index} but study {study.study_name!r} has "
-                f"{len(directions)} objective(s)"
-            )
-        self._index = 0 if index is None else index
+        try:
+            self._index = objective_index(study, self.objective_index, "objective_index=")
+        except InvalidDataError as exc:  # (the study's objectives do not match the option)
+            raise _Refused(str(exc)) from None
         self._multi = len(directions) > 1
         direction = directions[self._index].name.lower()
         self._monitor = Monitor(direction, self._rule, **self._monitor_options)

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ def files(tmp_path_factory):
     return root
 
 
-def _trial(value=None, state=None):
+def _trial(value=None, state=None, values=None):
     from optuna.distributions import FloatDistribution
     from optuna.trial import TrialState, create_trial
 
@@ -60,6 +61,7 @@ def _trial(value=None, state=None):
         params={"x": 0.5},
         distributions={"x": FloatDistribution(0.0, 1.0)},
         value=value,
+        values=values,
         state=state or TrialState.COMPLETE,
     )
 
@@ -76,7 +78,13 @@ def storage(tmp_path_factory):
     trials += [_trial(state=TrialState.PRUNED) for _ in range(2)]
     search.add_trials(trials)
     optuna.create_study(study_name="other", storage=url)
-    optuna.create_study(study_name="multi", storage=url, directions=["minimize", "maximize"])
+    multi = optuna.create_study(study_name="multi", storage=url,
+                                directions=["minimize", "maximize"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        multi.set_metric_names(["loss", "acc"])
+    multi.add_trials([_trial(values=[float(v), 1.0 - float(v) ** 2])
+                      for v in _minimized_scores()[:40]])
     return url
 
 
@@ -174,6 +182,18 @@ def test_analyze_optuna_study_takes_its_direction(storage, capsys):
     assert "minimize" in out and "study 'search'" in out
     trials_row = next(line for line in out.splitlines() if line.strip().startswith("trials "))
     assert "65" in trials_row and "(5 failed)" in trials_row
+
+
+def test_analyze_one_objective_of_a_multi_objective_study(storage, capsys):
+    scores = _minimized_scores()[:40]
+    for objective, direction, best in (("acc", "maximize", np.max(1.0 - scores**2)),
+                                       ("0", "minimize", np.min(scores))):
+        code, out, err = _run(capsys, "analyze", storage, "--study", "multi", "--objective",
+                              objective, "--json")
+        assert code == 0, err
+        report = json.loads(out)
+        assert report["direction"] == direction
+        assert report["current_best"] == pytest.approx(best)
 
 
 def test_a_study_that_repeats_configurations_exactly_is_read_as_deterministic(tmp_path, capsys):
@@ -317,7 +337,12 @@ DATA_ERRORS = [
     (["analyze", "{files}", "--column", "x"], "cannot tell the format"),
     (["analyze", "{storage}", "--study", "nope"], "no study 'nope'"),
     (["analyze", "{storage}"], "holds 3 studies"),
-    (["analyze", "{storage}", "--study", "multi"], "has 2 objectives"),
+    (["analyze", "{storage}", "--study", "multi"], "has 2 objectives (metric names: 'loss', "),
+    (["analyze", "{storage}", "--study", "multi", "--objective", "f1"], "no objective 'f1'"),
+    (["analyze", "{storage}", "--study", "multi", "--objective", "2"], "has 2 objective(s)"),
+    (["analyze", "{storage}", "--study", "search", "--objective", "acc"], "no metric names"),
+    (["analyze", "{files}/scores.csv", "--objective", "1"], "--objective was given but"),
+    (["watch", "--storage", "{storage}", "--study", "multi"], "choose the one tailstop reads"),
     (["analyze", "{storage}", "--study", "other"], "at least 10"),
     (["analyze", "sqlite:///{files}/absent.db", "--study", "s"], "no such SQLite database"),
     (["analyze", "nosuchdialect://host/db", "--study", "s"], "cannot open the storage"),

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -306,10 +307,15 @@ def test_multi_objective_refused_clearly_unless_an_objective_is_chosen(caplog):
     assert len(study.trials) == 15  # refused, disabled, and the search went on
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "objective_index" in errors[0].getMessage()
-    with pytest.raises(TailstopError, match="2 objectives: pass objective_index"):
+    with pytest.raises(TailstopError, match="2 objectives: choose the one tailstop reads with "
+                       "objective_index="):
         OptunaCallback().update(study)
     with pytest.raises(TailstopError, match="objective_index=2"):
         OptunaCallback(objective_index=2).update(study)
+    with pytest.raises(TailstopError, match="has no metric names"):
+        OptunaCallback(objective_index="gap").update(study)
+    with pytest.raises(TailstopError, match="must be None, an int >= 0 or a metric name"):
+        OptunaCallback(objective_index="")
 
     chosen = OptunaCallback(Patience(10**6), objective_index=1, **NO_FIT)
     chosen.update(study)
@@ -317,6 +323,15 @@ def test_multi_objective_refused_clearly_unless_an_objective_is_chosen(caplog):
     second = [t.values[1] for t in study.trials]
     assert chosen.report()["current_best"] == pytest.approx(min(second))
     assert chosen.report()["optuna"]["objective_index"] == 1
+    with warnings.catch_warnings():  # (set_metric_names is experimental in Optuna 4)
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["fit", "gap"])
+    named = OptunaCallback(Patience(10**6), objective_index="gap", **NO_FIT)
+    named.update(study)
+    assert named.monitor.direction == "minimize"
+    assert named.report()["current_best"] == pytest.approx(min(second))
+    with pytest.raises(TailstopError, match=r"no objective 'loss'.*'fit', 'gap'"):
+        OptunaCallback(objective_index="loss").update(study)
 
 
 def test_one_callback_watches_one_study():

@@ -35,6 +35,7 @@ __all__ = [
     "is_storage",
     "load_scores",
     "load_study",
+    "objective_index",
     "require",
     "study_scores",
 ]
@@ -82,20 +83,24 @@ def is_storage(source: str) -> bool:
     return Path(source).suffix.lower() in SQLITE_SUFFIXES + JOURNAL_SUFFIXES
 
 
-def load_scores(source: str, *, column: str = "score", study: str | None = None) -> LoadedScores:
+def load_scores(source: str, *, column: str = "score", study: str | None = None,
+                objective: int | str | None = None) -> LoadedScores:
     """Scores from a CSV / JSON Lines file or an Optuna storage (see the module docstring).
 
-    ``study`` selects the study of a storage; for a file it is an error (it would be ignored).
+    ``study`` selects the study of a storage and ``objective`` one objective of a
+    multi-objective study (:func:`objective_index`); for a file either is an error (it
+    would be ignored).
     """
-    if is_storage(source) or study is not None:
+    if is_storage(source) or study is not None or objective is not None:
         if not is_storage(source):
+            given = "--study" if study is not None else "--objective"
             raise SourceError(
-                f"--study was given but {source!r} is not an Optuna storage "
+                f"{given} was given but {source!r} is not an Optuna storage "
                 f"(a URL such as sqlite:///search.db, or a {'/'.join(SQLITE_SUFFIXES)} or "
                 f"{'/'.join(JOURNAL_SUFFIXES)} file)"
             )
         loaded = load_study(source, study)
-        scores, direction, configs = study_scores(loaded)
+        scores, direction, configs = study_scores(loaded, objective)
         return LoadedScores(scores, f"study {loaded.study_name!r} in {source}", direction,
                             configs)
     path = Path(source)
@@ -284,20 +289,52 @@ def load_study(source: str, study: str | None) -> Any:
     return optuna.load_study(study_name=study, storage=storage)
 
 
-def study_scores(study: Any) -> tuple[list[float | None], str, list[dict]]:
+def objective_index(study: Any, objective: int | str | None, option: str) -> int:
+    """The index of ``objective`` among ``study``'s objectives: an index, a metric name
+    (``study.set_metric_names``), or None for a single-objective study. ``option`` names the
+    setting in the errors (``--objective``, ``objective_index=``)."""
+    count = len(study.directions)
+    names = getattr(study, "metric_names", None)
+    listing = f" (metric names: {', '.join(map(repr, names))})" if names else ""
+    if objective is None:
+        if count == 1:
+            return 0
+        raise InvalidDataError(
+            f"study {study.study_name!r} has {count} objectives{listing}: choose the one "
+            f"tailstop reads with {option} (an index from 0, or a metric name)"
+        )
+    if isinstance(objective, str):
+        if not names:
+            raise InvalidDataError(
+                f"{option}{objective!r} names an objective, but study {study.study_name!r} "
+                "has no metric names (study.set_metric_names): give its index from 0"
+            )
+        if objective not in names:
+            raise InvalidDataError(
+                f"study {study.study_name!r} has no objective {objective!r}{listing}"
+            )
+        return list(names).index(objective)
+    if not 0 <= objective < count:
+        raise InvalidDataError(
+            f"{option}{objective} but study {study.study_name!r} has {count} objective(s)"
+        )
+    return objective
+
+
+def study_scores(
+    study: Any, objective: int | str | None = None
+) -> tuple[list[float | None], str, list[dict]]:
     """Scores of the finished trials (trial order; ``None`` for failed/pruned), the direction
-    and each trial's parameters."""
+    and each trial's parameters; ``objective`` chooses one of a multi-objective study's
+    (:func:`objective_index`)."""
     from optuna.trial import TrialState
 
-    if len(study.directions) != 1:
-        raise InvalidDataError(
-            f"study {study.study_name!r} has {len(study.directions)} objectives; tailstop "
-            "analyses single-objective searches"
-        )
+    index = objective_index(study, objective, "--objective ")
     finished = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
     trials = sorted(study.get_trials(deepcopy=False, states=finished), key=lambda t: t.number)
     scores = [
-        _number(t.value, f"trial {t.number}") if t.state == TrialState.COMPLETE else None
+        _number(t.values[index], f"trial {t.number}")
+        if t.state == TrialState.COMPLETE and t.values is not None else None
         for t in trials
     ]
-    return scores, study.direction.name.lower(), [t.params for t in trials]
+    return scores, study.directions[index].name.lower(), [t.params for t in trials]

@@ -107,6 +107,20 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
         "studies: the study's own direction)",
     )
     parser.add_argument("--study", help="the study's name in an Optuna storage")
+    _add_objective(parser)
+
+
+def _objective(text: str) -> int | str:
+    """``--objective``: an index from 0, or a metric name."""
+    return int(text) if text.isdigit() else text
+
+
+def _add_objective(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--objective", type=_objective,
+        help="which objective of a multi-objective study: its index from 0, or its metric "
+        "name (study.set_metric_names)",
+    )
 
 
 def _add_bounds(parser: argparse.ArgumentParser) -> None:
@@ -238,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch.add_argument("--storage", required=True, help="the Optuna storage URL or file")
     watch.add_argument("--study", help="the study's name (optional if the storage has one)")
+    _add_objective(watch)
     watch.add_argument(
         "--interval", type=_positive(float), default=5.0, help="seconds between polls"
     )
@@ -280,7 +295,8 @@ _LOSS_WORDS = ("loss", "error", "err", "rmse", "mse", "mae", "nll", "perplexity"
 
 
 def _scores_and_direction(args: argparse.Namespace) -> tuple[LoadedScores, str]:
-    loaded = load_scores(args.source, column=args.column, study=args.study)
+    loaded = load_scores(args.source, column=args.column, study=args.study,
+                         objective=args.objective)
     if loaded.direction is None:
         words = args.column.lower().replace("-", "_").split("_")
         if args.direction is None and any(word in _LOSS_WORDS for word in words):
@@ -461,7 +477,7 @@ def _run_watch(args: argparse.Namespace) -> int:
     seen, estimate = -1, None
     try:
         while True:
-            scores, direction, configs = study_scores(study)
+            scores, direction, configs = study_scores(study, args.objective)
             stop = study.user_attrs.get(STOP_ATTR)
             if len(scores) != seen:
                 seen = len(scores)
