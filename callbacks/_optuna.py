@@ -375,7 +375,7 @@ class OptunaCallback:
             return
         directions = study.directions
         try:
-            self._index = objective_index(study, self.objective_index, "objective_index=")
+            self._index = objective_index(study, self.objective_index, "objective_index")
         except InvalidDataError as exc:  # (the study's objectives do not match the option)
             raise _Refused(str(exc)) from None
         self._multi = len(directions) > 1

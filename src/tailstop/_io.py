@@ -292,7 +292,7 @@ def load_study(source: str, study: str | None) -> Any:
 def objective_index(study: Any, objective: int | str | None, option: str) -> int:
     """The index of ``objective`` among ``study``'s objectives: an index, a metric name
     (``study.set_metric_names``), or None for a single-objective study. ``option`` names the
-    setting in the errors (``--objective``, ``objective_index=``)."""
+    setting in the errors (``--objective``, ``objective_index``)."""
     count = len(study.directions)
     names = getattr(study, "metric_names", None)
     listing = f" (metric names: {', '.join(map(repr, names))})" if names else ""
@@ -306,7 +306,7 @@ def objective_index(study: Any, objective: int | str | None, option: str) -> int
     if isinstance(objective, str):
         if not names:
             raise InvalidDataError(
-                f"{option}{objective!r} names an objective, but study {study.study_name!r} "
+                f"{option}={objective!r} names an objective, but study {study.study_name!r} "
                 "has no metric names (study.set_metric_names): give its index from 0"
             )
         if objective not in names:
@@ -316,7 +316,7 @@ def objective_index(study: Any, objective: int | str | None, option: str) -> int
         return list(names).index(objective)
     if not 0 <= objective < count:
         raise InvalidDataError(
-            f"{option}{objective} but study {study.study_name!r} has {count} objective(s)"
+            f"{option}={objective} but study {study.study_name!r} has {count} objective(s)"
         )
     return objective
 
@@ -329,7 +329,7 @@ def study_scores(
     (:func:`objective_index`)."""
     from optuna.trial import TrialState
 
-    index = objective_index(study, objective, "--objective ")
+    index = objective_index(study, objective, "--objective")
     finished = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
     trials = sorted(study.get_trials(deepcopy=False, states=finished), key=lambda t: t.number)
     scores = [
