@@ -25,7 +25,6 @@ What counts as a trial's score
 
 from __future__ import annotations
 
-import collections.abc
 import logging
 import math
 import threading
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from ray import tune
 
+from tailstop._io import nested_value
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import _check_noise
 from tailstop.monitor import Monitor, check_score
@@ -300,7 +300,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         return False, None
 
     def _score_of(self, result: dict) -> float | None:
-        value: Any = _metric_value(result, self.metric)  # anything: checked below
+        value: Any = nested_value(result, self.metric)  # anything: checked below
         try:
             score = float(value)
         except (TypeError, ValueError):
@@ -406,19 +406,3 @@ def _one_line(estimate: TailEstimate) -> str:
     return (f"best {estimate.current_best:.6g}, best possible {bp.estimate:.6g} "
             f"[{bp.low:.6g}, {bp.high:.6g}]")
 
-
-def _metric_value(result: collections.abc.Mapping, metric: str) -> Any:
-    """``result[metric]``, or for Tune's notation of a nested metric (``"val/acc"`` for
-    ``{"val": {"acc": ...}}``; Tune flattens results with ``/`` for its schedulers and
-    searchers, but hands stoppers and callbacks the nested dict) the value it names. A key
-    that itself holds ``/`` is matched as it stands first. None when nothing matches."""
-    if metric in result:
-        return result[metric]
-    parts = metric.split("/")
-    for i in range(1, len(parts)):
-        child = result.get("/".join(parts[:i]))
-        if isinstance(child, collections.abc.Mapping):
-            value = _metric_value(child, "/".join(parts[i:]))
-            if value is not None:
-                return value
-    return None

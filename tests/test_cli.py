@@ -176,6 +176,47 @@ def test_a_loss_column_read_as_a_score_to_maximize_gets_a_note(tmp_path, capsys)
         assert code == 0 and "note" not in err
 
 
+@pytest.fixture(scope="module")
+def ray_folder(tmp_path_factory):
+    """A Ray Tune experiment's folder as Tune 2 writes it: one folder per trial, named with
+    its index, holding result.json (one nested result per line); trial 3 errored after one
+    result, trial 5 reported nothing."""
+    root = tmp_path_factory.mktemp("ray") / "exp"
+    root.mkdir()
+    (root / "experiment_state-2026-12-02_04-42-55.json").write_text("{}")
+    scores = _maximized_scores()[:30]
+    for i, score in enumerate(scores):
+        trial = root / f"trainable_d76fb_{i:05d}_{i}_x={i / 30:.4f}_2026-12-02_04-42-55"
+        trial.mkdir()
+        lines = [] if i == 5 else [
+            {"val": {"acc": float(score) - 0.01}, "training_iteration": 1, "config": {"x": i}},
+            {"val": {"acc": float(score)}, "training_iteration": 2, "config": {"x": i}},
+        ]
+        if i == 3:
+            lines = lines[:1]
+            (trial / "error.txt").write_text("ValueError: diverged")
+        (trial / "result.json").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    return root, scores
+
+
+def test_a_ray_tune_folder_gives_each_trials_last_result_in_trial_order(ray_folder, capsys):
+    from tailstop._io import load_scores
+
+    root, scores = ray_folder
+    loaded = load_scores(str(root), column="val/acc")
+    expected = [None if i in (3, 5) else float(s) for i, s in enumerate(scores)]
+    assert loaded.scores == expected  # trial 10 after trial 9: by Tune's index, not the name
+    assert loaded.configs[0] == {"x": 0} and loaded.configs[5] is None
+    assert loaded.direction is None
+    code, out, err = _run(capsys, "analyze", root, "--column", "val/acc", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["n_trials"] == 30 and report["n_failed"] == 2
+    assert report["current_best"] == pytest.approx(max(s for s in expected if s is not None))
+    code, _, err = _run(capsys, "analyze", root, "--column", "loss")
+    assert code == 1 and "no trial reported 'loss'" in err
+
+
 def test_analyze_optuna_study_takes_its_direction(storage, capsys):
     code, out, err = _run(capsys, "analyze", storage, "--study", "search")
     assert code == 0, err

@@ -295,6 +295,12 @@ def test_tune_run_with_a_nested_metric(ray_session, tmp_path):
     assert stopper.scores and all(score is not None for score in stopper.scores.values())
     for trial_id, score in stopper.scores.items():
         assert reported[trial_id] == pytest.approx(score)
+    # the experiment's folder, read as the command line reads it: the same final results
+    from tailstop._io import load_scores
+
+    folder = load_scores(str(tmp_path / "ray_results" / "tailstop-nested"), column="val/acc")
+    finished = [score for score in folder.scores if score is not None]  # (a trial the stop
+    assert sorted(finished) == pytest.approx(sorted(reported.values()))  # cut before it ran)
 
 
 def test_takes_a_noise_mid_experiment_and_keeps_it_in_a_copy():

@@ -8,12 +8,18 @@ Three sources, told apart by their name:
   objects or numbers);
 * an Optuna storage: a URL (``sqlite:///search.db``, ``postgresql://...``, ``mysql://...``),
   a SQLite file (``.db``, ``.sqlite``, ``.sqlite3``) or a journal file (``.log``,
-  ``.journal``), with the study's name (optional when the storage holds a single study).
+  ``.journal``), with the study's name (optional when the storage holds a single study);
+* a Ray Tune experiment's folder (``~/ray_results/my_exp``): one subfolder per trial, the
+  score in the last result of its ``result.json``, a trial with an ``error.txt`` failed.
 
-A failed trial is a score that is empty, ``None`` / ``null``, NaN or infinite in a file, and a
-``FAIL`` or ``PRUNED`` trial in a study; running and waiting trials are not finished and are
-left out. Every problem a user can cause raises a :class:`~tailstop.errors.TailstopError` whose
-message names the file, the line or the study.
+A key may name a nested value in Tune's slash notation (``val/acc`` for
+``{"val": {"acc": ...}}``) in JSON Lines files and Ray folders.
+
+A failed trial is a score that is empty, ``None`` / ``null``, NaN or infinite in a file, a
+``FAIL`` or ``PRUNED`` trial in a study, and an errored or silent trial in a Ray folder;
+running and waiting trials are not finished and are left out. Every problem a user can cause
+raises a :class:`~tailstop.errors.TailstopError` whose message names the file, the line or the
+study.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import csv
 import importlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +42,7 @@ __all__ = [
     "is_storage",
     "load_scores",
     "load_study",
+    "nested_value",
     "objective_index",
     "require",
     "study_scores",
@@ -73,7 +81,7 @@ class LoadedScores:
     scores: list[float | None]
     source: str
     direction: str | None = None  # known for a study, not for a file
-    configs: list | None = None  # each trial's parameters, for a study
+    configs: list | None = None  # each trial's parameters (a study, a Ray folder)
 
 
 def is_storage(source: str) -> bool:
@@ -105,11 +113,13 @@ def load_scores(source: str, *, column: str = "score", study: str | None = None,
                             configs)
     path = Path(source)
     suffix = path.suffix.lower()
+    if path.is_dir() and _trial_folders(path):
+        return _ray_experiment(path, column, source)
     if suffix not in CSV_SUFFIXES + JSONL_SUFFIXES:
         raise SourceError(
             f"cannot tell the format of {source!r} from its extension: use a CSV "
             f"({', '.join(CSV_SUFFIXES)}) or JSON Lines ({', '.join(JSONL_SUFFIXES)}) file, "
-            "or an Optuna storage URL with --study"
+            "a Ray Tune experiment's folder, or an Optuna storage URL with --study"
         )
     try:
         with path.open(newline="", encoding="utf-8") as handle:
@@ -192,8 +202,9 @@ def _parse_jsonl(text: str, column: str, source: str) -> list[float | None]:
         except json.JSONDecodeError as exc:
             raise InvalidDataError(f"{where}: not valid JSON ({exc.msg})") from None
         if isinstance(record, dict):
-            keyed = keyed or column in record
-            scores.append(_number(record.get(column), where))
+            value = nested_value(record, column)
+            keyed = keyed or value is not None or column in record
+            scores.append(_number(value, where))
         elif record is None or isinstance(record, (int, float)):
             keyed = True
             scores.append(_number(record, where))
@@ -208,6 +219,69 @@ def _parse_jsonl(text: str, column: str, source: str) -> list[float | None]:
             f"{source} has no key {column!r} on any line (choose the key with --column)"
         )
     return scores
+
+
+def nested_value(record: Mapping, key: str) -> Any:
+    """``record[key]``, or the nested value ``key`` names in Tune's slash notation
+    (``"val/acc"`` for ``{"val": {"acc": ...}}``); a key that holds ``/`` itself matches as
+    it stands first. None when nothing matches."""
+    if key in record:
+        return record[key]
+    parts = key.split("/")
+    for i in range(1, len(parts)):
+        child = record.get("/".join(parts[:i]))
+        if isinstance(child, Mapping):
+            value = nested_value(child, "/".join(parts[i:]))
+            if value is not None:
+                return value
+    return None
+
+
+# -- Ray Tune -------------------------------------------------------------------------------
+
+
+def _trial_folders(path: Path) -> list[Path]:
+    """The trial folders of a Ray Tune experiment (those holding a ``result.json``)."""
+    return [child for child in path.iterdir() if (child / "result.json").is_file()]
+
+
+def _trial_order(folder: Path) -> tuple:
+    """Tune's trial index (``trainable_1a2b3_00042_42_...``: 42), then the name."""
+    parts = folder.name.split("_")
+    numbers = [int(p) for p in parts if p.isdigit() and len(p) >= 5]
+    return (numbers[0] if numbers else float("inf"), folder.name)
+
+
+def _ray_experiment(path: Path, column: str, source: str) -> LoadedScores:
+    """The scores of a Ray Tune experiment's folder: each trial's last reported result
+    (what ``RayTuneStopper`` counts), failed for a trial that errored (``error.txt``) or
+    reported nothing; in the order Tune created the trials."""
+    scores: list[float | None] = []
+    configs: list = []
+    keyed = False
+    for folder in sorted(_trial_folders(path), key=_trial_order):
+        where = f"{source}, trial {folder.name}"
+        lines = (folder / "result.json").read_text(encoding="utf-8").splitlines()
+        last = next((line for line in reversed(lines) if line.strip()), None)
+        record: Any = {}
+        if last is not None:
+            try:
+                record = json.loads(last)
+            except json.JSONDecodeError as exc:
+                raise InvalidDataError(f"{where}: result.json is not valid JSON ({exc.msg})") \
+                    from None
+        value = nested_value(record, column) if isinstance(record, dict) else None
+        keyed = keyed or value is not None
+        failed = (folder / "error.txt").exists() or value is None
+        scores.append(None if failed else _number(value, where))
+        configs.append(record.get("config") if isinstance(record, dict) else None)
+    if not keyed:
+        raise InvalidDataError(
+            f"{source}: no trial reported {column!r} (choose the metric with --column; "
+            "Tune's slash notation names a nested one, e.g. val/acc)"
+        )
+    return LoadedScores(scores, f"Ray Tune experiment {source} (metric {column!r})",
+                        configs=configs)
 
 
 # -- Optuna ---------------------------------------------------------------------------------

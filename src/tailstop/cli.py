@@ -94,11 +94,13 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "source",
         metavar="SOURCE",
-        help="a CSV or JSON Lines file of scores, or an Optuna storage (sqlite:///search.db, "
-        "postgresql://..., a .db or journal .log file) with --study",
+        help="a CSV or JSON Lines file of scores, a Ray Tune experiment's folder, or an "
+        "Optuna storage (sqlite:///search.db, postgresql://..., a .db or journal .log file) "
+        "with --study",
     )
     parser.add_argument(
-        "--column", default="score", help="the column (CSV) or key (JSON Lines) of the score"
+        "--column", default="score", help="the column (CSV) or key (JSON Lines, Ray) of the "
+        "score; val/acc names a nested key"
     )
     parser.add_argument(
         "--direction",
@@ -328,8 +330,9 @@ def _analyze(scores, direction: str, args: argparse.Namespace, previous=None,
 
 
 def _noise_of(args: argparse.Namespace, scores, configs) -> float | None:
-    """``--noise``, or 0 when the trials' parameters (``configs``, a study's) repeat
-    configurations that score the same every time (:mod:`tailstop.repeats`; said on stderr)."""
+    """``--noise``, or 0 when the trials' parameters (``configs``: a study's, a Ray
+    folder's) repeat configurations that score the same every time (:mod:`tailstop.repeats`;
+    said on stderr)."""
     if args.noise is not None or not configs or not args.detect_deterministic:
         return args.noise
     from tailstop.repeats import Repeats
