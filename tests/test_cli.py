@@ -214,7 +214,7 @@ def test_a_ray_tune_folder_gives_each_trials_last_result_in_trial_order(ray_fold
     assert report["n_trials"] == 30 and report["n_failed"] == 2
     assert report["current_best"] == pytest.approx(max(s for s in expected if s is not None))
     code, _, err = _run(capsys, "analyze", root, "--column", "loss")
-    assert code == 1 and "no trial reported 'loss'" in err
+    assert code == 1 and "no trial reported 'loss'; their metrics: val/acc (choose" in err
 
 
 def test_analyze_optuna_study_takes_its_direction(storage, capsys):

@@ -259,6 +259,7 @@ def _ray_experiment(path: Path, column: str, source: str) -> LoadedScores:
     scores: list[float | None] = []
     configs: list = []
     keyed = False
+    seen: dict[str, None] = {}  # the metrics the trials reported, for the error below
     for folder in sorted(_trial_folders(path), key=_trial_order):
         where = f"{source}, trial {folder.name}"
         lines = (folder / "result.json").read_text(encoding="utf-8").splitlines()
@@ -272,16 +273,39 @@ def _ray_experiment(path: Path, column: str, source: str) -> LoadedScores:
                     from None
         value = nested_value(record, column) if isinstance(record, dict) else None
         keyed = keyed or value is not None
+        if not keyed and isinstance(record, dict):
+            seen.update(dict.fromkeys(_metric_keys(record)))
         failed = (folder / "error.txt").exists() or value is None
         scores.append(None if failed else _number(value, where))
         configs.append(record.get("config") if isinstance(record, dict) else None)
     if not keyed:
+        metrics = ", ".join(list(seen)[:12]) or "none"
         raise InvalidDataError(
-            f"{source}: no trial reported {column!r} (choose the metric with --column; "
-            "Tune's slash notation names a nested one, e.g. val/acc)"
+            f"{source}: no trial reported {column!r}; their metrics: {metrics} (choose one "
+            "with --column)"
         )
     return LoadedScores(scores, f"Ray Tune experiment {source} (metric {column!r})",
                         configs=configs)
+
+
+_RAY_KEYS = {  # what Tune adds to every result: not metrics
+    "timestamp", "checkpoint_dir_name", "done", "training_iteration", "trial_id", "date",
+    "time_this_iter_s", "time_total_s", "pid", "hostname", "node_ip", "config",
+    "time_since_restore", "iterations_since_restore", "experiment_tag",
+}
+
+
+def _metric_keys(record: Mapping, prefix: str = "") -> list[str]:
+    """The numeric entries of a Tune result, nested ones in slash notation."""
+    keys = []
+    for key, value in record.items():
+        if not prefix and key in _RAY_KEYS:
+            continue
+        if isinstance(value, Mapping):
+            keys += _metric_keys(value, f"{prefix}{key}/")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            keys.append(f"{prefix}{key}")
+    return keys
 
 
 # -- Optuna ---------------------------------------------------------------------------------
