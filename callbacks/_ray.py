@@ -405,4 +405,3 @@ def _one_line(estimate: TailEstimate) -> str:
     bp = estimate.best_possible
     return (f"best {estimate.current_best:.6g}, best possible {bp.estimate:.6g} "
             f"[{bp.low:.6g}, {bp.high:.6g}]")
-

@@ -217,6 +217,14 @@ def test_a_ray_tune_folder_gives_each_trials_last_result_in_trial_order(ray_fold
     assert code == 1 and "no trial reported 'loss'; their metrics: val/acc (choose" in err
 
 
+def test_a_ray_tune_folder_with_an_unreadable_result_is_a_clear_error(tmp_path, capsys):
+    trial = tmp_path / "exp" / "trainable_d76fb_00000_0_x=0.1"
+    trial.mkdir(parents=True)
+    (trial / "result.json").write_bytes(b"\xff\xfe{}\n")
+    code, _, err = _run(capsys, "analyze", tmp_path / "exp", "--column", "val/acc")
+    assert code == 1 and "trainable_d76fb_00000_0_x=0.1: cannot read result.json" in err
+
+
 def test_analyze_optuna_study_takes_its_direction(storage, capsys):
     code, out, err = _run(capsys, "analyze", storage, "--study", "search")
     assert code == 0, err
@@ -381,6 +389,8 @@ DATA_ERRORS = [
     (["analyze", "{storage}", "--study", "multi"], "has 2 objectives (metric names: 'loss', "),
     (["analyze", "{storage}", "--study", "multi", "--objective", "f1"], "no objective 'f1'"),
     (["analyze", "{storage}", "--study", "multi", "--objective", "2"], "has 2 objective(s)"),
+    (["analyze", "{storage}", "--study", "multi", "--objective", "-1"],
+     "--objective=-1 but study 'multi' has 2 objective(s)"),
     (["analyze", "{storage}", "--study", "search", "--objective", "acc"], "no metric names"),
     (["analyze", "{files}/scores.csv", "--objective", "1"], "--objective was given but"),
     (["watch", "--storage", "{storage}", "--study", "multi"], "choose the one tailstop reads"),

@@ -262,7 +262,10 @@ def _ray_experiment(path: Path, column: str, source: str) -> LoadedScores:
     seen: dict[str, None] = {}  # the metrics the trials reported, for the error below
     for folder in sorted(_trial_folders(path), key=_trial_order):
         where = f"{source}, trial {folder.name}"
-        lines = (folder / "result.json").read_text(encoding="utf-8").splitlines()
+        try:
+            lines = (folder / "result.json").read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SourceError(f"{where}: cannot read result.json ({exc})") from None
         last = next((line for line in reversed(lines) if line.strip()), None)
         record: Any = {}
         if last is not None:

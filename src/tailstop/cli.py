@@ -113,8 +113,12 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
 
 
 def _objective(text: str) -> int | str:
-    """``--objective``: an index from 0, or a metric name."""
-    return int(text) if text.isdigit() else text
+    """``--objective``: an index from 0 (a negative one is refused by the study's check),
+    or a metric name."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _add_objective(parser: argparse.ArgumentParser) -> None:
