@@ -225,6 +225,86 @@ def test_a_ray_tune_folder_with_an_unreadable_result_is_a_clear_error(tmp_path, 
     assert code == 1 and "trainable_d76fb_00000_0_x=0.1: cannot read result.json" in err
 
 
+def _experiment_state(root, trials):
+    """Tune's experiment checkpoint as Ray 2 writes it: per trial, its state and its
+    runtime data as JSON strings (``trials``: folder name -> (status, last result's done))."""
+    entries = [
+        [json.dumps({"trial_id": name[16:27], "status": status, "relative_logdir": name}),
+         json.dumps({"last_result": {"done": done} if done is not None else {}})]
+        for name, (status, done) in trials.items()
+    ]
+    (root / "experiment_state-2026-12-02_06-07-23.json").write_text(
+        json.dumps({"trial_data": entries, "runner_data": {}, "stats": {}}))
+
+
+def test_a_ray_tune_folder_leaves_out_the_trials_its_checkpoint_shows_unfinished(
+        ray_folder, tmp_path, capsys):
+    import shutil
+
+    from tailstop._io import load_scores
+
+    source, scores = ray_folder
+    root = tmp_path / "exp"
+    shutil.copytree(source, root)
+    (root / "experiment_state-2026-12-02_04-42-55.json").unlink()
+    folders = sorted(f.name for f in root.iterdir() if f.is_dir())
+    states = {name: ("TERMINATED", True) for name in folders}
+    states[folders[3]] = ("ERROR", None)
+    states[folders[7]] = ("RUNNING", False)  # its result so far is not its score
+    states[folders[8]] = ("TERMINATED", False)  # cut off by a stop of the whole experiment
+    states[folders[9]] = ("PENDING", None)
+    del states[folders[12]]  # started after the checkpoint
+    _experiment_state(root, states)
+    index = {name: int(name.split("_")[2]) for name in folders}
+    left_out = {index[folders[k]] for k in (7, 8, 9, 12)}
+    loaded = load_scores(str(root), column="val/acc")
+    expected = [None if i in (3, 5) else float(s)
+                for i, s in enumerate(scores) if i not in left_out]
+    assert loaded.scores == expected
+    assert len(loaded.configs) == len(expected)
+    assert "4 unfinished trials left out" in loaded.source
+    # every trial still open (a watch's first poll): no scores yet, and no error
+    _experiment_state(root, {name: ("RUNNING", False) for name in folders})
+    assert load_scores(str(root), column="val/acc").scores == []
+
+
+def test_a_long_result_file_is_read_from_its_end(tmp_path):
+    from tailstop._io import _last_line, load_scores
+
+    trial = tmp_path / "exp" / "trainable_d76fb_00000_0_x=0.1"
+    trial.mkdir(parents=True)
+    lines = [json.dumps({"acc": i / 5000, "pad": "x" * 40}) for i in range(5000)]
+    (trial / "result.json").write_text("\n".join(lines) + "\n\n")
+    assert load_scores(str(tmp_path / "exp"), column="acc").scores == [4999 / 5000]
+    for block in (1, 7, 64, 1 << 16):
+        assert _last_line(trial / "result.json", block=block) == lines[-1]
+    (trial / "result.json").write_text("\n \n")
+    assert _last_line(trial / "result.json", block=1) is None
+
+
+def test_watch_reads_a_growing_file_again_at_every_poll(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "live.csv"
+    scores = _maximized_scores()
+    path.write_text("accuracy\n" + "".join(f"{s!r}\n" for s in map(float, scores[:40])))
+    polls = []
+
+    def sleep(seconds):  # between polls: one more trial, then a half-written line
+        polls.append(seconds)
+        with path.open("a") as handle:
+            handle.write(f"{float(scores[40])!r}\n" if len(polls) == 1 else "0.8e")
+        if len(polls) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.time, "sleep", sleep)
+    code, out, err = _run(capsys, "watch", path, "--column", "accuracy", "--interval", "0.5")
+    assert code == 0 and polls == [0.5, 0.5, 0.5]
+    assert out.count("best possible") == 2  # 40 trials, then 41; the bad line changes nothing
+    rows = [line.split() for line in out.splitlines()
+            if line.split()[:1] == ["trials"] and "failed" in line]
+    assert [row[1] for row in rows] == ["40", "41"]
+    assert "cannot read" in err and "trying again" in err
+
+
 def test_analyze_optuna_study_takes_its_direction(storage, capsys):
     code, out, err = _run(capsys, "analyze", storage, "--study", "search")
     assert code == 0, err
@@ -270,7 +350,7 @@ def test_watch_ends_when_the_study_is_stopped(storage, capsys):
     study = optuna.load_study(study_name="search", storage=storage)
     study.set_user_attr(cli.STOP_ATTR, {"reason": "expected gain below the noise"})
     try:
-        code, out, _ = _run(capsys, "watch", "--storage", storage, "--study", "search")
+        code, out, _ = _run(capsys, "watch", storage, "--study", "search")
     finally:
         study.set_user_attr(cli.STOP_ATTR, None)
     assert code == 0
@@ -441,7 +521,8 @@ USAGE_ERRORS = [
          "--bounds", "1", "0"],
         "low < high",
     ),
-    (["watch", "--study", "search"], "--storage"),
+    (["watch", "--study", "search"], "give the search to watch"),
+    (["watch", "{files}/scores.csv", "--storage", "{storage}"], "two sources"),
     (["demo", "--trials", "0"], "must be positive"),
 ]
 

@@ -264,6 +264,14 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
         finite += score is not None
         if first_fit is None and n >= 10 and finite >= 10:
             first_fit = n
+    # the folder, read as the command line reads it, holds the same trials
+    from tailstop._io import load_scores
+
+    folder = load_scores(str(tmp_path / "ray_results" / "tailstop-test"), column="score")
+    recorded = list(stopper.scores.values())
+    assert folder.scores.count(None) == recorded.count(None)
+    assert sorted(s for s in folder.scores if s is not None) == pytest.approx(
+        sorted(s for s in recorded if s is not None))
     # the one refit, in the background: on the trials recorded by then
     assert first_fit <= stopper.report()["estimate_n_trials"] <= stopper.monitor.n_trials
 
@@ -298,9 +306,9 @@ def test_tune_run_with_a_nested_metric(ray_session, tmp_path):
     # the experiment's folder, read as the command line reads it: the same final results
     from tailstop._io import load_scores
 
+    # (trials that the stop cut off are left out, as the stopper leaves them out)
     folder = load_scores(str(tmp_path / "ray_results" / "tailstop-nested"), column="val/acc")
-    finished = [score for score in folder.scores if score is not None]  # (a trial the stop
-    assert sorted(finished) == pytest.approx(sorted(reported.values()))  # cut before it ran)
+    assert sorted(folder.scores) == pytest.approx(sorted(stopper.scores.values()))
 
 
 def test_takes_a_noise_mid_experiment_and_keeps_it_in_a_copy():

@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"Random search of an SVM on the breast cancer data (5-fold CV accuracy), "
         f"budget {args.trials} trials; tailstop stops it when more trials are not worth it.\n"
-        f"Follow it from another terminal: tailstop watch --storage {args.storage} "
+        f"Follow it from another terminal: tailstop watch {args.storage} "
         f"--study {STUDY_NAME}\n"
     )
     try:

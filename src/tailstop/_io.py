@@ -10,7 +10,8 @@ Three sources, told apart by their name:
   a SQLite file (``.db``, ``.sqlite``, ``.sqlite3``) or a journal file (``.log``,
   ``.journal``), with the study's name (optional when the storage holds a single study);
 * a Ray Tune experiment's folder (``~/ray_results/my_exp``): one subfolder per trial, the
-  score in the last result of its ``result.json``, a trial with an ``error.txt`` failed.
+  score in the last result of its ``result.json``, a trial with an ``error.txt`` failed, and
+  the trials that Tune's experiment checkpoint shows unfinished left out.
 
 A key may name a nested value in Tune's slash notation (``val/acc`` for
 ``{"val": {"acc": ...}}``) in JSON Lines files and Ray folders.
@@ -252,21 +253,76 @@ def _trial_order(folder: Path) -> tuple:
     return (numbers[0] if numbers else float("inf"), folder.name)
 
 
+def _trial_states(path: Path) -> dict[str, str] | None:
+    """Each trial's state in Tune's newest experiment checkpoint (``experiment_state-*.json``,
+    which Tune rewrites every few seconds while it runs): {trial folder: ``"finished"`` for a
+    trial whose last result has ``done`` (it returned, or a stopper or scheduler ended it),
+    ``"errored"``, or ``"open"`` (running, waiting, paused, or cut off when the whole
+    experiment stopped)}.  None without such a file or when it cannot be read (the format is
+    Tune's own; Ray >= 2.7 writes this one): then every trial's last result counts."""
+    checkpoints = sorted(path.glob("experiment_state-*.json"), key=lambda f: f.stat().st_mtime)
+    if not checkpoints:
+        return None
+    try:
+        states = {}
+        for entry in json.loads(checkpoints[-1].read_text(encoding="utf-8"))["trial_data"]:
+            trial, runtime = json.loads(entry[0]), json.loads(entry[1])
+            last = runtime.get("last_result") or {}
+            if trial["status"] == "ERROR":
+                state = "errored"
+            elif trial["status"] == "TERMINATED" and last.get("done"):
+                state = "finished"
+            else:
+                state = "open"
+            states[Path(trial["relative_logdir"]).name] = state
+    except (OSError, UnicodeDecodeError, ValueError, LookupError, TypeError, AttributeError):
+        return None
+    return states
+
+
+def _last_line(path: Path, block: int = 1 << 16) -> str | None:
+    """The last non-blank line of a text file, read from its end (a long training's
+    ``result.json`` holds a line per iteration); None for a blank file."""
+    with path.open("rb") as handle:
+        position = handle.seek(0, 2)
+        tail = b""
+        while position > 0:
+            step = min(block, position)
+            position -= step
+            handle.seek(position)
+            tail = handle.read(step) + tail
+            if b"\n" in tail.rstrip():
+                break
+    line = tail.rstrip().rsplit(b"\n", 1)[-1].strip()
+    return line.decode("utf-8") if line else None
+
+
 def _ray_experiment(path: Path, column: str, source: str) -> LoadedScores:
-    """The scores of a Ray Tune experiment's folder: each trial's last reported result
-    (what ``RayTuneStopper`` counts), failed for a trial that errored (``error.txt``) or
-    reported nothing; in the order Tune created the trials."""
+    """The scores of a Ray Tune experiment's folder in the order Tune created the trials, as
+    ``RayTuneStopper`` counts them: a finished trial's last reported result, failed for a
+    trial that errored (``error.txt``) or reported nothing.  Trials that Tune's experiment
+    checkpoint shows unfinished (running, or cut off by a stop of the whole experiment) are
+    left out; without a readable checkpoint every trial's last result counts."""
     scores: list[float | None] = []
     configs: list = []
     keyed = False
     seen: dict[str, None] = {}  # the metrics the trials reported, for the error below
+    states = _trial_states(path)
+    open_trials = 0
     for folder in sorted(_trial_folders(path), key=_trial_order):
+        if states is None:
+            errored = (folder / "error.txt").exists()
+        else:  # (a trial that Tune retries after an error keeps its error.txt)
+            state = states.get(folder.name, "open")
+            errored = state == "errored"
+            if state == "open":
+                open_trials += 1
+                continue
         where = f"{source}, trial {folder.name}"
         try:
-            lines = (folder / "result.json").read_text(encoding="utf-8").splitlines()
+            last = _last_line(folder / "result.json")
         except (OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"{where}: cannot read result.json ({exc})") from None
-        last = next((line for line in reversed(lines) if line.strip()), None)
         record: Any = {}
         if last is not None:
             try:
@@ -278,16 +334,17 @@ def _ray_experiment(path: Path, column: str, source: str) -> LoadedScores:
         keyed = keyed or value is not None
         if not keyed and isinstance(record, dict):
             seen.update(dict.fromkeys(_metric_keys(record)))
-        failed = (folder / "error.txt").exists() or value is None
-        scores.append(None if failed else _number(value, where))
+        scores.append(None if errored or value is None else _number(value, where))
         configs.append(record.get("config") if isinstance(record, dict) else None)
-    if not keyed:
+    if not keyed and (scores or not open_trials):
         metrics = ", ".join(list(seen)[:12]) or "none"
         raise InvalidDataError(
             f"{source}: no trial reported {column!r}; their metrics: {metrics} (choose one "
             "with --column)"
         )
-    return LoadedScores(scores, f"Ray Tune experiment {source} (metric {column!r})",
+    unfinished = (f"; {open_trials} unfinished trial{'s' if open_trials > 1 else ''} left out"
+                  if open_trials else "")
+    return LoadedScores(scores, f"Ray Tune experiment {source} (metric {column!r}{unfinished})",
                         configs=configs)
 
 

@@ -90,10 +90,11 @@ def _plot_path(text: str) -> str:
     return text
 
 
-def _add_source(parser: argparse.ArgumentParser) -> None:
+def _add_source(parser: argparse.ArgumentParser, optional: bool = False) -> None:
     parser.add_argument(
         "source",
         metavar="SOURCE",
+        nargs="?" if optional else None,
         help="a CSV or JSON Lines file of scores, a Ray Tune experiment's folder, or an "
         "Optuna storage (sqlite:///search.db, postgresql://..., a .db or journal .log file) "
         "with --study",
@@ -195,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  tailstop demo\n"
         "  tailstop analyze runs.csv --column accuracy --bounds 0 1 --plot curve.png\n"
         "  tailstop analyze sqlite:///search.db --study my-study --json\n"
-        "  tailstop watch --storage sqlite:///search.db --study my-study\n"
+        "  tailstop watch sqlite:///search.db --study my-study\n"
         "  tailstop replay runs.csv --epsilon 0.001",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -252,13 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     watch = commands.add_parser(
         "watch",
-        help="live report of a running Optuna study",
-        description="Reprint the report whenever trials finish; end when the study's "
-        f"{STOP_ATTR!r} attribute is set (by tailstop's Optuna callback) or on Ctrl-C.",
+        help="live report of a running search",
+        description="Reprint the report whenever trials finish, until Ctrl-C or --timeout; "
+        f"an Optuna study's watch also ends when its {STOP_ATTR!r} attribute is set (by "
+        "tailstop's Optuna callback). A file or a Ray Tune experiment's folder is read again "
+        "at every poll.",
     )
-    watch.add_argument("--storage", required=True, help="the Optuna storage URL or file")
-    watch.add_argument("--study", help="the study's name (optional if the storage has one)")
-    _add_objective(watch)
+    _add_source(watch, optional=True)
+    watch.add_argument("--storage", help=argparse.SUPPRESS)  # before SOURCE: still accepted
     watch.add_argument(
         "--interval", type=_positive(float), default=5.0, help="seconds between polls"
     )
@@ -475,32 +477,49 @@ def _clear_screen() -> None:
         print("\033[H\033[J", end="")
 
 
+def _watched_source(args: argparse.Namespace) -> str:
+    if args.source and args.storage and args.source != args.storage:
+        raise UsageError(f"two sources: {args.source!r} and --storage {args.storage!r}")
+    source = args.source or args.storage
+    if not source:
+        raise UsageError("give the search to watch: a file, a Ray Tune experiment's folder, "
+                         "or an Optuna storage with --study")
+    return source
+
+
 def _run_watch(args: argparse.Namespace) -> int:
-    from tailstop._io import load_study, study_scores
+    from tailstop._io import is_storage, load_study, study_scores
     from tailstop.estimate import MIN_TRIALS
 
-    study = load_study(args.storage, args.study)
+    args.source = _watched_source(args)
+    loaded, direction = _scores_and_direction(args)  # what cannot be read fails here, at once
+    study = load_study(args.source, args.study) if is_storage(args.source) else None
+
+    def poll() -> LoadedScores:
+        if study is None:
+            return load_scores(args.source, column=args.column)
+        scores, _, configs = study_scores(study, args.objective)
+        return LoadedScores(scores, loaded.source, direction, configs)
+
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     seen, estimate = -1, None
     try:
         while True:
-            scores, direction, configs = study_scores(study, args.objective)
-            stop = study.user_attrs.get(STOP_ATTR)
-            if len(scores) != seen:
-                seen = len(scores)
-                stamp = time.strftime("%H:%M:%S")
-                source = f"study {study.study_name!r} at {stamp}"
+            if len(loaded.scores) != seen:
+                seen = len(loaded.scores)
+                source = f"{loaded.source} at {time.strftime('%H:%M:%S')}"
                 _clear_screen()
                 if seen < MIN_TRIALS:
                     print(f"{source}: {seen} finished trials; the report needs {MIN_TRIALS}")
                 else:
                     try:
-                        estimate = _analyze(scores, direction, args, previous=estimate,
-                                            configs=configs)
+                        estimate = _analyze(loaded.scores, direction, args, previous=estimate,
+                                            configs=loaded.configs)
                     except TailstopError as exc:
                         print(f"{source}: {seen} finished trials; cannot analyze yet: {exc}")
                     else:
                         print(format_report(estimate, source=source), flush=True)
+            stop = study.user_attrs.get(STOP_ATTR) if study is not None else None
             if stop:
                 reason = stop.get("reason") if isinstance(stop, dict) else stop
                 if not isinstance(reason, str) or not reason:
@@ -510,6 +529,11 @@ def _run_watch(args: argparse.Namespace) -> int:
             if deadline is not None and time.monotonic() >= deadline:
                 return 0
             time.sleep(args.interval)
+            try:
+                loaded = poll()
+            except TailstopError as exc:  # e.g. a line being written: the next poll reads it
+                print(f"{PROG}: cannot read {args.source} at {time.strftime('%H:%M:%S')} "
+                      f"({exc}); trying again", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         print()
         return 0
