@@ -50,6 +50,37 @@ def test_probability_and_trials_are_inverse():
     assert forecast.trials_to_gain(dist, y0, [delta, 0.6], probability=0.0).tolist() == [0, 0]
 
 
+def test_the_ranked_chance_of_any_gain_is_k_over_n_plus_k_whatever_the_law():
+    # the best of n + k exchangeable trials is one of the k new ones with chance k / (n + k)
+    ks = np.array([1.0, 10.0, 64.0, 1000.0])
+    for dist, y0 in ((QuadraticDistribution(0.0, 1.0, 2), 0.9),
+                     (NoisyQuadraticDistribution(0.6, 0.72, 3, 0.005), 0.715)):
+        chance = forecast.prob_improvement(dist, y0, 0.0, ks, observed=64)
+        np.testing.assert_allclose(chance, ks / (64 + ks), rtol=1e-12)
+        # a gain beyond delta: the law's share of the gains, less than any gain
+        beyond = forecast.prob_improvement(dist, y0, 0.01, ks, observed=64)
+        own = forecast.prob_improvement(dist, y0, 0.01, ks)
+        anything = forecast.prob_improvement(dist, y0, 0.0, ks)
+        np.testing.assert_allclose(beyond, ks / (64 + ks) * own / anything, rtol=1e-12)
+        assert np.all(np.diff(beyond) > 0) and np.all(beyond <= chance)
+
+
+def test_ranked_trials_invert_the_ranked_chance():
+    dist = NoisyQuadraticDistribution(0.0, 1.0, 2, 0.02)
+    y0, n = 0.97, 100
+    # an even chance of any gain takes as many trials again
+    assert forecast.trials_to_gain(dist, y0, 0.0, 0.5, observed=n) == pytest.approx(n)
+    for delta in (0.005, 0.02, 0.05):
+        for probability in (0.1, 0.5, 0.9):
+            k = forecast.trials_to_gain(dist, y0, delta, probability, observed=n)
+            assert k >= n * probability / (1 - probability)
+            chance = forecast.prob_improvement(dist, y0, delta, k, observed=n)
+            assert chance == pytest.approx(probability, rel=1e-9)
+    ks = forecast.trials_to_gain(dist, y0, [0.0, 0.01, 0.03, 10.0], 0.5, observed=n)
+    assert np.all(np.diff(ks[:3]) > 0) and np.isinf(ks[3])  # 10 above: out of reach
+    assert forecast.trials_to_gain(dist, y0, 0.01, 0.0, observed=n) == 0.0
+
+
 @pytest.mark.parametrize("k", [1.0, 3.0, 50.0])
 def test_a_ceiling_stops_the_gain_at_the_metric_s_best_value(k):
     # a trial scores min(Y, M): E[max(y0, min(T_k, M))] - y0 = int_{y0}^{M} (1 - t^k) dt

@@ -5,7 +5,9 @@ best-possible interval costs ~0.1 s, and a live search asks for a new horizon ``
 trial. :func:`gain_interval` keeps each estimate's answers (weakly, so an estimate and its
 cache go together); :func:`gain_bracket` bounds a new horizon from them without a forecast;
 :func:`chance_high` is the largest chance over the plausible fits of gaining more than
-epsilon.
+epsilon: each fit's own ``1 - F(y + epsilon)^h``, which runs higher than
+``TailEstimate.prob_improvement`` (that takes the chance of any gain from the ranks), so a
+rule that reads it errs towards continuing.
 """
 
 from __future__ import annotations

@@ -248,21 +248,32 @@ class TailEstimate:
 
     def prob_improvement(self, delta: float, k) -> np.ndarray:
         """Chance that ``k`` more trials improve the best by more than ``delta`` (an array,
-        0-d for a scalar ``delta`` and ``k``)."""
+        0-d for a scalar ``delta`` and ``k``).
+
+        ``k / (n + k) * (1 - F(y* + delta)^k) / (1 - F(y*)^k)`` with ``n`` the trials with a
+        finite score: the chance of any gain from the ranks alone (exact on average, whatever
+        the law), times the fitted law's chance that a gain exceeds ``delta``
+        (:func:`tailstop.forecast.prob_improvement`). The law's own ``1 - F(y* + delta)^k``
+        runs too high: a fit places the best near its ``n / (n + 1)`` quantile.
+        """
         k = _check_trials(k)
         delta = _check_delta(delta)
         return forecast.prob_improvement(
-            self._fits[0], self._clean.values.max(), delta, k, ceiling=self._ceiling
+            self._fits[0], self._clean.values.max(), delta, k, ceiling=self._ceiling,
+            observed=self._clean.values.size,
         )
 
     def trials_to_gain(self, delta: float, probability: float = 0.5) -> np.ndarray:
         """Trials needed to improve the best by ``delta`` with ``probability`` (an array, 0-d
-        for a scalar ``delta``)."""
+        for a scalar ``delta``): where :meth:`prob_improvement` reaches ``probability``, at
+        least ``n p / (1 - p)`` (``n`` trials so far: as many again for an even chance of any
+        gain)."""
         if not 0 <= probability < 1:
             raise InvalidParameterError(f"probability must be in [0, 1), got {probability}")
         delta = _check_delta(delta)
         return forecast.trials_to_gain(
-            self._fits[0], self._clean.values.max(), delta, probability, ceiling=self._ceiling
+            self._fits[0], self._clean.values.max(), delta, probability, ceiling=self._ceiling,
+            observed=self._clean.values.size,
         )
 
     def tuning_curve(self, ns, q: float = 0.5) -> Interval:
