@@ -39,6 +39,28 @@ def test_estimate_brackets_truth_and_is_consistent(search):
     assert f"(consistent: {_span_text(dims)})" in str(est)
 
 
+def test_the_expected_gain_takes_the_chance_of_any_gain_from_the_ranks(search):
+    from tailstop import forecast
+
+    _, scores = search
+    est = analyze(scores, "maximize")
+    best, n = float(np.max(scores)), scores.size
+    ks = np.array([1.0, 10.0, 100.0, 1000.0])
+    gain = est.expected_gain(ks)
+    own = [forecast.expected_gain(d, best, ks) for d in est._fits]
+    np.testing.assert_allclose(gain.low, np.min(own, axis=0))  # the interval: the fits' own
+    np.testing.assert_allclose(gain.high, np.max(own, axis=0))
+    anything = forecast.prob_improvement(est._fits[0], best, 0.0, ks)
+    scaled = own[0] * ks / (n + ks) / anything
+    np.testing.assert_allclose(gain.estimate, np.clip(scaled, gain.low, gain.high))
+    assert np.all(gain.estimate[1:] < own[0][1:])  # the law's own chance of any gain: too high
+    # and the chances agree: the gain is the integral of the chance of gaining more than delta
+    deltas = np.linspace(0.0, 1.0, 40001) * 50 * own[0][2]
+    chances = est.prob_improvement(deltas, 100)
+    integral = np.sum(0.5 * (chances[1:] + chances[:-1]) * np.diff(deltas))
+    assert integral == pytest.approx(scaled[2], rel=2e-3)
+
+
 def test_a_run_of_dimensions_is_written_as_a_span():
     assert _span_text((1, 2, 3, 4, 5, 6, 7)) == "1-7"
     assert _span_text((3, 1, 2)) == "1-3"

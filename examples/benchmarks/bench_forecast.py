@@ -11,10 +11,9 @@ empirical average tuning curve of *all* N trials at k,
 
 * ``ts-gain``: ``analyze(sub, "maximize", bounds=(0, 1))``; current best + ``expected_gain(k - n)``,
   i.e. ``E[max(best, T_(k-n))]``, the expected best after k trials given the n observed ones;
-* ``ts-ranked``: ``ts-gain`` with the chance of any gain taken from the ranks: the gain times
-  ``(k' / (n + k')) / (1 - F(y*)^k')``, ``k' = k - n`` (a fit places the best near its
-  ``n / (n + 1)`` quantile, so the law's own chance of any gain, ``1 - F(y*)^k'``, runs high;
-  ``k' / (n + k')`` is exact on average; the correction ``prob_improvement`` makes);
+* ``ts-own``: current best + the best fit's own gain ``int (1 - F^(k - n))``, the estimate
+  before session 28, whose chance of any gain ``1 - F(y*)^(k - n)`` runs high (``ts-gain``
+  takes that chance from the ranks, ``(k - n) / k``);
 * ``ts-law``: the fitted law alone, ``est.distribution.average_tuning_curve(k)``;
 * ``best``: the current best of the subsample;
 * ``nonpar``: the empirical average tuning curve of the subsample at k (bootstrap law).
@@ -59,7 +58,7 @@ from tailstop.estimate import analyze
 from tailstop.nonparametric import EmpiricalDistribution
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "scores"
-PREDICTORS = ("ts-gain", "ts-ranked", "ts-law", "best", "nonpar")
+PREDICTORS = ("ts-gain", "ts-own", "ts-law", "best", "nonpar")
 TARGET_N = 64
 ZERO_NOISE = 1e-6  # a fitted seed-noise std below this (in score units) counts as noiseless
 
@@ -143,8 +142,8 @@ def run_case(scores, n, k, reps, seed, max_dimension, dataset_index, sigma=None,
                           noise=noise)
             gain = est.expected_gain(k - n)
             law = float(est.distribution.average_tuning_curve(k))
-            own = float(forecast.prob_improvement(est._fits[0], float(est._clean.values.max()),
-                                                  0.0, k - n, ceiling=est._ceiling))
+            own = float(forecast.expected_gain(est._fits[0], float(est._clean.values.max()),
+                                               k - n, ceiling=est._ceiling))
         except TailstopError as exc:
             record["error"] = type(exc).__name__
             records.append(record)
@@ -152,7 +151,7 @@ def run_case(scores, n, k, reps, seed, max_dimension, dataset_index, sigma=None,
         record.update(
             seconds=time.perf_counter() - start,
             ts_gain=best + float(gain.estimate),
-            ts_ranked=best + float(gain.estimate) * ((k - n) / k / own if own > 0 else 1.0),
+            ts_own=best + own,
             ts_law=law,
             gain_low=float(gain.low),
             gain_high=float(gain.high),
@@ -171,7 +170,7 @@ def summarize(records, truth):
     ok = [r for r in records if "error" not in r]
     predictions = {
         "ts-gain": [r["ts_gain"] for r in ok],
-        "ts-ranked": [r["ts_ranked"] for r in ok],
+        "ts-own": [r["ts_own"] for r in ok],
         "ts-law": [r["ts_law"] for r in ok],
         "best": [r["best"] for r in ok],
         "nonpar": [r["nonpar"] for r in ok],

@@ -15,6 +15,12 @@ trial scores ``min(Y, M)``. Each function takes it as ``ceiling``: the gain is t
 ``int_{y*}^{M} (1 - F(t)^k) dt`` (``E[max(y*, min(T_k, M))] - y*``), and no number of trials
 gains ``delta`` once ``y* + delta >= M``.
 
+These are the law's own forecasts. For a law fitted to the same trials ``y*`` is the best of,
+:class:`tailstop.TailEstimate` takes the chance of any gain from the ranks instead,
+``k / (n + k)`` for ``n`` trials so far (``observed=`` below; its expected gain scales the
+law's by ``(k / (n + k)) / (1 - F(y*)^k)``): the fit places ``y*`` near its ``n / (n + 1)``
+quantile whatever its true one, and the law's own chance of any gain runs high.
+
 Only ``F`` above ``y*`` matters, which is inside the fitted tail whenever ``y*`` is above the
 regime threshold. ``1 - F^k`` is computed as ``-expm1(k log1p(-S))`` from the survival function
 ``S = 1 - F``, so it stays accurate for large ``k``.
