@@ -358,6 +358,23 @@ def test_watch_ends_when_the_study_is_stopped(storage, capsys):
     assert "the search has stopped: expected gain below the noise" in out
 
 
+def test_watch_opens_a_study_once_and_reads_it_at_every_poll(storage, capsys, monkeypatch):
+    from tailstop import _io
+
+    opened, polls = [], []
+    real_load_study = _io.load_study
+    monkeypatch.setattr(_io, "load_study", lambda *a: opened.append(a) or real_load_study(*a))
+    def sleep(seconds):  # two polls after the first read, then Ctrl-C
+        polls.append(seconds)
+        if len(polls) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.time, "sleep", sleep)
+    code, out, _ = _run(capsys, "watch", storage, "--study", "search", "--interval", "0.01")
+    assert code == 0 and "best possible" in out
+    assert len(opened) == 1 and len(polls) == 3
+
+
 def test_watch_times_out_on_a_quiet_study(storage, capsys):
     code, out, _ = _run(
         capsys,

@@ -79,6 +79,13 @@ def test_ranked_trials_invert_the_ranked_chance():
     ks = forecast.trials_to_gain(dist, y0, [0.0, 0.01, 0.03, 10.0], 0.5, observed=n)
     assert np.all(np.diff(ks[:3]) > 0) and np.isinf(ks[3])  # 10 above: out of reach
     assert forecast.trials_to_gain(dist, y0, 0.01, 0.0, observed=n) == 0.0
+    from tailstop.errors import TailstopError
+
+    for bad in (0, -3, 2.5, True, "10"):
+        with pytest.raises(TailstopError, match="observed must be"):
+            forecast.prob_improvement(dist, y0, 0.01, 10, observed=bad)
+        with pytest.raises(TailstopError, match="observed must be"):
+            forecast.trials_to_gain(dist, y0, 0.01, 0.5, observed=bad)
 
 
 @pytest.mark.parametrize("k", [1.0, 3.0, 50.0])

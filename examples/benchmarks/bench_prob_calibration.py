@@ -96,7 +96,7 @@ def _summary(name, rows):
     rows = np.array(rows, dtype=float)
     print(f"\n{name}")
     print(f"{'n':>4} {'k':>4} {'delta':>7} | {'cases':>5} {'fits':>5} | {'mean chance':>11} "
-          f"{'observed':>8} | {'Brier: tailstop':>15} {'k/(n+k)':>8} {'base rate':>9}")
+          f"{'observed':>8} | {'Brier: chance':>15} {'k/(n+k)':>8} {'base rate':>9}")
     for n in NS:
         for k in KS:
             for delta in np.unique(rows[:, 2]):

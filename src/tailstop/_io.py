@@ -46,6 +46,7 @@ __all__ = [
     "nested_value",
     "objective_index",
     "require",
+    "study_loaded",
     "study_scores",
 ]
 
@@ -108,10 +109,7 @@ def load_scores(source: str, *, column: str = "score", study: str | None = None,
                 f"(a URL such as sqlite:///search.db, or a {'/'.join(SQLITE_SUFFIXES)} or "
                 f"{'/'.join(JOURNAL_SUFFIXES)} file)"
             )
-        loaded = load_study(source, study)
-        scores, direction, configs = study_scores(loaded, objective)
-        return LoadedScores(scores, f"study {loaded.study_name!r} in {source}", direction,
-                            configs)
+        return study_loaded(load_study(source, study), source, objective)
     path = Path(source)
     suffix = path.suffix.lower()
     if path.is_dir() and _trial_folders(path):
@@ -477,6 +475,13 @@ def objective_index(study: Any, objective: int | str | None, option: str) -> int
             f"{option}={objective} but study {study.study_name!r} has {count} objective(s)"
         )
     return objective
+
+
+def study_loaded(study: Any, source: str, objective: int | str | None = None) -> LoadedScores:
+    """:func:`study_scores` of an open study as :class:`LoadedScores` (``source``: where it
+    was opened, for the description); a watch polls one study this way."""
+    scores, direction, configs = study_scores(study, objective)
+    return LoadedScores(scores, f"study {study.study_name!r} in {source}", direction, configs)
 
 
 def study_scores(

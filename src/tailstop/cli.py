@@ -305,18 +305,24 @@ _LOSS_WORDS = ("loss", "error", "err", "rmse", "mse", "mae", "nll", "perplexity"
 def _scores_and_direction(args: argparse.Namespace) -> tuple[LoadedScores, str]:
     loaded = load_scores(args.source, column=args.column, study=args.study,
                          objective=args.objective)
+    return loaded, _direction_of(loaded, args)
+
+
+def _direction_of(loaded: LoadedScores, args: argparse.Namespace) -> str:
+    """The study's direction (a conflicting ``--direction`` is an error), or ``--direction``
+    for a file (maximize by default, with a note when the column looks like a loss)."""
     if loaded.direction is None:
         words = args.column.lower().replace("-", "_").split("_")
         if args.direction is None and any(word in _LOSS_WORDS for word in words):
             print(f"{PROG}: note: column {args.column!r} is read as a score to maximize (the "
                   "default for files); pass --direction minimize for a loss",
                   file=sys.stderr)
-        return loaded, args.direction or "maximize"
+        return args.direction or "maximize"
     if args.direction is not None and args.direction != loaded.direction:
         raise UsageError(
             f"the study's direction is {loaded.direction}; drop --direction {args.direction}"
         )
-    return loaded, loaded.direction
+    return loaded.direction
 
 
 def _analyze(scores, direction: str, args: argparse.Namespace, previous=None,
@@ -488,18 +494,21 @@ def _watched_source(args: argparse.Namespace) -> str:
 
 
 def _run_watch(args: argparse.Namespace) -> int:
-    from tailstop._io import is_storage, load_study, study_scores
+    from tailstop._io import is_storage, load_study, study_loaded
     from tailstop.estimate import MIN_TRIALS
 
     args.source = _watched_source(args)
-    loaded, direction = _scores_and_direction(args)  # what cannot be read fails here, at once
+    # a study is opened once (its storage's engine with it) and read at every poll
     study = load_study(args.source, args.study) if is_storage(args.source) else None
 
     def poll() -> LoadedScores:
         if study is None:
-            return load_scores(args.source, column=args.column)
-        scores, _, configs = study_scores(study, args.objective)
-        return LoadedScores(scores, loaded.source, direction, configs)
+            return load_scores(args.source, column=args.column, study=args.study,
+                               objective=args.objective)
+        return study_loaded(study, args.source, args.objective)
+
+    loaded = poll()  # what cannot be read fails here, at once
+    direction = _direction_of(loaded, args)
 
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     seen, estimate = -1, None

@@ -32,6 +32,8 @@ from typing import Protocol
 
 import numpy as np
 
+from tailstop.errors import InvalidParameterError
+
 __all__ = ["expected_gain", "prob_improvement", "trials_to_gain"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(20)
@@ -156,6 +158,7 @@ def prob_improvement(
     chance = -np.expm1(ks * log_f)  # (+0.0 where F = 1)
     if observed is None:
         return chance
+    _check_observed(observed)
     anything = -np.expm1(ks * _log_cdf(dist, float(current_best)))
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(anything > 0, chance / anything, 0.0)
@@ -188,8 +191,16 @@ def trials_to_gain(
         plain = np.log1p(-float(probability)) / log_f
     if observed is None:
         return plain
+    _check_observed(observed)
     return _ranked_trials(log_f, float(_log_cdf(dist, float(current_best))), float(observed),
                           float(probability))
+
+
+def _check_observed(observed) -> None:
+    if isinstance(observed, bool) or not isinstance(observed, (int, np.integer)) or observed < 1:
+        raise InvalidParameterError(
+            f"observed must be the number of trials so far, an int >= 1, got {observed!r}"
+        )
 
 
 def _ranked_trials(log_a, log_b: float, n: float, probability: float) -> np.ndarray:
