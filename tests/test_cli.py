@@ -266,6 +266,12 @@ def test_a_ray_tune_folder_leaves_out_the_trials_its_checkpoint_shows_unfinished
     # every trial still open (a watch's first poll): no scores yet, and no error
     _experiment_state(root, {name: ("RUNNING", False) for name in folders})
     assert load_scores(str(root), column="val/acc").scores == []
+    # a checkpoint caught half-copied: an error (a watch reads it again at its next poll),
+    # not a fallback that would count the running trials' results
+    state = next(root.glob("experiment_state-*.json"))
+    state.write_text(state.read_text()[:50])
+    code, _, err = _run(capsys, "analyze", root, "--column", "val/acc")
+    assert code == 1 and "cannot read Tune's experiment checkpoint" in err
 
 
 def test_a_long_result_file_is_read_from_its_end(tmp_path):

@@ -256,14 +256,22 @@ def _trial_states(path: Path) -> dict[str, str] | None:
     which Tune rewrites every few seconds while it runs): {trial folder: ``"finished"`` for a
     trial whose last result has ``done`` (it returned, or a stopper or scheduler ended it),
     ``"errored"``, or ``"open"`` (running, waiting, paused, or cut off when the whole
-    experiment stopped)}.  None without such a file or when it cannot be read (the format is
-    Tune's own; Ray >= 2.7 writes this one): then every trial's last result counts."""
+    experiment stopped)}.  None without such a file or when it holds another layout (the
+    format is Tune's own; Ray >= 2.7 writes this one): then every trial's last result counts.
+    A file that is not JSON (Tune copies it into place while it runs) is a SourceError, which
+    a watch's next poll reads again, rather than a reason to count the running trials."""
     checkpoints = sorted(path.glob("experiment_state-*.json"), key=lambda f: f.stat().st_mtime)
     if not checkpoints:
         return None
     try:
+        checkpoint = json.loads(checkpoints[-1].read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(
+            f"cannot read Tune's experiment checkpoint {checkpoints[-1]} ({exc})"
+        ) from None
+    try:
         states = {}
-        for entry in json.loads(checkpoints[-1].read_text(encoding="utf-8"))["trial_data"]:
+        for entry in checkpoint["trial_data"]:
             trial, runtime = json.loads(entry[0]), json.loads(entry[1])
             last = runtime.get("last_result") or {}
             if trial["status"] == "ERROR":
