@@ -926,6 +926,30 @@ def test_scores_far_from_zero_give_the_same_estimate_as_centred_ones(search, dir
     )
 
 
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_diverged_trials_do_not_keep_scores_far_from_zero_uncentred(search, direction):
+    # the scores of a search 3e5 away from zero with a spread of 2e-3, and a few diverged
+    # trials with finite, far worse scores: the spread that decides the centring is the
+    # better half's, so these scores are centred and give the estimate of the same scores
+    # shifted to zero by hand (until session 29 the diverged trials' spread kept them
+    # uncentred, the fits a few ulps apart, and one such search of 22 trials raised FitError)
+    _, scores = search
+    sign = 1.0 if direction == "maximize" else -1.0
+    offset, scale = 304677.75, 1e-4
+    near = scale * (sign * scores)
+    near[::20] = -sign * 2000.0
+    base = analyze(near, direction)
+    assert base._clean.offset == 0.0  # (near zero already)
+    est = analyze(offset + near, direction)
+    assert est._clean.offset != 0.0
+    assert est.n_failed == 0 and est.n_trials == near.size
+    width = base.best_possible.high - base.best_possible.low
+    for got, want in zip(est.best_possible, base.best_possible, strict=True):
+        assert got - offset == pytest.approx(want, abs=0.01 * width)
+    assert est.effective_dimension == base.effective_dimension
+    assert est.noise == pytest.approx(base.noise, rel=0.01)
+
+
 @pytest.mark.parametrize("scale", [1e-30, 1e-14, 1e30])
 @pytest.mark.parametrize("direction", ["maximize", "minimize"])
 def test_scores_on_any_scale_give_the_same_estimate_in_their_units(search, direction, scale):

@@ -215,3 +215,17 @@ def test_a_profiles_next_fit_starts_from_the_secant_of_its_path():
     # would sit on the cut-off, where the fit's last bits decide: they differ between CPUs)
     earlier = [(v, d) for v, d in path if d is not last]
     assert predicted(fit.b + 2.5 * step, last, earlier, "b") is not last
+
+
+def test_a_start_along_a_path_skips_fits_of_zero_width():
+    """A fit on the path whose support has shrunk to a point (b == a: a normal law) has no
+    log width to extrapolate: the next start is the warm fit itself, not a math domain error
+    (found by fuzzing: a profile of 22 scores near 3e5, spread 2e-3, raised it)."""
+    from tailstop import NoisyQuadraticDistribution
+    from tailstop._profile import predicted
+
+    warm = NoisyQuadraticDistribution(0.5, 0.7, 2, 0.01, convex=False)
+    point = NoisyQuadraticDistribution(0.68, 0.68, 2, 0.02, convex=False)
+    path = [(0.7, warm), (0.68, point)]
+    assert predicted(0.66, warm, path, "b") is warm
+    assert predicted(0.66, point, path, "b") is point

@@ -172,13 +172,15 @@ def clean_scores(
     number raises :class:`~tailstop.errors.InvalidDataError`, and so does a finite score outside
     ``bounds``.
 
-    Scores far from zero compared with their spread (``max |y| > CENTRE_RATIO ptp(y)``, e.g.
-    1e6 + a few thousandths) are centred on their median: the fit's finite differences move
-    the support's ends by 1e-5 of the tail's spread, which such an offset would leave a few
-    ulps (measured: the fitted noise 2.6 times too small at an offset of 2e9 spreads). The
-    subtraction is exact (Sterbenz: every score lies within a factor 2 of the median), and so
-    is :meth:`CleanScores.to_user`'s way back. ``offset`` imposes one instead (an update keeps
-    its previous estimate's).
+    Scores far from zero compared with their spread (``max |y| > CENTRE_RATIO ptp(y)`` over
+    the better half of them, from the median to the best, e.g. 1e6 + a few thousandths) are
+    centred on their median: the fit's finite differences move the support's ends by 1e-5 of
+    the tail's spread, which such an offset would leave a few ulps (measured: the fitted noise
+    2.6 times too small at an offset of 2e9 spreads). For the better half the subtraction is
+    exact (Sterbenz: each of those scores lies within a factor 2 of the median), and so is
+    :meth:`CleanScores.to_user`'s way back; a far worse score (a diverged trial) may round,
+    by far less than its distance below the tail. ``offset`` imposes one instead (an update
+    keeps its previous estimate's).
 
     ``resolution``: the step of a metric that counts something (``1 / m`` for accuracy on
     ``m`` examples); the fitted values are rounded to the nearest multiple of it (kept within
@@ -212,7 +214,7 @@ def clean_scores(
         if checked_bounds is not None:
             kept = np.clip(kept, *checked_bounds)
     if offset is None:
-        offset = _centre(kept)
+        offset = _centre(kept, direction)
     if offset:
         kept = kept - offset
         if checked_bounds is not None:
@@ -234,13 +236,19 @@ def clean_scores(
     )
 
 
-def _centre(kept: np.ndarray) -> float:
-    """The median of ``kept`` if they lie far from zero compared with their spread, else 0."""
+def _centre(kept: np.ndarray, direction: str = "maximize") -> float:
+    """The median of ``kept`` if the better half of them (from the median to the best, where
+    the tail is) lies far from zero compared with its spread, else 0.
+
+    The better half, not all of them: a diverged trial's finite but far worse score (a loss
+    of 1e6 among losses of 0.3) would otherwise hide how close together the rest sit."""
     if not kept.size:
         return 0.0
-    magnitude, spread = float(np.max(np.abs(kept))), float(np.ptp(kept))
+    # the middle order statistic itself (not an average of two): a score, so within a
+    # factor 2 of every score of the better half when it is centred
+    middle = float(np.partition(kept, kept.size // 2)[kept.size // 2])
+    better = kept[kept >= middle] if direction == "maximize" else kept[kept <= middle]
+    magnitude, spread = float(np.max(np.abs(better))), float(np.ptp(better))
     if not magnitude > CENTRE_RATIO * spread:
         return 0.0
-    # the middle order statistic itself (not an average of two): a score, so within a
-    # factor 2 of every other one
-    return float(np.partition(kept, kept.size // 2)[kept.size // 2])
+    return middle

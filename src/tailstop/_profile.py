@@ -480,11 +480,13 @@ def predicted(value: float, warm, path: list, name: str | None = None):
     nearest ``value``, the parameters (the best end, the width and the noise in logs; ``name``
     held at ``value``) linear in the path's variable, as along a smooth valley of the loss.
     ``warm`` itself where there is no such pair, where ``value`` lies beyond twice their
-    spacing from the nearer one, or where a noise is 0."""
+    spacing from the nearer one, or where a noise or a width (``b - a``, 0 for a law that
+    is a normal) is 0."""
     from tailstop.distributions import NoisyQuadraticDistribution
 
     c = int(warm.c)
-    near = sorted(((v, f) for v, f in path if int(f.c) == c and f.o > 0 and v != value),
+    near = sorted(((v, f) for v, f in path
+                   if int(f.c) == c and f.o > 0 and f.b > f.a and v != value),
                   key=lambda item: abs(item[0] - value))
     if len(near) < 2 or not warm.o > 0:
         return warm
