@@ -449,6 +449,9 @@ def test_python_dash_m(files):
         ("lines.jsonl", '{"score": 1}\n\n{"score": null}\n{"other": 2}\n', [1.0, None, None]),
         ("numbers.jsonl", "1.5\nnull\n2\n", [1.5, None, 2.0]),
         ("array.json", '[{"score": 0.5}, {"score": "nan"}, 0.75]', [0.5, None, 0.75]),
+        # a byte-order mark (Excel's "CSV UTF-8", Windows line ends) is not part of a header
+        ("excel.csv", "\ufeffscore,lr\r\n0.81,1\r\n0.83,2\r\n", [0.81, 0.83]),
+        ("bom.jsonl", '\ufeff{"score": 0.5}\n{"score": 0.25}\n', [0.5, 0.25]),
     ],
 )
 def test_file_formats(tmp_path, name, text, expected):
@@ -456,6 +459,18 @@ def test_file_formats(tmp_path, name, text, expected):
 
     (tmp_path / name).write_text(text)
     assert load_scores(str(tmp_path / name)).scores == expected
+
+
+def test_a_decimal_comma_is_named_in_the_error(tmp_path):
+    from tailstop._io import load_scores
+    from tailstop.errors import InvalidDataError
+
+    (tmp_path / "comma.csv").write_text("score;lr\n0,81;1\n0,83;2\n")
+    with pytest.raises(InvalidDataError, match=r"line 2: .*'0,81' \(a decimal comma\?"):
+        load_scores(str(tmp_path / "comma.csv"))
+    (tmp_path / "word.csv").write_text("score\nabc\n")
+    with pytest.raises(InvalidDataError, match=r"not a number: 'abc'$"):
+        load_scores(str(tmp_path / "word.csv"))
 
 
 def test_journal_storage(tmp_path):

@@ -29,6 +29,7 @@ import csv
 import importlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,8 @@ def load_scores(source: str, *, column: str = "score", study: str | None = None,
             "a Ray Tune experiment's folder, or an Optuna storage URL with --study"
         )
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        # (utf-8-sig: a byte-order mark, as Excel's "CSV UTF-8" writes, is not a header's)
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             text = handle.read()
     except FileNotFoundError:
         raise SourceError(f"no such file: {source!r}") from None
@@ -149,7 +151,10 @@ def _number(value: object, where: str) -> float | None:
     try:
         number = float(value)
     except ValueError:
-        raise InvalidDataError(f"{where}: the score is not a number: {value!r}") from None
+        hint = ""
+        if isinstance(value, str) and re.fullmatch(r"[-+]?\d*,\d+", value):
+            hint = " (a decimal comma? write the scores with decimal points)"
+        raise InvalidDataError(f"{where}: the score is not a number: {value!r}{hint}") from None
     return number if math.isfinite(number) else None
 
 
