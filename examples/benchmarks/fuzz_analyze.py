@@ -3,7 +3,9 @@
 Each case draws a search from a random noisy quadratic law (c in 1..10, noise from 1e-5 to 3
 times the law's width), sometimes rounded to a few decimals (ties), with failed trials (NaN) or
 a block of tied low scores, in either direction, at a random confidence, ``max_dimension`` and
-``bounds``; then runs ``analyze``, three updates with ``previous=``, and every query of the
+``bounds``, a third of those without bounds in other units (a shift and a scale, which must
+give the same estimate) and a sixth with diverged trials (a finite score far worse than the
+rest); then runs ``analyze``, three updates with ``previous=``, and every query of the
 estimate. A case fails on any exception other than ``NotEnoughTrials``, on a non-finite interval,
 or on a best-possible interval outside the declared bounds. Prints each failure (with what is
 needed to reproduce it) and a summary. Four defects were found this way and fixed (see the tests
@@ -57,6 +59,27 @@ def draw_units(rng: np.random.Generator, case: dict) -> tuple[float, float] | No
     k = float(10 ** rng.uniform(-15, 15)) * (1 if rng.random() < 0.5 else -1)
     shift = 0.0 if rng.random() < 0.5 else float(10 ** rng.uniform(0, 8)) * abs(k)
     return shift, k
+
+
+def draw_diverged(rng: np.random.Generator, case: dict) -> int:
+    """For a sixth of the cases, turn about 5% of the trials into diverged ones: a finite score
+    far worse than the rest (1,000 times their spread below the worst, in the case's
+    direction; the bound itself when there are bounds). Returns how many (in place)."""
+    if rng.random() >= 1 / 6:
+        return 0
+    ys = case["ys"]
+    finite = ys[np.isfinite(ys)]
+    if not finite.size:
+        return 0
+    worse = -1.0 if case["direction"] == "maximize" else 1.0
+    if case["bounds"] is not None:
+        value = case["bounds"][0] if worse < 0 else case["bounds"][1]
+    else:
+        spread = max(float(np.ptp(finite)), 1e-12)
+        value = (finite.min() if worse < 0 else finite.max()) + worse * 1e3 * spread
+    hit = rng.random(ys.size) < 0.05
+    ys[hit] = value
+    return int(hit.sum())
 
 
 def check_units(case: dict, units: tuple[float, float]) -> None:
@@ -115,9 +138,13 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     failures: collections.Counter = collections.Counter()
     in_units = 0  # cases that passed with their units changed
+    with_diverged = 0  # cases with diverged trials (draw_diverged)
     for index in range(args.cases):
         case = draw_case(rng)
         units = draw_units(np.random.default_rng([args.seed, index]), case)
+        # (its own generator: the cases of earlier seeds are drawn as they were)
+        diverged = draw_diverged(np.random.default_rng([args.seed, index, 1]), case)
+        with_diverged += diverged > 0
         try:
             run_case(case, units)
         except NotEnoughTrials:
@@ -128,11 +155,12 @@ def main() -> None:
             print(f"FAIL case {index} (--seed {args.seed}): NQ(0.2, 0.95, {c}, {o:.3g}), "
                   f"n = {case['n']}, {case['direction']}, confidence {case['confidence']}, "
                   f"max_dimension {case['max_dimension']}, bounds {case['bounds']}, "
-                  f"units {units}: "
+                  f"units {units}, diverged trials {diverged}: "
                   f"{type(exc).__name__}: {str(exc)[:200]}", flush=True)
         else:
             in_units += units is not None
-    print(f"{args.cases} cases ({in_units} passed with their units changed), "
+    print(f"{args.cases} cases ({in_units} passed with their units changed, "
+          f"{with_diverged} had diverged trials), "
           f"failures: {dict(failures) or 'none'}")
 
 
