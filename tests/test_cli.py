@@ -608,6 +608,24 @@ def test_report_formatting():
     assert f"{estimate.prob_improvement(0.05, 100):.0%} chance in 100 more" in text
 
 
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_a_tail_of_every_trial_is_said_in_words(direction):
+    # a small search of a high-dimensional law keeps every trial in its tail: the threshold is
+    # infinite, which the reports say as "every finite score", not "above -inf"
+    import numpy as np
+
+    from tailstop.estimate import analyze
+
+    scores = np.random.default_rng(0).normal(size=40)
+    estimate = analyze(scores, direction)
+    assert not np.isfinite(estimate.threshold) and estimate.tail_fraction == 1.0
+    row = next(r for r in cli.format_report(estimate).splitlines()
+               if r.strip().startswith("asymptotic regime"))
+    assert row.endswith("trials (100%): every finite score")
+    assert "100% of trials (every finite score)" in str(estimate)
+    assert "inf" not in row + str(estimate)
+
+
 def test_table_alignment():
     lines = _report._table([("a", "1", "note"), ("longer label", "12,345", ""), ("b", "-0.5", "x")])
     value_ends = {

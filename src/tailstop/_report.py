@@ -133,7 +133,9 @@ def format_report(
         (
             "asymptotic regime",
             f"{n_tail:,}",
-            f"trials ({estimate.tail_fraction:.0%}) {beyond} {_score(estimate.threshold)}",
+            f"trials ({estimate.tail_fraction:.0%}) {beyond} {_score(estimate.threshold)}"
+            if math.isfinite(estimate.threshold)
+            else f"trials ({estimate.tail_fraction:.0%}): every finite score",
         ),
         ("law fits", "yes" if estimate.fits_well else "no", estimate.fit_reason),
     ]

@@ -403,7 +403,8 @@ class TailEstimate:
             f"  seed noise          {self._noise_text()}",
             f"  expected gain, 10   {gain10.estimate:.3g}  [{gain10.low:.3g}, {gain10.high:.3g}]",
             f"  tail                {self.tail_fraction:.0%} of trials "
-            f"{'above' if self.direction == 'maximize' else 'below'} {self.threshold:.6g}",
+            + (f"{'above' if self.direction == 'maximize' else 'below'} {self.threshold:.6g}"
+               if np.isfinite(self.threshold) else "(every finite score)"),
             f"  law fits            {'yes' if self.fits_well else 'no'}: {self.fit_reason}",
         ]
         return "\n".join(lines)
