@@ -368,7 +368,8 @@ def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float,
             "ceiling or a coarse metric: declare the metric's bounds if it has a best value)"
         )
     if n_tail < regime.MIN_TAIL + 5:
-        return False, f"only {n_tail} trials in the tail; the law needs about 15"
+        trials = "trial" if n_tail == 1 else "trials"
+        return False, f"only {n_tail} {trials} in the tail; the law needs about 15"
     distinct = distinct_scores(tail)
     if distinct <= TESTABLE_DISTINCT:
         return False, (
