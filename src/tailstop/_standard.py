@@ -322,15 +322,8 @@ class Standard:
         s, k = self.s, 0.5 * self.c
         log_g = np.log1p(-p) if upper else log_p  # log G at the root
         log_s = log_p if upper else np.log1p(-p)  # log(1 - G) at the root
-        guess = np.exp(log_g / k)  # the noiseless quantile
-        # (a little beyond the interior too: the tables end at its edge, and the series is
-        # still a good guess there)
-        edge = 0.7 * T_INTERIOR * s
-        interior = np.flatnonzero((guess >= edge) & (guess <= 1.0 - edge))
-        if interior.size:
-            # m^k P((s / m)^2) = G, m = g w((s / g)^2) with g = G^(1/k) (see _interior_root)
-            g = guess[interior]
-            guess[interior] = g * _horner(_interior_root(self.c), (s / g) ** 2)
+        guess = np.empty_like(p)
+        rest = np.ones(p.shape, bool)  # the points no table serves
         if tables:
             zero, one = self._inverse or self._build_inverse()
             for (start, step, t, slope, limit), level, from_one in (
@@ -340,6 +333,7 @@ class Standard:
                 use = np.flatnonzero((level >= start) & (level <= limit))
                 if not use.size:
                     continue
+                rest[use] = False
                 position = np.minimum((level[use] - start) / step, t.size - 1.000001)
                 j = position.astype(np.intp)
                 u = position - j
@@ -350,6 +344,17 @@ class Standard:
                     (3.0 - 2.0 * u) * t1 - w * d1
                 )
                 guess[use] = 1.0 - s * value if from_one else s * value
+        rest = np.flatnonzero(rest)
+        if rest.size:  # (with s > 1/20 the tables serve every point but the far tails)
+            g = np.exp(log_g[rest] / k)  # the noiseless quantile
+            # the interior series inverted, a little beyond the interior too: the tables end
+            # at its edge, and the series is still a good guess there
+            edge = 0.7 * T_INTERIOR * s
+            inner = (g >= edge) & (g <= 1.0 - edge)
+            if inner.any():
+                # m^k P((s / m)^2) = G, m = g w((s / g)^2) with g = G^(1/k) (_interior_root)
+                g[inner] *= _horner(_interior_root(self.c), (s / g[inner]) ** 2)
+            guess[rest] = g
         low, high = self._bracket(p, upper, (log_p, log_s if not upper else log_g))
         return np.clip(guess, low, high)
 
