@@ -101,19 +101,21 @@ def _series_coefficients(p: int) -> np.ndarray:
 _SERIES = {p: _series_coefficients(p) for p in range(-1, 11)}
 
 
-def _series(m, s, p: int, complement: bool):
+def _series(m, s, p: int, complement: bool, far_from_one: bool = False):
     """M_{p/2} (or the complement integral of 1 - x^(p/2)) for interior points.
 
     m^j by integer powers and a square root, and 1 - m^j by ``_one_minus_power_half`` (no
     cancellation near m = 1): a few multiplications, where exp(j log m) costs two
-    transcendental calls per point and errs by up to j |log m| ulps."""
+    transcendental calls per point and errs by up to j |log m| ulps. ``far_from_one``: every
+    point that matters has m <= 0.9, where 1 - m^j by a subtraction loses at most a few bits
+    (1 - 0.9^j >= 0.05), so it is taken so."""
     coefficients = _SERIES[p]
     r = s / m
     r = _in_place(np.multiply, r, r)
     power = _power_half(m, p)
     if not complement:
         return _in_place(np.multiply, _horner(coefficients, r), power)
-    value = _one_minus_power_half(m, 1.0 - m, p, power)
+    value = 1.0 - power if far_from_one else _one_minus_power_half(m, 1.0 - m, p, power)
     if coefficients.size > 1:
         correction = _horner(coefficients[1:], r)
         correction = _in_place(np.multiply, _in_place(np.multiply, correction, r), power)

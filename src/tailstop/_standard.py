@@ -147,7 +147,9 @@ class Standard:
             value = np.empty_like(m)
             for start in range(0, m.size, _SERIES_BLOCK):
                 block = slice(start, start + _SERIES_BLOCK)
-                value[block] = _series(m[block], self.s, p, which == "sf")
+                # (the interior ends T s below 1: at most 0.9 once s >= 0.01)
+                value[block] = _series(m[block], self.s, p, which == "sf",
+                                       far_from_one=T_INTERIOR * self.s >= 0.1)
         else:
             coefficients = self._even[p]
             odd = (p // 2) % 2
