@@ -156,6 +156,21 @@ def test_failed_scores_count_as_failed_trials_in_the_optuna_callback():
     assert callback.monitor.state.current_best == 0.2
 
 
+def test_a_diverged_trial_with_a_finite_score_is_an_ordinary_low_score(scores):
+    # a loss of 1e6 among losses near the search's scale: counted, censored below the tail,
+    # never fitted there, and the best is unchanged (docs/bad-input.md)
+    diverged = min(scores[:40]) - 1e6
+    est = analyze([*scores[:20], diverged, *scores[20:40]], "maximize")
+    assert (est.n_trials, est.n_failed) == (41, 0)
+    assert est.current_best == max(scores[:40])
+    assert diverged < est.threshold and est.n_censored >= 1
+    assert np.isfinite([*est.best_possible, *est.expected_gain(10)]).all()
+    monitor = Monitor("maximize", Never(), min_trials=50)
+    monitor.update([*scores[:5], diverged])
+    assert (monitor.n_trials, monitor.n_failed) == (6, 0)
+    assert monitor.state.current_best == max(scores[:5])
+
+
 # -- row 4: non-numeric scores -----------------------------------------------------------------
 NON_NUMERIC = ["abc", "0.5", b"1", True, 1j, [0.1], (0.1, 0.2), {"value": 1.0}, object()]
 
