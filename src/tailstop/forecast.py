@@ -187,10 +187,9 @@ def trials_to_gain(
     log_f = np.where(target < ceiling, _log_cdf(dist, target), -0.0)
     if probability == 0:  # (0 / 0 where the law puts no mass above y* + delta)
         return np.zeros_like(log_f)[()]
-    with np.errstate(divide="ignore"):
-        plain = np.log1p(-float(probability)) / log_f
     if observed is None:
-        return plain
+        with np.errstate(divide="ignore"):
+            return np.log1p(-float(probability)) / log_f
     _check_observed(observed)
     return _ranked_trials(log_f, float(_log_cdf(dist, float(current_best))), float(observed),
                           float(probability))
