@@ -86,6 +86,8 @@ def test_ranked_trials_invert_the_ranked_chance():
             forecast.prob_improvement(dist, y0, 0.01, 10, observed=bad)
         with pytest.raises(TailstopError, match="observed must be"):
             forecast.trials_to_gain(dist, y0, 0.01, 0.5, observed=bad)
+        with pytest.raises(TailstopError, match="observed must be"):
+            forecast.trials_to_gain(dist, y0, 0.01, 0.0, observed=bad)
 
 
 @pytest.mark.parametrize("k", [1.0, 3.0, 50.0])

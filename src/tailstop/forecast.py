@@ -184,13 +184,14 @@ def trials_to_gain(
     """
     target = float(current_best) + np.asarray(delta, dtype=float)
     # -0.0 (log F where F = 1): log(1 - p) / -0.0 is +inf
+    if observed is not None:
+        _check_observed(observed)  # (before the early return below: bad input is bad at p = 0)
     log_f = np.where(target < ceiling, _log_cdf(dist, target), -0.0)
     if probability == 0:  # (0 / 0 where the law puts no mass above y* + delta)
         return np.zeros_like(log_f)[()]
     if observed is None:
         with np.errstate(divide="ignore"):
             return np.log1p(-float(probability)) / log_f
-    _check_observed(observed)
     return _ranked_trials(log_f, float(_log_cdf(dist, float(current_best))), float(observed),
                           float(probability))
 
