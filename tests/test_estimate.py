@@ -54,11 +54,23 @@ def test_the_expected_gain_takes_the_chance_of_any_gain_from_the_ranks(search):
     scaled = own[0] * ks / (n + ks) / anything
     np.testing.assert_allclose(gain.estimate, np.clip(scaled, gain.low, gain.high))
     assert np.all(gain.estimate[1:] < own[0][1:])  # the law's own chance of any gain: too high
-    # and the chances agree: the gain is the integral of the chance of gaining more than delta
-    deltas = np.linspace(0.0, 1.0, 40001) * 50 * own[0][2]
+    # and the chances agree: a fit's gain is the integral of its chance of gaining more than
+    # delta; prob_improvement is the mean of the fits' chances, so its integral is the mean of
+    # their gains, which the interval holds
+    deltas = np.linspace(0.0, 1.0, 40001) * 50 * max(g[2] for g in own)
+
+    def integral(chances):
+        return np.sum(0.5 * (chances[1:] + chances[:-1]) * np.diff(deltas))
+
+    point = forecast.prob_improvement(est._fits[0], best, deltas, 100, observed=n)
+    assert integral(point) == pytest.approx(scaled[2], rel=2e-3)
+    each = [forecast.prob_improvement(d, best, deltas, 100, observed=n) for d in est._fits]
     chances = est.prob_improvement(deltas, 100)
-    integral = np.sum(0.5 * (chances[1:] + chances[:-1]) * np.diff(deltas))
-    assert integral == pytest.approx(scaled[2], rel=2e-3)
+    np.testing.assert_allclose(chances, np.mean(each, axis=0), rtol=1e-12, atol=1e-15)
+    ranked = [g[2] * 100 / (n + 100) / float(forecast.prob_improvement(d, best, 0.0, 100))
+              for d, g in zip(est._fits, own, strict=True)]
+    assert integral(chances) == pytest.approx(np.mean(ranked), rel=2e-3)
+    assert gain.low[2] <= integral(chances) <= gain.high[2]
 
 
 def test_a_run_of_dimensions_is_written_as_a_span():

@@ -90,6 +90,37 @@ def test_ranked_trials_invert_the_ranked_chance():
             forecast.trials_to_gain(dist, y0, 0.01, 0.0, observed=bad)
 
 
+def test_a_sequence_of_laws_gives_the_mean_of_their_chances_and_its_trials():
+    laws = [NoisyQuadraticDistribution(0.0, 1.0, 2, 0.02), QuadraticDistribution(0.0, 1.0, 2),
+            NoisyQuadraticDistribution(0.0, 1.1, 3, 0.01)]
+    y0, n = 0.97, 100
+    deltas = np.array([0.0, 0.01, 0.05])
+    for observed in (None, n):
+        each = [forecast.prob_improvement(d, y0, deltas, 50, observed=observed) for d in laws]
+        mixed = forecast.prob_improvement(laws, y0, deltas, 50, observed=observed)
+        np.testing.assert_allclose(mixed, np.mean(each, axis=0), rtol=1e-14)
+        assert forecast.prob_improvement(tuple(laws), y0, 0.01, 50, observed=observed) == (
+            pytest.approx(mixed[1], rel=1e-14))
+        for probability in (0.05, 0.3):
+            k = forecast.trials_to_gain(laws, y0, 0.01, probability, observed=observed)
+            assert np.isfinite(k)
+            chance = forecast.prob_improvement(laws, y0, 0.01, k, observed=observed)
+            assert chance == pytest.approx(probability, rel=1e-9)
+        # the noiseless Uniform(0, 1) never gains 0.05 above 0.97: the mixture's chance
+        # stops short of 2/3 however many trials run
+        assert np.isinf(forecast.trials_to_gain(laws, y0, 0.05, 0.7, observed=observed))
+        assert np.isfinite(forecast.trials_to_gain(laws, y0, 0.05, 0.6, observed=observed))
+    # one law: the sequence form is the law's own
+    assert forecast.trials_to_gain(laws[:1], y0, 0.01, 0.5) == pytest.approx(
+        forecast.trials_to_gain(laws[0], y0, 0.01, 0.5), rel=1e-9)
+    from tailstop.errors import TailstopError
+
+    with pytest.raises(TailstopError, match="empty sequence"):
+        forecast.prob_improvement([], y0, 0.01, 10)
+    with pytest.raises(TailstopError, match="empty sequence"):
+        forecast.trials_to_gain([], y0, 0.01, 0.5)
+
+
 @pytest.mark.parametrize("k", [1.0, 3.0, 50.0])
 def test_a_ceiling_stops_the_gain_at_the_metric_s_best_value(k):
     # a trial scores min(Y, M): E[max(y0, min(T_k, M))] - y0 = int_{y0}^{M} (1 - t^k) dt

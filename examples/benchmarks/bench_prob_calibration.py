@@ -10,9 +10,10 @@ chance that ``k`` more trials beat the best by more than ``delta``. This compare
 * searches on ``tailstop.synthetic`` problems (r = 1-4, noise 0 / 1% / 5% of the range, both
   directions), run for ``n + k`` trials, ``delta`` in units of the problem's range.
 
-``prob_improvement`` is ``k / (n + k) * (1 - F(y* + delta)^k) / (1 - F(y*)^k)``: the chance of
-any gain from the ranks, the fitted law's share of gains beyond ``delta``; the same tables follow
-for the fitted law's own chance ``1 - F(y* + delta)^k``, which runs too high.
+``prob_improvement`` is the mean over the fit and its plausible fits ``F`` of
+``k / (n + k) * (1 - F(y* + delta)^k) / (1 - F(y*)^k)``: the chance of any gain from the ranks,
+times a fitted law's share of gains beyond ``delta``; the same tables follow for the best fit's
+own chance ``1 - F(y* + delta)^k``, which runs too high.
 
 For each search, ``n``, ``k`` and ``delta`` it prints the mean predicted chance against the
 observed frequency, and Brier scores (mean squared error of the chance against the 0/1
@@ -23,7 +24,7 @@ observed frequency itself, a constant no forecaster knows in advance: what a for
 beat to tell searches apart). Then a reliability table over every case: predictions binned
 by their chance, the mean chance against the observed frequency in each bin.
 
-Run from the repository root (about 10 minutes on 2 cores)::
+Run from the repository root (about 10-12 minutes on 2 cores)::
 
     PYTHONPATH=src python examples/benchmarks/bench_prob_calibration.py --reps 100
 """

@@ -19,7 +19,8 @@ These are the law's own forecasts. For a law fitted to the same trials ``y*`` is
 :class:`tailstop.TailEstimate` takes the chance of any gain from the ranks instead,
 ``k / (n + k)`` for ``n`` trials so far (``observed=`` below; its expected gain scales the
 law's by ``(k / (n + k)) / (1 - F(y*)^k)``): the fit places ``y*`` near its ``n / (n + 1)``
-quantile whatever its true one, and the law's own chance of any gain runs high.
+quantile whatever its true one, and the law's own chance of any gain runs high. Its chances
+average over its plausible fits (a sequence of laws below).
 
 Only ``F`` above ``y*`` matters, which is inside the fitted tail whenever ``y*`` is above the
 regime threshold. ``1 - F^k`` is computed as ``-expm1(k log1p(-S))`` from the survival function
@@ -28,6 +29,7 @@ regime threshold. ``1 - F^k`` is computed as ``-expm1(k log1p(-S))`` from the su
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -127,7 +129,7 @@ def _quantile_breaks(dist, y0: float, upper: float, ks: np.ndarray) -> np.ndarra
 
 
 def prob_improvement(
-    dist: ScoreDistribution,
+    dist: ScoreDistribution | Sequence[ScoreDistribution],
     current_best: float,
     delta,
     ks,
@@ -148,10 +150,19 @@ def prob_improvement(
     its ``n / (n + 1)`` quantile whatever its true quantile is (``Beta(n, 1)``-distributed),
     and ``1 - F(y*)^k`` is convex in ``F(y*)``: the law's own chance of any gain is too high
     on average (``1 - e^(-k/n)`` against ``k / (n + k)``; 0.98 against 0.80 for ``n = 32``,
-    ``k = 128``). The product is exact on average for ``delta = 0`` and measured calibrated
-    for ``delta > 0`` (``examples/benchmarks/bench_prob_calibration.py``). Tied scores make
-    a strict gain less likely than ``k / (n + k)``.
+    ``k = 128``). The product is exact on average for ``delta = 0``. Tied scores make a
+    strict gain less likely than ``k / (n + k)``.
+
+    ``dist`` may be a sequence of laws: the chance is then the mean of theirs, the chance
+    under an equal mixture of them (what :meth:`tailstop.TailEstimate.prob_improvement` does
+    with its plausible fits).
     """
+    if _is_sequence(dist):
+        return np.mean(
+            [prob_improvement(d, current_best, delta, ks, ceiling=ceiling, observed=observed)
+             for d in _laws(dist)],
+            axis=0,
+        )[()]
     target = float(current_best) + np.asarray(delta, dtype=float)
     ks = np.asarray(ks, dtype=float)
     log_f = np.where(target < ceiling, _log_cdf(dist, target), -0.0)
@@ -165,8 +176,18 @@ def prob_improvement(
     return ks / (float(observed) + ks) * np.minimum(share, 1.0)
 
 
+def _is_sequence(dist) -> bool:
+    return isinstance(dist, (list, tuple))
+
+
+def _laws(dists) -> list:
+    if len(dists) == 0:
+        raise InvalidParameterError("an empty sequence of distributions has no chance to give")
+    return list(dists)
+
+
 def trials_to_gain(
-    dist: ScoreDistribution,
+    dist: ScoreDistribution | Sequence[ScoreDistribution],
     current_best: float,
     delta,
     probability: float = 0.5,
@@ -176,24 +197,28 @@ def trials_to_gain(
 ) -> np.ndarray:
     """Trials needed to beat ``current_best`` by more than ``delta`` with ``probability``.
 
-    The ``k`` at which :func:`prob_improvement` (with the same ``observed``) reaches
-    ``probability``: ``log(1 - p) / log F(y* + delta)`` for the law's own chance; with
-    ``observed``, found by bisection (the chance increases with ``k``), and at least
-    ``n p / (1 - p)``. Infinite when the law puts no mass above ``y* + delta`` or
-    ``y* + delta >= ceiling``, zero when ``probability`` is 0.
+    The ``k`` at which :func:`prob_improvement` (with the same ``dist`` and ``observed``)
+    reaches ``probability``: ``log(1 - p) / log F(y* + delta)`` for one law's own chance;
+    with ``observed`` or a sequence of laws, found by bisection in ``log k`` (the chance
+    increases with ``k``), and with ``observed`` at least ``n p / (1 - p)``. Infinite when
+    the chance never reaches ``probability`` (no mass above ``y* + delta``, or
+    ``y* + delta >= ceiling``; for a mixture, too few of its laws with mass there), zero
+    when ``probability`` is 0.
     """
+    dists = _laws(dist) if _is_sequence(dist) else [dist]
     target = float(current_best) + np.asarray(delta, dtype=float)
-    # -0.0 (log F where F = 1): log(1 - p) / -0.0 is +inf
     if observed is not None:
         _check_observed(observed)  # (before the early return below: bad input is bad at p = 0)
-    log_f = np.where(target < ceiling, _log_cdf(dist, target), -0.0)
+    # -0.0 (log F where F = 1): log(1 - p) / -0.0 is +inf
+    log_f = np.array([np.where(target < ceiling, _log_cdf(d, target), -0.0) for d in dists])
     if probability == 0:  # (0 / 0 where the law puts no mass above y* + delta)
-        return np.zeros_like(log_f)[()]
-    if observed is None:
+        return np.zeros_like(log_f[0])[()]
+    if observed is None and len(dists) == 1:
         with np.errstate(divide="ignore"):
-            return np.log1p(-float(probability)) / log_f
-    return _ranked_trials(log_f, float(_log_cdf(dist, float(current_best))), float(observed),
-                          float(probability))
+            return np.log1p(-float(probability)) / log_f[0]
+    log_b = np.array([float(_log_cdf(d, float(current_best))) for d in dists])
+    return _trials_for(log_f, log_b, None if observed is None else float(observed),
+                       float(probability))
 
 
 def _check_observed(observed) -> None:
@@ -203,20 +228,34 @@ def _check_observed(observed) -> None:
         )
 
 
-def _ranked_trials(log_a, log_b: float, n: float, probability: float) -> np.ndarray:
-    """The ``k`` with ``k / (n + k) (1 - a^k) / (1 - b^k) = probability`` (``a = F(y* +
-    delta)``, ``b = F(y*)``, given as logs), by bisection in ``log k``: the left side
-    increases with ``k`` (``u / (e^u - 1)`` decreases) from 0 to 1 when ``a < 1``."""
-    log_a = np.asarray(log_a, dtype=float)
-    flat = log_a.ravel()
+def _trials_for(log_a: np.ndarray, log_b: np.ndarray, n: float | None,
+                probability: float) -> np.ndarray:
+    """The ``k`` at which the mean over laws ``i`` of ``k / (n + k) (1 - a_i^k) / (1 - b_i^k)``
+    (``a_i = F_i(y* + delta)``, ``b_i = F_i(y*)``, given as logs: ``log_a`` of shape ``(laws,
+    *delta's shape)``, ``log_b`` of shape ``(laws,)``) reaches ``probability``; with ``n``
+    None, the mean of the laws' own ``1 - a_i^k``. By bisection in ``log k``: each term
+    increases with ``k`` (``u / (e^u - 1)`` decreases) from 0 to 1 when ``a_i < 1``. The
+    search starts where no term can have reached ``probability`` yet: ``n p / (1 - p)`` (the
+    ranks' chance of any gain), or the smallest of the laws' own answers."""
+    shape = log_a.shape[1:]
+    flat = log_a.reshape(log_a.shape[0], -1)
+    b = log_b[:, None]
 
     def chance(k):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            share = np.where(log_b < 0, np.expm1(k * flat) / np.expm1(k * log_b), 0.0)
-        return k / (n + k) * np.minimum(share, 1.0)
+            if n is None:
+                return np.mean(-np.expm1(k * flat), axis=0)
+            share = np.where(b < 0, np.expm1(k * flat) / np.expm1(k * b), 0.0)
+        return k / (n + k) * np.mean(np.minimum(share, 1.0), axis=0)
 
-    finite = flat < 0
-    low = np.full(flat.shape, max(n * probability / (1.0 - probability), 1e-300))
+    finite = np.any(flat < 0, axis=0)
+    if n is None:
+        with np.errstate(divide="ignore"):
+            start = np.min(np.log1p(-probability) / flat, axis=0)
+        start = np.where(finite, start, 1.0)
+    else:
+        start = np.full(finite.shape, n * probability / (1.0 - probability))
+    low = np.maximum(start, 1e-300)
     high = 2.0 * low
     for _ in range(200):  # double until the chance is reached (or give up: infinite)
         short = finite & (chance(high) < probability)
@@ -229,6 +268,4 @@ def _ranked_trials(log_a, log_b: float, n: float, probability: float) -> np.ndar
         middle = np.sqrt(low * high)
         below = chance(middle) < probability
         low, high = np.where(below, middle, low), np.where(below, high, middle)
-    return np.where(reached, high, np.inf).reshape(log_a.shape)[()]
-
-
+    return np.where(reached, high, np.inf).reshape(shape)[()]
