@@ -626,6 +626,15 @@ def test_a_tail_of_every_trial_is_said_in_words(direction):
     assert "inf" not in row + str(estimate)
 
 
+def test_a_wait_beyond_ten_times_the_trials_so_far_is_a_bound():
+    assert _report._trials(2863.2, 512) == "2,864"
+    assert _report._trials(5120.0, 512) == "5,120"
+    assert _report._trials(5120.5, 512) == "> 5,120"
+    assert _report._trials(37268.0, 512) == "> 5,120"
+    assert _report._trials(float("inf"), 512) == "never"
+    assert _report._trials(37268.0) == "37,268"  # no count to compare with: the number
+
+
 def test_table_alignment():
     lines = _report._table([("a", "1", "note"), ("longer label", "12,345", ""), ("b", "-0.5", "x")])
     value_ends = {
