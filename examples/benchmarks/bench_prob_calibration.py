@@ -27,6 +27,10 @@ by their chance, the mean chance against the observed frequency in each bin.
 Run from the repository root (about 10-12 minutes on 2 cores)::
 
     PYTHONPATH=src python examples/benchmarks/bench_prob_calibration.py --reps 100
+
+``--ns`` and ``--ks`` change the history sizes and the trials ahead (on a real search, a history
+size that leaves fewer than the largest ``k`` trials is skipped); ``--synthetic 0`` skips the
+synthetic searches.
 """
 
 from __future__ import annotations
@@ -74,21 +78,22 @@ def _cases(order, direction, bounds, deltas, ns, ks):
 
 
 def _real_task(task):
-    name, scores, seed = task
+    name, scores, seed, ns, ks = task
     warnings.simplefilter("ignore")
     order = np.random.default_rng(seed).permutation(scores)
-    return name, _cases(order, "maximize", (0.0, 1.0), REAL_DELTAS, NS, KS)
+    ns = tuple(n for n in ns if n + max(ks) <= scores.size)  # the future: trials of this search
+    return name, _cases(order, "maximize", (0.0, 1.0), REAL_DELTAS, ns, ks)
 
 
 def _synthetic_task(task):
-    index, count = task
+    index, count, ns, ks = task
     from tailstop.synthetic import random_problems
 
     warnings.simplefilter("ignore")
     problem = random_problems(count, generator=7)[index]
-    order = problem.run_search(max(NS) + max(KS), generator=1000 + index)
+    order = problem.run_search(max(ns) + max(ks), generator=1000 + index)
     deltas = tuple(d * problem.scale for d in SYNTHETIC_DELTAS)
-    rows = _cases(order, problem.direction, None, deltas, NS, KS)
+    rows = _cases(order, problem.direction, None, deltas, ns, ks)
     # report delta in units of the range, comparable across problems
     return "synthetic", [(n, k, d / problem.scale, *rest) for n, k, d, *rest in rows]
 
@@ -98,8 +103,8 @@ def _summary(name, rows):
     print(f"\n{name}")
     print(f"{'n':>4} {'k':>4} {'delta':>7} | {'cases':>5} {'fits':>5} | {'mean chance':>11} "
           f"{'observed':>8} | {'Brier: chance':>15} {'k/(n+k)':>8} {'base rate':>9}")
-    for n in NS:
-        for k in KS:
+    for n in np.unique(rows[:, 0]).astype(int):
+        for k in np.unique(rows[:, 1]).astype(int):
             for delta in np.unique(rows[:, 2]):
                 sel = (rows[:, 0] == n) & (rows[:, 1] == k) & (rows[:, 2] == delta)
                 if not sel.any():
@@ -145,17 +150,22 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=100, help="orders of each real search")
     parser.add_argument("--synthetic", type=int, default=200, help="synthetic problems")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--ns", type=int, nargs="+", default=list(NS),
+                        help="trials so far (history sizes)")
+    parser.add_argument("--ks", type=int, nargs="+", default=list(KS), help="trials ahead")
     args = parser.parse_args()
     tasks = []
     for path in sorted(SCORES.glob("*.csv")):
         with path.open() as fh:
             scores = np.array([float(r["score"]) for r in csv.DictReader(fh)])
-        tasks += [(path.stem, scores, seed) for seed in range(args.reps)]
+        tasks += [(path.stem, scores, seed, tuple(args.ns), tuple(args.ks))
+                  for seed in range(args.reps)]
     results: dict[str, list] = {}
     with ProcessPoolExecutor(args.jobs) as pool:
         for name, rows in pool.map(_real_task, tasks, chunksize=4):
             results.setdefault(name, []).extend(rows)
-        synthetic = [(i, args.synthetic) for i in range(args.synthetic)]
+        synthetic = [(i, args.synthetic, tuple(args.ns), tuple(args.ks))
+                     for i in range(args.synthetic)]
         for name, rows in pool.map(_synthetic_task, synthetic, chunksize=4):
             results.setdefault(name, []).extend(rows)
     for column, label in ((3, "tailstop"), (6, "the fitted law's own 1 - F(y* + delta)^k")):
