@@ -110,6 +110,11 @@ def test_a_sequence_of_laws_gives_the_mean_of_their_chances_and_its_trials():
         # stops short of 2/3 however many trials run
         assert np.isinf(forecast.trials_to_gain(laws, y0, 0.05, 0.7, observed=observed))
         assert np.isfinite(forecast.trials_to_gain(laws, y0, 0.05, 0.6, observed=observed))
+    # a law with no mass above the target may give log F = +0.0 as well as -0.0: never, and
+    # the mixture's count comes from the others: 0.5 (1 - e^(-0.01 k)) = 0.3 at k = -ln(0.4)/0.01
+    for zero in (0.0, -0.0):
+        k = forecast._trials_for(np.array([[zero], [-0.01]]), np.array([-0.1, -0.1]), None, 0.3)
+        assert k[0] == pytest.approx(-np.log(0.4) / 0.01, rel=1e-9)
     # one law: the sequence form is the law's own
     assert forecast.trials_to_gain(laws[:1], y0, 0.01, 0.5) == pytest.approx(
         forecast.trials_to_gain(laws[0], y0, 0.01, 0.5), rel=1e-9)

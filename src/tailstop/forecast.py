@@ -177,7 +177,7 @@ def prob_improvement(
 
 
 def _is_sequence(dist) -> bool:
-    return isinstance(dist, (list, tuple))
+    return isinstance(dist, Sequence)
 
 
 def _laws(dists) -> list:
@@ -250,9 +250,9 @@ def _trials_for(log_a: np.ndarray, log_b: np.ndarray, n: float | None,
 
     finite = np.any(flat < 0, axis=0)
     if n is None:
-        with np.errstate(divide="ignore"):
-            start = np.min(np.log1p(-probability) / flat, axis=0)
-        start = np.where(finite, start, 1.0)
+        with np.errstate(divide="ignore"):  # (a law with no mass there: never, +inf)
+            own = np.where(flat < 0, np.log1p(-probability) / np.minimum(flat, -1e-300), np.inf)
+        start = np.where(finite, np.min(own, axis=0), 1.0)
     else:
         start = np.full(finite.shape, n * probability / (1.0 - probability))
     low = np.maximum(start, 1e-300)
