@@ -2,8 +2,8 @@
 
 :class:`Standard` serves one distribution (fixed ``c`` and ``s``) on top of the exact kernel
 in :mod:`tailstop._moments`: large arrays take the interior formula for every point and
-piecewise Chebyshev tables of log G, log(1 - G) and log g near the ends (built on first use
-from the kernel), and its quantile function is a safeguarded Newton iteration from starting
+piecewise Chebyshev tables of G, 1 - G and g near the ends (each built from the kernel on its
+first use), and its quantile function is a safeguarded Newton iteration from starting
 points good to ~1e-9.
 """
 
@@ -30,7 +30,7 @@ _FAST_SIZE = 8192  # arrays at least this large use the interior formula and edg
 _SERIES_BLOCK = 65536  # points per block of the interior series for odd c
 _QUANTILE_ITERATIONS = 60
 _EDGE_REACH = 8.0  # edge tables cover t in [-_EDGE_REACH, T_INTERIOR] from each end
-_EDGE_WIDTH, _EDGE_DEGREE = 0.0625, 4  # their pieces, in noise widths, and polynomial degree
+_EDGE_WIDTH, _EDGE_DEGREE = 1.0 / 64.0, 5  # their pieces, in noise widths, and polynomial degree
 
 
 @functools.cache
@@ -44,11 +44,12 @@ def _v_to_u(n: int) -> np.ndarray:
     return to_u
 
 
-def _pieces_at(table: np.ndarray, position: np.ndarray) -> np.ndarray:
+def _pieces_at(table: np.ndarray, position: np.ndarray, base: np.ndarray | None = None):
     """Evaluate piecewise polynomials, ``table`` their monomial coefficients in ``u`` in [0, 1)
     (lowest first, one row per power), at ``position`` = piece index + ``u``, every position in
     [0, pieces): the index is the position truncated, with no clip and no change of variable
-    (two fewer passes over the points than ``tailstop._moments._piecewise``)."""
+    (two fewer passes over the points than ``tailstop._moments._piecewise``). ``base``: a
+    constant per piece, added last (see ``Standard._build``)."""
     out = np.empty_like(position)
     for start in range(0, position.size, _PIECEWISE_CHUNK):  # blocks that stay in cache
         block = position[start : start + _PIECEWISE_CHUNK]
@@ -58,6 +59,8 @@ def _pieces_at(table: np.ndarray, position: np.ndarray) -> np.ndarray:
         for row in table[-2::-1]:
             total *= u
             total += row.take(index)
+        if base is not None:
+            total += base.take(index)
         out[start : start + _PIECEWISE_CHUNK] = total
     return out
 
@@ -88,18 +91,26 @@ class Standard:
     Small arrays go through the exact kernel (``std_cdf`` and friends).  Large ones take
     the interior formula for every point (cheap: a polynomial for even c) and, for points
     within ``T_INTERIOR`` noise widths of an end, piecewise Chebyshev interpolants of
-    log G, log(1 - G) and log g built on first use from the kernel: degree 4 on pieces of
-    1/16 noise width, relative error at most 1.2e-11 against the exact kernel (c = 1..10,
-    s from 1e-11 to 0.3; degree 5 on pieces of 1/8 gave 5e-12 at 1.2x the cost), so the two
-    paths agree to far below the accuracy the distributions promise (1e-9 absolute in the
-    CDF, 1e-7 relative in the PDF).
+    G, 1 - G and g built on first use from the kernel (``_build``): degree 5 on pieces of
+    1/64 noise width, relative error at most 4e-12 against the exact kernel (c = 1..10,
+    s from 1e-11 to 3; absolute where G or 1 - G is above 1/2), so the two paths agree to
+    far below the accuracy the distributions promise (1e-9 absolute in the CDF, 1e-7
+    relative in the PDF).
     """
 
     def __init__(self, c: int, s: float):
         self.c = int(c)
         self.s = float(s)
-        self._tables = None
+        # edge tables (coefficients, bases), built on first use
+        self._tables: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         self._inverse = None
+        # with 1 / s < 2 T no point is interior: one table spans both ends and what lies
+        # between; else one covers each end, from _EDGE_REACH beyond it to T_INTERIOR inside
+        self._merged = 1.0 / self.s < 2.0 * T_INTERIOR
+        if self._merged:
+            self._pieces = int(np.ceil((1.0 / self.s + 2.0 * _EDGE_REACH) / _EDGE_WIDTH))
+        else:
+            self._pieces = round((_EDGE_REACH + T_INTERIOR) / _EDGE_WIDTH)
         # tables in t = (1 - m) / s need m resolved to << s: below 1e-12, exact kernel only
         self._tabulable = 1e-12 <= self.s <= 1e12
         even = {p: self._polynomial(p) for p in (self.c, self.c - 2) if p % 2 == 0}
@@ -169,85 +180,72 @@ class Standard:
         return 0.5 * self.c * value if which == "pdf" else value
 
     def _edge(self, m, which: str):
-        tables = self._tables or self._build()
+        table = self._tables.get(which)
+        if table is None:
+            table = self._tables[which] = self._build(which)
         scale = 1.0 / (self.s * _EDGE_WIDTH)
         shift = _EDGE_REACH / _EDGE_WIDTH
-        if tables["merged"]:
+        pieces = self._pieces
+        if self._merged:
             position = m * scale
             position += shift
-            pieces = tables["cdf"].shape[1]
             # (two reductions: cheaper than a mask when, as usual, every point is inside)
             if position.size and position.min() >= 0.0 and position.max() < pieces:
-                return self._tabulated(tables, position, which)
+                return _pieces_at(table[0], position, table[1])
         else:
             # t = m / s near 0, (1 - m) / s near 1 (its pieces follow those of 0)
-            pieces = tables["pieces"]
             high = m > 0.5
             position = np.where(high, 1.0 - m, m) * scale + shift
         inside = (position >= 0.0) & (position < pieces)
-        if not tables["merged"]:
+        if not self._merged:
             position += high * pieces
         if inside.all():
-            return self._tabulated(tables, position, which)
+            return _pieces_at(table[0], position, table[1])
         out = np.empty_like(m)
         use, other = np.flatnonzero(inside), np.flatnonzero(~inside)
         out[other] = _evaluate(m[other], self.c, self.s, which)
         if use.size:
-            out[use] = self._tabulated(tables, position[use], which)
+            out[use] = _pieces_at(table[0], position[use], table[1])
         return out
 
-    @staticmethod
-    def _tabulated(tables, position, which: str):
-        value = _pieces_at(tables[which], position)
-        return np.exp(value, out=value)
+    def _build(self, which: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """The edge table of G, 1 - G or g (``which``): per piece, the monomials in the
+        position within the piece (``_pieces_at``) of the interpolant at Chebyshev points,
+        and the pieces' bases (or None).
 
-    def _build(self):
-        """Edge tables: log G, log(1 - G) and log g, per piece, as monomials in the position
-        within the piece (``_pieces_at``).
-
-        Each piece is interpolated at Chebyshev points in t = m / s (or (1 - m) / s near 1),
-        moved to the t of the rounded m at which the kernel is evaluated (a shift of up to
-        1e-16 / s noise widths near 1, which would otherwise limit the accuracy to ~1e-16/s).
-        Where G is the larger of G and 1 - G its log is ``log1p(-(1 - G))`` from the kernel's
-        1 - G, and the other way round, so both logs are as accurate as the kernel: each
-        table serves its function everywhere, one ``exp`` per point and no choice between them.
+        The function itself, not its log: over a piece of 1/64 noise width it changes by at
+        most a factor exp(|t| / 64) (|t| <= 8 on the tables' reach: the log's slope), which a
+        degree-5 interpolant follows to 4e-12 relative (c = 1..10, s from 1e-11 to 3), so a
+        point costs six gathers and a Horner step each, and no ``exp``. Where G (1 - G) is
+        above 1/2 on a whole piece the piece interpolates -(1 - G) (-G), from the kernel's
+        complement, and its base is 1, added last: rounding 1 + x is monotone in x, and the
+        value is as accurate as the kernel's complement, where an interpolant of values near 1
+        would jump by a few units in the last place between pieces. The nodes are moved to the
+        t of the rounded m at which the kernel is evaluated (a shift of up to 1e-16 / s noise
+        widths near 1, which would otherwise limit the accuracy to ~1e-16 / s).
         """
         s, n = self.s, _EDGE_DEGREE + 1
         nodes = 0.5 * _EDGE_WIDTH * (_chebyshev_nodes(n) + 1.0)
-        merged = 1.0 / s < 2.0 * T_INTERIOR
-        if merged:
-            pieces = int(np.ceil((1.0 / s + 2.0 * _EDGE_REACH) / _EDGE_WIDTH))
-        else:
-            pieces = round((_EDGE_REACH + T_INTERIOR) / _EDGE_WIDTH)
-        starts = -_EDGE_REACH + _EDGE_WIDTH * np.arange(pieces)
+        starts = -_EDGE_REACH + _EDGE_WIDTH * np.arange(self._pieces)
         t = (starts[:, None] + nodes).ravel()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if merged:
-                m = s * t
-                cdf, sf = _evaluate(m, self.c, s, "cdf"), _evaluate(m, self.c, s, "sf")
-                log_cdf = np.where(cdf <= 0.5, np.log(cdf), np.log1p(-sf))
-                log_sf = np.where(sf <= 0.5, np.log(sf), np.log1p(-cdf))
-                actual = m / s
-            else:  # G below 1/2 at the low end, above it at the high one (s < 1/20)
-                low_m, high_m = s * t, 1.0 - s * t
-                m = np.concatenate([low_m, high_m])
-                cdf, sf = _evaluate(low_m, self.c, s, "cdf"), _evaluate(high_m, self.c, s, "sf")
-                log_cdf = np.concatenate([np.log(cdf), np.log1p(-sf)])
-                log_sf = np.concatenate([np.log1p(-cdf), np.log(sf)])
-                actual = np.concatenate([low_m / s, (1.0 - high_m) / s])
-                starts = np.concatenate([starts, starts])
-            log_pdf = np.log(_evaluate(m, self.c, s, "pdf"))
+        if self._merged:
+            m = s * t
+            actual = m / s
+        else:  # the pieces near 0, then those near 1
+            m = np.concatenate([s * t, 1.0 - s * t])
+            actual = np.concatenate([m[: t.size] / s, (1.0 - m[t.size :]) / s])
+            starts = np.concatenate([starts, starts])
+        values = _evaluate(m, self.c, s, which).reshape(-1, n)
+        base = None
+        if which != "pdf":
+            near_one = values.min(axis=1) > 0.5
+            if near_one.any():
+                complement = "sf" if which == "cdf" else "cdf"
+                values[near_one] = -_evaluate(m.reshape(-1, n)[near_one], self.c, s, complement)
+                base = near_one.astype(float)
         v = 2.0 * (actual.reshape(-1, n) - starts[:, None]) / _EDGE_WIDTH - 1.0
-        to_u = _v_to_u(n)
-        self._tables = {
-            "merged": merged,
-            "pieces": pieces,
-            **{
-                which: np.ascontiguousarray(to_u @ _monomial_pieces(values.reshape(-1, n), v))
-                for which, values in (("cdf", log_cdf), ("sf", log_sf), ("pdf", log_pdf))
-            },
-        }
-        return self._tables
+        table = np.ascontiguousarray(_v_to_u(n) @ _monomial_pieces(values, v))
+        return table, base
 
     # -- quantiles ---------------------------------------------------------------------------
 
