@@ -152,6 +152,25 @@ def test_cdf_monotone_and_pdf_its_derivative(c, ratio):
     np.testing.assert_allclose(dist.pdf(inner), slope, rtol=1e-5)
 
 
+@pytest.mark.parametrize("c", [1, 4, 9])
+@pytest.mark.parametrize("s", [1e-3, 0.03, 0.07, 0.3, 3.0])
+def test_edge_tables_are_monotone_across_their_pieces(c, s):
+    """The large arrays' tables of G and 1 - G, on a grid far finer than their pieces
+    (1/64 noise width): non-decreasing (non-increasing) to within one unit in the last place
+    where the value rounds near 1, and exactly where it is below 1/2 (pieces whose value is
+    near 1 hold minus the complement: an interpolant of the values themselves stepped back by
+    four units between pieces)."""
+    law = _standard.Standard(c, s)
+    near_ends = s * np.linspace(-8.0, 10.0, 200_001)
+    m = np.unique(np.concatenate([near_ends, 1.0 - near_ends]))
+    for which, sign in (("cdf", 1.0), ("sf", -1.0)):
+        values = law._evaluate(m, which, True)
+        steps = sign * np.diff(values)
+        assert steps.min() >= -2.3e-16, which
+        small = np.minimum(values[:-1], values[1:]) < 0.5
+        assert steps[small].min() >= 0.0, which
+
+
 def test_large_arrays_agree_with_the_exact_kernel():
     rng = np.random.default_rng(1)
     for c in (1, 4, 7):
