@@ -472,9 +472,48 @@ def _polish_choice(problem: _Problem, found: list) -> list:
 def _best_polished(
     problem: _Problem, coords: dict, chosen: list, age: int | None = None
 ) -> FitResult:
-    _, convex, c, x, hessian = min(chosen, key=lambda k: k[0])
+    """The best of the polished candidates ``chosen`` (loss, convex, c, x, hessian), as a
+    :class:`FitResult` with its checks (:func:`_result`).
+
+    A candidate behind the best whose mass end sits on the box's edge is first descended
+    along the edge (:func:`_on_edge`): a small ``c`` fitted to a small tail wants a wider
+    support than the box allows, its screening start is clipped onto the edge, and its
+    search, whose stencils straddle the edge's kink, stalls there, behind a larger ``c``
+    that its optimum along the edge beats (1.2-1.4 in deviance on tails of 13-28 trials of
+    synthetic searches with r = 1)."""
+    best = min(chosen, key=lambda k: k[0])
+    for loss, convex, c, x, _ in chosen:
+        if loss <= best[0]:
+            continue
+        better = _edge_candidate(problem, coords[convex], convex, c, x, loss)
+        if better is not None and better[3] < best[0]:
+            best = (better[3], convex, c, coords[convex].from_params(*better[:3])[0], None)
+    loss, convex, c, x, hessian = best
+    if hessian is None:  # an edge descent's result: settled on the edge
+        return _result(problem, coords[convex], convex, c, x, edge_settled=True)
     curvature = None if age is None else (hessian, age)
     return _result(problem, coords[convex], convex, c, x, curvature=curvature)
+
+
+def _edge_candidate(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x,
+                    loss: float):
+    """The descent along the box's edge (:func:`_on_edge`) of a search that stalled there,
+    from the best of its noise and the tiny noises :func:`_tiny_noise` probes when it
+    stalled noiseless (the loss is flat in the noise there, and the edge's optimum of a
+    noisy tail has a noise of 1e-5 to 1e-4 of the width). ``(a, b, o, loss)`` or None."""
+    a, b, o = _in_box(problem, coords, x)
+    mass, bounds = (b, problem.b_bounds) if convex else (a, problem.a_bounds)
+    edge = bounds[1] if convex else bounds[0]
+    width = b - a
+    if coords.mass_fixed or not abs(mass - edge) <= 1e-3 * width:
+        return None
+    if problem.o_bounds[1] > problem.o_bounds[0] and o <= _TINY_RATIOS[0] * width:
+        noises = np.clip(_TINY_RATIOS * width, *problem.o_bounds)
+        losses = problem.objective.loss(a, b, c, noises, convex)
+        probe = int(np.argmin(losses))
+        if losses[probe] < loss:
+            o, loss = float(noises[probe]), float(losses[probe])
+    return _on_edge(problem, coords, convex, c, a, b, o, loss)
 
 
 def _in_box(problem: _Problem, coords: SearchCoordinates, x) -> tuple[float, float, float]:
