@@ -482,38 +482,50 @@ def _best_polished(
     that its optimum along the edge beats (1.2-1.4 in deviance on tails of 13-28 trials of
     synthetic searches with r = 1)."""
     best = min(chosen, key=lambda k: k[0])
+    # (the candidates' losses may be a coarse objective's: the edge's are the full one's)
+    best_loss, edge_best = None, None
     for loss, convex, c, x, _ in chosen:
         if loss <= best[0]:
             continue
-        better = _edge_candidate(problem, coords[convex], convex, c, x, loss)
-        if better is not None and better[3] < best[0]:
-            best = (better[3], convex, c, coords[convex].from_params(*better[:3])[0], None)
-    loss, convex, c, x, hessian = best
-    if hessian is None:  # an edge descent's result: settled on the edge
+        found = _edge_candidate(problem, coords[convex], convex, c, x)
+        if found is None:
+            continue
+        if best_loss is None:
+            a, b, o = _in_box(problem, coords[best[1]], best[3])
+            best_loss = float(problem.objective.loss(a, b, best[2], o, best[1])[0])
+        if found[3] < best_loss:
+            best_loss, edge_best = found[3], (convex, c, found)
+    if edge_best is not None:
+        convex, c, (a, b, o, _) = edge_best
+        x = coords[convex].from_params(a, b, o)[0]
         return _result(problem, coords[convex], convex, c, x, edge_settled=True)
+    _, convex, c, x, hessian = best
     curvature = None if age is None else (hessian, age)
     return _result(problem, coords[convex], convex, c, x, curvature=curvature)
 
 
-def _edge_candidate(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x,
-                    loss: float):
-    """The descent along the box's edge (:func:`_on_edge`) of a search that stalled there,
-    from the best of its noise and the tiny noises :func:`_tiny_noise` probes when it
-    stalled noiseless (the loss is flat in the noise there, and the edge's optimum of a
-    noisy tail has a noise of 1e-5 to 1e-4 of the width). ``(a, b, o, loss)`` or None."""
+def _edge_candidate(problem: _Problem, coords: SearchCoordinates, convex: bool, c: int, x):
+    """For a search that stalled on the box's edge: the best point along the edge
+    (:func:`_on_edge`), descended from the best of its noise and, when it stalled noiseless,
+    the tiny noises :func:`_tiny_noise` probes (the loss is flat in the noise there, and the
+    edge's optimum of a noisy tail has a noise of 1e-5 to 1e-4 of the width), as
+    ``(a, b, o, loss)`` on the full objective; None when ``x`` is not on the edge."""
     a, b, o = _in_box(problem, coords, x)
     mass, bounds = (b, problem.b_bounds) if convex else (a, problem.a_bounds)
     edge = bounds[1] if convex else bounds[0]
     width = b - a
-    if coords.mass_fixed or not abs(mass - edge) <= 1e-3 * width:
+    if coords.mass_fixed or coords.dimension == 0 or not abs(mass - edge) <= 1e-3 * width:
         return None
+    noises = np.array([o])
     if problem.o_bounds[1] > problem.o_bounds[0] and o <= _TINY_RATIOS[0] * width:
-        noises = np.clip(_TINY_RATIOS * width, *problem.o_bounds)
-        losses = problem.objective.loss(a, b, c, noises, convex)
-        probe = int(np.argmin(losses))
-        if losses[probe] < loss:
-            o, loss = float(noises[probe]), float(losses[probe])
-    return _on_edge(problem, coords, convex, c, a, b, o, loss)
+        noises = np.r_[o, np.clip(_TINY_RATIOS * width, *problem.o_bounds)]
+    losses = problem.objective.loss(a, b, c, noises, convex)
+    probe = int(np.argmin(losses))
+    o, loss = float(noises[probe]), float(losses[probe])
+    if not np.isfinite(loss):
+        return None
+    found = _on_edge(problem, coords, convex, c, a, b, o, loss)
+    return found if found is not None else (a, b, o, loss)
 
 
 def _in_box(problem: _Problem, coords: SearchCoordinates, x) -> tuple[float, float, float]:
