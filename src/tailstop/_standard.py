@@ -86,15 +86,6 @@ def _interior_root(c: int) -> np.ndarray:
     return np.polynomial.polynomial.polyfit(u, w, degree)
 
 
-def _chebyshev_at(coefficients: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Chebyshev series with one row of ``coefficients`` (lowest first) per row of ``x``,
-    at ``x`` in [-1, 1] (Clenshaw's recurrence)."""
-    b1 = b2 = np.zeros_like(x)
-    for k in range(coefficients.shape[1] - 1, 0, -1):
-        b1, b2 = coefficients[:, k, None] + 2.0 * x * b1 - b2, b1
-    return coefficients[:, 0, None] + x * b1 - b2
-
-
 class Standard:
     """G, 1 - G, g and their inverses for one standard convex noisy quadratic (c, s > 0).
 
@@ -240,18 +231,18 @@ class Standard:
         segments = ((0.0, 1.0),) if self._merged else ((0.0, 1.0), (1.0, -1.0))
         found = [self._node_values(which, t, *segment) for segment in segments]
         values = np.concatenate([value for value, _ in found])
-        complements = np.concatenate([complement for _, complement in found])
         base = None
         if which != "pdf":
             near_one = values.min(axis=1) > 0.5
             if near_one.any():
+                complements = np.concatenate([complement for _, complement in found])
                 values[near_one] = -complements[near_one]
                 base = near_one.astype(float)
         table = np.ascontiguousarray(_v_to_u(n) @ _monomial_pieces(values))
         return table, base
 
     def _node_values(self, which: str, t: np.ndarray, origin: float, sign: float):
-        """The function ``which`` and its complement (for G and 1 - G; else zeros) at the
+        """The function ``which`` and its complement (for G and 1 - G; else None) at the
         nodes ``t`` (noise widths from the end ``origin`` of [0, 1], outwards for ``sign``
         -1 at the end 1), from the exact kernel through Chebyshev interpolants of degree
         ``_BUILD_DEGREE`` on pieces of ``_BUILD_PIECES`` table pieces: a quarter of the
@@ -279,11 +270,13 @@ class Standard:
             kernel = _evaluate(m[rows], self.c, s, kind)
             coefficients = np.zeros((coarse.size, degree + 1))
             coefficients[rows] = np.linalg.solve(vandermonde[rows], kernel[:, :, None])[..., 0]
-            return _chebyshev_at(coefficients[piece], at)
+            return np.polynomial.chebyshev.chebval(
+                at, coefficients[piece].T[:, :, None], tensor=False
+            )
 
         values = interpolated(which, np.ones(coarse.size, bool))
         if which == "pdf":
-            return values, np.zeros(t.shape)
+            return values, None
         high = np.zeros(coarse.size, bool)
         np.logical_or.at(high, piece, values.max(axis=1) > 0.5)
         complement = "sf" if which == "cdf" else "cdf"
