@@ -172,6 +172,8 @@ def test_edge_tables_are_monotone_across_their_pieces(c, s):
 
 
 def test_large_arrays_agree_with_the_exact_kernel():
+    """The tables of large arrays: G and 1 - G to 1e-10 relative, the density (degree 3 on
+    pieces of 1/256 noise width) to 1e-9."""
     rng = np.random.default_rng(1)
     for c in (1, 4, 7):
         for s in (1e-7, 1e-3, 0.03, 0.2, 5.0):
@@ -180,7 +182,8 @@ def test_large_arrays_agree_with_the_exact_kernel():
             for method in ("cdf", "sf", "pdf"):
                 fast = getattr(dist, method)(ys)
                 exact = np.array([getattr(dist, method)(y) for y in ys[::97]])
-                np.testing.assert_allclose(fast[::97], exact, rtol=1e-10, atol=1e-300)
+                rtol = 1e-9 if method == "pdf" else 1e-10
+                np.testing.assert_allclose(fast[::97], exact, rtol=rtol, atol=1e-300)
 
 
 # ----------------------------------------------------------------------------------------

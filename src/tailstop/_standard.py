@@ -30,8 +30,11 @@ _FAST_SIZE = 8192  # arrays at least this large use the interior formula and edg
 _SERIES_BLOCK = 65536  # points per block of the interior series for odd c
 _QUANTILE_ITERATIONS = 60
 _EDGE_REACH = 8.0  # edge tables cover t in [-_EDGE_REACH, T_INTERIOR] from each end
-_EDGE_WIDTH, _EDGE_DEGREE = 1.0 / 64.0, 5  # their pieces, in noise widths, and polynomial degree
-_BUILD_PIECES, _BUILD_DEGREE = 8, 11  # the build's interpolants: table pieces per piece, degree
+# each edge table's polynomial degree and piece width (noise widths): G and 1 - G to ~3e-12
+# relative, which the quantile's Newton steps resolve; g, the density, to ~4e-10 (the
+# distributions promise 1e-7), with two gathers and two Horner steps a point fewer
+_EDGE_SHAPES = {"cdf": (5, 1.0 / 64.0), "sf": (5, 1.0 / 64.0), "pdf": (3, 1.0 / 256.0)}
+_BUILD_WIDTH, _BUILD_DEGREE = 1.0 / 8.0, 11  # the build's interpolants: piece width, degree
 
 
 @functools.cache
@@ -92,9 +95,10 @@ class Standard:
     Small arrays go through the exact kernel (``std_cdf`` and friends).  Large ones take
     the interior formula for every point (cheap: a polynomial for even c) and, for points
     within ``T_INTERIOR`` noise widths of an end, piecewise Chebyshev interpolants of
-    G, 1 - G and g built on first use from the kernel (``_build``): degree 5 on pieces of
-    1/64 noise width, relative error at most 4e-12 against the exact kernel (c = 1..10,
-    s from 1e-11 to 3; absolute where G or 1 - G is above 1/2), so the two paths agree to
+    G, 1 - G and g built on first use from the kernel (``_build``): for G and 1 - G degree 5
+    on pieces of 1/64 noise width, relative error at most 4e-12 against the exact kernel
+    (c = 1..10, s from 1e-11 to 3; absolute where G or 1 - G is above 1/2), for g degree 3
+    on pieces of 1/256, at most 5e-10 relative, so the two paths agree to
     far below the accuracy the distributions promise (1e-9 absolute in the CDF, 1e-7
     relative in the PDF).
     """
@@ -108,14 +112,16 @@ class Standard:
         # with 1 / s < 2 T no point is interior: one table spans both ends and what lies
         # between; else one covers each end, from _EDGE_REACH beyond it to T_INTERIOR inside
         self._merged = 1.0 / self.s < 2.0 * T_INTERIOR
-        if self._merged:
-            self._pieces = int(np.ceil((1.0 / self.s + 2.0 * _EDGE_REACH) / _EDGE_WIDTH))
-        else:
-            self._pieces = round((_EDGE_REACH + T_INTERIOR) / _EDGE_WIDTH)
         # tables in t = (1 - m) / s need m resolved to << s: below 1e-12, exact kernel only
         self._tabulable = 1e-12 <= self.s <= 1e12
         even = {p: self._polynomial(p) for p in (self.c, self.c - 2) if p % 2 == 0}
         self._even = even
+
+    def _pieces(self, width: float) -> int:
+        """Pieces of ``width`` noise widths in the merged table, or in each end's table."""
+        if self._merged:
+            return int(np.ceil((1.0 / self.s + 2.0 * _EDGE_REACH) / width))
+        return round((_EDGE_REACH + T_INTERIOR) / width)
 
     def _polynomial(self, p: int):
         """E[(m + s Z)^j], j = p/2 integer: coefficients, lowest first, of a polynomial in
@@ -184,9 +190,10 @@ class Standard:
         table = self._tables.get(which)
         if table is None:
             table = self._tables[which] = self._build(which)
-        scale = 1.0 / (self.s * _EDGE_WIDTH)
-        shift = _EDGE_REACH / _EDGE_WIDTH
-        pieces = self._pieces
+        width = _EDGE_SHAPES[which][1]
+        scale = 1.0 / (self.s * width)
+        shift = _EDGE_REACH / width
+        pieces = self._pieces(width)
         if self._merged:
             position = m * scale
             position += shift
@@ -217,19 +224,22 @@ class Standard:
         The function itself, not its log: over a piece of 1/64 noise width it changes by at
         most a factor exp(|t| / 64) (|t| <= 8 on the tables' reach: the log's slope), which a
         degree-5 interpolant follows to 4e-12 relative (c = 1..10, s from 1e-11 to 3), so a
-        point costs six gathers and a Horner step each, and no ``exp``. Where G (1 - G) is
+        point costs six gathers and a Horner step each, and no ``exp``; the density's pieces
+        of 1/256 noise width, degree 3, to 4e-10 (``_EDGE_SHAPES``). Where G (1 - G) is
         above 1/2 on a whole piece the piece interpolates -(1 - G) (-G), from the kernel's
         complement, and its base is 1, added last: rounding 1 + x is monotone in x, and the
         value is as accurate as the kernel's complement, where an interpolant of values near 1
         would jump by a few units in the last place between pieces. The values at the nodes
         come from the kernel through :meth:`_node_values`.
         """
-        n = _EDGE_DEGREE + 1
-        nodes = 0.5 * _EDGE_WIDTH * (_chebyshev_nodes(n) + 1.0)
-        starts = -_EDGE_REACH + _EDGE_WIDTH * np.arange(self._pieces)
+        degree, width = _EDGE_SHAPES[which]
+        n = degree + 1
+        nodes = 0.5 * width * (_chebyshev_nodes(n) + 1.0)
+        starts = -_EDGE_REACH + width * np.arange(self._pieces(width))
         t = starts[:, None] + nodes  # (pieces, n): every node in noise widths from its end
         segments = ((0.0, 1.0),) if self._merged else ((0.0, 1.0), (1.0, -1.0))
-        found = [self._node_values(which, t, *segment) for segment in segments]
+        per_build = round(_BUILD_WIDTH / width)
+        found = [self._node_values(which, t, per_build, *segment) for segment in segments]
         values = np.concatenate([value for value, _ in found])
         base = None
         if which != "pdf":
@@ -241,13 +251,14 @@ class Standard:
         table = np.ascontiguousarray(_v_to_u(n) @ _monomial_pieces(values))
         return table, base
 
-    def _node_values(self, which: str, t: np.ndarray, origin: float, sign: float):
+    def _node_values(self, which: str, t: np.ndarray, per_build: int, origin: float,
+                     sign: float):
         """The function ``which`` and its complement (for G and 1 - G; else None) at the
         nodes ``t`` (noise widths from the end ``origin`` of [0, 1], outwards for ``sign``
         -1 at the end 1), from the exact kernel through Chebyshev interpolants of degree
-        ``_BUILD_DEGREE`` on pieces of ``_BUILD_PIECES`` table pieces: a quarter of the
-        kernel's evaluations (relative error below 1e-15 against the kernel at the nodes:
-        over 1/8 noise width a function changes by at most a factor e).
+        ``_BUILD_DEGREE`` on pieces of ``_BUILD_WIDTH`` (``per_build`` table pieces): a
+        quarter or less of the kernel's evaluations (relative error below 1e-15 against the
+        kernel at the nodes: over 1/8 noise width a function changes by at most a factor e).
 
         The kernel is evaluated at the rounded m = origin + sign s t, and each interpolant
         in the t of those m (a shift of up to 1e-16 / s noise widths near 1, which would
@@ -255,13 +266,13 @@ class Standard:
         where the function exceeds 1/2.
         """
         s, degree = self.s, _BUILD_DEGREE
-        width = _EDGE_WIDTH * _BUILD_PIECES
-        coarse = -_EDGE_REACH + width * np.arange(-(-t.shape[0] // _BUILD_PIECES))
+        width = _BUILD_WIDTH
+        coarse = -_EDGE_REACH + width * np.arange(-(-t.shape[0] // per_build))
         chebyshev = _chebyshev_nodes(degree + 1)
         m = origin + sign * s * (coarse[:, None] + 0.5 * width * (chebyshev + 1.0))
         local = 2.0 * (sign * (m - origin) / s - coarse[:, None]) / width - 1.0
         vandermonde = np.polynomial.chebyshev.chebvander(local, degree)
-        piece = np.arange(t.shape[0]) // _BUILD_PIECES  # each table piece's build piece
+        piece = np.arange(t.shape[0]) // per_build  # each table piece's build piece
         at = 2.0 * (t - coarse[piece, None]) / width - 1.0
 
         def interpolated(kind: str, rows: np.ndarray) -> np.ndarray:
