@@ -35,6 +35,21 @@ _EDGE_REACH = 8.0  # edge tables cover t in [-_EDGE_REACH, T_INTERIOR] from each
 # distributions promise 1e-7), with two gathers and two Horner steps a point fewer
 _EDGE_SHAPES = {"cdf": (5, 1.0 / 64.0), "sf": (5, 1.0 / 64.0), "pdf": (3, 1.0 / 256.0)}
 _BUILD_WIDTH, _BUILD_DEGREE = 1.0 / 8.0, 11  # the build's interpolants: piece width, degree
+_FOLD_LIMIT = 1e4  # the largest |origin| / width whose frame folds into the position (_edge)
+
+
+Frame = tuple[float, float, float]
+"""A distribution's frame ``(origin, width, sign)``: its points ``y`` are ``m = sign (y - origin)
+/ width`` of the standard law (``(y - a) / (b - a)`` when convex, ``(b - y) / (b - a)`` when
+concave)."""
+
+
+def to_standard(y: np.ndarray, frame: Frame | None) -> np.ndarray:
+    """The standard variable m of the points ``y`` of ``frame`` (``y`` itself if None)."""
+    if frame is None:
+        return y
+    origin, width, sign = frame
+    return (y - origin) / width if sign > 0 else (origin - y) / width
 
 
 @functools.cache
@@ -131,22 +146,25 @@ class Standard:
 
     # -- evaluation ------------------------------------------------------------------------
 
-    def cdf(self, m, *, fast: bool | None = None):
-        return self._evaluate(m, "cdf", fast)
+    def cdf(self, m, *, fast: bool | None = None, frame: Frame | None = None):
+        return self._evaluate(m, "cdf", fast, frame)
 
-    def sf(self, m, *, fast: bool | None = None):
-        return self._evaluate(m, "sf", fast)
+    def sf(self, m, *, fast: bool | None = None, frame: Frame | None = None):
+        return self._evaluate(m, "sf", fast, frame)
 
-    def pdf(self, m, *, fast: bool | None = None):
-        return self._evaluate(m, "pdf", fast)
+    def pdf(self, m, *, fast: bool | None = None, frame: Frame | None = None):
+        return self._evaluate(m, "pdf", fast, frame)
 
-    def _evaluate(self, m, which: str, fast: bool | None):
+    def _evaluate(self, m, which: str, fast: bool | None, frame: Frame | None = None):
+        """``which`` at ``m``, or with ``frame`` at the points ``y = m`` of a distribution
+        (:func:`to_standard`)."""
         m = np.asarray(m, dtype=float)
         if not (m.size >= _FAST_SIZE if fast is None else fast) or not self._tabulable:
-            return _evaluate(m, self.c, self.s, which)
+            return _evaluate(to_standard(m, frame), self.c, self.s, which)
         flat = m.ravel()
         if 1.0 / self.s < 2.0 * T_INTERIOR:  # no interior: every point is near an end
-            return self._edge(flat, which).reshape(m.shape)
+            return self._edge(flat, which, frame).reshape(m.shape)
+        flat = to_standard(flat, frame)
         with np.errstate(all="ignore"):
             out = self._interior(flat, which)
             # not interior: |m - 1/2| > 1/2 - T s (NaN stays: the series propagates it)
@@ -186,20 +204,33 @@ class Standard:
                     value *= m
         return 0.5 * self.c * value if which == "pdf" else value
 
-    def _edge(self, m, which: str):
+    def _edge(self, m, which: str, frame: Frame | None = None):
+        """The edge table of ``which`` at ``m``; ``frame`` (the merged table only): at the
+        points ``y = m`` of a distribution, whose map to the table's position then folds into
+        one multiply and add. Its rounding moves a point by a few units in the last place of
+        ``y``, i.e. by ~1e-16 |origin| / (b - a) / s noise widths: with s > 1 / (2 T) and
+        ``|origin| <= _FOLD_LIMIT (b - a)``, at most ~1e-11."""
         table = self._tables.get(which)
         if table is None:
             table = self._tables[which] = self._build(which)
+        if frame is not None and abs(frame[0]) > _FOLD_LIMIT * frame[1]:
+            m, frame = to_standard(m, frame), None
         width = _EDGE_SHAPES[which][1]
         scale = 1.0 / (self.s * width)
         shift = _EDGE_REACH / width
         pieces = self._pieces(width)
         if self._merged:
-            position = m * scale
-            position += shift
+            if frame is None:
+                position = m * scale
+                position += shift
+            else:  # m = sign (y - origin) / w: the position is y sign scale / w + ...
+                origin, span, sign = frame
+                position = m * (sign * scale / span)
+                position += shift - sign * origin * scale / span
             # (two reductions: cheaper than a mask when, as usual, every point is inside)
             if position.size and position.min() >= 0.0 and position.max() < pieces:
                 return _pieces_at(table[0], position, table[1])
+            m = to_standard(m, frame)  # points beyond the table take the kernel, at m
         else:
             # t = m / s near 0, (1 - m) / s near 1 (its pieces follow those of 0)
             high = m > 0.5

@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike
 from scipy.special import loggamma, ndtr, ndtri
 
 from tailstop import _moments, _standard
+from tailstop._standard import Frame, to_standard
 from tailstop.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -99,14 +100,14 @@ class _Noiseless:
         self.c = c
         self.k = 0.5 * c
 
-    def cdf(self, m):
-        return _moments._noiseless(np.asarray(m, dtype=float), self.c, "cdf")
+    def cdf(self, m, *, frame=None):
+        return _moments._noiseless(to_standard(np.asarray(m, float), frame), self.c, "cdf")
 
-    def sf(self, m):
-        return _moments._noiseless(np.asarray(m, dtype=float), self.c, "sf")
+    def sf(self, m, *, frame=None):
+        return _moments._noiseless(to_standard(np.asarray(m, float), frame), self.c, "sf")
 
-    def pdf(self, m):
-        return _moments._noiseless(np.asarray(m, dtype=float), self.c, "pdf")
+    def pdf(self, m, *, frame=None):
+        return _moments._noiseless(to_standard(np.asarray(m, float), frame), self.c, "pdf")
 
     def quantile(self, p, upper=False):
         p, upper = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(upper, bool))
@@ -153,6 +154,12 @@ class _Base:
             )
         return self._law
 
+    def _frame(self) -> Frame:
+        """The map of ``_to_m`` for the standard law: ``m = sign (y - origin) / (b - a)``."""
+        if self.convex:
+            return (self.a, self.b - self.a, 1.0)
+        return (self.b, self.b - self.a, -1.0)
+
     def _to_m(self, y):
         width = self.b - self.a
         return (y - self.a) / width if self.convex else (self.b - y) / width
@@ -171,7 +178,9 @@ class _Base:
         if self._kind == "normal":
             z = (y - self.a) / self.o
             return (np.exp(-0.5 * z * z) * _INV_SQRT_2PI / self.o)[()]
-        return (self._standard.pdf(self._to_m(y)) / (self.b - self.a))[()]
+        density = self._standard.pdf(y, frame=self._frame())
+        density /= self.b - self.a  # (a new array: the standard law's)
+        return density[()]
 
     def cdf(self, y: ArrayLike) -> np.ndarray | np.float64:
         """P(Y <= y)."""
@@ -188,9 +197,9 @@ class _Base:
         if self._kind == "normal":
             z = (y - self.a) / self.o
             return ndtr(-z if upper else z)[()]
-        law, m = self._standard, self._to_m(y)
+        law, frame = self._standard, self._frame()
         # convex: F = G(m); concave: F = 1 - G(m)
-        return (law.sf(m) if upper == self.convex else law.cdf(m))[()]
+        return (law.sf(y, frame=frame) if upper == self.convex else law.cdf(y, frame=frame))[()]
 
     def ppf(self, q: ArrayLike) -> np.ndarray | np.float64:
         """Quantile function: the y with cdf(y) = q (a and b for the noiseless law at 0, 1;
