@@ -156,7 +156,7 @@ def test_cdf_monotone_and_pdf_its_derivative(c, ratio):
 @pytest.mark.parametrize("s", [1e-3, 0.03, 0.07, 0.3, 3.0])
 def test_edge_tables_are_monotone_across_their_pieces(c, s):
     """The large arrays' tables of G and 1 - G, on a grid far finer than their pieces
-    (1/64 noise width): non-decreasing (non-increasing) to within one unit in the last place
+    (1/128 noise width): non-decreasing (non-increasing) to within one unit in the last place
     where the value rounds near 1, and exactly where it is below 1/2 (pieces whose value is
     near 1 hold minus the complement: an interpolant of the values themselves stepped back by
     four units between pieces)."""

@@ -30,10 +30,10 @@ _FAST_SIZE = 8192  # arrays at least this large use the interior formula and edg
 _SERIES_BLOCK = 65536  # points per block of the interior series for odd c
 _QUANTILE_ITERATIONS = 60
 _EDGE_REACH = 8.0  # edge tables cover t in [-_EDGE_REACH, T_INTERIOR] from each end
-# each edge table's polynomial degree and piece width (noise widths): G and 1 - G to ~3e-12
-# relative, which the quantile's Newton steps resolve; g, the density, to ~4e-10 (the
-# distributions promise 1e-7), with two gathers and two Horner steps a point fewer
-_EDGE_SHAPES = {"cdf": (5, 1.0 / 64.0), "sf": (5, 1.0 / 64.0), "pdf": (3, 1.0 / 256.0)}
+# each edge table's polynomial degree and piece width (noise widths): G and 1 - G to ~2e-11
+# relative, g to ~4e-10 (the distributions promise 1e-9 absolute and 1e-7 relative); a point
+# costs a gather and a Horner step per coefficient
+_EDGE_SHAPES = {"cdf": (4, 1.0 / 128.0), "sf": (4, 1.0 / 128.0), "pdf": (3, 1.0 / 256.0)}
 _BUILD_WIDTH, _BUILD_DEGREE = 1.0 / 8.0, 11  # the build's interpolants: piece width, degree
 _FOLD_LIMIT = 1e4  # the largest |origin| / width whose frame folds into the position (_edge)
 
@@ -110,8 +110,8 @@ class Standard:
     Small arrays go through the exact kernel (``std_cdf`` and friends).  Large ones take
     the interior formula for every point (cheap: a polynomial for even c) and, for points
     within ``T_INTERIOR`` noise widths of an end, piecewise Chebyshev interpolants of
-    G, 1 - G and g built on first use from the kernel (``_build``): for G and 1 - G degree 5
-    on pieces of 1/64 noise width, relative error at most 4e-12 against the exact kernel
+    G, 1 - G and g built on first use from the kernel (``_build``): for G and 1 - G degree 4
+    on pieces of 1/128 noise width, relative error at most 3e-11 against the exact kernel
     (c = 1..10, s from 1e-11 to 3; absolute where G or 1 - G is above 1/2), for g degree 3
     on pieces of 1/256, at most 5e-10 relative, so the two paths agree to
     far below the accuracy the distributions promise (1e-9 absolute in the CDF, 1e-7
@@ -252,10 +252,10 @@ class Standard:
         position within the piece (``_pieces_at``) of the interpolant at Chebyshev points,
         and the pieces' bases (or None).
 
-        The function itself, not its log: over a piece of 1/64 noise width it changes by at
-        most a factor exp(|t| / 64) (|t| <= 8 on the tables' reach: the log's slope), which a
-        degree-5 interpolant follows to 4e-12 relative (c = 1..10, s from 1e-11 to 3), so a
-        point costs six gathers and a Horner step each, and no ``exp``; the density's pieces
+        The function itself, not its log: over a piece of 1/128 noise width it changes by at
+        most a factor exp(|t| / 128) (|t| <= 8 on the tables' reach: the log's slope), which a
+        degree-4 interpolant follows to 2e-11 relative (c = 1..10, s from 1e-11 to 3), so a
+        point costs five gathers and a Horner step each, and no ``exp``; the density's pieces
         of 1/256 noise width, degree 3, to 4e-10 (``_EDGE_SHAPES``). Where G (1 - G) is
         above 1/2 on a whole piece the piece interpolates -(1 - G) (-G), from the kernel's
         complement, and its base is 1, added last: rounding 1 + x is monotone in x, and the
