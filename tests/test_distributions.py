@@ -87,10 +87,12 @@ def test_far_tails_are_relatively_accurate():
 
 @pytest.mark.parametrize("c", [1, 2, 3, 6, 10])
 def test_wide_kernel_route_against_mpmath(c):
-    """A noise ratio above 1/6 within 8 noise widths of the support takes one 32-point rule
-    (``_quadrature._wide``): relative error <= 1e-11 at its corners (s just above 1/6, 8 widths
-    beyond either end, where the kernel varies most over [0, 1]) and inside."""
-    for s in (0.1667, 0.5, 3.0, 300.0):
+    """A noise ratio above 1/40 within 8 noise widths of the support takes one fixed rule
+    where no series serves (``_quadrature._wide``, 32 to 112 points): relative error <= 1e-11 at
+    its corners (s just above each rule's least, 8 widths beyond either end, where the kernel
+    varies most over [0, 1]) and inside."""
+    # (just above the rules' least s: 1/40, 1/30, 1/20, 1/16, 1/6)
+    for s in (0.02501, 0.03334, 0.0501, 0.0626, 0.1667, 0.5, 3.0, 300.0):
         for m in (-8 * s, -s, 0.0, 0.5, 1.0, 1 + s, 1 + 8 * s):
             cdf, sf, pdf = reference(m, s, c)
             assert _moments.std_cdf(m, c, s) == pytest.approx(cdf, rel=1e-11)

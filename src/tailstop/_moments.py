@@ -33,9 +33,11 @@ mpmath in tests/test_distributions.py):
   For even c the same expansion over [-t0, t1] is finite and exact, and serves every point
   with t0 >= -1, t1 >= -6 and s <= 1/6 (the Winkler, Roodman & Britney recursion, run on
   differences from the smaller tails so that it does not cancel).
-* **wide** (s > 1/6, t0 and t1 >= -8): the kernel is smooth on the scale of [0, 1]; one
-  32-point Gauss-Legendre rule in u = sqrt(x) (``_wide``).
-* **elsewhere** (far tails, odd c near 1 with s > 1/20): windowed Gauss-Legendre
+* **wide** (s > 1/40, t0 and t1 >= -8, the points no route above serves): the kernel is
+  smooth on the scale of [0, 1]; one fixed Gauss-Legendre rule in u = sqrt(x), from 32 points
+  for s > 1/6 to 112 for s > 1/40 (``_wide``; for odd c near 1 a fifth to a tenth of the
+  windowed rule's cost).
+* **elsewhere** (far tails; s at most 1/40 where no series serves): windowed Gauss-Legendre
   quadrature over the part of [0, 1] where phi_s(x - m) is within exp(-``TAIL``) of its
   maximum, on panels graded away from that maximum, and half-range Gauss-Hermite for a side
   the window does not cut short.  When the window comes near 0 the variable is u = sqrt(x),
@@ -64,7 +66,15 @@ from tailstop._powers import (
     _one_minus_power_half,
     _power_half,
 )
-from tailstop._quadrature import _INV_SQRT_2PI, _LEVELS, _WIDE_T, TAIL, _integrate, _wide
+from tailstop._quadrature import (
+    _INV_SQRT_2PI,
+    _LEVELS,
+    _WIDE_S,
+    _WIDE_T,
+    TAIL,
+    _integrate,
+    _wide,
+)
 
 __all__ = ["std_cdf", "std_pdf", "std_sf"]
 
@@ -371,7 +381,7 @@ def _evaluate(m, c, s, which: str):
             )
         if 1 in parities:
             near_one[1] = outside & (t0 >= _NEAR_ONE_T0) & (t1 >= _NEAR_ONE_T1)
-        wide_kernel = (s > _FINITE_S) & (t0 >= -_WIDE_T) & (t1 >= -_WIDE_T)
+        wide_kernel = (s > _WIDE_S) & (t0 >= -_WIDE_T) & (t1 >= -_WIDE_T)
         for value_of_c in (c,) if cs is None else cs:
             this = None if cs is None else c == value_of_c
             _fill_noisy(
