@@ -212,9 +212,12 @@ def _wide_tier(out, m, s, p: int, complement: bool, nodes: int) -> None:
         block = slice(start, start + _CHUNK)
         inv_s = 1.0 / s[block, None]
         z = (x[None, :] - m[block, None]) * inv_s
-        # (einsum sums each row alike whatever the block's size: a point's value does not
-        # depend on the points beside it, as a matrix product's blocking would make it)
-        out[block] = np.einsum("ij,j->i", np.exp(-0.5 * z * z) * inv_s, weights * h)
+        # (a row sum, pairwise: each row summed alike whatever the block's size, so that a
+        # point's value does not depend on the points beside it, as a matrix product's
+        # blocking would make it, and to a few units in the last place over 112 nodes)
+        terms = np.exp(-0.5 * z * z)
+        terms *= weights * h
+        out[block] = terms.sum(axis=1) * inv_s[:, 0]
 
 
 def _gh_offset(m, s, sign, ps, complement):
