@@ -155,14 +155,12 @@ class _Base:
         return self._law
 
     def _frame(self) -> Frame:
-        """The map of ``_to_m`` for the standard law: ``m = sign (y - origin) / (b - a)``."""
+        """The map to the standard variable, ``m = sign (y - origin) / (b - a)``
+        (:func:`tailstop._standard.to_standard`): (y - a) / (b - a) when convex, (b - y) /
+        (b - a) when concave."""
         if self.convex:
             return (self.a, self.b - self.a, 1.0)
         return (self.b, self.b - self.a, -1.0)
-
-    def _to_m(self, y):
-        width = self.b - self.a
-        return (y - self.a) / width if self.convex else (self.b - y) / width
 
     def _from_m(self, m):
         width = self.b - self.a
@@ -279,7 +277,7 @@ class _Base:
             top = _expected_extreme(ns, lambda p, upper: np.where(upper, -ndtri(p), ndtri(p)), 1.0)
             return (self.a - self.o * top if minimize else self.a + self.o * top)[()]
         law = self._standard
-        # the best of n is the max or the min of the standard variable M (m = _to_m(y))
+        # the best of n is the max or the min of the standard variable M (to_standard)
         take_max_of_m = minimize != self.convex
         extreme = _expected_extreme(ns, law.quantile, 1.0 + law.s, largest=take_max_of_m)
         return self._from_m(extreme)[()]
