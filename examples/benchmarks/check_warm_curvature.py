@@ -2,15 +2,15 @@
 
 A fit keeps the Hessian of its last Newton step (``FitResult.curvature``). A warm refit (the
 fit of a live search after one more trial, started from the fit before it) takes the mixed
-terms of its first step's Hessian from that one and measures only the diagonal: a stencil of
-1 + 2d points instead of 1 + 2d + d(d - 1), 7 instead of 13 loss evaluations per start at
-d = 3. Its later steps measure the full Hessian again. This script makes each warm refit of
-``bench_fit.py``'s cases both ways, interleaved (the machine's drift hits both alike), and
-prints per case the median time of each, their ratio, the loss evaluations the refit
-spent, and the loss difference (with - without; negative is better). A second table follows
-live searches: ``--chain`` successive warm refits, each from the one before (whose Hessian
-is then measured at its result), both ways, the two chains interleaved step by step (each
-refit timed three times, the median kept).
+terms of its first two steps' Hessians from that one and measures only the diagonal: a
+stencil of 1 + 2d points instead of 1 + 2d + d(d - 1), 7 instead of 13 loss evaluations per
+start at d = 3. Its later steps (from the third on) measure the full Hessian again. This
+script makes each warm refit of ``bench_fit.py``'s cases both ways, interleaved (the
+machine's drift hits both alike), and prints per case the median time of each, their ratio,
+the loss evaluations the refit spent, and the loss difference (with - without; negative is
+better). A second table follows live searches: ``--chain`` successive warm refits, each from
+the one before (whose Hessian is then measured at its result), both ways, the two chains
+interleaved step by step (each refit timed three times, the median kept).
 
 Run from the repository root (about 3 minutes)::
 

@@ -82,7 +82,8 @@ def _warm_search(
         batch.newton.settle([0], [settled])
     # The previous optimum sets the pace: prune sooner and tighter than the global search.
     batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1,
-              after_first=functools.partial(_after_first, basin=fallback))
+              after_first=functools.partial(_after_first, basin=fallback),
+              after_second=_after_second)
     found = batch.results()
     if fallback and batch.newton.correlation is None:  # the last Hessians measured in full
         age = 0
@@ -127,13 +128,18 @@ _BASIN_PROBES = np.array([0.25, 0.5, 0.75, 1.0])
 
 
 def _after_first(batch, basin: bool) -> None:
-    """After a warm refit's first step: the previous Hessian's mixed terms served the step
-    from the previous optimum; the later steps measure them (a model that is only nearly
-    right costs steps near the new optimum); ``basin``: stop the searches that run into the
+    """After a warm refit's first step: ``basin``: stop the searches that run into the
     previous optimum's basin (:func:`_same_basin`)."""
-    batch.newton.measure_mixed()
     if basin:
         _same_basin(batch)
+
+
+def _after_second(batch) -> None:
+    """After a warm refit's second step: the previous Hessian's mixed terms served the
+    steps from the previous optimum and at the first step's point, where most refits
+    (one more observation) end; the later steps measure them (a model that is only
+    nearly right costs steps near the new optimum when it is farther away)."""
+    batch.newton.measure_mixed()
 
 
 def _same_basin(batch) -> None:
