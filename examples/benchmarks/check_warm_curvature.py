@@ -1,4 +1,4 @@
-"""Check: a warm refit whose first Newton step takes its mixed curvature from the previous fit.
+"""Check: a warm refit whose first two Newton steps take mixed curvature from the previous fit.
 
 A fit keeps the Hessian of its last Newton step (``FitResult.curvature``). A warm refit (the
 fit of a live search after one more trial, started from the fit before it) takes the mixed

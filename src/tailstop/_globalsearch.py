@@ -226,7 +226,7 @@ def _screen_memo(problem: _Problem, coords: dict, memo: ScreenMemo | None = None
         X = cd.from_params(a, b, o)
         if probe is not None and probe[0] == convex:
             losses = _screen_losses(
-                problem.screen[convex], cd, np.r_[c, probe[1]], np.vstack([X, probe[2]])
+                problem.screen[convex], cd, np.append(c, probe[1]), np.vstack([X, probe[2]])
             )
             losses, probe_loss = losses[:-1], float(losses[-1])
         else:
@@ -235,7 +235,7 @@ def _screen_memo(problem: _Problem, coords: dict, memo: ScreenMemo | None = None
         if not finite.size:
             continue
         order = finite[np.lexsort((losses[finite], group[finite]))]
-        boundary = np.r_[True, group[order][1:] != group[order][:-1]]
+        boundary = np.concatenate(([True], group[order][1:] != group[order][:-1]))
         first = order[boundary]
         if not reuse:  # each group's best _MEMO_RANKS candidates
             rank = np.arange(order.size) - np.maximum.accumulate(

@@ -149,11 +149,11 @@ class SpacingObjective:
         total = cumulative[-1]
         if total > 0:
             group = np.floor(cumulative / total * budget * (1 - 1e-12)).astype(int)
-            boundary = np.r_[group[1:] != group[:-1], True]
+            boundary = np.append(group[1:] != group[:-1], True)
             ends |= free & boundary
         last = np.flatnonzero(ends)  # each group's last bucket
-        ks = np.add.reduceat(self.ks, np.r_[0, last[:-1] + 1])
-        zs = np.r_[self.zs[0], self.zs[last + 1]]
+        ks = np.add.reduceat(self.ks, np.concatenate(([0], last[:-1] + 1)))
+        zs = np.concatenate((self.zs[:1], self.zs[last + 1]))
         copy = object.__new__(SpacingObjective)
         copy._set(zs, ks, self.n)
         copy.n_lower, copy.n_upper = self.n_lower, self.n_upper
