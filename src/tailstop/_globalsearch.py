@@ -336,8 +336,7 @@ class _Batch:
         prune: bool = False,
         margins=(0.05, 0.025, 0.015, 0.01),
         model_from: int = 2,
-        after_first=None,
-        after_second=None,
+        after_step=None,
     ) -> None:
         """Step until every search stops.  ``prune``: stop those above the best loss by a
         margin shrinking with the iterations (``margins``: for steps 0, 1, ..., the last
@@ -345,16 +344,14 @@ class _Batch:
         from step ``model_from`` on, those whose Newton model (its predicted decrease
         inflated tenfold) cannot take them to the best (or within the polish margin of it,
         on a coarse objective) or past the best search of their own (convex, c).
-        ``after_first``, ``after_second``: called with the batch after the first and the
-        second step (before their pruning)."""
+        ``after_step``: called as ``after_step(batch, iteration)`` after each step (before its
+        pruning)."""
         nt = self.newton
         scale = self.margin_scale
         for iteration in range(max_iter):
             self.step()
-            if iteration == 0 and after_first is not None:
-                after_first(self)
-            if iteration == 1 and after_second is not None:
-                after_second(self)
+            if after_step is not None:
+                after_step(self, iteration)
             if prune:
                 best = nt.f.min() if self.group is None else self._group_best()
                 hopeless = nt.f > best + scale * margins[min(iteration, len(margins) - 1)]

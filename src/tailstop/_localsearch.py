@@ -82,8 +82,7 @@ def _warm_search(
         batch.newton.settle([0], [settled])
     # The previous optimum sets the pace: prune sooner and tighter than the global search.
     batch.run(max_iter=30, prune=True, margins=(0.02, 0.02, 0.01, 0.005), model_from=1,
-              after_first=functools.partial(_after_first, basin=fallback),
-              after_second=_after_second)
+              after_step=functools.partial(_after_step, basin=fallback))
     found = batch.results()
     if fallback and batch.newton.correlation is None:  # the last Hessians measured in full
         age = 0
@@ -127,19 +126,16 @@ def _previous_curvature(warm, dimension: int, starts: int):
 _BASIN_PROBES = np.array([0.25, 0.5, 0.75, 1.0])
 
 
-def _after_first(batch, basin: bool) -> None:
-    """After a warm refit's first step: ``basin``: stop the searches that run into the
-    previous optimum's basin (:func:`_same_basin`)."""
-    if basin:
+def _after_step(batch, iteration: int, basin: bool) -> None:
+    """After a warm refit's first step, with ``basin``: stop the searches that run into the
+    previous optimum's basin (:func:`_same_basin`). After its second: the previous
+    Hessian's mixed terms served the steps from the previous optimum and at the first step's
+    point, where most refits (one more observation) end; the later steps measure them (a
+    model that is only nearly right costs steps near the new optimum when it is farther)."""
+    if iteration == 0 and basin:
         _same_basin(batch)
-
-
-def _after_second(batch) -> None:
-    """After a warm refit's second step: the previous Hessian's mixed terms served the
-    steps from the previous optimum and at the first step's point, where most refits
-    (one more observation) end; the later steps measure them (a model that is only
-    nearly right costs steps near the new optimum when it is farther away)."""
-    batch.newton.measure_mixed()
+    elif iteration == 1:
+        batch.newton.measure_mixed()
 
 
 def _same_basin(batch) -> None:
