@@ -549,3 +549,29 @@ def test_boolean_arrays_and_lists_of_mixed_types_are_still_checked():
         _data.clean_scores([0.5, True, 0.25], "maximize")
     with pytest.raises(InvalidDataError):
         _data.clean_scores(np.zeros((3, 2)), "maximize")
+
+
+def test_complex_scores_are_refused_not_silently_made_real():
+    from tailstop import _data
+
+    scores = np.linspace(0.5, 0.9, 30)
+    with pytest.raises(InvalidDataError, match="real numbers"):
+        _data.clean_scores(scores.astype(complex), "maximize")
+    with pytest.raises(InvalidDataError, match="score 1 is not a real number"):
+        _data.clean_scores([0.5, 0.6 + 1j, 0.7], "maximize")
+
+
+def test_a_resolution_the_scores_overflow_against_names_the_resolution():
+    scores = np.linspace(0.5, 0.9, 30)
+    with pytest.raises(InvalidParameterError, match=r"resolution .* too small"):
+        analyze(scores, "maximize", resolution=1e-320)
+
+
+def test_to_dict_is_strict_json_when_every_score_is_in_the_tail():
+    import json
+
+    estimate = analyze(np.random.default_rng(0).normal(size=20), "maximize")
+    assert not np.isfinite(estimate.threshold)
+    summary = estimate.to_dict()
+    assert summary["threshold"] is None
+    json.dumps(summary, allow_nan=False)

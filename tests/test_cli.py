@@ -698,3 +698,16 @@ def test_the_readme_report_is_the_current_output(capsys):
         assert number.sub("#", ours).split() == number.sub("#", theirs).split()
         for a, b in zip(number.findall(ours), number.findall(theirs), strict=True):
             assert float(a.replace(",", "")) == pytest.approx(float(b.replace(",", "")), rel=0.02)
+
+
+def test_bounds_take_negative_infinity_and_scientific_notation(tmp_path, capsys):
+    """argparse reads "-inf" or "-1e9" as option names unless told they are numbers."""
+    scores = np.random.default_rng(0).normal(0.8, 0.02, 60)
+    path = tmp_path / "runs.csv"
+    path.write_text("score\n" + "\n".join(str(v) for v in scores) + "\n")
+    for low in ("-inf", "-1e9", "-Infinity", "-.5", "-2.5E+3"):
+        code, out, _err = _run(capsys, "analyze", path, "--bounds", low, "1", "--json")
+        assert code == 0, low
+        assert json.loads(out)["n_trials"] == 60
+    code, _out, err = _run(capsys, "analyze", path, "--bounds", "-inf", "--json")
+    assert code != 0 and "expected 2 arguments" in err

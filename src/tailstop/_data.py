@@ -122,6 +122,8 @@ def score_value(score: object, index: int | str = "") -> float:
         return float("nan")
     if isinstance(score, (str, bytes, bool, np.bool_)):
         raise InvalidDataError(f"{label} is not a number: {score!r}")
+    if isinstance(score, (complex, np.complexfloating)):
+        raise InvalidDataError(f"{label} is not a real number: {score!r}")
     try:
         value = float(score)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
@@ -136,6 +138,8 @@ def _float_array(scores: object) -> np.ndarray | None:
     if isinstance(scores, np.ndarray):
         if scores.ndim == 1 and scores.dtype.kind in "fiu":
             return scores.astype(float)
+        if scores.dtype.kind == "c":
+            raise InvalidDataError(f"scores must be real numbers, got a {scores.dtype} array")
         return None
     if isinstance(scores, (list, tuple)) and all(isinstance(s, float) for s in scores):
         return np.array(scores, dtype=float)
@@ -210,7 +214,14 @@ def clean_scores(
                 f"[{low:g}, {high:g}], e.g. {float(bad)!r}"
             )
     if resolution is not None:
-        kept = np.round(kept / resolution) * resolution
+        with np.errstate(over="ignore"):
+            steps = kept / resolution
+        if not np.isfinite(steps).all():
+            raise InvalidParameterError(
+                f"resolution {resolution!r} is too small for scores of magnitude "
+                f"{float(np.max(np.abs(kept))):g}: they overflow as multiples of it"
+            )
+        kept = np.round(steps) * resolution
         if checked_bounds is not None:
             kept = np.clip(kept, *checked_bounds)
     if offset is None:

@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -130,7 +131,13 @@ def _add_objective(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Values argparse should read as numbers, not option names, though they start with "-":
+# its own pattern knows only plain decimals ("-1", "-.5"), not "-inf" or "-1e9".
+_NEGATIVE_NUMBER = re.compile(r"^-(inf(inity)?|(\d+\.?\d*|\.\d+)(e[-+]?\d+)?)$", re.IGNORECASE)
+
+
 def _add_bounds(parser: argparse.ArgumentParser) -> None:
+    parser._negative_number_matcher = _NEGATIVE_NUMBER
     parser.add_argument(
         "--bounds",
         nargs=2,

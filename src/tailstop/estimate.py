@@ -366,9 +366,12 @@ class TailEstimate:
 
     # -- reporting ------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        """Plain-JSON summary."""
+        """Plain-JSON summary (strict JSON: a non-finite number, such as the threshold of
+        a search whose every finite score is in the tail, is ``None``)."""
+        from tailstop._report import json_safe
+
         gains = {str(k): _plain(self.expected_gain(k)) for k in (1, 10, 100)}
-        return {
+        return json_safe({
             "direction": self.direction,
             "confidence": self.confidence,
             "n_trials": self.n_trials,
@@ -390,7 +393,7 @@ class TailEstimate:
             "expected_gain": gains,
             "fits_well": bool(self.fits_well),
             "fit_reason": self.fit_reason,
-        }
+        })
 
     def _noise_text(self) -> str:
         if self.noise_known:
