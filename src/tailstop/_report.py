@@ -154,7 +154,8 @@ def format_report(
 
 
 def json_safe(value: Any) -> Any:
-    """``to_dict()`` with non-finite floats as ``null``, so the output is strict JSON."""
+    """``value`` with its non-finite floats as ``None`` (``null``), so that its JSON is strict
+    (``TailEstimate.to_dict`` returns its summary through it)."""
     if isinstance(value, dict):
         return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

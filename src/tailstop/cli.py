@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from tailstop import __version__
 from tailstop._io import LoadedScores, load_scores, require
-from tailstop._report import format_report, json_safe
+from tailstop._report import format_report
 from tailstop.errors import InvalidParameterError, TailstopError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -429,7 +429,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
     estimate = _analyze(loaded.scores, direction, args, configs=loaded.configs)
     out = sys.stderr if args.json else sys.stdout
     if args.json:
-        print(json.dumps(json_safe(estimate.to_dict()), indent=2))
+        print(json.dumps(estimate.to_dict(), indent=2))  # strict JSON: to_dict's nulls
     else:
         print(format_report(estimate, source=loaded.source, delta=args.delta))
     if args.plot:
