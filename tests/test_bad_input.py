@@ -346,7 +346,9 @@ def test_a_score_outside_the_bounds_is_a_failed_trial_for_the_optuna_callback(ca
     assert "outside the declared bounds" in caplog.text
 
 
-@pytest.mark.parametrize("bounds", [(1, 0), (0, 0), (0, math.nan), (0,), "ab", 5])
+@pytest.mark.parametrize(
+    "bounds", [(1, 0), (0, 0), (0, math.nan), (0,), "ab", "01", ("0", "1"), (False, 1), 5]
+)
 def test_malformed_bounds(bounds, scores):
     with pytest.raises(InvalidParameterError, match="bounds"):
         analyze(scores, "maximize", bounds=bounds)

@@ -200,6 +200,7 @@ def test_the_noise_interval_is_the_profile_interval_of_the_law_s_noise(direction
         (["a", 0.2, 0.3], {}, InvalidDataError),
         (list(range(20)), {"direction": "up"}, InvalidParameterError),
         (list(range(20)), {"confidence": 1.2}, InvalidParameterError),
+        (list(range(20)), {"confidence": "0.9"}, InvalidParameterError),
         (list(range(20)), {"max_dimension": 0}, InvalidParameterError),
         (list(range(20)), {"bounds": (1, 0)}, InvalidParameterError),
         (list(range(20)), {"previous": {"b": 0.5}}, InvalidParameterError),
@@ -219,6 +220,33 @@ def test_bad_forecast_arguments_raise(search):
                  lambda: est.tuning_curve([0.0])):
         with pytest.raises(InvalidParameterError):
             call()
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "match"),
+    [
+        ("expected_gain", ("10",), "number of trials"),
+        ("expected_gain", (True,), "number of trials"),
+        ("expected_gain", (None,), "number of trials"),
+        ("expected_gain", ([1, "a"],), "number of trials"),
+        ("expected_gain", (1 + 2j,), "number of trials"),
+        ("prob_improvement", ("0.1", 10), "delta"),
+        ("prob_improvement", ([0.1, 0.2], [1, 2, 3]), "broadcast"),
+        ("trials_to_gain", (0.1, "0.5"), "probability"),
+        ("trials_to_gain", (0.1, None), "probability"),
+        ("trials_to_gain", ("x",), "delta"),
+        ("tuning_curve", ("5",), "ns"),
+        ("tuning_curve", (5, "0.5"), "q"),
+        ("tuning_curve", (5, None), "q"),
+    ],
+)
+def test_forecast_arguments_of_the_wrong_type_are_named(search, method, args, match):
+    """numpy would read "10" as 10 and True as 1, and fail on None or a complex number with a
+    bare TypeError; each is refused with an error naming the argument."""
+    _, scores = search
+    est = analyze(scores, "maximize")
+    with pytest.raises(InvalidParameterError, match=match):
+        getattr(est, method)(*args)
 
 
 def test_not_enough_trials_names_the_minimum():

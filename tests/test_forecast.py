@@ -158,3 +158,21 @@ def test_a_ceiling_makes_gains_beyond_it_impossible():
         np.log(0.1) / np.log(0.6)
     )
     assert forecast.trials_to_gain(dist, 0.5, 0.2, 0.0, ceiling=0.65) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda d: forecast.expected_gain(d, 0.5, "10"), "ks"),
+        (lambda d: forecast.expected_gain(d, "0.5", 10), "current_best"),
+        (lambda d: forecast.prob_improvement(d, 0.5, "0.1", 10), "delta"),
+        (lambda d: forecast.prob_improvement(d, 0.5, 0.1, True), "ks"),
+        (lambda d: forecast.trials_to_gain(d, 0.5, 0.1, probability="0.5"), "probability"),
+        (lambda d: forecast.trials_to_gain(d, 0.5, [0.1, None]), "delta"),
+    ],
+)
+def test_arguments_of_the_wrong_type_are_named(call, match):
+    from tailstop.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=match):
+        call(QuadraticDistribution(0.0, 1.0, 2))

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats
 
 from tailstop import regime
-from tailstop._data import CleanScores, clean_scores
+from tailstop._data import CleanScores, clean_scores, real_number
 from tailstop._intervals import build_region
 from tailstop._reuse import (
     FULL_RESELECT_GROWTH,
@@ -119,7 +119,7 @@ def analyze(
     >>> bool(0 <= gain.low <= gain.estimate <= gain.high)
     True
     """
-    if not 0.5 <= confidence < 1:
+    if not 0.5 <= real_number(confidence, "confidence") < 1:
         raise InvalidParameterError(f"confidence must be in [0.5, 1), got {confidence}")
     c_max = MAX_DIMENSION if max_dimension is None else int(max_dimension)
     if max_dimension is not None and not (1 <= c_max <= MAX_DIMENSION and c_max == max_dimension):

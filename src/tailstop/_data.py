@@ -39,15 +39,47 @@ def is_real(value: object) -> bool:
     return isinstance(value, Real)
 
 
+def real_array(value: object, name: str) -> np.ndarray:
+    """``value`` (a real number or an array-like of them) as a float array.
+
+    Stricter than ``np.asarray(value, dtype=float)``, which reads ``"10"`` as 10, ``True`` as
+    1 and fails on a complex number with a bare ``TypeError``: strings, booleans, complex
+    numbers and ``None`` raise :class:`InvalidParameterError` naming ``name``.
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # (a ragged nesting)
+        raise InvalidParameterError(
+            f"{name} must be a real number or an array of them, got {value!r}"
+        ) from exc
+    kind = array.dtype.kind
+    if kind in "iuf" or (
+        kind == "O" and all(is_real(v) and not isinstance(v, bool) for v in array.flat)
+    ):
+        return array.astype(float)
+    raise InvalidParameterError(
+        f"{name} must be a real number or an array of them, got {value!r}"
+    )
+
+
+def real_number(value: object, name: str) -> float:
+    """``value`` as a float if it is one real number (not a string, bool or None)."""
+    if isinstance(value, (bool, np.bool_)) or not is_real(value):
+        raise InvalidParameterError(f"{name} must be a real number, got {value!r}")
+    return float(cast("float", value))
+
+
 def check_bounds(bounds: object) -> tuple[float, float] | None:
     """``None`` or a pair ``(low, high)`` with ``low < high``; either may be infinite, or
     ``None`` for no bound on that side (``(0, None)``: a loss that cannot go below 0)."""
     if bounds is None:
         return None
     try:
+        if isinstance(bounds, (str, bytes)):  # ("01" would unpack into "0" and "1")
+            raise TypeError
         given_low, given_high = cast("tuple[Any, Any]", bounds)
-        low = -np.inf if given_low is None else float(given_low)
-        high = np.inf if given_high is None else float(given_high)
+        low = -np.inf if given_low is None else real_number(given_low, "low")
+        high = np.inf if given_high is None else real_number(given_high, "high")
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(f"bounds must be a pair (low, high), got {bounds!r}") from exc
     if np.isnan(low) or np.isnan(high) or not low < high:

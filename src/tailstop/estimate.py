@@ -11,7 +11,7 @@ import numpy as np
 from scipy import stats
 
 from tailstop import forecast
-from tailstop._data import CleanScores
+from tailstop._data import CleanScores, real_array, real_number
 from tailstop._intervals import least_best_fits
 from tailstop._reuse import (
     _State,
@@ -278,10 +278,15 @@ class TailEstimate:
         the mean of the fits' gains, inside :meth:`expected_gain`'s interval; that method's
         estimate is the fit's own.
         """
-        k = _check_trials(k)
-        delta = _check_delta(delta)
+        ks, deltas = _check_trials(k), _check_delta(delta)
+        try:
+            np.broadcast_shapes(deltas.shape, ks.shape)
+        except ValueError:
+            raise InvalidParameterError(
+                f"delta and k must broadcast together, got shapes {deltas.shape} and {ks.shape}"
+            ) from None
         return forecast.prob_improvement(
-            list(self._fits), self._clean.values.max(), delta, k, ceiling=self._ceiling,
+            list(self._fits), self._clean.values.max(), deltas, ks, ceiling=self._ceiling,
             observed=self._clean.values.size,
         )
 
@@ -290,11 +295,10 @@ class TailEstimate:
         for a scalar ``delta``): where :meth:`prob_improvement` reaches ``probability``
         (infinite where it never does), at least ``n p / (1 - p)`` (``n`` trials so far: as
         many again for an even chance of any gain)."""
-        if not 0 <= probability < 1:
+        if not 0 <= real_number(probability, "probability") < 1:
             raise InvalidParameterError(f"probability must be in [0, 1), got {probability}")
-        delta = _check_delta(delta)
         return forecast.trials_to_gain(
-            list(self._fits), self._clean.values.max(), delta, probability,
+            list(self._fits), self._clean.values.max(), _check_delta(delta), probability,
             ceiling=self._ceiling, observed=self._clean.values.size,
         )
 
@@ -312,10 +316,10 @@ class TailEstimate:
         """
         from tailstop.nonparametric import confidence_bands
 
-        ns = np.asarray(ns, dtype=float)
+        ns = real_array(ns, "ns")
         if np.any(~np.isfinite(ns)) or np.any(ns <= 0):
             raise InvalidParameterError("ns must be finite and positive")
-        if not 0 < q < 1:
+        if not 0 < real_number(q, "q") < 1:
             raise InvalidParameterError(f"q must be in (0, 1), got {q}")
         level = q ** (1.0 / ns)
         # a trial scores at most the metric's bound, whatever the noise of the law allows
@@ -435,15 +439,15 @@ def _check_noise(noise) -> float | None:
     return float(noise)
 
 
-def _check_delta(delta):
-    array = np.asarray(delta, dtype=float)
+def _check_delta(delta) -> np.ndarray:
+    array = real_array(delta, "delta")
     if np.any(~np.isfinite(array)) or np.any(array < 0):
         raise InvalidParameterError(f"delta must be finite and >= 0, got {delta!r}")
     return array
 
 
-def _check_trials(k):
-    array = np.asarray(k, dtype=float)
+def _check_trials(k) -> np.ndarray:
+    array = real_array(k, "the number of trials")
     if np.any(~np.isfinite(array)) or np.any(array < 0):
         raise InvalidParameterError(f"the number of trials must be finite and >= 0, got {k!r}")
     return array

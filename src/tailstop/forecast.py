@@ -34,6 +34,7 @@ from typing import Protocol
 
 import numpy as np
 
+from tailstop._data import real_array, real_number
 from tailstop.errors import InvalidParameterError
 
 __all__ = ["expected_gain", "prob_improvement", "trials_to_gain"]
@@ -82,10 +83,10 @@ def expected_gain(
     >>> round(float(expected_gain(uniform, 0.9, 1, ceiling=0.95)), 6)
     0.00375
     """
-    ks = np.asarray(ks, dtype=float)
+    ks = real_array(ks, "ks")
     flat = np.atleast_1d(ks).ravel()
     upper = min(_upper_end(dist), float(ceiling))
-    y0 = float(current_best)
+    y0 = real_number(current_best, "current_best")
     if upper <= y0:
         return np.zeros(ks.shape)
     breaks = _quantile_breaks(dist, y0, upper, flat)
@@ -163,8 +164,8 @@ def prob_improvement(
              for d in _laws(dist)],
             axis=0,
         )[()]
-    target = float(current_best) + np.asarray(delta, dtype=float)
-    ks = np.asarray(ks, dtype=float)
+    target = real_number(current_best, "current_best") + real_array(delta, "delta")
+    ks = real_array(ks, "ks")
     log_f = np.where(target < ceiling, _log_cdf(dist, target), -0.0)
     chance = -np.expm1(ks * log_f)  # (+0.0 where F = 1)
     if observed is None:
@@ -206,7 +207,8 @@ def trials_to_gain(
     when ``probability`` is 0.
     """
     dists = _laws(dist) if _is_sequence(dist) else [dist]
-    target = float(current_best) + np.asarray(delta, dtype=float)
+    target = real_number(current_best, "current_best") + real_array(delta, "delta")
+    probability = real_number(probability, "probability")
     if observed is not None:
         _check_observed(observed)  # (before the early return below: bad input is bad at p = 0)
     # -0.0 (log F where F = 1): log(1 - p) / -0.0 is +inf
