@@ -577,3 +577,22 @@ def test_to_dict_is_strict_json_when_every_score_is_in_the_tail():
     summary = estimate.to_dict()
     assert summary["threshold"] is None
     json.dumps(summary, allow_nan=False)
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_one_huge_outlier_leaves_the_tuning_curve_monotone_and_inside_the_data(direction):
+    """One score 1e12 among accuracies near 0.8: the tail is that score and nine others, and
+    the law fitted to it put the best of 2 trials at -2.5e12 (fuzzing, session 34). The best
+    of n trials in the tail lies above the threshold, and the band's low end no lower than
+    the empirical band's."""
+    rng = np.random.default_rng(0)
+    scores = [*rng.normal(0.8, 0.01, 29), 1e12]
+    sign = 1.0 if direction == "maximize" else -1.0
+    estimate = analyze([sign * s for s in scores], direction)
+    assert not estimate.fits_well
+    curve = estimate.tuning_curve([1, 2, 3, 4, 6, 8, 16, 32, 64, 256])
+    best_of_n = sign * np.asarray(curve.estimate)
+    assert np.all(np.diff(best_of_n) >= 0)
+    assert best_of_n.min() >= min(scores)
+    low = sign * np.asarray(curve.low if direction == "maximize" else curve.high)
+    assert low.min() >= min(scores) - 0.1

@@ -306,6 +306,23 @@ def test_invalid_method_arguments():
             dist.quantile_tuning_curve(3, q=q)
     with pytest.raises(InvalidParameterError):
         dist.average_tuning_curve(3, minimize="yes")
+    # numpy would read "0.5" as 0.5 and None as NaN, and fail on a complex number or a mixed
+    # list with a bare TypeError or ValueError
+    for y in ("0.5", None, 1j, [0.1, "a"], True):
+        for method in (dist.pdf, dist.cdf, dist.sf):
+            with pytest.raises(InvalidParameterError, match="y must be a real number"):
+                method(y)
+    with pytest.raises(InvalidParameterError, match="q must be a real number"):
+        dist.ppf("0.5")
+    with pytest.raises(InvalidParameterError, match="ns must be a real number"):
+        dist.average_tuning_curve("5")
+    for size in (-1, 2.5, "3", (2, -1), True):
+        with pytest.raises(InvalidParameterError, match="size"):
+            dist.sample(size)
+    with pytest.raises(InvalidParameterError, match="generator"):
+        dist.sample(3, generator="seed")
+    assert dist.sample((2, 3), generator=0).shape == (2, 3)
+    assert dist.sample(np.int64(4), generator=0).shape == (4,)
 
 
 def test_equality_hash_and_repr():

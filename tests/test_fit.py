@@ -579,6 +579,9 @@ GOOD = [0.1, 0.4, 0.35, 0.8, 0.5]
         (GOOD, (-np.inf, np.inf), {"o": 0.0, "b": 0.5}, ConstraintError, "greatest"),
         (GOOD, (-np.inf, np.inf), {"o": 0.0, "a": (0.2, 0.3)}, ConstraintError, "least"),
         (GOOD, (-np.inf, np.inf), {"b": (1e9, 2e9)}, ConstraintError, "b"),
+        (GOOD, (-np.inf, np.inf), {"c": "2"}, ConstraintError, "number or a pair"),
+        (GOOD, (-np.inf, np.inf), {"o": None}, ConstraintError, "number or a pair"),
+        (GOOD, (-np.inf, np.inf), [("c", 2)], ConstraintError, "mapping"),
     ],
 )
 def test_bad_input_raises_and_leaves_input_untouched(ys, limits, constraints, error, match):

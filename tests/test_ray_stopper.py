@@ -264,14 +264,19 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
         finite += score is not None
         if first_fit is None and n >= 10 and finite >= 10:
             first_fit = n
-    # the folder, read as the command line reads it, holds the same trials
+    # the folder, read as the command line reads it, holds the same trials, and perhaps the
+    # one or two (2 CPUs) that were still running when the experiment stopped: their final
+    # results reach the disk after stop_all (seen once in a run on a loaded machine, 11
+    # finite scores on disk against 10 recorded)
     from tailstop._io import load_scores
 
     folder = load_scores(str(tmp_path / "ray_results" / "tailstop-test"), column="score")
     recorded = list(stopper.scores.values())
-    assert folder.scores.count(None) == recorded.count(None)
-    assert sorted(s for s in folder.scores if s is not None) == pytest.approx(
-        sorted(s for s in recorded if s is not None))
+    on_disk = [s for s in folder.scores if s is not None]
+    for score in (s for s in recorded if s is not None):
+        assert any(s == pytest.approx(score) for s in on_disk)
+    assert 0 <= len(folder.scores) - len(recorded) <= 2
+    assert folder.scores.count(None) >= recorded.count(None)
     # the one refit, in the background: on the trials recorded by then
     assert first_fit <= stopper.report()["estimate_n_trials"] <= stopper.monitor.n_trials
 

@@ -140,6 +140,9 @@ def test_budget_and_failed_trials(scores):
         {"epsilon": 0.1, "rules": {"x": 3}},
         {"epsilon": 0.1, "monitor_options": {"min_trials": 0}},
         {"epsilon": 0.1, "direction": "sideways"},
+        {"epsilon": 0.1, "seed": "x"},
+        {"epsilon": 0.1, "seed": -1},
+        {"epsilon": 0.1, "monitor_options": {"no_such_option": 1}},
     ],
 )
 def test_bad_arguments(scores, kwargs):

@@ -79,8 +79,30 @@ def test_random_problems_span_the_grid():
         {"effective_dimension": 2, "direction": "up"},
         {"effective_dimension": 2, "noise_ratio": -1.0},
         {"effective_dimension": 2, "regime_mass": 1.5},
+        {"effective_dimension": True},
+        {"effective_dimension": "2"},
+        {"effective_dimension": 2, "best": np.inf},
+        {"effective_dimension": 2, "scale": "1"},
+        {"effective_dimension": 2, "generator": "seed"},
     ],
 )
 def test_bad_settings_raise(kwargs):
     with pytest.raises(InvalidParameterError):
         make_problem(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda p: p.run_search(2.5),  # (was 2 trials)
+        lambda p: p.run_search("5"),  # (was 5)
+        lambda p: p.expected_best(0),  # (was 0.0)
+        lambda p: p.expected_best(-1),  # (was inf)
+        lambda p: random_problems(-1),  # (was [])
+        lambda p: random_problems("3"),
+        lambda p: random_problems(3, effective_dimensions=()),  # (was ZeroDivisionError)
+    ],
+)
+def test_bad_arguments_of_searches_and_problem_sets_raise(call):
+    with pytest.raises(InvalidParameterError):
+        call(make_problem(2, generator=0))

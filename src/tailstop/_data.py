@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from numbers import Real
-from typing import Any, cast
+from typing import Any, SupportsInt, cast
 
 import numpy as np
 
@@ -56,7 +56,7 @@ def real_array(value: object, name: str) -> np.ndarray:
     if kind in "iuf" or (
         kind == "O" and all(is_real(v) and not isinstance(v, bool) for v in array.flat)
     ):
-        return array.astype(float)
+        return array.astype(float, copy=False)
     raise InvalidParameterError(
         f"{name} must be a real number or an array of them, got {value!r}"
     )
@@ -67,6 +67,32 @@ def real_number(value: object, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not is_real(value):
         raise InvalidParameterError(f"{name} must be a real number, got {value!r}")
     return float(cast("float", value))
+
+
+def integer(value: object, name: str, minimum: int, maximum: int | None = None) -> int:
+    """``value`` as an int if it is a whole number (``5`` or ``5.0``, not ``True`` or ``"5"``)
+    in ``[minimum, maximum]``."""
+    ok = not isinstance(value, (bool, np.bool_)) and is_real(value)
+    ok = ok and float(cast("float", value)).is_integer()
+    number = cast("SupportsInt", value)  # a Real when ok
+    if ok:
+        ok = int(number) >= minimum and (maximum is None or int(number) <= maximum)
+    if not ok:
+        upper = "" if maximum is None else f" and <= {maximum}"
+        raise InvalidParameterError(f"{name} must be an integer >= {minimum}{upper}, got {value!r}")
+    return int(number)
+
+
+def as_generator(generator: object) -> np.random.Generator:
+    """A numpy ``Generator`` from one, from an int seed, or from fresh entropy (``None``)."""
+    if isinstance(generator, np.random.Generator):
+        return generator
+    try:
+        return np.random.default_rng(cast("Any", generator))
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"generator must be a numpy Generator, an int seed >= 0 or None, got {generator!r}"
+        ) from exc
 
 
 def check_bounds(bounds: object) -> tuple[float, float] | None:

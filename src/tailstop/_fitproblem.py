@@ -16,11 +16,17 @@ from typing import Any
 import numpy as np
 from scipy.special import betaincinv, ndtri
 
+from tailstop._data import real_array
 from tailstop._spacing import (
     SearchCoordinates,
     SpacingObjective,
 )
-from tailstop.errors import ConstraintError, InvalidDataError, NotEnoughTrials
+from tailstop.errors import (
+    ConstraintError,
+    InvalidDataError,
+    InvalidParameterError,
+    NotEnoughTrials,
+)
 
 C_MIN, C_MAX = 1, 10
 MIN_OBSERVATIONS = 3
@@ -82,6 +88,10 @@ def _validate_data(ys: Any, limits: Any) -> tuple[np.ndarray, float, float]:
 
 def _parse_constraints(constraints: Mapping | None, names: tuple[str, ...]):
     """(fixed values, closed ranges, the c values, the convex values) of the constraints."""
+    if constraints is not None and not isinstance(constraints, Mapping):
+        raise ConstraintError(
+            f"constraints must be a mapping such as {{'c': 2, 'o': (0, 0.1)}}, got {constraints!r}."
+        )
     constraints = dict(constraints) if constraints is not None else {}
     fixed: dict[str, float] = {}
     ranges: dict[str, tuple[float, float]] = {}
@@ -93,8 +103,8 @@ def _parse_constraints(constraints: Mapping | None, names: tuple[str, ...]):
                 f"unknown constraint key {name!r}; allowed: {', '.join((*names, 'convex'))}."
             )
         try:
-            array = np.array(value, dtype=float)
-        except (TypeError, ValueError) as error:
+            array = np.array(real_array(value, name))
+        except InvalidParameterError as error:  # (a string, a bool, None, a ragged nesting)
             raise ConstraintError(
                 f"the constraint for {name} must be a number or a pair, got {value!r}."
             ) from error

@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike
 from scipy.special import loggamma, ndtr, ndtri
 
 from tailstop import _moments, _standard
+from tailstop._data import as_generator, integer, real_array
 from tailstop._standard import Frame, to_standard
 from tailstop.errors import InvalidParameterError
 
@@ -69,17 +70,26 @@ def _validate(cls, a, b, c, o, convex) -> tuple[float, float, int, float, bool]:
 
 def _probabilities(q, name: str = "q") -> np.ndarray:
     """Probabilities in [0, 1] (within 1e-10, as opda, then clipped); NaN is an error."""
-    q = np.asarray(q, dtype=float)
+    q = real_array(q, name)
     if np.any(np.isnan(q)) or np.any((q < -1e-10) | (q > 1.0 + 1e-10)):
         raise InvalidParameterError(f"{name} must be between 0 and 1, got {q!r}.")
     return np.clip(q, 0.0, 1.0)
 
 
 def _counts(ns) -> np.ndarray:
-    ns = np.asarray(ns, dtype=float)
+    ns = real_array(ns, "ns")
     if np.any(np.isnan(ns)) or np.any(ns <= 0):
         raise InvalidParameterError(f"ns must be positive, got {ns!r}.")
     return ns
+
+
+def _sample_size(size) -> int | tuple[int, ...] | None:
+    """``None``, a count >= 0, or a shape of counts >= 0."""
+    if size is None:
+        return None
+    if isinstance(size, tuple):
+        return tuple(integer(n, "size", 0) for n in size)
+    return integer(size, "size", 0)
 
 
 def _direction(minimize, convex: bool) -> bool:
@@ -170,7 +180,7 @@ class _Base:
 
     def pdf(self, y: ArrayLike) -> np.ndarray | np.float64:
         """Probability density at ``y`` (g((y - a) / (b - a)) / (b - a), g the standard one)."""
-        y = np.asarray(y, dtype=float)
+        y = real_array(y, "y")
         if self._kind == "point":
             return np.where(y == self.a, np.inf, 0.0)[()]
         if self._kind == "normal":
@@ -189,7 +199,7 @@ class _Base:
         return self._cumulative(y, upper=True)
 
     def _cumulative(self, y, upper: bool):
-        y = np.asarray(y, dtype=float)
+        y = real_array(y, "y")
         if self._kind == "point":
             return ((y < self.a) if upper else (y >= self.a)).astype(float)[()]
         if self._kind == "normal":
@@ -230,7 +240,8 @@ class _Base:
 
         ``generator``: a ``numpy.random.Generator``, an int seed, or None (fresh entropy).
         """
-        generator = np.random.default_rng(generator)
+        size = _sample_size(size)
+        generator = as_generator(generator)
         radius2 = generator.random(size) ** (2.0 / self.c)
         width = self.b - self.a
         ys = self.a + width * radius2 if self.convex else self.b - width * radius2
@@ -246,7 +257,7 @@ class _Base:
         """The q-quantile of the best of n draws: ppf(q^(1/n)) when maximising,
         ppf(1 - (1 - q)^(1/n)) when minimising (``minimize=None``: ``convex``); n real > 0."""
         ns = _counts(ns)
-        q_array = np.asarray(q, dtype=float)
+        q_array = real_array(q, "q")
         if q_array.ndim != 0:
             raise InvalidParameterError(f"q must be a scalar, got {q_array!r}.")
         q = float(_probabilities(q_array))

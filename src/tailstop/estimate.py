@@ -312,7 +312,10 @@ class TailEstimate:
         empirical curve of the observed trials with its simultaneous (LD) band. The plausible
         fits include, for the lower end, the laws inside the region whose expected best of
         ``m`` and ``4 m`` trials is least (``m`` the finite trials so far), found on the
-        first call (a few Lagrangian fits, about 0.1-0.3 s) and kept.
+        first call (a few Lagrangian fits, about 0.1-0.3 s) and kept. In the tail the curve
+        is at least the threshold and its low end at least the empirical band's (or the
+        threshold): a law that misfits the tail (one outlier in it) could place a level above
+        the share below the threshold far below the data.
         """
         from tailstop.nonparametric import confidence_bands
 
@@ -327,16 +330,21 @@ class TailEstimate:
             np.minimum(d.ppf(level), self._ceiling)
             for d in (*self._fits, *self._least_best_fits())
         ]
-        est = curves[0]
-        lo, hi = np.minimum.reduce(curves), np.maximum.reduce(curves)
+        top = self._clean.bounds[1] if self._clean.bounds is not None else np.inf
+        ys = _fit_ys(self._clean)
+        lower_cdf, point, upper_cdf = confidence_bands(ys, self.confidence, b=max(top, ys.max()))
+        empirical_low = upper_cdf.quantile_tuning_curve(ns, q)
+        # The best of n trials in the tail (its level above the share below the threshold)
+        # lies above the threshold, wherever a law that misfits the tail (one outlier in it)
+        # puts that level; and the band's low end is no lower than the empirical band's.
+        floor = float(self._clean.from_user(self.threshold))
+        est = np.maximum(curves[0], floor)
+        hi = np.maximum(np.maximum.reduce(curves), floor)
+        lo = np.maximum(np.minimum.reduce(curves), np.minimum(floor, empirical_low))
         below = level <= 1.0 - self.tail_fraction
         if np.any(below):
-            top = self._clean.bounds[1] if self._clean.bounds is not None else np.inf
-            ys = _fit_ys(self._clean)
-            top = max(top, float(ys.max()))
-            lower_cdf, point, upper_cdf = confidence_bands(ys, self.confidence, b=top)
             est = np.where(below, point.quantile_tuning_curve(ns, q), est)
-            lo = np.where(below, upper_cdf.quantile_tuning_curve(ns, q), lo)
+            lo = np.where(below, empirical_low, lo)
             hi = np.where(below, lower_cdf.quantile_tuning_curve(ns, q), hi)
         est, lo, hi = (self._clean.to_user(v) for v in (est, lo, hi))
         if self.direction == "minimize":

@@ -26,8 +26,7 @@ import logging
 import math
 import threading
 import time
-from numbers import Real
-from typing import Any, SupportsInt, cast
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +35,7 @@ from tailstop._data import (
     check_direction,
     check_resolution,
     check_sequence,
+    integer,
     is_real,
 )
 from tailstop._tracker import _check_duration, _failed_as_none, _Tracker, check_score
@@ -172,8 +172,8 @@ class Monitor:
         if not isinstance(rule, Rule):
             raise InvalidParameterError(f"rule must be a tailstop.rules.Rule, got {rule!r}")
         self.rule = rule
-        self.budget = None if budget is None else _integer(budget, "budget", 1)
-        self.min_trials = _integer(min_trials, "min_trials", 1)
+        self.budget = None if budget is None else integer(budget, "budget", 1)
+        self.min_trials = integer(min_trials, "min_trials", 1)
         if isinstance(confidence, bool) or not is_real(confidence):
             raise InvalidParameterError(f"confidence must be a number, got {confidence!r}")
         if not 0.5 <= confidence < 1:
@@ -183,7 +183,7 @@ class Monitor:
         self.max_dimension = (
             None
             if max_dimension is None
-            else _integer(max_dimension, "max_dimension", 1, MAX_DIMENSION)
+            else integer(max_dimension, "max_dimension", 1, MAX_DIMENSION)
         )
         self._noise = _check_noise(noise)
         self.resolution = check_resolution(resolution)
@@ -194,7 +194,7 @@ class Monitor:
         ):
             raise InvalidParameterError(f"refit_growth must be in [0, 1], got {refit_growth!r}")
         self.refit_growth = float(refit_growth)
-        self.refit_step = _integer(refit_step, "refit_step", 1)
+        self.refit_step = integer(refit_step, "refit_step", 1)
         if not isinstance(detect_deterministic, bool):
             raise InvalidParameterError(
                 f"detect_deterministic must be True or False, got {detect_deterministic!r}"
@@ -593,14 +593,3 @@ def _epsilon(decision: Decision) -> float | None:
 def _gain_record(estimate: TailEstimate, horizon: int) -> dict[str, float]:
     value, low, high = gain_interval(estimate, horizon)
     return {"horizon": int(max(horizon, 0)), "estimate": value, "low": low, "high": high}
-
-
-def _integer(value: object, name: str, minimum: int, maximum: int | None = None) -> int:
-    ok = not isinstance(value, bool) and isinstance(value, Real) and float(value).is_integer()
-    number = cast(SupportsInt, value)  # a Real when ok
-    if ok:
-        ok = int(number) >= minimum and (maximum is None or int(number) <= maximum)
-    if not ok:
-        upper = "" if maximum is None else f" and <= {maximum}"
-        raise InvalidParameterError(f"{name} must be an integer >= {minimum}{upper}, got {value!r}")
-    return int(number)

@@ -41,7 +41,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from tailstop._data import check_direction
+from tailstop._data import as_generator, check_direction, integer
 from tailstop._tracker import _Tracker, check_score
 from tailstop.baselines import FixedTrials, RayPlateau, Stopper, baselines, terminator_note
 from tailstop.errors import InvalidDataError, InvalidParameterError
@@ -330,7 +330,7 @@ def _run_without_fits(rule: Rule, scores, direction, budget, options) -> int:
 
 def _draw_orders(size: int, orders: int, seed) -> np.ndarray:
     """The ``orders`` random orders of ``size`` trials a replay with ``seed`` runs."""
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     return np.array([rng.permutation(size) for _ in range(orders)])
 
 
@@ -356,7 +356,10 @@ def check_options(scores, direction: str, monitor_options: Mapping[str, Any]) ->
     ...
     tailstop.errors.InvalidDataError: score 1 = 1.5 lies outside the declared bounds [0.0, 1.0]
     """
-    bounds = Monitor(direction, **monitor_options).bounds
+    try:
+        bounds = Monitor(direction, **monitor_options).bounds
+    except TypeError as exc:  # an option Monitor does not take
+        raise InvalidParameterError(f"monitor_options: {exc}") from exc
     if bounds is not None:
         for index, score in enumerate(scores):
             check_score(score, index, bounds)
@@ -437,6 +440,9 @@ def replay(
         raise InvalidParameterError(f"epsilon must be a number > 0, got {epsilon!r}")
     if not math.isfinite(epsilon):
         raise InvalidParameterError(f"epsilon must be finite, got {epsilon!r}")
+    if isinstance(seed, np.random.Generator):
+        raise InvalidParameterError("seed must be an int (the orders are drawn from it afresh)")
+    seed = integer(seed, "seed", 0)
     orders = _positive_int(orders, "orders")
     budget = values.size if budget is None else _positive_int(budget, "budget")
     if budget > values.size:
@@ -500,6 +506,4 @@ def replay(
 
 
 def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidParameterError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
+    return integer(value, name, 1)

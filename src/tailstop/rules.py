@@ -30,10 +30,11 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from numbers import Real
-from typing import TYPE_CHECKING, SupportsInt, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tailstop._data import integer
 from tailstop._gains import chance_high, gain_bracket, gain_interval
 from tailstop.errors import InvalidParameterError
 
@@ -274,14 +275,7 @@ def _number(value: object, name: str, *, positive: bool = False) -> float:
 
 
 def _count(value: object, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or (
-        not isinstance(value, int) and not (isinstance(value, Real) and float(value).is_integer())
-    ):
-        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    number = cast(SupportsInt, value)  # an int or an integral Real
-    if int(number) < minimum:
-        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(number)
+    return integer(value, name, minimum)
 
 
 def _fmt(x: float, other: float | None = None) -> str:

@@ -33,6 +33,7 @@ from math import gamma
 
 import numpy as np
 
+from tailstop._data import as_generator, integer, real_array, real_number
 from tailstop.errors import InvalidParameterError
 
 __all__ = ["SyntheticProblem", "make_problem", "random_problems"]
@@ -41,9 +42,7 @@ _DIRECTIONS = ("maximize", "minimize")
 
 
 def _rng(generator: np.random.Generator | int | None) -> np.random.Generator:
-    if isinstance(generator, np.random.Generator):
-        return generator
-    return np.random.default_rng(generator)
+    return as_generator(generator)
 
 
 @dataclass(frozen=True)
@@ -137,10 +136,9 @@ class SyntheticProblem:
         self, n_trials: int, *, generator: np.random.Generator | int | None = None
     ) -> np.ndarray:
         """Scores of ``n_trials`` random-search trials, in the order they ran."""
-        if int(n_trials) < 1:
-            raise InvalidParameterError(f"n_trials must be at least 1, got {n_trials}")
+        n_trials = integer(n_trials, "n_trials", 1)
         rng = _rng(generator)
-        x = rng.random((int(n_trials), self.dimension))
+        x = rng.random((n_trials, self.dimension))
         return self.objective(x, generator=rng)
 
     def expected_best(
@@ -156,7 +154,9 @@ class SyntheticProblem:
         distribution of ``n_reference`` scores: ``sum_i y_(i) [(i/N)^k - ((i-1)/N)^k]``
         (Dodge et al. 2019); its Monte Carlo error shrinks like ``1/sqrt(N)``.
         """
-        ks = np.asarray(ks, dtype=float)
+        ks = real_array(ks, "ks")
+        if np.any(~(ks > 0)) or np.any(np.isinf(ks)):
+            raise InvalidParameterError(f"ks must be finite and > 0, got {ks!r}")
         scores = np.sort(self.run_search(n_reference, generator=generator))
         if self.direction == "minimize":
             scores = -scores[::-1]
@@ -214,26 +214,26 @@ def make_problem(
     >>> bool(scores.max() < problem.best + 4 * problem.noise)
     True
     """
-    r = int(effective_dimension)
-    if r < 1 or r != effective_dimension:
-        raise InvalidParameterError(f"effective_dimension must be a positive integer, got {r}")
-    d = r + 3 if dimension is None else int(dimension)
+    r = integer(effective_dimension, "effective_dimension", 1)
+    d = r + 3 if dimension is None else integer(dimension, "dimension", 1)
     if d < r:
         raise InvalidParameterError(f"dimension ({d}) must be at least effective_dimension ({r})")
     if direction not in _DIRECTIONS:
         raise InvalidParameterError(
             f"direction must be 'maximize' or 'minimize', got {direction!r}"
         )
-    if not (np.isfinite(noise_ratio) and noise_ratio >= 0):
+    if not (np.isfinite(real_number(noise_ratio, "noise_ratio")) and noise_ratio >= 0):
         raise InvalidParameterError(f"noise_ratio must be finite and >= 0, got {noise_ratio}")
-    if not (np.isfinite(scale) and scale > 0):
+    if not (np.isfinite(real_number(scale, "scale")) and scale > 0):
         raise InvalidParameterError(f"scale must be finite and > 0, got {scale}")
     rng = _rng(generator)
-    best = float(rng.uniform(0.5, 0.9)) if best is None else float(best)
+    best = float(rng.uniform(0.5, 0.9)) if best is None else real_number(best, "best")
+    if not np.isfinite(best):
+        raise InvalidParameterError(f"best must be finite, got {best!r}")
     if regime_mass is None:
         mass = float(np.exp(rng.uniform(np.log(0.02), np.log(0.3))))
     else:
-        mass = float(regime_mass)
+        mass = real_number(regime_mass, "regime_mass")
     if not 0 < mass < 1:
         raise InvalidParameterError(f"regime_mass must be in (0, 1), got {mass}")
     optimum = rng.uniform(0.25, 0.75, size=d)
@@ -292,9 +292,14 @@ def random_problems(
     [(1, 0.0, 'maximize'), (1, 0.01, 'maximize'), (2, 0.0, 'maximize'),
      (2, 0.01, 'maximize'), (1, 0.0, 'maximize')]
     """
+    count = integer(count, "count", 0)
     rng = _rng(generator)
     combos = [(r, s, dr) for r in effective_dimensions for s in noise_ratios for dr in directions]
+    if not combos:
+        raise InvalidParameterError(
+            "effective_dimensions, noise_ratios and directions must each hold a value"
+        )
     return [
         make_problem(r, noise_ratio=s, direction=dr, generator=rng)
-        for r, s, dr in (combos[i % len(combos)] for i in range(int(count)))
+        for r, s, dr in (combos[i % len(combos)] for i in range(count))
     ]
