@@ -99,6 +99,21 @@ def test_tuning_curve_options(maximized):
     np.testing.assert_allclose(fitted.get_ydata(), estimate.tuning_curve([5, 10, 20, 50])[0])
     with pytest.raises(InvalidParameterError):
         plot.tuning_curve(estimate, ax, extrapolate=0.5)
+    with pytest.raises(InvalidParameterError, match="extrapolate"):
+        plot.tuning_curve(estimate, ax, extrapolate="4")
+    with pytest.raises(InvalidParameterError, match="ns"):
+        plot.tuning_curve(estimate, ax, ns=["5", "10"])
+    plt.close(_fig)
+
+
+@pytest.mark.parametrize("draw", [plot.tuning_curve, plot.tail_fit, plot.figure])
+def test_a_missing_estimate_is_named(draw):
+    """``figure(monitor.estimate)`` before the first refit: the Monitor's estimate is None,
+    which raised AttributeError ("'NoneType' object has no attribute '_clean'")."""
+    with pytest.raises(InvalidParameterError, match="no estimate until min_trials"):
+        draw(None)
+    with pytest.raises(InvalidParameterError, match="got list"):
+        draw([0.5, 0.6])
 
 
 def test_tail_fit_artists(case):

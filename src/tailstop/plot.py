@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tailstop._data import real_array, real_number
 from tailstop._io import require
 from tailstop.errors import InvalidParameterError
 
@@ -59,6 +60,25 @@ COLORS = {
 
 def _pyplot() -> Any:
     return require("matplotlib.pyplot", "plot")
+
+
+def _check_estimate(estimate: object) -> TailEstimate:
+    """``estimate`` if it is a :class:`~tailstop.TailEstimate`; a specific error if not (a
+    Monitor's ``estimate`` is None until its first successful refit)."""
+    from tailstop.estimate import TailEstimate
+
+    if isinstance(estimate, TailEstimate):
+        return estimate
+    hint = (
+        ": a Monitor (or callback) has no estimate until min_trials trials have finished "
+        "and a refit succeeded"
+        if estimate is None
+        else ""
+    )
+    raise InvalidParameterError(
+        "estimate must be a TailEstimate (from tailstop.analyze or Monitor.estimate), got "
+        f"{type(estimate).__name__}{hint}"
+    )
 
 
 def _trial_scores(estimate: TailEstimate) -> np.ndarray:
@@ -174,7 +194,8 @@ def tuning_curve(
      'best possible ... [..., ...] (90%)', 'asymptotic regime from ...']
     >>> plt.close(ax.figure)
     """
-    if not (math.isfinite(extrapolate) and extrapolate >= 1):
+    estimate = _check_estimate(estimate)
+    if not (math.isfinite(real_number(extrapolate, "extrapolate")) and extrapolate >= 1):
         raise InvalidParameterError(f"extrapolate must be >= 1, got {extrapolate!r}")
     if ax is None:
         _, ax = _pyplot().subplots(figsize=(7, 4.5))
@@ -188,7 +209,7 @@ def tuning_curve(
     if ns is None:
         start = min(_regime_start(estimate), float(n))
         ns = np.geomspace(start, extrapolate * max(n, 1), 200)
-    ns = np.asarray(ns, dtype=float)
+    ns = real_array(ns, "ns")
     curve = estimate.tuning_curve(ns)
     fitted, low, high = (_finite(v) for v in curve)
     ax.fill_between(ns, low, high, color=COLORS["fitted"], alpha=0.25, linewidth=0)
@@ -335,6 +356,7 @@ def tail_fit(estimate: TailEstimate, ax: Axes | None = None) -> Axes:
     """
     from tailstop.nonparametric import confidence_bands
 
+    estimate = _check_estimate(estimate)
     if ax is None:
         _, ax = _pyplot().subplots(figsize=(5, 4.5))
     tail = _tail(estimate)
@@ -422,6 +444,7 @@ def figure(
     >>> png.getvalue()[1:4]
     b'PNG'
     """
+    estimate = _check_estimate(estimate)
     if pyplot:
         fig = _pyplot().figure(figsize=figsize)
     else:
