@@ -201,6 +201,19 @@ def test_numeric_types_other_than_float_are_accepted(scores):
     assert monitor.state.current_best == 3.25 and monitor.n_failed == 0
 
 
+def test_arguments_take_the_numeric_types_scores_take(scores):
+    """Decimal, numpy scalars and 0-d arrays, accepted as scores, are accepted as bounds,
+    confidence and forecast arguments too (strings and bools are not)."""
+    estimate = analyze(scores, "maximize", bounds=(Decimal(-10), np.float32(10)),
+                       confidence=np.array(0.9))
+    assert estimate.confidence == 0.9 and isinstance(estimate.confidence, float)
+    gains = estimate.expected_gain([Decimal(10), np.int32(20)])
+    assert np.array_equal(gains.high, estimate.expected_gain([10, 20]).high)
+    assert estimate.trials_to_gain(0.01, np.array(0.5)) == estimate.trials_to_gain(0.01, 0.5)
+    assert np.array_equal(estimate.tuning_curve(10, Decimal("0.5")).estimate,
+                          estimate.tuning_curve(10, 0.5).estimate)
+
+
 def test_a_non_numeric_return_value_is_a_failed_trial_for_the_optuna_callback():
     callback = OptunaCallback(Never(), min_trials=10**6)
     study = run_study([0.1, "abc", {"a": 0.2}, 0.3], callback)

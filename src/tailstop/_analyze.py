@@ -119,7 +119,8 @@ def analyze(
     >>> bool(0 <= gain.low <= gain.estimate <= gain.high)
     True
     """
-    if not 0.5 <= real_number(confidence, "confidence") < 1:
+    confidence = real_number(confidence, "confidence")
+    if not 0.5 <= confidence < 1:
         raise InvalidParameterError(f"confidence must be in [0.5, 1), got {confidence}")
     c_max = MAX_DIMENSION if max_dimension is None else int(max_dimension)
     if max_dimension is not None and not (1 <= c_max <= MAX_DIMENSION and c_max == max_dimension):

@@ -39,12 +39,28 @@ def is_real(value: object) -> bool:
     return isinstance(value, Real)
 
 
+def is_real_scalar(value: object) -> bool:
+    """One real number: anything ``float()`` takes (``Decimal``, a numpy or torch scalar, a
+    0-d array) but a string, bytes, a bool, a complex number or ``None``, which numpy would
+    read as numbers or fail on with a bare ``TypeError``."""
+    if value is None or isinstance(
+        value, (str, bytes, bool, np.bool_, complex, np.complexfloating)
+    ):
+        return False
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0 and value.dtype.kind in "iuf"
+    try:
+        float(cast("float", value))
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def real_array(value: object, name: str) -> np.ndarray:
     """``value`` (a real number or an array-like of them) as a float array.
 
-    Stricter than ``np.asarray(value, dtype=float)``, which reads ``"10"`` as 10, ``True`` as
-    1 and fails on a complex number with a bare ``TypeError``: strings, booleans, complex
-    numbers and ``None`` raise :class:`InvalidParameterError` naming ``name``.
+    Stricter than ``np.asarray(value, dtype=float)``: strings, booleans, complex numbers and
+    ``None`` (:func:`is_real_scalar`) raise :class:`InvalidParameterError` naming ``name``.
     """
     try:
         array = np.asarray(value)
@@ -53,9 +69,7 @@ def real_array(value: object, name: str) -> np.ndarray:
             f"{name} must be a real number or an array of them, got {value!r}"
         ) from exc
     kind = array.dtype.kind
-    if kind in "iuf" or (
-        kind == "O" and all(is_real(v) and not isinstance(v, bool) for v in array.flat)
-    ):
+    if kind in "iuf" or (kind == "O" and all(is_real_scalar(v) for v in array.flat)):
         return array.astype(float, copy=False)
     raise InvalidParameterError(
         f"{name} must be a real number or an array of them, got {value!r}"
@@ -63,8 +77,8 @@ def real_array(value: object, name: str) -> np.ndarray:
 
 
 def real_number(value: object, name: str) -> float:
-    """``value`` as a float if it is one real number (not a string, bool or None)."""
-    if isinstance(value, (bool, np.bool_)) or not is_real(value):
+    """``value`` as a float if it is one real number (:func:`is_real_scalar`)."""
+    if not is_real_scalar(value):
         raise InvalidParameterError(f"{name} must be a real number, got {value!r}")
     return float(cast("float", value))
 

@@ -295,7 +295,8 @@ class TailEstimate:
         for a scalar ``delta``): where :meth:`prob_improvement` reaches ``probability``
         (infinite where it never does), at least ``n p / (1 - p)`` (``n`` trials so far: as
         many again for an even chance of any gain)."""
-        if not 0 <= real_number(probability, "probability") < 1:
+        probability = real_number(probability, "probability")
+        if not 0 <= probability < 1:
             raise InvalidParameterError(f"probability must be in [0, 1), got {probability}")
         return forecast.trials_to_gain(
             list(self._fits), self._clean.values.max(), _check_delta(delta), probability,
@@ -322,7 +323,8 @@ class TailEstimate:
         ns = real_array(ns, "ns")
         if np.any(~np.isfinite(ns)) or np.any(ns <= 0):
             raise InvalidParameterError("ns must be finite and positive")
-        if not 0 < real_number(q, "q") < 1:
+        q = real_number(q, "q")
+        if not 0 < q < 1:
             raise InvalidParameterError(f"q must be in (0, 1), got {q}")
         level = q ** (1.0 / ns)
         # a trial scores at most the metric's bound, whatever the noise of the law allows

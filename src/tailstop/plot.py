@@ -195,7 +195,8 @@ def tuning_curve(
     >>> plt.close(ax.figure)
     """
     estimate = _check_estimate(estimate)
-    if not (math.isfinite(real_number(extrapolate, "extrapolate")) and extrapolate >= 1):
+    extrapolate = real_number(extrapolate, "extrapolate")
+    if not (math.isfinite(extrapolate) and extrapolate >= 1):
         raise InvalidParameterError(f"extrapolate must be >= 1, got {extrapolate!r}")
     if ax is None:
         _, ax = _pyplot().subplots(figsize=(7, 4.5))

@@ -222,9 +222,11 @@ def make_problem(
         raise InvalidParameterError(
             f"direction must be 'maximize' or 'minimize', got {direction!r}"
         )
-    if not (np.isfinite(real_number(noise_ratio, "noise_ratio")) and noise_ratio >= 0):
+    noise_ratio = real_number(noise_ratio, "noise_ratio")
+    if not (np.isfinite(noise_ratio) and noise_ratio >= 0):
         raise InvalidParameterError(f"noise_ratio must be finite and >= 0, got {noise_ratio}")
-    if not (np.isfinite(real_number(scale, "scale")) and scale > 0):
+    scale = real_number(scale, "scale")
+    if not (np.isfinite(scale) and scale > 0):
         raise InvalidParameterError(f"scale must be finite and > 0, got {scale}")
     rng = _rng(generator)
     best = float(rng.uniform(0.5, 0.9)) if best is None else real_number(best, "best")
