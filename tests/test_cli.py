@@ -547,6 +547,8 @@ USAGE_ERRORS = [
     (["analyze", "{files}/scores.csv", "--confidence", "1.5"], "must be in [0.5, 1)"),
     (["analyze", "{files}/scores.csv", "--confidence", "high"], "not a number"),
     (["analyze", "{files}/scores.csv", "--plot", "curve.xyz"], "image format"),
+    (["analyze", "{files}/scores.csv", "--plot", "{files}/no-such-folder/curve.png"],
+     "no such folder"),
     (["analyze", "{files}/scores.csv", "--delta", "-1"], "must be positive"),
     (
         ["analyze", "{files}/scores.csv", "--column", "accuracy", "--bounds", "1", "0"],

@@ -76,7 +76,11 @@ def _noise(text: str) -> float:
 
 
 def _plot_path(text: str) -> str:
-    """An image path whose extension matplotlib can write (checked when it is installed)."""
+    """An image path in an existing folder, whose extension matplotlib can write (checked
+    when it is installed)."""
+    folder = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(folder):  # (found before the fit, not after it)
+        raise argparse.ArgumentTypeError(f"no such folder for {text!r}: {folder!r}")
     try:
         from matplotlib.backend_bases import FigureCanvasBase
     except ImportError:  # reported by the command that draws, not by the parser
