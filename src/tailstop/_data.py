@@ -11,7 +11,6 @@ import math
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from numbers import Real
 from typing import Any, SupportsInt, cast
 
 import numpy as np
@@ -27,16 +26,6 @@ def check_direction(direction: object) -> str:
     if isinstance(name, str) and name.lower() in DIRECTIONS:
         return name.lower()
     raise InvalidParameterError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
-
-
-def is_real(value: object) -> bool:
-    """``isinstance(value, numbers.Real)``, as a plain bool.
-
-    Written out so that mypy, which does not know that ``float`` is registered as a
-    ``numbers.Real``, does not take the code after a check of a ``float`` parameter for
-    unreachable.
-    """
-    return isinstance(value, Real)
 
 
 def is_real_scalar(value: object) -> bool:
@@ -86,8 +75,7 @@ def real_number(value: object, name: str) -> float:
 def integer(value: object, name: str, minimum: int, maximum: int | None = None) -> int:
     """``value`` as an int if it is a whole number (``5`` or ``5.0``, not ``True`` or ``"5"``)
     in ``[minimum, maximum]``."""
-    ok = not isinstance(value, (bool, np.bool_)) and is_real(value)
-    ok = ok and float(cast("float", value)).is_integer()
+    ok = is_real_scalar(value) and float(cast("float", value)).is_integer()
     number = cast("SupportsInt", value)  # a Real when ok
     if ok:
         ok = int(number) >= minimum and (maximum is None or int(number) <= maximum)
@@ -226,9 +214,9 @@ def check_resolution(resolution: object) -> float | None:
     """The step of a metric that counts something: a finite number > 0, or None."""
     if resolution is None:
         return None
-    if isinstance(resolution, bool) or not is_real(resolution):
+    if not is_real_scalar(resolution):
         raise InvalidParameterError(f"resolution must be a number > 0 or None, got {resolution!r}")
-    value = float(resolution)  # type: ignore[arg-type]
+    value = float(cast("float", resolution))
     if not (math.isfinite(value) and value > 0):
         raise InvalidParameterError(f"resolution must be finite and > 0, got {resolution!r}")
     return value

@@ -442,11 +442,10 @@ def _check_noise(noise) -> float | None:
     """A known seed noise: a finite number >= 0, or None."""
     if noise is None:
         return None
-    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)):
-        raise InvalidParameterError(f"noise must be a number >= 0 or None, got {noise!r}")
-    if not (math.isfinite(noise) and noise >= 0):
+    value = real_number(noise, "noise")
+    if not (math.isfinite(value) and value >= 0):
         raise InvalidParameterError(f"noise must be finite and >= 0, got {noise!r}")
-    return float(noise)
+    return value
 
 
 def _check_delta(delta) -> np.ndarray:

@@ -36,7 +36,7 @@ from tailstop._data import (
     check_resolution,
     check_sequence,
     integer,
-    is_real,
+    real_number,
 )
 from tailstop._tracker import _check_duration, _failed_as_none, _Tracker, check_score
 from tailstop.errors import InvalidDataError, InvalidParameterError
@@ -174,11 +174,9 @@ class Monitor:
         self.rule = rule
         self.budget = None if budget is None else integer(budget, "budget", 1)
         self.min_trials = integer(min_trials, "min_trials", 1)
-        if isinstance(confidence, bool) or not is_real(confidence):
-            raise InvalidParameterError(f"confidence must be a number, got {confidence!r}")
-        if not 0.5 <= confidence < 1:
+        self.confidence = real_number(confidence, "confidence")
+        if not 0.5 <= self.confidence < 1:
             raise InvalidParameterError(f"confidence must be in [0.5, 1), got {confidence}")
-        self.confidence = float(confidence)
         self.bounds = check_bounds(bounds)
         self.max_dimension = (
             None
@@ -187,13 +185,9 @@ class Monitor:
         )
         self._noise = _check_noise(noise)
         self.resolution = check_resolution(resolution)
-        if (
-            isinstance(refit_growth, bool)
-            or not is_real(refit_growth)
-            or not (0 <= refit_growth <= 1)
-        ):
+        self.refit_growth = real_number(refit_growth, "refit_growth")
+        if not 0 <= self.refit_growth <= 1:
             raise InvalidParameterError(f"refit_growth must be in [0, 1], got {refit_growth!r}")
-        self.refit_growth = float(refit_growth)
         self.refit_step = integer(refit_step, "refit_step", 1)
         if not isinstance(detect_deterministic, bool):
             raise InvalidParameterError(

@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
+from tailstop._data import as_generator
 from tailstop.bands import (
     BandMethod,
     _cached_band,
@@ -44,12 +45,6 @@ __all__ = [
     "simultaneous_coverage",
 ]
 
-
-
-def _rng(generator: np.random.Generator | int | None) -> np.random.Generator:
-    if isinstance(generator, np.random.Generator):
-        return generator
-    return np.random.default_rng(generator)
 
 
 def _check_bounds(a: float, b: float) -> tuple[float, float]:
@@ -202,7 +197,7 @@ class EmpiricalDistribution:
         generator: np.random.Generator | int | None = None,
     ) -> np.ndarray | float:
         """Draws from the distribution (a bootstrap resample of ``ys`` for the point estimate)."""
-        return _rng(generator).choice(self._support, p=self._pmf, size=size)
+        return as_generator(generator).choice(self._support, p=self._pmf, size=size)
 
     def quantile_tuning_curve(
         self, ns: ArrayLike, q: float = 0.5, minimize: bool = False

@@ -41,7 +41,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from tailstop._data import as_generator, check_direction, integer
+from tailstop._data import as_generator, check_direction, integer, real_number
 from tailstop._tracker import _Tracker, check_score
 from tailstop.baselines import FixedTrials, RayPlateau, Stopper, baselines, terminator_note
 from tailstop.errors import InvalidDataError, InvalidParameterError
@@ -436,15 +436,14 @@ def replay(
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         raise InvalidDataError("scores has no finite value to replay")
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
+    epsilon = real_number(epsilon, "epsilon")
+    if not epsilon > 0:
         raise InvalidParameterError(f"epsilon must be a number > 0, got {epsilon!r}")
     if not math.isfinite(epsilon):
         raise InvalidParameterError(f"epsilon must be finite, got {epsilon!r}")
-    if isinstance(seed, np.random.Generator):
-        raise InvalidParameterError("seed must be an int (the orders are drawn from it afresh)")
     seed = integer(seed, "seed", 0)
-    orders = _positive_int(orders, "orders")
-    budget = values.size if budget is None else _positive_int(budget, "budget")
+    orders = integer(orders, "orders", 1)
+    budget = values.size if budget is None else integer(budget, "budget", 1)
     if budget > values.size:
         raise InvalidParameterError(
             f"budget {budget} exceeds the {values.size} trials there are to replay"
@@ -465,7 +464,7 @@ def replay(
     names, rule_list = list(rules), list(rules.values())
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
-    n_jobs = max(1, min(_positive_int(n_jobs, "n_jobs"), orders))
+    n_jobs = max(1, min(integer(n_jobs, "n_jobs", 1), orders))
     if n_jobs == 1:
         used = _run_chunk(values, direction, rule_list, permutations, budget, options)
     else:
@@ -504,6 +503,3 @@ def replay(
         seconds=time.perf_counter() - started,
     )
 
-
-def _positive_int(value: object, name: str) -> int:
-    return integer(value, name, 1)

@@ -29,12 +29,11 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tailstop._data import integer
+from tailstop._data import integer, real_number
 from tailstop._gains import chance_high, gain_bracket, gain_interval
 from tailstop.errors import InvalidParameterError
 
@@ -265,17 +264,11 @@ class Rule(ABC):
 
 
 def _number(value: object, name: str, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise InvalidParameterError(f"{name} must be a number, got {value!r}")
-    number = float(value)
+    number = real_number(value, name)
     if not math.isfinite(number) or number < 0 or (positive and number == 0):
         bound = "> 0" if positive else ">= 0"
         raise InvalidParameterError(f"{name} must be finite and {bound}, got {value!r}")
     return number
-
-
-def _count(value: object, name: str, minimum: int = 1) -> int:
-    return integer(value, name, minimum)
 
 
 def _fmt(x: float, other: float | None = None) -> str:
@@ -338,7 +331,7 @@ class GainBelow(Rule):
     ):
         # epsilon = 0 would never stop: G(h) >= 0 always
         self.epsilon = None if epsilon is None else _number(epsilon, "epsilon", positive=True)
-        self.horizon = None if horizon is None else _count(horizon, "horizon")
+        self.horizon = None if horizon is None else integer(horizon, "horizon", 1)
         if probability is not None:
             probability = _number(probability, "probability", positive=True)
             if probability >= 1:
@@ -569,7 +562,7 @@ class Patience(Rule):
     needs_estimate = False
 
     def __init__(self, k: int):
-        self.k = _count(k, "k")
+        self.k = integer(k, "k", 1)
 
     def describe(self) -> str:
         return f"Patience(k={self.k})"

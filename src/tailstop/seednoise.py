@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy import special
 
-from tailstop._data import score_value
+from tailstop._data import is_real_scalar, score_value
 from tailstop.errors import InvalidDataError, InvalidParameterError, NotEnoughTrials
 from tailstop.estimate import Interval
 
@@ -122,9 +122,7 @@ def seed_noise(runs, *, confidence: float = 0.9) -> Interval:
 
     Then ``analyze(scores, "maximize", noise=noise.estimate)``.
     """
-    if isinstance(confidence, bool) or not isinstance(
-        confidence, (int, float, np.integer, np.floating)
-    ) or not 0 < confidence < 1:
+    if not is_real_scalar(confidence) or not 0 < float(confidence) < 1:
         raise InvalidParameterError(f"confidence must be in (0, 1), got {confidence!r}")
     groups = _groups(runs)
     dof = sum(max(group.size - 1, 0) for group in groups)

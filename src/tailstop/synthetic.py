@@ -41,10 +41,6 @@ __all__ = ["SyntheticProblem", "make_problem", "random_problems"]
 _DIRECTIONS = ("maximize", "minimize")
 
 
-def _rng(generator: np.random.Generator | int | None) -> np.random.Generator:
-    return as_generator(generator)
-
-
 @dataclass(frozen=True)
 class SyntheticProblem:
     """A random-search problem whose best expected score and effective dimension are known.
@@ -129,7 +125,7 @@ class SyntheticProblem:
         """Score of hyperparameters ``x`` with one draw of seed noise each."""
         value = self.expected_score(x)
         if self.noise > 0:
-            value = value + _rng(generator).normal(0.0, self.noise, size=np.shape(value))
+            value = value + as_generator(generator).normal(0.0, self.noise, size=np.shape(value))
         return value
 
     def run_search(
@@ -137,7 +133,7 @@ class SyntheticProblem:
     ) -> np.ndarray:
         """Scores of ``n_trials`` random-search trials, in the order they ran."""
         n_trials = integer(n_trials, "n_trials", 1)
-        rng = _rng(generator)
+        rng = as_generator(generator)
         x = rng.random((n_trials, self.dimension))
         return self.objective(x, generator=rng)
 
@@ -228,7 +224,7 @@ def make_problem(
     scale = real_number(scale, "scale")
     if not (np.isfinite(scale) and scale > 0):
         raise InvalidParameterError(f"scale must be finite and > 0, got {scale}")
-    rng = _rng(generator)
+    rng = as_generator(generator)
     best = float(rng.uniform(0.5, 0.9)) if best is None else real_number(best, "best")
     if not np.isfinite(best):
         raise InvalidParameterError(f"best must be finite, got {best!r}")
@@ -295,7 +291,7 @@ def random_problems(
      (2, 0.01, 'maximize'), (1, 0.0, 'maximize')]
     """
     count = integer(count, "count", 0)
-    rng = _rng(generator)
+    rng = as_generator(generator)
     combos = [(r, s, dr) for r in effective_dimensions for s in noise_ratios for dr in directions]
     if not combos:
         raise InvalidParameterError(
