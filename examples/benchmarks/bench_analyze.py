@@ -22,10 +22,10 @@ draw from the noisy quadratic), cycling through r in {1, 2, 3, 4}, noise / range
 With ``--known-noise``, ``analyze`` is given each problem's true seed noise
 (``analyze(..., noise=problem.noise)``), as a user who measured it would give it.
 
-With ``--parts``, a second table splits the best-possible interval into its parts (private
-state, for design checks): the chosen tail's own profile interval (``main``), and the chosen
-tail's interval widened only to its stability partner's point estimate (``hedge``), against the
-union with the partner's whole interval that analyze reports.
+With ``--parts``, a line per n splits the best-possible interval into its parts (private
+state, for design checks): the chosen tail's own profile interval (``main``), and the union of
+the reported interval with the stability partner's whole profile interval (``union``: the
+interval analyze reported until session 36, which reaches only the partner's estimate).
 
 Run from the repository root::
 
@@ -120,8 +120,8 @@ def main() -> None:
                               np.mean(np.array(gain_below_high)[ok]), curve_ok))
         if args.parts:
             p = np.array(parts, dtype=float)
-            print(f"{'':>6} parts: cov main {p[:, 0].mean():.3f} hedge {p[:, 1].mean():.3f}; "
-                  f"median width/range main {np.median(p[:, 2]):.4f} hedge "
+            print(f"{'':>6} parts: cov main {p[:, 0].mean():.3f} union {p[:, 1].mean():.3f}; "
+                  f"median width/range main {np.median(p[:, 2]):.4f} union "
                   f"{np.median(p[:, 3]):.4f}", flush=True)
 
 
@@ -174,17 +174,17 @@ def reference_truth(problem, ns: np.ndarray, args, index: int) -> tuple[np.ndarr
 
 
 def interval_parts(est, problem) -> tuple:
-    """(main covers, hedge covers, main width, hedge width), widths relative to the range."""
+    """(main covers, union covers, main width, union width), widths relative to the range."""
     ends = est._state.ends  # maximise orientation
     sign = 1.0 if problem.direction == "maximize" else -1.0
     truth = sign * problem.best
     low, high = ends[("b", -1.0)], ends[("b", 1.0)]
-    partner = est._state.deeper_fit
-    h_low, h_high = low, high
-    if partner is not None:
-        h_low, h_high = min(low, partner.b), max(high, partner.b)
-    return (low <= truth <= high, h_low <= truth <= h_high,
-            (high - low) / problem.scale, (h_high - h_low) / problem.scale)
+    u_low, u_high = sorted(sign * v for v in est.best_possible[1:])
+    if ("deeper", "b", 1.0) in ends:
+        u_low = min(u_low, ends[("deeper", "b", -1.0)])
+        u_high = max(u_high, ends[("deeper", "b", 1.0)])
+    return (low <= truth <= high, u_low <= truth <= u_high,
+            (high - low) / problem.scale, (u_high - u_low) / problem.scale)
 
 
 if __name__ == "__main__":

@@ -109,7 +109,10 @@ class TailEstimate:
     current_best : float
         Best score so far.
     best_possible : Interval
-        Best expected score the fitted law allows (its upper end when maximising).
+        Best expected score the fitted law allows (its upper end when maximising). The
+        interval is the chosen tail's profile interval, widened by the gap between its
+        stability partner's estimate and its own (the threshold's choice) and over the deeper
+        tails of many trials (docs/how-it-works.md).
     effective_dimension : EffectiveDimension
     noise : float
         Fitted standard deviation of the seed noise (the given one when ``noise_known``).
