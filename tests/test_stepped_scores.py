@@ -145,3 +145,34 @@ def test_a_resolution_coarser_than_the_scores_leaves_nothing_to_fit_and_says_why
     gain = est.expected_gain(10)
     assert tuple(gain) == (0.0, 0.0, 0.0) and all(np.ndim(end) == 0 for end in gain)
     assert est.current_best == scores.max()
+
+
+def test_the_step_of_the_scores():
+    from tailstop._analyze import _widened_by_step, score_step
+
+    assert score_step(np.array([0.1, 0.25, 0.3, 0.7]), None) == 0.0  # no ties: continuous
+    assert score_step(np.array([0.90, 0.902, 0.902, 0.906, 0.91]), None) == pytest.approx(0.002)
+    assert score_step(np.array([0.1, 0.25, 0.3]), 0.004) == 0.004  # the resolution given
+    assert score_step(np.array([0.5, 0.5, 0.5]), None) == 0.0  # one value: no step to read
+    inf = (-np.inf, np.inf)
+    assert _widened_by_step(1.0, 2.0, 0.2, inf) == pytest.approx((0.9, 2.1))
+    assert _widened_by_step(1.0, 2.0, 0.0, inf) == (1.0, 2.0)
+    assert _widened_by_step(0.95, 0.99, 0.04, (0.0, 1.0)) == pytest.approx((0.93, 1.0))
+
+
+@pytest.mark.slow
+def test_the_best_possible_interval_of_stepped_scores_allows_for_the_rounding():
+    """Scores rounded to a step of a tenth of the tail's width: the fit reads each as exact and
+    sits below the truth (a bucket reaches down to the next score), by more than its interval
+    is wide at 1,000 trials; the interval widened by half a step on each side holds it (before
+    the widening it missed in 19 of 40 such searches, in 3 of these 8)."""
+    missed = 0
+    for seed in range(8):
+        rng = np.random.default_rng([7, seed])
+        tail = NoisyQuadraticDistribution(0.90, 0.92, 2, 0.002).sample(1000, generator=rng)
+        raw = np.where(rng.random(1000) < 0.3, tail, rng.uniform(0.1, 0.9, 1000))
+        est = analyze(np.round(raw / STEP) * STEP, "maximize", bounds=(0, 1))
+        bp = est.best_possible
+        missed += not bp.low <= 0.92 <= bp.high
+        assert bp.high - bp.low > STEP  # at least the step's allowance
+    assert missed <= 1
