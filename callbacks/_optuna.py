@@ -122,8 +122,9 @@ class OptunaCallback:
 
     Logging: the monitor logs one INFO line per refit under the ``tailstop`` logger; the
     callback adds one INFO line when it stops the study.  Storage writes: the report is
-    written only when the monitor refitted or the decision changed, so its ``n_trials`` is
-    that of the last refit.  Each worker refits from the shared trials and writes the report.
+    written only when the monitor refitted, the decision changed or the best score improved,
+    so its ``n_trials`` is that of the last such write (its ``current_best`` is current).  Each
+    worker refits from the shared trials and writes the report.
 
     Examples
     --------
@@ -449,7 +450,8 @@ class OptunaCallback:
 
     def _write_report(self, study: optuna.Study) -> None:
         monitor = self._bound_monitor
-        key = (len(monitor.history), bool(monitor.should_stop))
+        # rewritten when the best score improves too: a report's current best is never stale
+        key = (len(monitor.history), bool(monitor.should_stop), monitor.state.current_best)
         if key == self._written_key:
             return
         report = _plain(monitor.report())

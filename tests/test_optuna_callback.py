@@ -461,3 +461,23 @@ def test_two_worker_processes_on_one_storage_stop_together(tmp_path):
         assert 30 <= study.user_attrs["tailstop:stop"]["n_trials"] <= len(study.trials)
         by_worker = [t.user_attrs["worker"] for t in study.trials]
         assert by_worker.count("a") > 0 and by_worker.count("b") > 0  # side by side
+
+
+def test_the_report_follows_the_best_score_between_refits():
+    """The report is rewritten when the best score improves, not only at a refit or a new
+    decision: with no refit at all its current best is the study's (it used to stay at the
+    value of the last write; seen with n_jobs=2, where a trial in flight at the stop beat the
+    best)."""
+    study = random_study(seed=5)
+    study.optimize(quadratic, n_trials=5)
+    callback = OptunaCallback(Patience(10**6), **NO_FIT)
+    callback.update(study)
+    best = study.best_value
+    assert callback.report()["current_best"] == best
+    study.enqueue_trial({"x": 0.0, "y": 0.0})  # the optimum of ``quadratic``
+    study.optimize(quadratic, n_trials=1)
+    assert study.best_value > best
+    callback.update(study)
+    assert callback.report()["current_best"] == study.best_value
+    assert study.user_attrs[callback.report_attr]["current_best"] == study.best_value
+    assert callback.report()["n_trials"] == 6
