@@ -25,7 +25,8 @@ With ``--known-noise``, ``analyze`` is given each problem's true seed noise
 With ``--parts``, a line per n splits the best-possible interval into its parts (private
 state, for design checks): the chosen tail's own profile interval (``main``), and the union of
 the reported interval with the stability partner's whole profile interval (``union``: the
-interval analyze reported until session 36, which reaches only the partner's estimate).
+interval analyze reported until session 36; it now widens the chosen tail's interval by the gap
+to the partner's estimate instead).
 
 Run from the repository root::
 

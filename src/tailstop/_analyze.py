@@ -15,7 +15,7 @@ from scipy import stats
 
 from tailstop import regime
 from tailstop._data import CleanScores, clean_scores, real_number
-from tailstop._intervals import build_region
+from tailstop._intervals import _shifted, build_region
 from tailstop._reuse import (
     FULL_RESELECT_GROWTH,
     _extends,
@@ -432,8 +432,7 @@ def _widened_by_step(low: float, high: float, step: float, b_range) -> tuple[flo
     of 40 (``bench_stepped_scores.py``), in 3 of 40 widened so."""
     if not step > 0:
         return low, high
-    low = max(low - 0.5 * step, min(low, b_range[0]))
-    return low, min(high + 0.5 * step, max(high, b_range[1]))
+    return _shifted(*_shifted(low, high, -0.5 * step, b_range), 0.5 * step, b_range)
 
 
 STEPPED_TOP = 100  # at most this many of the best scores (and a tenth, at least 20) ...
