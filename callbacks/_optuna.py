@@ -337,9 +337,9 @@ class OptunaCallback:
                                 self._stop_reason)
                 return True
         # trials still running when the stop came are observed too, for the report
-        refits = len(self._bound_monitor.history)
+        refits = self._bound_monitor.refits
         self._observe_new_trials(study)
-        refitted = len(self._bound_monitor.history) != refits
+        refitted = self._bound_monitor.refits != refits
         if self._stop_reason is None and self._bound_monitor.should_stop:
             self._stop_reason = str(self._bound_monitor.reason)
             self._stopped_at = self._bound_monitor.n_trials
@@ -451,7 +451,7 @@ class OptunaCallback:
     def _write_report(self, study: optuna.Study) -> None:
         monitor = self._bound_monitor
         # rewritten when the best score improves too: a report's current best is never stale
-        key = (len(monitor.history), bool(monitor.should_stop), monitor.state.current_best)
+        key = (monitor.refits, bool(monitor.should_stop), monitor.state.current_best)
         if key == self._written_key:
             return
         report = _plain(monitor.report())

@@ -1077,3 +1077,26 @@ def test_the_best_possible_interval_is_shifted_by_the_partners_estimate():
         assert high >= state.ends[("b", 1.0)] + max(0.0, shift) - tol
         assert low - tol <= state.deeper_fit.b <= high + tol
     assert checked >= 3
+
+
+def test_a_partner_with_too_few_distinct_scores_widens_nothing():
+    """A stability partner whose tail holds at most three distinct scores (as many as the
+    law's continuous parameters) is fitted exactly by many laws, so its estimate is
+    arbitrary: which of them
+    the search returned hung on the scores' units, and with it the interval's end (fuzz seed
+    1, case 54: 75 scores of a metric with one decimal, minimised, at 0.99: the low end
+    0.046 in the scores' units, 0.107 in thousandths). It widens nothing now, and the
+    interval is the same in any units."""
+    from tailstop import regime
+
+    levels = np.round(np.arange(0.2, 0.95, 0.1), 1)
+    scores = np.repeat(levels, [10, 10, 22, 12, 7, 6, 6, 2])
+    est = analyze(scores, "minimize", confidence=0.99)
+    partner_size = est._state.tail[3]
+    assert regime.distinct_scores(np.sort(scores)[:partner_size]) <= 3
+    width = est.best_possible.high - est.best_possible.low
+    for shift, k in [(0.0, 1000.0), (1.4e15, -4e14), (5.0, 1.0)]:
+        direction = "minimize" if k > 0 else "maximize"
+        other = analyze(shift + k * scores, direction, confidence=0.99)
+        got = sorted((v - shift) / k for v in other.best_possible)
+        np.testing.assert_allclose(got, sorted(est.best_possible), atol=0.01 * width, rtol=0)

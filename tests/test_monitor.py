@@ -128,8 +128,10 @@ def test_throttling_bound(fake_analyze, search):
     assert fake_analyze[0]["previous"] is None
     assert all(call["previous"] is not None for call in fake_analyze[1:])  # warm path
     assert [r["n_trials"] for r in monitor.history] == fitted
+    assert monitor.refits == len(fitted)
     monitor.refit()
     assert fake_analyze[-1]["n"] == 400 and len(monitor.history) == len(fitted) + 1
+    assert monitor.refits == len(fitted) + 1
 
 
 def test_update_is_idempotent_and_appends(fake_analyze, search):

@@ -332,17 +332,6 @@ def _guide(previous: TailEstimate | None, c_max: int) -> _State | None:
     return dataclasses.replace(previous._state, dimension_deviances={}, tail=())
 
 
-TESTABLE_DISTINCT = 4  # a tail of at most this many distinct scores cannot test the law
-
-
-def distinct_scores(values: np.ndarray) -> int:
-    """How many distinct scores the fit sees: after its rounding (:mod:`tailstop._spacing`),
-    so that fold averages equal but for the last bits count once, as the fit groups them."""
-    from tailstop._spacing import rounding_decimals
-
-    return int(np.unique(np.round(values, rounding_decimals(values))).size)
-
-
 def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float,
            ceiling: float = np.inf):
     """Does the fitted law describe the tail? ``(verdict, reason)``.
@@ -350,7 +339,7 @@ def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float,
     No when the tail is one tied score (the spacing objective is then flat: every law fits
     it alike, so the fit's parameters are arbitrary); when the tail is too small to say, or
     holds so few distinct scores that the law's four parameters (a, b, c, o) can match their
-    groups whatever the truth (``TESTABLE_DISTINCT``); when
+    groups whatever the truth (``regime.TESTABLE_DISTINCT``); when
     every candidate threshold failed its tests;
     when the tail's conditional probability-integral transforms leave the exact simultaneous
     band of uniform order statistics (Learned-Miller & DeStefano, at ``confidence``); or when
@@ -373,8 +362,8 @@ def _judge(choice, n_tail: int, dist, ys, threshold: float, confidence: float,
     if n_tail < regime.MIN_TAIL + 5:
         trials = "trial" if n_tail == 1 else "trials"
         return False, f"only {n_tail} {trials} in the tail; the law needs about 15"
-    distinct = distinct_scores(tail)
-    if distinct <= TESTABLE_DISTINCT:
+    distinct = regime.distinct_scores(tail)
+    if distinct <= regime.TESTABLE_DISTINCT:
         return False, (
             f"the tail holds only {distinct} distinct scores, too few to test a law of four "
             "parameters (a coarse metric: every such law fits a few groups of ties)"

@@ -68,7 +68,7 @@ class _MonitorCallback:
         return self.monitor.reason if self.monitor.should_stop else None
 
     def report(self) -> dict | None:
-        refits = len(self.monitor.history)
+        refits = self.monitor.refits
         if refits != self._refits:  # like the callback: a new report after each refit
             self._report, self._refits = self.monitor.report(), refits
         return self._report

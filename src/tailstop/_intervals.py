@@ -105,8 +105,11 @@ def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: in
         # with the partner's whole region counted the sampling error twice (coverage
         # 0.96-0.98 at 90%; docs/benchmarks.md). The forecasts still range over the
         # partner's region (``plausible``): their upper ends, which the stopping rules read,
-        # stay on the side of continuing.
-        low, high = _shifted(low, high, deeper[0].b - dist.b, b_range)
+        # stay on the side of continuing. A partner whose tail holds too few distinct
+        # scores (a coarse metric) is fitted exactly by several laws: its estimate is
+        # arbitrary, so it measures no bias and widens nothing.
+        if _identified(ys[ys > deeper[1]]):
+            low, high = _shifted(low, high, deeper[0].b - dist.b, b_range)
         ends.update({("deeper", *k): v for k, v in deep_ends.items()})
         end_fits.update({("deeper", *k): v for k, v in deep_fits.items()})
         end_deviances.update({("deeper", *k): v for k, v in deep_deviances.items()})
@@ -116,6 +119,17 @@ def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: in
         plausible += list(union[2])
     return Region(dist, consistent, deviances, dimension_fits, ends, end_fits, end_deviances,
                   low, high, plausible, union, tails)
+
+
+def _identified(tail: np.ndarray) -> bool:
+    """Whether the fit of a tail is identified: the tail holds more distinct scores than the
+    law has continuous parameters (a, b, o). With at most that many, its groups of ties and
+    the censored cell below them have no more free shares than those parameters: each ``c``
+    matches them exactly, and the fits' estimates of ``b`` differ (with two, a continuum of
+    laws does)."""
+    from tailstop import regime
+
+    return regime.distinct_scores(tail) > 3
 
 
 def _shifted(low: float, high: float, shift: float, b_range) -> tuple[float, float]:

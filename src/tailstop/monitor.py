@@ -347,6 +347,12 @@ class Monitor:
             return [dict(record) for record in self._history]
 
     @property
+    def refits(self) -> int:
+        """How many refits the monitor has made: ``len(history)``, without copying it."""
+        with self._lock:
+            return len(self._history)
+
+    @property
     def should_stop(self) -> bool:
         """True once the rule or the budget says the search should end (then stays True)."""
         return self._decision.stop

@@ -68,6 +68,15 @@ __all__ = [
 
 MIN_TAIL = 10
 GRID_RATIO = 1.3
+TESTABLE_DISTINCT = 4  # a tail of at most this many distinct scores cannot test the law
+
+
+def distinct_scores(values: np.ndarray) -> int:
+    """How many distinct scores the fit sees: after its rounding (:mod:`tailstop._spacing`),
+    so that fold averages equal but for the last bits count once, as the fit groups them."""
+    from tailstop._spacing import rounding_decimals
+
+    return int(np.unique(np.round(values, rounding_decimals(values))).size)
 
 
 def candidate_tail_sizes(n: int, min_tail: int = MIN_TAIL, ratio: float = GRID_RATIO) -> np.ndarray:
