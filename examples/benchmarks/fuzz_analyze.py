@@ -8,7 +8,7 @@ give the same estimate) and a sixth with diverged trials (a finite score far wor
 rest); then runs ``analyze``, three updates with ``previous=``, and every query of the
 estimate. A case fails on any exception other than ``NotEnoughTrials``, on a non-finite interval,
 or on a best-possible interval outside the declared bounds. Prints each failure (with what is
-needed to reproduce it) and a summary. Four defects were found this way and fixed (see the tests
+needed to reproduce it) and a summary. Defects found this way were fixed (see the tests
 that name them in ``tests/test_estimate.py``).
 
 Run from the repository root (about 5-10 minutes per 100 cases)::
