@@ -1081,12 +1081,12 @@ def test_the_best_possible_interval_is_shifted_by_the_partners_estimate():
 
 def test_a_partner_with_too_few_distinct_scores_widens_nothing():
     """A stability partner whose tail holds at most three distinct scores (as many as the
-    law's continuous parameters) is fitted exactly by many laws, so its estimate is
-    arbitrary: which of them
-    the search returned hung on the scores' units, and with it the interval's end (fuzz seed
-    1, case 54: 75 scores of a metric with one decimal, minimised, at 0.99: the low end
-    0.046 in the scores' units, 0.107 in thousandths). It widens nothing now, and the
-    interval is the same in any units."""
+    law's continuous parameters) is fitted exactly by many laws, so its estimate and region
+    are arbitrary: which of them the search returned hung on the scores' units, and with it
+    the interval's end (fuzz seed 1, case 54: 75 scores of a metric with one decimal,
+    minimised, at 0.99: the low end 0.046 in the scores' units, 0.107 in thousandths) and the
+    forecasts' ranges (the gain's upper end 0.171-0.188). It joins neither now: the
+    intervals are the same in any units."""
     from tailstop import regime
 
     levels = np.round(np.arange(0.2, 0.95, 0.1), 1)
@@ -1100,3 +1100,7 @@ def test_a_partner_with_too_few_distinct_scores_widens_nothing():
         other = analyze(shift + k * scores, direction, confidence=0.99)
         got = sorted((v - shift) / k for v in other.best_possible)
         np.testing.assert_allclose(got, sorted(est.best_possible), atol=0.01 * width, rtol=0)
+        for name, ours, theirs in [("gain", est.expected_gain(75), other.expected_gain(75)),
+                                   ("noise", est.noise_interval, other.noise_interval)]:
+            np.testing.assert_allclose(np.array(theirs) / abs(k), ours,
+                                       atol=0.01 * (ours[2] - ours[1]), rtol=0, err_msg=name)

@@ -106,14 +106,17 @@ def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: in
         # 0.96-0.98 at 90%; docs/benchmarks.md). The forecasts still range over the
         # partner's region (``plausible``): their upper ends, which the stopping rules read,
         # stay on the side of continuing. A partner whose tail holds too few distinct
-        # scores (a coarse metric) is fitted exactly by several laws: its estimate is
-        # arbitrary, so it measures no bias and widens nothing.
-        if _identified(ys[ys > deeper[1]]):
+        # scores (a coarse metric) is fitted exactly by several laws: its estimate and its
+        # region are arbitrary, so it measures no bias and joins neither the interval nor
+        # the forecasts' ranges.
+        identified = _identified(ys[ys > deeper[1]])
+        if identified:
             low, high = _shifted(low, high, deeper[0].b - dist.b, b_range)
         ends.update({("deeper", *k): v for k, v in deep_ends.items()})
         end_fits.update({("deeper", *k): v for k, v in deep_fits.items()})
         end_deviances.update({("deeper", *k): v for k, v in deep_deviances.items()})
-        plausible += [deeper[0], *deep_profile.plausible(critical)]
+        if identified:
+            plausible += [deeper[0], *deep_profile.plausible(critical)]
     if union[0] is not None:
         low, high = min(low, union[0]), max(high, union[1])
         plausible += list(union[2])
