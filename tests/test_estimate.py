@@ -1104,3 +1104,15 @@ def test_a_partner_with_too_few_distinct_scores_widens_nothing():
                                    ("noise", est.noise_interval, other.noise_interval)]:
             np.testing.assert_allclose(np.array(theirs) / abs(k), ours,
                                        atol=0.01 * (ours[2] - ours[1]), rtol=0, err_msg=name)
+
+
+def test_a_tail_is_identified_with_more_distinct_scores_than_continuous_parameters():
+    """Three continuous parameters (a, b, o) with the noise fitted, two with it given: a tail
+    of at most that many distinct scores is fitted exactly by several laws."""
+    from tailstop._intervals import _identified
+
+    three = np.array([0.1, 0.2, 0.2, 0.3, 0.3, 0.3])
+    assert not _identified(three)
+    assert _identified(np.append(three, 0.4))
+    assert _identified(three, noise=0.01)
+    assert not _identified(three[:3], noise=0.01)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tailstop import regime
 from tailstop._lockstep import profile_ends, run_searches
 from tailstop._profile import Profile
 from tailstop._reuse import _State, _tails
@@ -109,7 +110,7 @@ def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: in
         # scores (a coarse metric) is fitted exactly by several laws: its estimate and its
         # region are arbitrary, so it measures no bias and joins neither the interval nor
         # the forecasts' ranges.
-        identified = _identified(ys[ys > deeper[1]])
+        identified = _identified(ys[ys > deeper[1]], noise)
         if identified:
             low, high = _shifted(low, high, deeper[0].b - dist.b, b_range)
         ends.update({("deeper", *k): v for k, v in deep_ends.items()})
@@ -124,15 +125,13 @@ def build_region(ys, dist, threshold: float, deeper, choice, union, *, c_max: in
                   low, high, plausible, union, tails)
 
 
-def _identified(tail: np.ndarray) -> bool:
+def _identified(tail: np.ndarray, noise: float | None = None) -> bool:
     """Whether the fit of a tail is identified: the tail holds more distinct scores than the
-    law has continuous parameters (a, b, o). With at most that many, its groups of ties and
-    the censored cell below them have no more free shares than those parameters: each ``c``
-    matches them exactly, and the fits' estimates of ``b`` differ (with two, a continuum of
-    laws does)."""
-    from tailstop import regime
-
-    return regime.distinct_scores(tail) > 3
+    law has continuous parameters (a, b, o; a and b when the ``noise`` is given). With at
+    most that many, its groups of ties and the censored cell below them have no more free
+    shares than those parameters: each ``c`` matches them exactly, and the fits' estimates
+    of ``b`` differ (with fewer, a continuum of laws does)."""
+    return regime.distinct_scores(tail) > regime.IDENTIFIED_DISTINCT - (noise is not None)
 
 
 def _shifted(low: float, high: float, shift: float, b_range) -> tuple[float, float]:
@@ -174,8 +173,6 @@ def _union_tails(ys, choice, partner_size: int | None, c_max: int, b_range,
     trials few searches have one (docs/benchmarks.md, large searches). Tails whose fit fails
     are left out.
     """
-    from tailstop import regime
-
     if partner_size is None:
         return []
     sizes = [int(k) for k in choice.candidates if UNION_MIN_TAIL <= k < partner_size]

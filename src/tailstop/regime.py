@@ -69,6 +69,9 @@ __all__ = [
 MIN_TAIL = 10
 GRID_RATIO = 1.3
 TESTABLE_DISTINCT = 4  # a tail of at most this many distinct scores cannot test the law
+# a tail of at most this many distinct scores (one per continuous parameter: a, b, o; one
+# fewer with the noise given) is fitted exactly by several laws: its fit is not identified
+IDENTIFIED_DISTINCT = 3
 
 
 def distinct_scores(values: np.ndarray) -> int:
