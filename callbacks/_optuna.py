@@ -42,6 +42,9 @@ _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 _STATE_NAMES = {TrialState.COMPLETE: "complete", TrialState.FAIL: "fail",
                 TrialState.PRUNED: "pruned"}
 _RANDOM_SAMPLERS = (optuna.samplers.RandomSampler, optuna.samplers.QMCSampler)
+# background refits: how far behind the trials the decision may fall before a call waits
+_LAG_TRIALS, _LAG_SHARE = 10, 0.05  # max(10 trials, 5% of the trials so far)
+_LAG_WAIT_SECONDS = 120  # the longest a call waits for the worker to catch up
 
 
 class SamplerWarning(UserWarning):
@@ -94,6 +97,18 @@ class OptunaCallback:
     warn_sampler : bool
         Warn (:class:`SamplerWarning`, once) when the sampler is not ``RandomSampler`` or
         ``QMCSampler``.
+    background : bool
+        Refit in a background thread, so that ``optimize`` does not wait for refits (a cold
+        one, when the monitor chooses the tail afresh, takes 0.1-1.5 s): a call notes that a
+        trial finished and, once stopping is decided, calls ``study.stop()``.  The decision
+        then lags the trials by the refit under way, never by more than max(10, 5%) of the
+        trials finished since the callback was attached: a call that finds the worker
+        further behind waits for it (an objective that
+        holds Python's interpreter lock, a pure-Python loop, starves the worker; one that
+        waits on C code, a GPU or another process does not).  The report in storage may trail
+        the last trials until :meth:`flush` returns.  Default ``False``: the refit runs in
+        the call, so the decision and the report are current when ``optimize`` returns.
+        Worth it when trials take about a second or less and a core is free.
     **monitor_options
         Further :class:`tailstop.Monitor` options (e.g. ``noise``, a known seed noise;
         ``resolution``, the step of a metric that counts something; ``refit_growth``,
@@ -165,6 +180,7 @@ class OptunaCallback:
         report_attr: str = "tailstop:report",
         stop_attr: str = "tailstop:stop",
         warn_sampler: bool = True,
+        background: bool = False,
         **monitor_options: Any,
     ) -> None:
         named = isinstance(objective_index, str) and bool(objective_index)
@@ -199,8 +215,15 @@ class OptunaCallback:
         self.report_attr = report_attr
         self.stop_attr = stop_attr
         self.warn_sampler = warn_sampler
+        self.background = bool(background)
 
         self._lock = threading.Lock()
+        # background refits: the calls leave the study to refit in _wake's care
+        self._wake = threading.Condition()
+        self._queued: tuple[optuna.Study, int] | None = None  # (study, latest trial number)
+        self._worker: threading.Thread | None = None  # alive while refits are queued
+        self._announced = 0  # calls so far (trials finished)
+        self._decided_through = 0  # calls read by the last step that finished
         self._pending = False  # a worker found the lock taken: its trials await a step
         self._monitor: Monitor | None = None
         self._study_name: str | None = None
@@ -247,19 +270,29 @@ class OptunaCallback:
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """The Optuna callback: never raises; calls ``study.stop()`` once stopping is decided."""
-        # A worker never waits for another's refit (n_jobs > 1): it leaves a note and goes
-        # back to the search, and the worker holding the lock steps once more before letting
-        # go, so every trial is still read.  The note is written before the lock is tried
-        # and read after it is released, so no note goes unanswered.
-        self._pending = True
-        while self._pending and not self._disabled and self._lock.acquire(blocking=False):
-            try:
-                self._pending = False
-                self._guarded_step(study, trial)
-            finally:
-                self._lock.release()
+        if self.background:
+            self._queue(study, trial.number)
+        else:
+            # A worker never waits for another's refit (n_jobs > 1): it leaves a note and goes
+            # back to the search, and the worker holding the lock steps once more before
+            # letting go, so every trial is still read.  The note is written before the lock
+            # is tried and read after it is released, so no note goes unanswered.
+            self._pending = True
+            while self._pending and not self._disabled and self._lock.acquire(blocking=False):
+                try:
+                    self._pending = False
+                    self._guarded_step(study, trial.number)
+                finally:
+                    self._lock.release()
         if self._stop_reason is not None:  # decided, even if writing it down failed
             study.stop()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the background refits have read every trial the calls announced (and
+        written the report); False if ``timeout`` (seconds) ran out first.  Returns at once
+        without ``background``."""
+        with self._wake:
+            return self._wake.wait_for(lambda: self._worker is None, timeout)
 
     def update(self, study: optuna.Study) -> TailEstimate | None:
         """Read the trials finished since the last call, refit if due, write the report.
@@ -292,10 +325,14 @@ class OptunaCallback:
         study.set_user_attr(self.stop_attr, None)
 
     # -- internals ------------------------------------------------------------------------
-    def _guarded_step(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        """:meth:`_step_locked` for the callback: logs its failures instead of raising."""
+    def _guarded_step(self, study: optuna.Study, number: int, bind_only: bool = False) -> None:
+        """:meth:`_step_locked` (or with ``bind_only`` :meth:`_bind` alone) for the callback:
+        logs its failures instead of raising (``number``: the trial that called)."""
         try:
-            self._step_locked(study)
+            if bind_only:
+                self._bind(study)
+            else:
+                self._step_locked(study)
         except _Refused as exc:
             self._disabled = True
             logger.error(
@@ -306,10 +343,65 @@ class OptunaCallback:
             logger.warning(
                 "tailstop: the callback failed after trial %d (failure %d); "
                 "the search goes on",
-                trial.number,
+                number,
                 self._errors,
                 exc_info=True,
             )
+
+    def _queue(self, study: optuna.Study, number: int) -> None:
+        """A background call: bind to the study here (its refusals and the sampler warning
+        belong to the caller), then leave the refit to the worker thread, starting one when
+        none is running.  Never waits for the lock."""
+        if self._monitor is None and not self._disabled and self._lock.acquire(blocking=False):
+            try:
+                self._guarded_step(study, number, bind_only=True)
+            finally:
+                self._lock.release()
+        if self._disabled:
+            return
+        with self._wake:
+            self._queued = (study, number)
+            self._announced += 1
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._refit_queued, name="tailstop-optuna-refits", daemon=True
+                )
+                self._worker.start()
+            # The worker falls behind when trials are quick or hold the interpreter lock (a
+            # pure-Python objective starves it): past the lag allowed, this call waits.
+            allowed = max(_LAG_TRIALS, _LAG_SHARE * self._announced)
+            if self._announced - self._decided_through > allowed and not self._wake.wait_for(
+                lambda: self._announced - self._decided_through <= allowed
+                or self._worker is None,
+                _LAG_WAIT_SECONDS,
+            ):
+                logger.warning(
+                    "tailstop: the background refits are %d trials behind after waiting "
+                    "%d s; the search goes on", self._announced - self._decided_through,
+                    _LAG_WAIT_SECONDS,
+                )
+
+    def _refit_queued(self) -> None:
+        """The worker thread: step while calls have queued trials since its last step (one
+        step reads all of them), then end; the next call starts a new one."""
+        try:
+            while True:
+                with self._wake:
+                    queued, self._queued = self._queued, None
+                    if queued is None or self._disabled:
+                        self._worker = None  # (with the check: a call now starts another)
+                        return
+                    reading = self._announced
+                with self._lock:
+                    self._guarded_step(*queued)
+                with self._wake:
+                    self._decided_through = reading
+                    self._wake.notify_all()
+        finally:  # (also if something escaped the step: no call waits for a dead worker)
+            with self._wake:
+                if self._worker is threading.current_thread():
+                    self._worker = None
+                self._wake.notify_all()
 
     def _step(self, study: optuna.Study) -> bool:
         with self._lock:

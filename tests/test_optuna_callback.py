@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -201,6 +202,123 @@ def test_a_worker_never_waits_for_another_workers_refit(held_refit):
     assert callback.estimate.n_trials == 24
     assert callback.monitor.n_trials == 25  # read by the refitting worker's second step
     assert callback.n_errors == 0
+
+
+# -- background refits ------------------------------------------------------------------------
+def test_background_refits_never_hold_up_optimize(held_refit):
+    """background=True: calls return while a refit is under way, and the refit reads every
+    trial announced meanwhile before the worker thread ends."""
+    entered, release = held_refit
+    study = random_study(seed=8)
+    study.optimize(quadratic, n_trials=24)
+    callback = OptunaCallback(Patience(10**6), min_trials=20, background=True, **ONE_REFIT)
+    callback(study, study.trials[-1])  # returns at once: the refit runs in the worker
+    try:
+        assert entered.wait(30)
+        done = threading.Event()
+
+        def search():
+            study.optimize(quadratic, n_trials=3, callbacks=[callback])
+            done.set()
+
+        searching = threading.Thread(target=search, daemon=True)
+        searching.start()
+        assert done.wait(10)  # three trials and three calls while the refit was held
+        assert callback.flush(timeout=0.05) is False  # the refit still waits
+    finally:
+        release.set()
+    assert callback.flush(timeout=30)
+    assert callback.estimate.n_trials == 24  # the one refit
+    assert callback.monitor.n_trials == 27  # the trials of the held calls, read afterwards
+    report = study.user_attrs["tailstop:report"]  # rewritten when the best improves
+    assert report["current_best"] == max(t.value for t in study.trials)
+    assert callback.n_errors == 0
+    assert callback.flush(timeout=0) is True  # idle: nothing to wait for
+
+
+def test_background_refits_fall_behind_by_at_most_ten_trials(held_refit):
+    """A call that finds the worker's last decision more than max(10, 5%) trials behind
+    waits for it (an objective holding the interpreter lock would otherwise starve it)."""
+    entered, release = held_refit
+    study = random_study(seed=8)
+    study.optimize(quadratic, n_trials=24)
+    callback = OptunaCallback(Patience(10**6), min_trials=20, background=True, **ONE_REFIT)
+    callback(study, study.trials[-1])  # the first trial announced: its refit is held
+    try:
+        assert entered.wait(30)
+        within = threading.Thread(
+            target=lambda: [callback(study, study.trials[-1]) for _ in range(9)], daemon=True
+        )
+        within.start()
+        within.join(10)
+        assert not within.is_alive()  # ten trials behind: no call waited
+        beyond = threading.Thread(target=callback, args=(study, study.trials[-1]), daemon=True)
+        beyond.start()
+        beyond.join(0.5)
+        assert beyond.is_alive()  # the eleventh waits for the held refit
+    finally:
+        release.set()
+    beyond.join(30)
+    assert not beyond.is_alive()
+    assert callback.flush(timeout=30)
+    assert callback.estimate.n_trials == 24 and callback.n_errors == 0
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite", "journal"])
+def test_background_refits_stop_the_study_soon_after_the_decision(storage, tmp_path):
+    def paced(trial):  # a few milliseconds per trial, as a real objective takes more
+        time.sleep(0.003)
+        return quadratic(trial)
+
+    url = {
+        "memory": None,
+        "sqlite": f"sqlite:///{tmp_path / 'study.db'}",
+        "journal": JournalStorage(JournalFileBackend(str(tmp_path / "journal.log"))),
+    }[storage]
+    study = random_study(url, seed=11)
+    # no refit, so the step that decides takes milliseconds: the lag is the worker's alone
+    callback = OptunaCallback(Patience(10**6), budget=40, background=True, **NO_FIT)
+    study.optimize(paced, n_trials=300, callbacks=[callback])
+    assert callback.flush(timeout=30)
+    decided = study.user_attrs["tailstop:stop"]["n_trials"]
+    # taken on every queued trial at once: at the budget or a few trials past it
+    assert 40 <= decided <= len(study.trials) <= decided + 20
+    assert "budget of 40 trials used" in callback.reason
+    assert study.user_attrs["tailstop:report"]["should_stop"] is True
+    assert callback.monitor.n_trials == len(study.trials)  # flushed: every trial read
+    assert callback.n_errors == 0
+
+
+def test_background_refit_failures_are_logged_and_the_search_goes_on(monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise FitError("injected: the fit did not converge")
+
+    monkeypatch.setattr(tailstop.monitor, "analyze", broken)
+    study = random_study(seed=5)
+    callback = OptunaCallback(Patience(10**6), min_trials=10, background=True)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        study.optimize(quadratic, n_trials=25, callbacks=[callback])
+        assert callback.flush(timeout=30)
+    assert len(study.trials) == 25
+    assert callback.estimate is None
+    assert "injected" in study.user_attrs["tailstop:report"]["last_error"]
+    assert any("injected" in r.getMessage() for r in caplog.records)
+
+
+def test_background_refusal_comes_from_the_calling_thread(caplog):
+    def two(trial):
+        return quadratic(trial), -quadratic(trial)
+
+    study = optuna.create_study(
+        directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=8)
+    )
+    callback = OptunaCallback(Patience(3), min_trials=10, background=True)
+    with caplog.at_level(logging.ERROR, logger="tailstop"):
+        study.optimize(two, n_trials=5, callbacks=[callback])
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "objective_index" in errors[0].getMessage()
+    assert errors[0].threadName == threading.current_thread().name
+    assert callback._worker is None and callback.flush(timeout=0)
 
 
 def test_ask_and_tell_loop_uses_update_and_should_stop():
