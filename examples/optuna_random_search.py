@@ -13,6 +13,11 @@ the README recommends (the five best configurations re-run with three new seeds 
     python examples/optuna_random_search.py               # budget of 300 trials
     python examples/optuna_random_search.py --trials 60   # a quick run
     python examples/optuna_random_search.py --measure-noise 64
+    python examples/optuna_random_search.py --background  # refits beside the search
+
+With ``--background`` the callback refits in a background thread (``background=True``), so the
+search does not wait for refits; ``callback.flush()`` waits for the last one before the report
+is read.
 """
 
 from __future__ import annotations
@@ -71,6 +76,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--storage", default=None, help="Optuna storage URL (default: memory)")
     parser.add_argument("--measure-noise", type=int, default=0, metavar="N",
                         help="after N trials, measure the seed noise and give it to tailstop")
+    parser.add_argument("--background", action="store_true",
+                        help="refit in a background thread (OptunaCallback(background=True))")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -81,13 +88,15 @@ def main(argv: list[str] | None = None) -> dict:
         storage=args.storage,
         sampler=optuna.samplers.RandomSampler(seed=args.seed),  # the law is about random search
     )
-    callback = OptunaCallback(budget=args.trials, bounds=(0.0, 1.0))
+    callback = OptunaCallback(budget=args.trials, bounds=(0.0, 1.0), background=args.background)
     if 0 < args.measure_noise < args.trials:
         study.optimize(objective, n_trials=args.measure_noise, callbacks=[callback])
+        callback.flush()  # (background: the refits of these trials done)
         if callback.reason is None:
             measure_noise(study, callback)
     if callback.reason is None:
         study.optimize(objective, n_trials=args.trials - len(study.trials), callbacks=[callback])
+    callback.flush()
 
     report = study.user_attrs.get("tailstop:report", {})
     print()

@@ -45,6 +45,15 @@ def test_optuna_random_search():
     assert "report stored in the study" in out
 
 
+def test_optuna_random_search_refitting_in_the_background():
+    pytest.importorskip("optuna")
+    out = run_script("optuna_random_search.py", "--trials", str(BUDGET), "--background")
+    ran = int(re.search(r"ran (\d+) of (\d+) trials", out).group(1))
+    assert 20 <= ran <= BUDGET
+    assert "tailstop estimate (maximize" in out  # flushed: the refits of the last trials done
+    assert "report stored in the study" in out
+
+
 def test_optuna_random_search_measuring_the_noise():
     pytest.importorskip("optuna")
     # measured before min_trials (20): no stop can come first, and every fit holds the noise
