@@ -133,7 +133,8 @@ class OptunaCallback:
     With ``n_jobs > 1`` calls run in Optuna's worker threads and never wait for each other: a
     call that finds another worker refitting returns at once, and that worker reads the new
     trials before it returns (one refit for all of them).  When trials finish faster than
-    refits, the worker that refits keeps doing so while the others search.
+    refits, the worker that refits keeps doing so while the others search; with
+    ``background=True`` none of them refits, the callback's own thread does.
 
     Logging: the monitor logs one INFO line per refit under the ``tailstop`` logger; the
     callback adds one INFO line when it stops the study.  Storage writes: the report is
