@@ -17,10 +17,12 @@ Trial states
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import logging
 import threading
 import warnings
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -45,6 +47,7 @@ _RANDOM_SAMPLERS = (optuna.samplers.RandomSampler, optuna.samplers.QMCSampler)
 # background refits: how far behind the trials the decision may fall before a call waits
 _LAG_TRIALS, _LAG_SHARE = 10, 0.05  # max(10 trials, 5% of the trials so far)
 _LAG_WAIT_SECONDS = 120  # the longest a call waits for the worker to catch up
+_EXIT_FLUSH_SECONDS = 60  # the longest the interpreter's exit waits for the last refit
 
 
 class SamplerWarning(UserWarning):
@@ -106,7 +109,8 @@ class OptunaCallback:
         further behind waits for it (an objective that
         holds Python's interpreter lock, a pure-Python loop, starves the worker; one that
         waits on C code, a GPU or another process does not).  The report in storage may trail
-        the last trials until :meth:`flush` returns.  Default ``False``: the refit runs in
+        the last trials until :meth:`flush` returns (the interpreter's exit flushes too, for
+        up to a minute).  Default ``False``: the refit runs in
         the call, so the decision and the report are current when ``optimize`` returns.
         Worth it when trials take about a second or less and a core is free.
     **monitor_options
@@ -225,6 +229,7 @@ class OptunaCallback:
         self._worker: threading.Thread | None = None  # alive while refits are queued
         self._announced = 0  # calls so far (trials finished)
         self._decided_through = 0  # calls read by the last step that finished
+        self._exit_flush = False  # whether the interpreter's exit flushes this callback
         self._pending = False  # a worker found the lock taken: its trials await a step
         self._monitor: Monitor | None = None
         self._study_name: str | None = None
@@ -364,6 +369,9 @@ class OptunaCallback:
             self._queued = (study, number)
             self._announced += 1
             if self._worker is None:
+                if not self._exit_flush:  # a script that ends after optimize keeps its report
+                    atexit.register(_flush_at_exit, weakref.ref(self))
+                    self._exit_flush = True
                 self._worker = threading.Thread(
                     target=self._refit_queued, name="tailstop-optuna-refits", daemon=True
                 )
@@ -556,6 +564,16 @@ class OptunaCallback:
         study.set_user_attr(self.report_attr, report)
         self._report = report
         self._written_key = key
+
+
+def _flush_at_exit(callback_ref: weakref.ref) -> None:
+    """At the interpreter's exit: wait (a while) for a background refit still under way, so
+    the study's report and stop flag are written (a daemon thread is cut off at exit)."""
+    callback = callback_ref()
+    if callback is not None and not callback.flush(timeout=_EXIT_FLUSH_SECONDS):
+        logger.warning("tailstop: the last background refit did not finish within %d s of "
+                       "the interpreter's exit; the study's report may be stale",
+                       _EXIT_FLUSH_SECONDS)
 
 
 def _number(trial: FrozenTrial) -> int:

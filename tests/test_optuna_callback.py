@@ -289,6 +289,44 @@ def test_background_refits_stop_the_study_soon_after_the_decision(storage, tmp_p
     assert callback.n_errors == 0
 
 
+def test_background_refit_under_way_at_exit_still_writes_its_report(tmp_path):
+    """A script that ends right after optimize, its last refit still running in the
+    background: the interpreter's exit waits for it, so the report in storage is its."""
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    script = textwrap.dedent(
+        f"""
+        import time
+        import numpy as np
+        import optuna
+        import tailstop.monitor
+        from tailstop.callbacks import OptunaCallback
+        from tailstop.rules import Patience
+
+        fit = tailstop.monitor.analyze
+
+        def slow(*args, **kwargs):  # the refit outlasts the script
+            time.sleep(1.0)
+            return fit(*args, **kwargs)
+
+        tailstop.monitor.analyze = slow
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+        def objective(trial):
+            x = trial.suggest_float("x", -1.0, 1.0)
+            return float(-x * x + np.random.default_rng(trial.number).normal(0.0, 0.01))
+
+        study = optuna.create_study(storage={url!r}, study_name="s", direction="maximize",
+                                    sampler=optuna.samplers.RandomSampler(seed=0))
+        callback = OptunaCallback(Patience(10**6), min_trials=20, refit_step=10**6,
+                                  background=True)
+        study.optimize(objective, n_trials=20, callbacks=[callback])
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, env=_env(), timeout=120)
+    report = optuna.load_study(study_name="s", storage=url).user_attrs["tailstop:report"]
+    assert report["n_trials"] == 20 and report["estimate_n_trials"] == 20
+
+
 def test_background_refit_failures_are_logged_and_the_search_goes_on(monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise FitError("injected: the fit did not converge")
