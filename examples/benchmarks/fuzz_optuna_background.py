@@ -13,7 +13,7 @@ sleep (C code) or hold the interpreter lock for a few milliseconds, a random rul
   in flight per extra worker) past the trials the decision read, or no flag was written.
 
 Prints each failure with what reproduces it, and a summary. Run from the repository root
-(about 5 minutes for 40 cases)::
+(about 3 minutes for 40 cases)::
 
     PYTHONPATH=src python examples/benchmarks/fuzz_optuna_background.py --seed 1 --cases 40
 """
