@@ -276,9 +276,7 @@ class OptunaCallback:
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """The Optuna callback: never raises; calls ``study.stop()`` once stopping is decided."""
-        if self.background:
-            self._queue(study, trial.number)
-        else:
+        if not (self.background and self._queue(study, trial.number)):
             # A worker never waits for another's refit (n_jobs > 1): it leaves a note and goes
             # back to the search, and the worker holding the lock steps once more before
             # letting go, so every trial is still read.  The note is written before the lock
@@ -354,28 +352,37 @@ class OptunaCallback:
                 exc_info=True,
             )
 
-    def _queue(self, study: optuna.Study, number: int) -> None:
+    def _queue(self, study: optuna.Study, number: int) -> bool:
         """A background call: bind to the study here (its refusals and the sampler warning
         belong to the caller), then leave the refit to the worker thread, starting one when
-        none is running.  Never waits for the lock."""
+        none is running.  Waits only when the worker is too far behind (the lag bound), never
+        for the lock.  False when no thread could be started
+        (the call then steps itself)."""
         if self._monitor is None and not self._disabled and self._lock.acquire(blocking=False):
             try:
                 self._guarded_step(study, number, bind_only=True)
             finally:
                 self._lock.release()
         if self._disabled:
-            return
+            return True
         with self._wake:
-            self._queued = (study, number)
-            self._announced += 1
             if self._worker is None:
                 if not self._exit_flush:  # a script that ends after optimize keeps its report
                     atexit.register(_flush_at_exit, weakref.ref(self))
                     self._exit_flush = True
-                self._worker = threading.Thread(
+                worker = threading.Thread(
                     target=self._refit_queued, name="tailstop-optuna-refits", daemon=True
                 )
-                self._worker.start()
+                try:  # (it waits for _wake, held here, before it looks at the queue)
+                    worker.start()
+                except RuntimeError:  # the process can start no more threads
+                    self._errors += 1
+                    logger.warning("tailstop: no thread for the background refits (failure "
+                                   "%d); this call refits itself", self._errors, exc_info=True)
+                    return False
+                self._worker = worker
+            self._queued = (study, number)
+            self._announced += 1
             # The worker falls behind when trials are quick or hold the interpreter lock (a
             # pure-Python objective starves it): past the lag allowed, this call waits.
             allowed = max(_LAG_TRIALS, _LAG_SHARE * self._announced)
@@ -389,6 +396,7 @@ class OptunaCallback:
                     "%d s; the search goes on", self._announced - self._decided_through,
                     _LAG_WAIT_SECONDS,
                 )
+        return True
 
     def _refit_queued(self) -> None:
         """The worker thread: step while calls have queued trials since its last step (one

@@ -343,6 +343,23 @@ def test_background_refit_failures_are_logged_and_the_search_goes_on(monkeypatch
     assert any("injected" in r.getMessage() for r in caplog.records)
 
 
+def test_background_without_a_thread_refits_in_the_call(monkeypatch, caplog):
+    """A process that can start no more threads: each call logs it and steps itself."""
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    study = random_study(seed=6)
+    callback = OptunaCallback(Patience(10**6), budget=30, background=True, **NO_FIT)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        study.optimize(quadratic, n_trials=100, callbacks=[callback])
+    assert len(study.trials) == 30 and "budget of 30 trials used" in callback.reason
+    assert callback.monitor.n_trials == 30
+    assert callback.n_errors == 30 and "no thread for the background refits" in caplog.text
+    assert callback.flush(timeout=0)
+
+
 def test_background_refusal_comes_from_the_calling_thread(caplog):
     def two(trial):
         return quadratic(trial), -quadratic(trial)
