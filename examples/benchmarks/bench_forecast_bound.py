@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_forecast import load_scores
+from scipy.integrate import trapezoid  # (numpy's own is numpy >= 2 only)
 
 from tailstop import NoisyQuadraticDistribution
 from tailstop.errors import TailstopError
@@ -77,7 +78,7 @@ class TailMixture:
         if start >= self.upper:
             return start
         t = np.linspace(start, self.upper, GRID_POINTS)
-        return start + float(np.trapezoid(1.0 - self.cdf_above(t) ** k, t))
+        return start + float(trapezoid(1.0 - self.cdf_above(t) ** k, t))
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         m = int(rng.binomial(n, self.p))
