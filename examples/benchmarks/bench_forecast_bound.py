@@ -18,7 +18,8 @@ Predictors (``y*`` the sample's best, ``m`` = ``k - n``):
 * ``best`` and ``nonparametric``: the baselines of ``bench_forecast.py``, ``y*`` and the
   sample's empirical average tuning curve at ``k``;
 * ``law known``: ``E[max(y*, T_m)]`` under the mixture, what no estimator can beat;
-* ``analyze``: tailstop, ``y* + expected_gain(m).estimate``, nothing known;
+* ``analyze``: tailstop, ``y* + expected_gain(m).estimate``, nothing known (and how often its
+  90% interval holds the true gain ``E[max(y*, T_m)] - y*``);
 * ``MPS ...``: the censored spacing fit with the threshold known (``limits=(theta, inf)``),
   the law's ``c`` and / or ``o`` given, and its plug-in gain ``int_y*^1 (1 - G^m)``;
 * ``posterior mean / median`` (``--posterior``): ``c`` and ``o`` given, the posterior of the
@@ -179,16 +180,21 @@ def run(path: Path, n: int, reps: int, seed: int, posterior: bool) -> dict[str, 
     if posterior:
         errors.update({"posterior mean, c and o given": [], "posterior median, c and o given": []})
     border = 0.0
+    below = above = fitted = 0  # analyze's expected_gain interval against the true gain
     for _ in range(reps):
         ys = mixture.sample(n, rng)
         best = float(ys.max())
         errors["best"].append(best - truth)
         nonparametric = float(EmpiricalDistribution(ys).average_tuning_curve(K))
         errors["nonparametric"].append(nonparametric - truth)
-        errors["law known"].append(mixture.expected_best(m, floor=best) - truth)
+        true_gain = mixture.expected_best(m, floor=best) - best
+        errors["law known"].append(best + true_gain - truth)
         try:
-            gain = analyze(ys, "maximize", bounds=(0, 1)).expected_gain(m).estimate
-            errors["analyze"].append(best + float(gain) - truth)
+            gain = analyze(ys, "maximize", bounds=(0, 1)).expected_gain(m)
+            errors["analyze"].append(best + float(gain.estimate) - truth)
+            fitted += 1
+            below += true_gain < gain.low
+            above += true_gain > gain.high
         except TailstopError:
             errors["analyze"].append(np.nan)
         for name, constraints in fits.items():
@@ -204,6 +210,9 @@ def run(path: Path, n: int, reps: int, seed: int, posterior: bool) -> dict[str, 
           f"E[T_{K}] = {truth:.5f}; {reps} samples of n = {n}"
           + (f"; largest posterior weight on the grid's border {border:.1e} of the peak"
              if posterior else ""))
+    print(f"analyze's 90% expected_gain({m}) interval holds the true gain E[max(y*, T_{m})] - y* "
+          f"in {(fitted - below - above) / max(fitted, 1):.2f} of the samples (below its low end "
+          f"{below / max(fitted, 1):.2f}, above its high end {above / max(fitted, 1):.2f})")
     return {name: np.asarray(values) for name, values in errors.items()}
 
 
