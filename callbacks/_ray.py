@@ -333,14 +333,34 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             self._configs.append(config)
             if self.background:
                 if self._worker is None or not self._worker.is_alive():
-                    self._worker = threading.Thread(
+                    worker = threading.Thread(
                         target=self._feed_forever, name="tailstop-ray-refits", daemon=True
                     )
-                    self._worker.start()
+                    try:
+                        worker.start()
+                    except RuntimeError:  # the process can start no more threads
+                        self._errors += 1
+                        logger.warning("tailstop: no thread for the background refits "
+                                       "(failure %d); this result refits in the call",
+                                       self._errors, exc_info=True)
+                        self._feed_unfed()
+                        return
+                    self._worker = worker
                 self._changed.notify_all()
                 return
             self._fed += 1
             self._monitor.observe(score, duration=seconds, config=config)
+
+    def _feed_unfed(self) -> None:
+        """Give the monitor, in this thread (``_changed`` held), every recorded trial it
+        lacks: the latest alone to ``observe``, several to ``update`` with the whole record."""
+        if len(self._scores) - self._fed == 1:
+            self._monitor.observe(self._scores[-1], duration=self._durations[-1],
+                                  config=self._configs[-1])
+        else:
+            self._monitor.update(list(self._scores), durations=list(self._durations),
+                                 configs=list(self._configs))
+        self._fed = len(self._scores)
 
     def _feed_forever(self) -> None:
         """The background thread: give the monitor the trials recorded since it was last

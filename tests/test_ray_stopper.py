@@ -148,6 +148,23 @@ def test_a_failed_background_feed_is_made_good_by_the_next(monkeypatch, caplog):
     assert stopper.monitor.n_trials == 3 and len(calls) == 2  # one new trial: observe
 
 
+def test_background_without_a_thread_feeds_in_the_call(monkeypatch, caplog):
+    """A process that can start no more threads: each result logs it and is fed in the
+    call, so the monitor misses no trial and ``flush`` (which pickling calls) never waits."""
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    stopper = RayTuneStopper("score", "max", Patience(10**6), budget=5, min_trials=10**6)
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        for i in range(5):
+            assert stopper(str(i), final(0.1 * i)) is False
+    assert stopper.monitor.n_trials == 5 and stopper.flush(timeout=0)
+    assert stopper.stop_all() and "budget of 5 trials used" in stopper.monitor.reason
+    assert stopper.n_errors == 5 and "no thread for the background refits" in caplog.text
+
+
 def test_refits_run_beside_the_driver_which_never_waits(held_refit):
     """By default the monitor refits in a background thread: while a refit is held open,
     Ray's calls return at once and the budget still stops the experiment; ``flush`` then
