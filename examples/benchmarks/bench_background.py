@@ -97,5 +97,6 @@ def main() -> None:
             print(f"{kind:<8} {way:<12} {elapsed:>9.1f} {overhead:>9} {shown_refits:>7} "
                   f"{shown_flush:>8}")
 
+
 if __name__ == "__main__":
     main()
