@@ -303,7 +303,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         value: Any = nested_value(result, self.metric)  # anything: checked below
         try:
             score = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             score = math.nan
         if math.isfinite(score):
             return score
@@ -416,7 +416,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
 def _seconds(duration: Any) -> float | None:
     try:
         seconds = float(duration)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 

@@ -609,3 +609,54 @@ def test_one_huge_outlier_leaves_the_tuning_curve_monotone_and_inside_the_data(d
     assert best_of_n.min() >= min(scores)
     low = sign * np.asarray(curve.low if direction == "maximize" else curve.high)
     assert low.min() >= min(scores) - 0.1
+
+
+# -- numbers at the edges of floating point, and containers numpy has but lists do not ----------
+HUGE = 10**400  # a Python int beyond a float's range
+
+
+def test_an_int_beyond_a_float_is_rejected_everywhere(fitted, scores):
+    rejected_by_analyze(fitted.estimate, [HUGE, *scores[:30]], InvalidDataError,
+                        match="score 0 is too large for a float")
+    rejected_by_monitor(fitted, lambda: fitted.observe(HUGE))
+    rejected_by_monitor(fitted, lambda: fitted.observe(0.5, duration=HUGE))
+    rejected_by_monitor(fitted, lambda: fitted.update(scores[:30], durations=[HUGE] * 30))
+    for call in (lambda: GainBelow(HUGE), lambda: Patience(HUGE),
+                 lambda: Monitor("maximize", budget=HUGE),
+                 lambda: fitted.estimate.expected_gain(HUGE),
+                 lambda: analyze(scores, "maximize", bounds=(0, HUGE))):
+        with pytest.raises(InvalidParameterError) as caught:
+            call()
+        assert len(str(caught.value)) < 200  # the 400 digits are cut
+
+
+@pytest.mark.parametrize("scale", [1e-305, 1e302])
+def test_scores_floating_point_cannot_fit_are_a_clear_error(scale, fitted, scores):
+    scaled = [s * scale for s in scores]
+    rejected_by_analyze(fitted.estimate, scaled, InvalidDataError, match="rescale them")
+    # all equal, they need no fit: the zero-gain estimate, as at any scale
+    assert tuple(analyze([scale] * 30, "maximize").expected_gain(10)) == (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, [3], True, 2.5, 0, 11])
+def test_max_dimension_must_be_an_integer_in_range(bad, fitted, scores):
+    rejected_by_analyze(fitted.estimate, scores[:30], InvalidParameterError,
+                        match="max_dimension", max_dimension=bad)
+
+
+def test_a_masked_array_s_masked_scores_are_failed_trials(scores):
+    values = np.array(scores[:40])
+    mask = np.arange(40) % 8 == 0
+    estimate = analyze(np.ma.masked_array(values, mask=mask), "maximize")
+    assert estimate.n_trials == 40 and estimate.n_failed == int(mask.sum())
+    same = analyze(np.where(mask, np.nan, values), "maximize")
+    assert summary(estimate)[1:] == summary(same)[1:]
+    monitor = Monitor("maximize", Never(), **NO_REFIT)
+    monitor.update(np.ma.masked_array(values[:10], mask=mask[:10]))
+    assert monitor.n_trials == 10 and monitor.n_failed == int(mask[:10].sum())
+
+
+@pytest.mark.parametrize("name", ["durations", "configs"])
+def test_monitor_update_takes_sequences_beside_the_scores(name, fitted, scores):
+    rejected_by_monitor(fitted, lambda: fitted.update(scores[:30], **{name: 5}))
+    rejected_by_monitor(fitted, lambda: fitted.update(scores[:30], **{name: "abc"}))

@@ -552,3 +552,23 @@ def test_the_kernel_takes_one_c_per_row(which):
     # one c in an array is the scalar call exactly
     assert np.array_equal(function(m, np.full((cs.size, 1), 3), s), function(m, 3, s),
                           equal_nan=True)
+
+
+def test_edges_of_floating_point_in_the_parameters():
+    """Found by a fuzzing pass (session 44): a support too wide for a float is refused, a
+    subnormal noise behaves as the noiseless law, and a point law's CDF of NaN is NaN."""
+    with pytest.raises(InvalidParameterError, match="overflows"):
+        NoisyQuadraticDistribution(-1e308, 1e308, 2, 1.0)
+    with pytest.raises(InvalidParameterError, match="overflows"):
+        QuadraticDistribution(-1e308, 1e308, 2)
+    wide = QuadraticDistribution(-1e307, 1e307, 2)
+    np.testing.assert_allclose(wide.cdf([-1e307, 0.0, 1e307]), [0.0, 0.5, 1.0])
+    noiseless = QuadraticDistribution(0.0, 1.0, 2)
+    y = np.array([-1.0, 0.0, 0.3, 1.0, 2.0])
+    for o in (1e-310, 5e-324):
+        law = NoisyQuadraticDistribution(0.0, 1.0, 2, o)
+        np.testing.assert_array_equal(law.cdf(y), noiseless.cdf(y))
+        assert np.isfinite(law.pdf(y)).all() and law.ppf(0.5) == noiseless.ppf(0.5)
+    for point in (QuadraticDistribution(0, 0, 3), NoisyQuadraticDistribution(0, 0, 3, 0)):
+        assert np.isnan(point.cdf(np.nan)) and np.isnan(point.sf(np.nan))
+        assert np.isnan(point.pdf(np.nan)) and point.cdf(0.0) == 1.0

@@ -803,3 +803,17 @@ def test_a_trust_region_step_moves_along_a_flat_direction_only_with_negative_cur
     assert np.linalg.norm(negative) == pytest.approx(1.0)  # to the boundary
     assert abs(negative[0]) > 0.5  # mostly along the negative curvature
 
+
+
+@pytest.mark.parametrize("bad", ["x", 5, None.__class__, object()])
+def test_a_warm_start_must_be_a_previous_fit(bad):
+    from tailstop.distributions import NoisyQuadraticDistribution, QuadraticDistribution
+    from tailstop.errors import InvalidParameterError
+
+    ys = NoisyQuadraticDistribution(0.6, 0.72, 2, 0.005).sample(100, generator=0)
+    for cls in (NoisyQuadraticDistribution, QuadraticDistribution):
+        with pytest.raises(InvalidParameterError, match="warm_start"):
+            cls.fit(ys, warm_start=bad)
+    # a distribution works, as before
+    fit = NoisyQuadraticDistribution.fit(ys)
+    assert NoisyQuadraticDistribution.fit(ys, warm_start=fit).c == fit.c

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats
 
 from tailstop import regime
-from tailstop._data import CleanScores, clean_scores, real_number
+from tailstop._data import CleanScores, clean_scores, integer, real_number
 from tailstop._intervals import _shifted, build_region
 from tailstop._reuse import (
     FULL_RESELECT_GROWTH,
@@ -23,7 +23,13 @@ from tailstop._reuse import (
     _State,
     _tail_unchanged,
 )
-from tailstop.errors import FitError, InvalidParameterError, NotEnoughTrials, TailstopError
+from tailstop.errors import (
+    FitError,
+    InvalidDataError,
+    InvalidParameterError,
+    NotEnoughTrials,
+    TailstopError,
+)
 from tailstop.estimate import (
     DEGENERATE_SPREAD,
     MAX_DIMENSION,
@@ -37,6 +43,10 @@ from tailstop.estimate import (
 )
 
 __all__ = ["analyze"]
+
+
+MAX_MAGNITUDE = 1e300  # scores beyond this overflow the fit's intermediate values
+MIN_SPREAD = 1e-290  # ... and a spread below this underflows them
 
 
 def analyze(
@@ -122,11 +132,10 @@ def analyze(
     confidence = real_number(confidence, "confidence")
     if not 0.5 <= confidence < 1:
         raise InvalidParameterError(f"confidence must be in [0.5, 1), got {confidence}")
-    c_max = MAX_DIMENSION if max_dimension is None else int(max_dimension)
-    if max_dimension is not None and not (1 <= c_max <= MAX_DIMENSION and c_max == max_dimension):
-        raise InvalidParameterError(
-            f"max_dimension must be an integer in [1, {MAX_DIMENSION}], got {max_dimension!r}"
-        )
+    c_max = (
+        MAX_DIMENSION if max_dimension is None
+        else integer(max_dimension, "max_dimension", 1, MAX_DIMENSION)
+    )
     if previous is not None and not isinstance(previous, TailEstimate):
         raise InvalidParameterError(
             "previous must be a TailEstimate from an earlier analyze, got "
@@ -196,8 +205,17 @@ def _estimate(scores, direction: str, confidence: float, c_max: int, bounds,
     # the best possible expected score lies within the metric's known range
     b_range = clean.bounds if clean.bounds is not None else (-np.inf, np.inf)
     magnitude = np.max(np.abs(clean.to_user(clean.values)))
-    if np.ptp(clean.values) <= DEGENERATE_SPREAD * magnitude:
+    spread = np.ptp(clean.values)
+    if spread <= DEGENERATE_SPREAD * magnitude:
         return _degenerate(clean, confidence, c_max, noise)  # equal to (nearly) float precision
+    if magnitude > MAX_MAGNITUDE or spread < MIN_SPREAD:
+        # measured: the fits and intervals are the same at every scale from 1e-300 to 1e306
+        # (a fixed set of scores times the scale), and wrong or NaN beyond
+        raise InvalidDataError(
+            f"the scores reach {magnitude:.3g} and spread over {spread:.3g}: floating point "
+            f"cannot fit scores beyond {MAX_MAGNITUDE:g} or spread over less than "
+            f"{MIN_SPREAD:g}; rescale them (multiply or divide them by a power of ten)"
+        )
     ys = _fit_ys(clean)
 
     # the state an update reuses (None: a cold call, or one that chooses the tail afresh)

@@ -28,6 +28,13 @@ def check_direction(direction: object) -> str:
     raise InvalidParameterError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` for an error message, cut to ``limit`` characters (an int of 400
+    digits, a long list)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def is_real_scalar(value: object) -> bool:
     """One real number: anything ``float()`` takes (``Decimal``, a numpy or torch scalar, a
     0-d array) but a string, bytes, a bool, a complex number or ``None``, which numpy would
@@ -40,7 +47,7 @@ def is_real_scalar(value: object) -> bool:
         return value.ndim == 0 and value.dtype.kind in "iuf"
     try:
         float(cast("float", value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
     return True
 
@@ -53,22 +60,22 @@ def real_array(value: object, name: str) -> np.ndarray:
     """
     try:
         array = np.asarray(value)
-    except (TypeError, ValueError) as exc:  # (a ragged nesting)
+    except (TypeError, ValueError, OverflowError) as exc:  # (a ragged nesting)
         raise InvalidParameterError(
-            f"{name} must be a real number or an array of them, got {value!r}"
+            f"{name} must be a real number or an array of them, got {shown(value)}"
         ) from exc
     kind = array.dtype.kind
     if kind in "iuf" or (kind == "O" and all(is_real_scalar(v) for v in array.flat)):
         return array.astype(float, copy=False)
     raise InvalidParameterError(
-        f"{name} must be a real number or an array of them, got {value!r}"
+        f"{name} must be a real number or an array of them, got {shown(value)}"
     )
 
 
 def real_number(value: object, name: str) -> float:
     """``value`` as a float if it is one real number (:func:`is_real_scalar`)."""
     if not is_real_scalar(value):
-        raise InvalidParameterError(f"{name} must be a real number, got {value!r}")
+        raise InvalidParameterError(f"{name} must be a real number, got {shown(value)}")
     return float(cast("float", value))
 
 
@@ -81,7 +88,9 @@ def integer(value: object, name: str, minimum: int, maximum: int | None = None) 
         ok = int(number) >= minimum and (maximum is None or int(number) <= maximum)
     if not ok:
         upper = "" if maximum is None else f" and <= {maximum}"
-        raise InvalidParameterError(f"{name} must be an integer >= {minimum}{upper}, got {value!r}")
+        raise InvalidParameterError(
+            f"{name} must be an integer >= {minimum}{upper}, got {shown(value)}"
+        )
     return int(number)
 
 
@@ -91,7 +100,7 @@ def as_generator(generator: object) -> np.random.Generator:
         return generator
     try:
         return np.random.default_rng(cast("Any", generator))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidParameterError(
             f"generator must be a numpy Generator, an int seed >= 0 or None, got {generator!r}"
         ) from exc
@@ -108,10 +117,12 @@ def check_bounds(bounds: object) -> tuple[float, float] | None:
         given_low, given_high = cast("tuple[Any, Any]", bounds)
         low = -np.inf if given_low is None else real_number(given_low, "low")
         high = np.inf if given_high is None else real_number(given_high, "high")
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(f"bounds must be a pair (low, high), got {bounds!r}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidParameterError(
+            f"bounds must be a pair (low, high), got {shown(bounds)}"
+        ) from exc
     if np.isnan(low) or np.isnan(high) or not low < high:
-        raise InvalidParameterError(f"bounds must satisfy low < high, got {bounds!r}")
+        raise InvalidParameterError(f"bounds must satisfy low < high, got {shown(bounds)}")
     return low, high
 
 
@@ -156,6 +167,14 @@ class CleanScores:
         return float(finite.max() if self.direction == "maximize" else finite.min())
 
 
+def unmasked(scores: object) -> object:
+    """A numpy masked array's scores with the masked ones as NaN (failed trials); anything
+    else as it is."""
+    if isinstance(scores, np.ma.MaskedArray) and scores.dtype.kind in "fiu":
+        return np.ma.filled(scores.astype(float), np.nan)
+    return scores
+
+
 def check_sequence(scores: object) -> None:
     """Scores must come as an ordered sequence: not a string, a mapping or a set."""
     if isinstance(scores, (str, bytes)) or not np.iterable(scores):
@@ -178,7 +197,7 @@ def score_value(score: object, index: int | str = "") -> float:
     :class:`~tailstop.errors.InvalidDataError` naming the score.
     """
     label = f"score {index}".strip()
-    if score is None:
+    if score is None or score is np.ma.masked:
         return float("nan")
     if isinstance(score, (str, bytes, bool, np.bool_)):
         raise InvalidDataError(f"{label} is not a number: {score!r}")
@@ -186,8 +205,10 @@ def score_value(score: object, index: int | str = "") -> float:
         raise InvalidDataError(f"{label} is not a real number: {score!r}")
     try:
         value = float(score)  # type: ignore[arg-type]
+    except OverflowError as exc:  # an int beyond a float's range
+        raise InvalidDataError(f"{label} is too large for a float: {shown(score)}") from exc
     except (TypeError, ValueError) as exc:
-        raise InvalidDataError(f"{label} is not a number: {score!r}") from exc
+        raise InvalidDataError(f"{label} is not a number: {shown(score)}") from exc
     return value if np.isfinite(value) else float("nan")
 
 
@@ -255,6 +276,7 @@ def clean_scores(
     direction = check_direction(direction)
     checked_bounds = check_bounds(bounds)
     resolution = check_resolution(resolution)
+    scores = unmasked(scores)
     check_sequence(scores)
     array = _float_array(scores)
     if array is None:

@@ -44,7 +44,7 @@ def _validate_data(ys: Any, limits: Any) -> tuple[np.ndarray, float, float]:
     """A float copy of ys and the limits, or the error that names what is wrong."""
     try:
         array = np.array(ys)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise InvalidDataError(f"ys must be a 1-D array of numbers: {error}") from error
     if array.ndim != 1:
         raise InvalidDataError(f"ys must be a 1-D array, got {array.ndim} dimensions.")
@@ -58,7 +58,7 @@ def _validate_data(ys: Any, limits: Any) -> tuple[np.ndarray, float, float]:
         )
     try:
         lower, upper = (float(x) for x in limits)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise InvalidDataError(f"limits must be a pair of numbers, got {limits!r}.") from error
     if math.isnan(lower) or math.isnan(upper) or not lower < upper:
         raise InvalidDataError(

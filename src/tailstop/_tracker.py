@@ -35,7 +35,10 @@ def _check_duration(duration: object, index: int | str = "") -> float:
     label = f"duration {index}".strip()
     if isinstance(duration, (str, bytes, bool)) or not isinstance(duration, Real):
         raise InvalidDataError(f"{label} must be a number of seconds, got {duration!r}")
-    value = float(duration)
+    try:
+        value = float(duration)
+    except OverflowError:  # an int beyond a float's range
+        value = math.inf
     if not math.isfinite(value) or value < 0:
         raise InvalidDataError(f"{label} must be finite and >= 0 seconds, got {duration!r}")
     return value

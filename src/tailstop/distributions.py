@@ -50,11 +50,18 @@ def _finite_scalar(name: str, value) -> float:
     return float(array)
 
 
+_TINY = float(np.finfo(float).tiny)
+
+
 def _validate(cls, a, b, c, o, convex) -> tuple[float, float, int, float, bool]:
     a = _finite_scalar("a", a)
     b = _finite_scalar("b", b)
     if a > b:
         raise InvalidParameterError(f"a must be at most b, got a={a!r} > b={b!r}.")
+    if not np.isfinite(b - a):
+        raise InvalidParameterError(
+            f"the support's width b - a overflows a float, got a={a!r}, b={b!r}."
+        )
     c_value = _finite_scalar("c", c)
     if c_value % 1 != 0:
         raise InvalidParameterError(f"c must be an integer, got {c!r}.")
@@ -158,9 +165,11 @@ class _Base:
     @property
     def _standard(self):
         if self._law is None:
-            width = self.b - self.a
+            ratio = self.o / (self.b - self.a)
+            # a ratio below the least normal float (subnormal): the noise moves the CDF by
+            # less than 4e-308, and its standard form would divide by it
             self._law = (
-                _standard.Standard(self.c, self.o / width) if self.o > 0 else _Noiseless(self.c)
+                _standard.Standard(self.c, ratio) if ratio >= _TINY else _Noiseless(self.c)
             )
         return self._law
 
@@ -182,7 +191,7 @@ class _Base:
         """Probability density at ``y`` (g((y - a) / (b - a)) / (b - a), g the standard one)."""
         y = real_array(y, "y")
         if self._kind == "point":
-            return np.where(y == self.a, np.inf, 0.0)[()]
+            return np.where(np.isnan(y), np.nan, np.where(y == self.a, np.inf, 0.0))[()]
         if self._kind == "normal":
             z = (y - self.a) / self.o
             return (np.exp(-0.5 * z * z) * _INV_SQRT_2PI / self.o)[()]
@@ -201,7 +210,8 @@ class _Base:
     def _cumulative(self, y, upper: bool):
         y = real_array(y, "y")
         if self._kind == "point":
-            return ((y < self.a) if upper else (y >= self.a)).astype(float)[()]
+            step = ((y < self.a) if upper else (y >= self.a)).astype(float)
+            return np.where(np.isnan(y), np.nan, step)[()]
         if self._kind == "normal":
             z = (y - self.a) / self.o
             return ndtr(-z if upper else z)[()]

@@ -46,12 +46,32 @@ from tailstop._fitproblem import _setup, _validate_data
 from tailstop._globalsearch import FitResult, _search
 from tailstop._localsearch import _warm_search
 from tailstop._spacing import SpacingObjective
+from tailstop.errors import InvalidParameterError
 
 __all__ = ["FitResult", "fit_noisy_quadratic", "fit_parameters", "fit_quadratic", "spacing_loss"]
 
 
+def _check_warm_start(warm) -> None:
+    """A warm start is a previous fit: a distribution or a :class:`FitResult` (finite
+    ``a < b``, an integer ``c``, a bool ``convex``)."""
+    try:
+        a, b, c = float(warm.a), float(warm.b), float(warm.c)
+        convex = warm.convex
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        raise InvalidParameterError(
+            "warm_start must be a previous fit (a distribution or a FitResult), got "
+            f"{type(warm).__name__}"
+        ) from None
+    if not (np.isfinite(a) and np.isfinite(b) and a <= b and c.is_integer()) or not isinstance(
+        convex, (bool, np.bool_)
+    ):
+        raise InvalidParameterError(f"warm_start is not a valid fit: {warm!r}")
+
+
 def _fit(ys, limits, constraints, noisy: bool, warm_start=None, quick=False) -> FitResult:
     problem = _setup(ys, limits, constraints, noisy)
+    if warm_start is not None:
+        _check_warm_start(warm_start)
     if quick:
         problem = dataclasses.replace(problem, quick=True)
     result = _search(problem) if warm_start is None else _warm_search(problem, warm_start)
