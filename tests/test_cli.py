@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tailstop import NoisyQuadraticDistribution, _report, cli
+from tailstop.synthetic import make_problem
 
 optuna = pytest.importorskip("optuna")
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -329,6 +330,11 @@ def test_analyze_one_objective_of_a_multi_objective_study(storage, capsys):
         report = json.loads(out)
         assert report["direction"] == direction
         assert report["current_best"] == pytest.approx(best)
+    # the text report says which objective it read
+    for objective, said in (("acc", "objective 1 ('acc')"), ("0", "objective 0 ('loss')")):
+        code, out, err = _run(capsys, "analyze", storage, "--study", "multi", "--objective",
+                              objective)
+        assert code == 0 and said in out.splitlines()[0], out
 
 
 def test_a_study_that_repeats_configurations_exactly_is_read_as_deterministic(tmp_path, capsys):
@@ -350,6 +356,11 @@ def test_a_study_that_repeats_configurations_exactly_is_read_as_deterministic(tm
         code, out, err = _run(capsys, "analyze", url, "--study", "d", "--json", *extra)
         assert code == 0 and "deterministic" not in err
         assert json.loads(out)["noise_known"] == ("--noise" in extra)
+    # the text report says where the noise came from: the repeats, or the user
+    code, out, _ = _run(capsys, "analyze", url, "--study", "d")
+    assert code == 0 and "(0: repeated configurations scored the same)" in out
+    code, out, _ = _run(capsys, "analyze", url, "--study", "d", "--noise", "0.01")
+    assert code == 0 and "between seeds (given)" in out and "repeated" not in out
 
 
 def test_watch_ends_when_the_study_is_stopped(storage, capsys):
@@ -713,3 +724,45 @@ def test_bounds_take_negative_infinity_and_scientific_notation(tmp_path, capsys)
         assert json.loads(out)["n_trials"] == 60
     code, _out, err = _run(capsys, "analyze", path, "--bounds", "-inf", "--json")
     assert code != 0 and "expected 2 arguments" in err
+
+
+def test_a_one_column_csv_needs_no_column(tmp_path, capsys):
+    # the file pandas writes from results.get_dataframe()[["accuracy"]] (the README's recipe)
+    path = tmp_path / "runs.csv"
+    scores = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=3).run_search(
+        60, generator=4
+    )
+    path.write_text("accuracy\n" + "\n".join(f"{s:.6f}" for s in scores) + "\n")
+    code, out, err = _run(capsys, "analyze", path)
+    assert code == 0, err
+    assert "(column 'accuracy')" in out.splitlines()[0]
+    # two columns and no "score": the error names them
+    path.write_text("trial,accuracy\n" + "\n".join(f"{i},{s:.6f}" for i, s in enumerate(scores)))
+    code, _, err = _run(capsys, "analyze", path)
+    assert code != 0 and "no column 'score'; its columns are 'trial', 'accuracy'" in err
+
+
+def test_replay_shows_its_progress(tmp_path, capsys):
+    path = tmp_path / "runs.csv"
+    scores = make_problem(1, noise_ratio=0.01, regime_mass=0.3, generator=3).run_search(
+        40, generator=4
+    )
+    path.write_text("score\n" + "\n".join(f"{s:.6f}" for s in scores) + "\n")
+    code, _, err = _run(capsys, "replay", path, "--epsilon", "0.05", "--orders", "3")
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "orders replayed" in line]
+    assert [line.split(": ", 1)[1].split(" in ")[0] for line in lines] == [
+        "1 of 3 orders replayed", "2 of 3 orders replayed", "3 of 3 orders replayed"
+    ]
+    assert "left" in lines[0] and "left" not in lines[-1]
+
+
+def test_a_jsonl_file_without_the_key_lists_its_keys(tmp_path, capsys):
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(json.dumps({"trial": i, "acc": 0.5 + i / 100}) for i in range(30)))
+    code, _, err = _run(capsys, "analyze", path)
+    assert code != 0 and "no key 'score' on any line; its keys are 'trial', 'acc'" in err
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    code, _, err = _run(capsys, "analyze", deep)
+    assert code != 0 and "nested too deeply" in err and "Traceback" not in err

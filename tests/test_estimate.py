@@ -126,6 +126,9 @@ def test_a_best_at_the_metric_s_bound_has_nothing_left_to_gain(direction):
         assert tuple(est.expected_gain(k)) == (0.0, 0.0, 0.0)
     assert est.prob_improvement(1e-6, 1000) == 0.0
     assert np.isposinf(est.trials_to_gain(1e-6))
+    free_needed = free.trials_to_gain([0.0, 1e-4, 1e-3], 0.5)
+    finite = free_needed[np.isfinite(free_needed)]
+    assert finite.size and np.array_equal(finite, np.round(finite))  # whole trials
     curve = est.tuning_curve([1, 100, 10_000])
     for end in curve:
         assert np.all((end <= 1.0) & (end >= 0.0))

@@ -253,3 +253,20 @@ def test_records_carry_gain_below_epsilon_alone_or_in_a_combination(search):
         assert fitted, rule
         assert all(r["epsilon"] == expected for r in fitted), rule
         assert monitor.report()["epsilon"] == fitted[-1]["epsilon"]
+
+
+def test_report_gain_is_over_the_current_horizon_between_refits(search):
+    # refits every 25 trials; the rule reads the latest estimate after every trial, over the
+    # remaining budget: the report's gain is that one, not the last refit's horizon
+    from tailstop._gains import gain_interval
+
+    monitor = Monitor("maximize", Never(), budget=400, refit_step=25)
+    for score in search[:110]:
+        monitor.observe(float(score))
+    report = monitor.report()
+    assert report["estimate_n_trials"] < monitor.n_trials == 110
+    gain = report["expected_gain"]
+    assert gain["horizon"] == 400 - 110
+    value, low, high = gain_interval(monitor.estimate, 400 - 110)
+    assert (gain["estimate"], gain["low"], gain["high"]) == (value, low, high)
+    assert monitor.history[-1]["horizon"] == 400 - report["estimate_n_trials"]

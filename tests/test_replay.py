@@ -174,3 +174,23 @@ def test_ray_plateau_agrees_with_ray():
         )
         for i, value in enumerate(values):
             assert ours(float(value)) == theirs(str(i), {"score": float(value)})
+
+
+def test_replay_checks_its_options_before_any_order():
+    scores = make_problem(1, noise_ratio=0.01, generator=3).run_search(40, generator=4)
+    rules = {"patience": Patience(5)}
+    with pytest.raises(InvalidParameterError, match="monitor_options must be a mapping"):
+        replay(scores, "maximize", rules, epsilon=0.01, orders=2, monitor_options="x")
+    with pytest.raises(InvalidParameterError, match="rule names must be strings"):
+        replay(scores, "maximize", {1: Patience(5)}, epsilon=0.01, orders=2)
+    with pytest.raises(InvalidParameterError, match="resolution"):
+        replay(scores, "maximize", rules, epsilon=0.01, orders=2,
+               monitor_options={"resolution": 1e-320})
+
+
+def test_replay_reports_its_progress():
+    scores = make_problem(1, noise_ratio=0.01, generator=3).run_search(40, generator=4)
+    seen = []
+    replay(scores, "maximize", {"fixed": FixedTrials(20)}, epsilon=0.01, orders=5,
+           progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(k, 5) for k in range(1, 6)]

@@ -127,6 +127,13 @@ def test_near_optimum(estimate):
     assert NearOptimum(gap * 1.01 + 1e-12).decide(estimate, state()).stop
     decision = NearOptimum(gap * 0.5).decide(estimate, state())
     assert not decision.stop and decision.quantity == pytest.approx(gap)
+    assert "is within" in decision.reason and "upper bound" in decision.reason
+    # a current best beyond the whole interval (seed-noise luck) is said so, not "within -x"
+    lucky = dataclasses.replace(estimate, current_best=estimate.best_possible.high + 0.01)
+    decision = NearOptimum(0.0).decide(lucky, state())
+    assert decision.stop and decision.quantity == pytest.approx(-0.01)
+    assert "above the best possible score's upper bound by 0.01" in decision.reason
+    assert "-" not in decision.reason.split("bound")[1]
 
 
 def test_cost_benefit_with_given_and_learned_cost(estimate):

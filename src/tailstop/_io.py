@@ -2,7 +2,8 @@
 
 Three sources, told apart by their name:
 
-* a CSV file (``.csv``, ``.tsv``, ``.txt``): one row per trial, the score in a named column;
+* a CSV file (``.csv``, ``.tsv``, ``.txt``): one row per trial, the score in a named column
+  (by default ``score``, or the only column of a one-column file);
 * a JSON Lines file (``.jsonl``, ``.ndjson``, ``.json``): one JSON object per line, the score
   under a named key (a bare number per line also works, and so does one JSON array of
   objects or numbers);
@@ -85,6 +86,10 @@ class LoadedScores:
     source: str
     direction: str | None = None  # known for a study, not for a file
     configs: list | None = None  # each trial's parameters (a study, a Ray folder)
+    column: str | None = None  # the column or key read (a file, a Ray folder)
+
+
+DEFAULT_COLUMN = "score"
 
 
 def is_storage(source: str) -> bool:
@@ -94,13 +99,14 @@ def is_storage(source: str) -> bool:
     return Path(source).suffix.lower() in SQLITE_SUFFIXES + JOURNAL_SUFFIXES
 
 
-def load_scores(source: str, *, column: str = "score", study: str | None = None,
+def load_scores(source: str, *, column: str | None = None, study: str | None = None,
                 objective: int | str | None = None) -> LoadedScores:
     """Scores from a CSV / JSON Lines file or an Optuna storage (see the module docstring).
 
-    ``study`` selects the study of a storage and ``objective`` one objective of a
-    multi-objective study (:func:`objective_index`); for a file either is an error (it
-    would be ignored).
+    ``column``: the column or key of the score; None reads ``score``, or the only column of
+    a one-column CSV file. ``study`` selects the study of a storage and ``objective`` one
+    objective of a multi-objective study (:func:`objective_index`); for a file either is an
+    error (it would be ignored).
     """
     if is_storage(source) or study is not None or objective is not None:
         if not is_storage(source):
@@ -114,7 +120,7 @@ def load_scores(source: str, *, column: str = "score", study: str | None = None,
     path = Path(source)
     suffix = path.suffix.lower()
     if path.is_dir() and _trial_folders(path):
-        return _ray_experiment(path, column, source)
+        return _ray_experiment(path, column or DEFAULT_COLUMN, source)
     if suffix not in CSV_SUFFIXES + JSONL_SUFFIXES:
         raise SourceError(
             f"cannot tell the format of {source!r} from its extension: use a CSV "
@@ -132,10 +138,12 @@ def load_scores(source: str, *, column: str = "score", study: str | None = None,
     except UnicodeDecodeError as exc:
         raise SourceError(f"{source!r} is not a UTF-8 text file ({exc.reason})") from None
     if suffix in CSV_SUFFIXES:
-        scores = _parse_csv(text, column, source, delimiter="\t" if suffix == ".tsv" else None)
+        column, scores = _parse_csv(text, column, source,
+                                    delimiter="\t" if suffix == ".tsv" else None)
     else:
+        column = column or DEFAULT_COLUMN
         scores = _parse_jsonl(text, column, source)
-    return LoadedScores(scores, f"{source} (column {column!r})")
+    return LoadedScores(scores, f"{source} (column {column!r})", column=column)
 
 
 def _number(value: object, where: str) -> float | None:
@@ -158,8 +166,10 @@ def _number(value: object, where: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _parse_csv(text: str, column: str, source: str, delimiter: str | None) -> list[float | None]:
-    """The column's cells in order. A blank line is a failed trial in a one-column file (an
+def _parse_csv(text: str, column: str | None, source: str,
+               delimiter: str | None) -> tuple[str, list[float | None]]:
+    """The column read (``column``; None: ``score``, or the only column of a one-column
+    file) and its cells in order. A blank line is a failed trial in a one-column file (an
     empty cell) and is skipped in a wider one; trailing blank lines are ignored."""
     lines = text.splitlines()
     while lines and not lines[-1].strip():
@@ -173,6 +183,8 @@ def _parse_csv(text: str, column: str, source: str, delimiter: str | None) -> li
             delimiter = ","
     rows = csv.reader(lines, delimiter=delimiter)
     fields = [name.strip() for name in next(rows)]
+    if column is None:
+        column = fields[0] if len(fields) == 1 else DEFAULT_COLUMN
     if column not in fields:
         raise InvalidDataError(
             f"{source} has no column {column!r}; its columns are "
@@ -185,29 +197,36 @@ def _parse_csv(text: str, column: str, source: str, delimiter: str | None) -> li
             continue
         cell = row[index] if index < len(row) else None
         scores.append(_number(cell, f"{source}, line {rows.line_num}"))
-    return scores
+    return column, scores
+
+
+def _loads(text: str, where: str) -> Any:
+    """``json.loads(text)``, or an :class:`InvalidDataError` naming ``where``."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidDataError(f"{where}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise InvalidDataError(f"{where}: JSON nested too deeply to read") from None
 
 
 def _parse_jsonl(text: str, column: str, source: str) -> list[float | None]:
     if text.lstrip().startswith("["):  # a .json file holding one array of records or numbers
-        try:
-            records = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidDataError(f"{source}: not valid JSON ({exc.msg})") from None
+        records = _loads(text, source)
         text = "\n".join(json.dumps(record) for record in records)
     scores: list[float | None] = []
     keyed = False
+    seen: dict[str, None] = {}  # the keys the records hold, for the error below
     for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{source}, line {line_number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidDataError(f"{where}: not valid JSON ({exc.msg})") from None
+        record = _loads(line, where)
         if isinstance(record, dict):
             value = nested_value(record, column)
             keyed = keyed or value is not None or column in record
+            if not keyed and len(seen) < 12:
+                seen.update(dict.fromkeys(map(str, record)))
             scores.append(_number(value, where))
         elif record is None or isinstance(record, (int, float)):
             keyed = True
@@ -219,8 +238,10 @@ def _parse_jsonl(text: str, column: str, source: str) -> list[float | None]:
     if not scores:
         raise InvalidDataError(f"{source} is empty")
     if not keyed:
+        keys = ", ".join(repr(key) for key in list(seen)[:12]) or "none"
         raise InvalidDataError(
-            f"{source} has no key {column!r} on any line (choose the key with --column)"
+            f"{source} has no key {column!r} on any line; its keys are {keys} (choose the key "
+            "with --column)"
         )
     return scores
 
@@ -270,7 +291,7 @@ def _trial_states(path: Path) -> dict[str, str] | None:
         return None
     try:
         checkpoint = json.loads(checkpoints[-1].read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise SourceError(
             f"cannot read Tune's experiment checkpoint {checkpoints[-1]} ({exc})"
         ) from None
@@ -286,7 +307,8 @@ def _trial_states(path: Path) -> dict[str, str] | None:
             else:
                 state = "open"
             states[Path(trial["relative_logdir"]).name] = state
-    except (OSError, UnicodeDecodeError, ValueError, LookupError, TypeError, AttributeError):
+    except (OSError, UnicodeDecodeError, ValueError, LookupError, TypeError, AttributeError,
+            RecursionError):
         return None
     return states
 
@@ -336,11 +358,7 @@ def _ray_experiment(path: Path, column: str, source: str) -> LoadedScores:
             raise SourceError(f"{where}: cannot read result.json ({exc})") from None
         record: Any = {}
         if last is not None:
-            try:
-                record = json.loads(last)
-            except json.JSONDecodeError as exc:
-                raise InvalidDataError(f"{where}: result.json is not valid JSON ({exc.msg})") \
-                    from None
+            record = _loads(last, f"{where}: result.json")
         value = nested_value(record, column) if isinstance(record, dict) else None
         keyed = keyed or value is not None
         if not keyed and isinstance(record, dict):
@@ -356,7 +374,7 @@ def _ray_experiment(path: Path, column: str, source: str) -> LoadedScores:
     unfinished = (f"; {open_trials} unfinished trial{'s' if open_trials > 1 else ''} left out"
                   if open_trials else "")
     return LoadedScores(scores, f"Ray Tune experiment {source} (metric {column!r}{unfinished})",
-                        configs=configs)
+                        configs=configs, column=column)
 
 
 _RAY_KEYS = {  # what Tune adds to every result: not metrics
@@ -494,7 +512,12 @@ def study_loaded(study: Any, source: str, objective: int | str | None = None) ->
     """:func:`study_scores` of an open study as :class:`LoadedScores` (``source``: where it
     was opened, for the description); a watch polls one study this way."""
     scores, direction, configs = study_scores(study, objective)
-    return LoadedScores(scores, f"study {study.study_name!r} in {source}", direction, configs)
+    described = f"study {study.study_name!r} in {source}"
+    if len(study.directions) > 1:  # say which objective was read
+        index = objective_index(study, objective, "--objective")
+        names = getattr(study, "metric_names", None)
+        described += f", objective {index}" + (f" ({names[index]!r})" if names else "")
+    return LoadedScores(scores, described, direction, configs)
 
 
 def study_scores(

@@ -75,13 +75,19 @@ def _choose_delta(estimate: TailEstimate, delta: float | None) -> tuple[float | 
     return None, ""
 
 
+_NOISE_SOURCES = {"repeats": "0: repeated configurations scored the same"}
+
+
 def format_report(
-    estimate: TailEstimate, *, source: str | None = None, delta: float | None = None
+    estimate: TailEstimate, *, source: str | None = None, delta: float | None = None,
+    noise_source: str | None = None,
 ) -> str:
     """The report table ``tailstop analyze`` prints.
 
     ``delta`` is the gain whose waiting time is reported (default: the seed noise, an
-    improvement smaller than which is indistinguishable from luck).
+    improvement smaller than which is indistinguishable from luck). ``noise_source``: where
+    a known seed noise came from, ``"given"`` (the default) or ``"repeats"`` (0, told by
+    repeated configurations that scored the same).
     """
     from tailstop.estimate import _span_text
 
@@ -113,7 +119,8 @@ def format_report(
         (
             "seed noise",
             _gain(estimate.noise),
-            "std of the score between seeds (given)" if estimate.noise_known else
+            f"std of the score between seeds ({_NOISE_SOURCES.get(noise_source or '', 'given')})"
+            if estimate.noise_known else
             "[{}, {}]  std of the score between seeds".format(
                 *(_gain(v) for v in estimate.noise_interval[1:])
             ),

@@ -105,8 +105,8 @@ def _add_source(parser: argparse.ArgumentParser, optional: bool = False) -> None
         "with --study",
     )
     parser.add_argument(
-        "--column", default="score", help="the column (CSV) or key (JSON Lines, Ray) of the "
-        "score; val/acc names a nested key"
+        "--column", help="the column (CSV) or key (JSON Lines, Ray) of the score (default: "
+        "score, or a one-column CSV file's only column); val/acc names a nested key"
     )
     parser.add_argument(
         "--direction",
@@ -323,9 +323,10 @@ def _direction_of(loaded: LoadedScores, args: argparse.Namespace) -> str:
     """The study's direction (a conflicting ``--direction`` is an error), or ``--direction``
     for a file (maximize by default, with a note when the column looks like a loss)."""
     if loaded.direction is None:
-        words = args.column.lower().replace("-", "_").split("_")
+        column = loaded.column or args.column or ""
+        words = column.lower().replace("-", "_").split("_")
         if args.direction is None and any(word in _LOSS_WORDS for word in words):
-            print(f"{PROG}: note: column {args.column!r} is read as a score to maximize (the "
+            print(f"{PROG}: note: column {column!r} is read as a score to maximize (the "
                   "default for files); pass --direction minimize for a loss",
                   file=sys.stderr)
         return args.direction or "maximize"
@@ -337,19 +338,24 @@ def _direction_of(loaded: LoadedScores, args: argparse.Namespace) -> str:
 
 
 def _analyze(scores, direction: str, args: argparse.Namespace, previous=None,
-             configs=None) -> TailEstimate:
+             configs=None) -> tuple[TailEstimate, str | None]:
+    """The estimate, and where its seed noise came from: ``"given"`` (``--noise``),
+    ``"repeats"`` (0, from repeated configurations) or None (fitted)."""
     from tailstop.estimate import analyze
 
-    return analyze(
+    noise = _noise_of(args, scores, configs)
+    estimate = analyze(
         scores,
         direction,
         confidence=args.confidence,
         bounds=tuple(args.bounds) if args.bounds else None,
         max_dimension=args.max_dimension,
-        noise=_noise_of(args, scores, configs),
+        noise=noise,
         previous=previous,
         resolution=args.resolution,
     )
+    source = None if noise is None else "given" if args.noise is not None else "repeats"
+    return estimate, source
 
 
 def _noise_of(args: argparse.Namespace, scores, configs) -> float | None:
@@ -430,12 +436,13 @@ def _run_analyze(args: argparse.Namespace) -> int:
     if args.plot or args.progress:
         require("matplotlib", "plot")  # fail before the fit, not after
     loaded, direction = _scores_and_direction(args)
-    estimate = _analyze(loaded.scores, direction, args, configs=loaded.configs)
+    estimate, noise_source = _analyze(loaded.scores, direction, args, configs=loaded.configs)
     out = sys.stderr if args.json else sys.stdout
     if args.json:
         print(json.dumps(estimate.to_dict(), indent=2))  # strict JSON: to_dict's nulls
     else:
-        print(format_report(estimate, source=loaded.source, delta=args.delta))
+        print(format_report(estimate, source=loaded.source, delta=args.delta,
+                            noise_source=noise_source))
     if args.plot:
         write_plot(estimate, args.plot)
         print(f"wrote {args.plot}", file=out)
@@ -484,9 +491,31 @@ def _run_replay(args: argparse.Namespace) -> int:
         seed=args.seed,
         n_jobs=args.jobs,
         monitor_options=options,
+        progress=_replay_progress(args.orders),
     )
     print(result.table(title=loaded.source))
     return 0
+
+
+def _replay_progress(orders: int):
+    """A ``replay`` progress callback: a line on stderr at each tenth of the orders (a
+    replay runs the whole search once per order and rule: minutes on long searches)."""
+    started = time.monotonic()
+    step = max(1, orders // 10)
+    shown = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal shown
+        if done < total and done - shown < step:
+            return
+        shown = done
+        elapsed = time.monotonic() - started
+        left = elapsed / done * (total - done)
+        tail = f", about {left:.0f} s left" if done < total else ""
+        print(f"{PROG}: {done} of {total} orders replayed in {elapsed:.0f} s{tail}",
+              file=sys.stderr, flush=True)
+
+    return progress
 
 
 def _clear_screen() -> None:
@@ -533,12 +562,15 @@ def _run_watch(args: argparse.Namespace) -> int:
                     print(f"{source}: {seen} finished trials; the report needs {MIN_TRIALS}")
                 else:
                     try:
-                        estimate = _analyze(loaded.scores, direction, args, previous=estimate,
-                                            configs=loaded.configs)
+                        estimate, noise_source = _analyze(
+                            loaded.scores, direction, args, previous=estimate,
+                            configs=loaded.configs,
+                        )
                     except TailstopError as exc:
                         print(f"{source}: {seen} finished trials; cannot analyze yet: {exc}")
                     else:
-                        print(format_report(estimate, source=source), flush=True)
+                        print(format_report(estimate, source=source, noise_source=noise_source),
+                              flush=True)
             stop = study.user_attrs.get(STOP_ATTR) if study is not None else None
             if stop:
                 reason = stop.get("reason") if isinstance(stop, dict) else stop

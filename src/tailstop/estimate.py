@@ -294,17 +294,20 @@ class TailEstimate:
         )
 
     def trials_to_gain(self, delta: float, probability: float = 0.5) -> np.ndarray:
-        """Trials needed to improve the best by ``delta`` with ``probability`` (an array, 0-d
-        for a scalar ``delta``): where :meth:`prob_improvement` reaches ``probability``
-        (infinite where it never does), at least ``n p / (1 - p)`` (``n`` trials so far: as
-        many again for an even chance of any gain)."""
+        """Trials needed to improve the best by ``delta`` with ``probability`` (an array of
+        whole numbers as floats, 0-d for a scalar ``delta``): the least ``k`` at which
+        :meth:`prob_improvement` reaches ``probability`` (infinite where it never does), at
+        least ``n p / (1 - p)`` (``n`` trials so far: as many again for an even chance of any
+        gain)."""
         probability = real_number(probability, "probability")
         if not 0 <= probability < 1:
             raise InvalidParameterError(f"probability must be in [0, 1), got {probability}")
-        return forecast.trials_to_gain(
+        needed = forecast.trials_to_gain(
             list(self._fits), self._clean.values.max(), _check_delta(delta), probability,
             ceiling=self._ceiling, observed=self._clean.values.size,
         )
+        # (the bisection ends a hair above the root on real k: a whole-number root stays one)
+        return np.ceil(needed * (1.0 - 1e-9))
 
     def tuning_curve(self, ns, q: float = 0.5) -> Interval:
         """The ``q``-quantile tuning curve (best score after ``n`` trials) with its band.

@@ -26,7 +26,8 @@ import logging
 import math
 import threading
 import time
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from tailstop._data import (
     check_sequence,
     integer,
     real_number,
+    unmasked,
 )
 from tailstop._tracker import _check_duration, _failed_as_none, _Tracker, check_score
 from tailstop.errors import InvalidDataError, InvalidParameterError
@@ -230,17 +232,18 @@ class Monitor:
         were only reordered and new ones added). ``configs``: each trial's hyperparameters,
         as in :meth:`observe` (without them, the trials the monitor knew keep theirs).
         """
+        scores = unmasked(scores)
         check_sequence(scores)
         values = [check_score(s, i, self.bounds) for i, s in enumerate(scores)]
         if durations is not None:
-            durations = list(durations)
+            durations = _as_list(durations, "durations")
             if len(durations) != len(values):
                 raise InvalidDataError(
                     f"durations has {len(durations)} entries for {len(values)} scores"
                 )
             seconds = [_check_duration(d, i) for i, d in enumerate(durations)]
         if configs is not None:
-            configs = list(configs)
+            configs = _as_list(configs, "configs")
             if len(configs) != len(values):
                 raise InvalidDataError(
                     f"configs has {len(configs)} entries for {len(values)} scores"
@@ -384,14 +387,22 @@ class Monitor:
     def report(self) -> dict[str, Any]:
         """A compact summary in plain JSON types (for logs, study attributes, dashboards).
 
-        The estimate's figures (best possible, noise, ``expected_gain`` with its ``horizon``)
-        are those of the last successful refit, at ``estimate_n_trials`` trials; the counts,
+        The estimate's figures (best possible, noise) are those of the last successful
+        refit, at ``estimate_n_trials`` trials; ``expected_gain`` is that estimate's forecast
+        over the current ``horizon`` (the remaining budget, or as many trials as have run:
+        the gain the rules compare, so that it agrees with ``reason``); the counts,
         ``should_stop`` and ``reason`` are current.
         """
         with self._lock:
             state = self._tracker.state(self.budget)
             est = self._estimate
             noise = self._effective_noise()
+            gain = self._last_gain
+            if est is not None:
+                try:  # (memoised per estimate and horizon: the rule's own, as a rule read it)
+                    gain = _gain_record(est, self._horizon(state))
+                except _FIT_FAILURES as exc:  # pragma: no cover - the refit's record stands
+                    logger.debug("tailstop: the report's gain was not recomputed: %s", exc)
             report: dict[str, Any] = {
                 "direction": self.direction,
                 "n_trials": state.n_trials,
@@ -413,7 +424,7 @@ class Monitor:
                 ),
                 "noise_interval": None,
                 "resolution": self.resolution,
-                "expected_gain": self._last_gain,
+                "expected_gain": gain,
                 "fits_well": None,
                 "fit_reason": None,
                 "should_stop": self.should_stop,
@@ -582,6 +593,15 @@ class Monitor:
         if decision.stop:
             self._stopped_at = state.n_trials
         return decision
+
+
+def _as_list(values: object, name: str) -> list:
+    """``list(values)`` of a sequence given beside the scores (not a string or a scalar)."""
+    if isinstance(values, (str, bytes)) or not np.iterable(values):
+        raise InvalidDataError(
+            f"{name} must be a sequence with one entry per score, got {type(values).__name__}"
+        )
+    return list(cast("Iterable[Any]", values))
 
 
 def _epsilon(decision: Decision) -> float | None:

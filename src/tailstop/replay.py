@@ -34,14 +34,14 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Union
 
 import numpy as np
 
-from tailstop._data import as_generator, check_direction, integer, real_number
+from tailstop._data import as_generator, check_direction, clean_scores, integer, real_number
 from tailstop._tracker import _Tracker, check_score
 from tailstop.baselines import FixedTrials, RayPlateau, Stopper, baselines, terminator_note
 from tailstop.errors import InvalidDataError, InvalidParameterError
@@ -334,13 +334,16 @@ def _draw_orders(size: int, orders: int, seed) -> np.ndarray:
     return np.array([rng.permutation(size) for _ in range(orders)])
 
 
-def _run_chunk(scores, direction, rules, permutations, budget, options) -> np.ndarray:
-    """Trials used per (order, rule) for a block of orders."""
+def _run_chunk(scores, direction, rules, permutations, budget, options,
+               done=None) -> np.ndarray:
+    """Trials used per (order, rule) for a block of orders (``done()`` after each order)."""
     used = np.empty((len(permutations), len(rules)), dtype=int)
     for i, permutation in enumerate(permutations):
         ordered = scores[permutation][:budget]
         for j, rule in enumerate(rules):
             used[i, j] = _run_rule(rule, ordered, direction, budget, options)
+        if done is not None:
+            done(1)
     return used
 
 
@@ -357,12 +360,15 @@ def check_options(scores, direction: str, monitor_options: Mapping[str, Any]) ->
     tailstop.errors.InvalidDataError: score 1 = 1.5 lies outside the declared bounds [0.0, 1.0]
     """
     try:
-        bounds = Monitor(direction, **monitor_options).bounds
+        monitor = Monitor(direction, **monitor_options)
     except TypeError as exc:  # an option Monitor does not take
         raise InvalidParameterError(f"monitor_options: {exc}") from exc
+    bounds = monitor.bounds
     if bounds is not None:
         for index, score in enumerate(scores):
             check_score(score, index, bounds)
+    if monitor.resolution is not None:  # a step too small for these scores: analyze's error
+        clean_scores(scores, direction, bounds, resolution=monitor.resolution)
 
 
 def replay(
@@ -377,6 +383,7 @@ def replay(
     n_jobs: int = 1,
     monitor_options: Mapping[str, Any] | None = None,
     notes: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReplayResult:
     """Replay a finished search in ``orders`` random orders under each stopping rule.
 
@@ -406,6 +413,10 @@ def replay(
         ``refit_growth``, ``refit_step``, ...).
     notes : sequence of str
         Lines printed under the table (e.g. :func:`terminator_note`).
+    progress : callable, optional
+        Called as ``progress(done, orders)`` each time orders finish (after each order in
+        one process; after each block of orders with ``n_jobs > 1``), e.g. to show how far
+        a long replay has got; what it raises propagates.
 
     Returns
     -------
@@ -451,8 +462,15 @@ def replay(
     if not isinstance(rules, Mapping) or not rules:
         raise InvalidParameterError("rules must be a non-empty mapping of name to rule")
     for name, rule in rules.items():
+        if not isinstance(name, str):
+            raise InvalidParameterError(f"rule names must be strings, got {name!r}")
         if not isinstance(rule, (Rule, WithoutBudget)) and not callable(rule):
             raise InvalidParameterError(f"rule {name!r} is neither a Rule nor a callable")
+    if monitor_options is not None and not isinstance(monitor_options, Mapping):
+        raise InvalidParameterError(
+            "monitor_options must be a mapping of Monitor keyword arguments, got "
+            f"{type(monitor_options).__name__}"
+        )
     options = dict(monitor_options or {})
     check_options(values, direction, options)
 
@@ -465,16 +483,25 @@ def replay(
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
     n_jobs = max(1, min(integer(n_jobs, "n_jobs", 1), orders))
+    finished = 0
+
+    def done(count: int) -> None:
+        nonlocal finished
+        finished += count
+        if progress is not None:
+            progress(finished, orders)
+
     if n_jobs == 1:
-        used = _run_chunk(values, direction, rule_list, permutations, budget, options)
+        used = _run_chunk(values, direction, rule_list, permutations, budget, options, done)
     else:
-        chunks = np.array_split(permutations, n_jobs * 4)
+        chunks = [c for c in np.array_split(permutations, n_jobs * 4) if len(c)]
         with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            futures = [
-                pool.submit(_run_chunk, values, direction, rule_list, c, budget, options)
+            futures = {
+                pool.submit(_run_chunk, values, direction, rule_list, c, budget, options): len(c)
                 for c in chunks
-                if len(c)
-            ]
+            }
+            for future in as_completed(futures):
+                done(futures[future])
             used = np.concatenate([f.result() for f in futures])
 
     best_so_far = np.maximum.accumulate(oriented[permutations][:, :budget], axis=1)

@@ -455,10 +455,15 @@ class NearOptimum(Rule):
         gap = float(estimate.remaining_gain.high)
         stop = gap <= self.epsilon
         relation = "<=" if stop else ">"
+        maximize = estimate.direction == "maximize"
+        end = f"the best possible score's {'upper' if maximize else 'lower'} bound"
+        if gap < 0:  # the current best beyond the whole interval (luck, or a misfit)
+            where = f"is {'above' if maximize else 'below'} {end} by {_fmt(-gap)}"
+        else:
+            where = f"is within {_fmt(gap)} of {end}"
         reason = (
-            f"the current best {estimate.current_best:.6g} is within {_fmt(gap)} of the best "
-            f"possible score's upper bound, {relation} {_fmt(self.epsilon)}; "
-            f"{'stop' if stop else 'continue'}"
+            f"the current best {estimate.current_best:.6g} {where}, {relation} "
+            f"{_fmt(self.epsilon)}; {'stop' if stop else 'continue'}"
         )
         return Decision(stop, reason, "NearOptimum", gap, self.epsilon)
 
