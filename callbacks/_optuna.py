@@ -106,7 +106,8 @@ class OptunaCallback:
         trial finished and, once stopping is decided, calls ``study.stop()``.  The decision
         then lags the trials by the refit under way, never by more than max(10, 5%) of the
         trials finished since the callback was attached: a call that finds the worker
-        further behind waits for it (an objective that
+        further behind waits for it, for up to 2 minutes (then it logs a warning and the
+        search goes on) (an objective that
         holds Python's interpreter lock, a pure-Python loop, starves the worker; one that
         waits on C code, a GPU or another process does not).  The report in storage may trail
         the last trials until :meth:`flush` returns (the interpreter's exit flushes too, for

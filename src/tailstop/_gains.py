@@ -1,7 +1,7 @@
 """Expected-gain bounds for the stopping rules, memoised per estimate.
 
-A forecast ``G(h) = int_y^inf (1 - F(t)^h) dt`` over the fits at the ends of the
-best-possible interval costs ~0.1 s, and a live search asks for a new horizon ``h`` at every
+A forecast ``G(h) = int_y^inf (1 - F(t)^h) dt`` over the plausible fits the intervals span
+costs ~0.1 s, and a live search asks for a new horizon ``h`` at every
 trial. :func:`gain_interval` keeps each estimate's answers (weakly, so an estimate and its
 cache go together); :func:`gain_bracket` bounds a new horizon from them without a forecast;
 :func:`chance_high` is the largest chance over the plausible fits of gaining more than

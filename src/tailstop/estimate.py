@@ -11,7 +11,7 @@ import numpy as np
 from scipy import stats
 
 from tailstop import forecast
-from tailstop._data import CleanScores, real_array, real_number
+from tailstop._data import CleanScores, real_array, real_number, shown
 from tailstop._intervals import least_best_fits
 from tailstop._reuse import (
     _State,
@@ -462,9 +462,11 @@ def _check_delta(delta) -> np.ndarray:
 
 
 def _check_trials(k) -> np.ndarray:
-    array = real_array(k, "the number of trials")
+    array = real_array(k, "k (the number of trials)")
     if np.any(~np.isfinite(array)) or np.any(array < 0):
-        raise InvalidParameterError(f"the number of trials must be finite and >= 0, got {k!r}")
+        raise InvalidParameterError(
+            f"k (the number of trials) must be finite and >= 0, got {shown(k)}"
+        )
     return array
 
 

@@ -45,7 +45,7 @@ Its known weakness: it keeps the *largest* tail the tests cannot reject, so whil
 small and the tests have little power it keeps tails well beyond the asymptotic regime, against
 the paper's advice to err deeper ("losing a data point hurts less than including points that
 the family fits badly"). Measured on ``tailstop.synthetic`` problems with a known regime
-(docs/benchmarks.md, forecast section): at 64-100 trials the chosen tail holds 2-3.5 times
+(docs/benchmarks.md, forecast section): at 64-100 trials the chosen tail holds 1.8-3.5 times
 the regime's mass; at 1,000 about the regime. A deeper tail alone does not make the
 small-search forecasts better (the same section), so this rule stands until one that errs
 deeper is shown to help.
@@ -124,7 +124,8 @@ class RegimeChoice:
 
 
 # Tail sizes at which the null distribution of the statistic is tabulated (_ad_table.py);
-# beyond the last one the statistic's asymptotic null distribution is used unchanged.
+# larger tails take the last row's (p_value clamps the size: the Anderson-Darling statistic's
+# null distribution has all but reached its limit by then).
 TABLE_TAIL_SIZES = (10, 13, 17, 22, 28, 36, 47, 61, 80, 105, 140, 190, 260, 360, 500)
 
 

@@ -43,8 +43,9 @@ __all__ = [
 ]
 
 # Repeated configurations, every repeat exact, that make an objective deterministic. Five were
-# too few: a decision tree whose seed only breaks ties between features repeated five
-# configurations exactly before the sixth differed (check_stepped_search.py --search tree).
+# too few: a decision tree whose seed only breaks ties between features repeated nine
+# configurations exactly before one differed, at trial 194 (check_stepped_search.py --search
+# tree; README, Assumptions).
 # Ten exact repeats in a row rule out, at 95%, a chance of more than a quarter per repeat to
 # differ.
 MIN_CONFIGURATIONS = 10

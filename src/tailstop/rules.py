@@ -5,18 +5,21 @@ too few trials to fit) and at a :class:`SearchState` (trial counts, budget, best
 and returns a :class:`Decision`: stop or not, and a sentence that says why, with the numbers.
 
 With ``F`` the fitted score distribution of one trial, ``y`` the current best and ``T_k`` the
-best of ``k`` more trials, the rules use (design sketch §6)::
+best of ``k`` more trials, the rules use (docs/how-it-works.md)::
 
     expected gain over k trials   G(k) = E[max(y, T_k)] - y = int_y^inf (1 - F(t)^k) dt
     one more trial                G(1) = E[(Y - y)+]        = int_y^inf (1 - F(t)) dt
 
 always through the *upper* end of their confidence interval (the largest value over the
-fits at the ends of the best-possible interval), so that parameter uncertainty errs towards
-continuing the search.
+plausible fits the intervals span: the profile ends of the chosen tail and its stability
+partner, the noise's ends, the consistent ``c``, the least-gain fits), so that parameter
+uncertainty errs towards continuing the search.
 
 Rules that need the estimate never stop when it is missing, and never stop when the noisy
 quadratic does not describe the tail (``estimate.fits_well`` is False): a forecast from a law
 that does not fit is no reason to end a search, so the rule says so and lets it go on. The
+exception is a current best that has reached the metric's bound (``bounds``): nothing is left
+to gain, whether the law fits or not, and every estimate-based rule stops. The
 budget is not a rule's business: :class:`~tailstop.monitor.Monitor` always stops once the
 budget is used, whatever the rule says.
 
