@@ -31,7 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tailstop._io import objective_index
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import _check_noise
-from tailstop.monitor import Monitor
+from tailstop.monitor import Monitor, build_monitor
 
 if TYPE_CHECKING:  # pragma: no cover
     from tailstop.estimate import TailEstimate
@@ -216,7 +216,7 @@ class OptunaCallback:
             **monitor_options,
         }
         self._rule = rule
-        Monitor("maximize", rule, **self._monitor_options)  # validates the options now
+        build_monitor("maximize", rule, self._monitor_options, "OptunaCallback")  # checks them
         self.objective_index = objective_index
         self.report_attr = report_attr
         self.stop_attr = stop_attr
@@ -452,7 +452,9 @@ class OptunaCallback:
         refitted = self._bound_monitor.refits != refits
         if self._stop_reason is None and self._bound_monitor.should_stop:
             self._stop_reason = str(self._bound_monitor.reason)
-            self._stopped_at = self._bound_monitor.n_trials
+            # the trials when the monitor decided (with background refits, a few more may
+            # have finished since)
+            self._stopped_at = self._bound_monitor.stopped_at or self._bound_monitor.n_trials
             logger.info("tailstop: stopping the study after %d trials: %s",
                         self._stopped_at, self._stop_reason)
         if self._stop_reason is None and refitted and study.user_attrs.get(self.stop_attr):

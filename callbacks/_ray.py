@@ -35,7 +35,7 @@ from ray import tune
 from tailstop._io import nested_value
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import _check_noise
-from tailstop.monitor import Monitor, check_score
+from tailstop.monitor import Monitor, build_monitor, check_score
 
 if TYPE_CHECKING:  # pragma: no cover
     from tailstop.estimate import TailEstimate
@@ -55,7 +55,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     ----------
     metric : str
         The result key holding the score (Ray passes neither metric nor mode to stoppers);
-        Tune's ``"val/acc"`` names a nested one (``session.report({"val": {"acc": ...}})``).
+        Tune's ``"val/acc"`` names a nested one (``tune.report({"val": {"acc": ...}})``).
     mode : {"max", "min"}
     rule : stopping rule, optional
         From :mod:`tailstop.rules`; default: the monitor's default.
@@ -160,7 +160,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             "max_dimension": max_dimension,
             **monitor_options,
         }
-        self._monitor = Monitor(_MODES[mode], rule, **self._options)
+        self._monitor = build_monitor(_MODES[mode], rule, self._options, "RayTuneStopper")
         self._recorded: dict[str, float | None] = {}  # trial id -> score (None: failed)
         self._scores: list[float | None] = []
         self._durations: list[float | None] = []
@@ -201,8 +201,9 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             return False
         if stop and not self._stop_logged:
             self._stop_logged = True
-            logger.info("tailstop: stopping the experiment after %d trials: %s",
-                        len(self._scores), reason)
+            decided = self._monitor.stopped_at or len(self._scores)  # (fed in the background)
+            logger.info("tailstop: stopping the experiment (decided after %d trials): %s",
+                        decided, reason)
         return stop
 
     def flush(self, timeout: float | None = None) -> bool:

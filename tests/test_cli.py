@@ -766,3 +766,19 @@ def test_a_jsonl_file_without_the_key_lists_its_keys(tmp_path, capsys):
     deep.write_text("[" * 100_000 + "]" * 100_000 + "\n")
     code, _, err = _run(capsys, "analyze", deep)
     assert code != 0 and "nested too deeply" in err and "Traceback" not in err
+
+
+def test_a_ray_experiment_without_results_yet_is_watched_not_refused(tmp_path, capsys):
+    # Tune writes its folder and state before any trial's result.json: watch polls it
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    (folder / "experiment_state-2026-12-04_22-24-32.json").write_text("{}")
+    (folder / "trial_00000").mkdir()  # a trial folder without its result.json yet
+    code, out, err = _run(capsys, "watch", folder, "--column", "acc", "--timeout", "0.5",
+                          "--interval", "0.2")
+    assert code == 0, err
+    assert "0 finished trials; the report needs" in out
+    code, _, err = _run(capsys, "analyze", folder, "--column", "acc")
+    assert code != 0 and "got 0" in err  # NotEnoughTrials, not a format error
+    code, _, err = _run(capsys, "analyze", tmp_path / "nowhere")
+    assert code != 0 and "no such file or folder" in err

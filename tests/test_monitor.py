@@ -270,3 +270,22 @@ def test_report_gain_is_over_the_current_horizon_between_refits(search):
     value, low, high = gain_interval(monitor.estimate, 400 - 110)
     assert (gain["estimate"], gain["low"], gain["high"]) == (value, low, high)
     assert monitor.history[-1]["horizon"] == 400 - report["estimate_n_trials"]
+
+
+def test_after_the_stop_the_report_keeps_the_stop_s_horizon(search):
+    # trials that finish after the stop still count (a Ray experiment's last ones), but the
+    # reason stands, and so does the horizon of the gain it compared
+    monitor = Monitor("maximize", GainBelow(0.25), budget=400, refit_step=25)
+    for score in search:
+        monitor.observe(float(score))
+        if monitor.should_stop:
+            break
+    assert monitor.should_stop and monitor.stopped_at == monitor.n_trials < 395
+    before = monitor.report()
+    for score in search[monitor.n_trials : monitor.n_trials + 5]:
+        monitor.observe(float(score))
+    after = monitor.report()
+    assert after["n_trials"] == before["n_trials"] + 5 and after["stopped_at"] == before["n_trials"]
+    assert after["expected_gain"] == before["expected_gain"]
+    assert after["expected_gain"]["horizon"] == 400 - monitor.stopped_at
+    assert after["reason"] == before["reason"]

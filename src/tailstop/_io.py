@@ -121,7 +121,15 @@ def load_scores(source: str, *, column: str | None = None, study: str | None = N
     suffix = path.suffix.lower()
     if path.is_dir() and _trial_folders(path):
         return _ray_experiment(path, column or DEFAULT_COLUMN, source)
+    if path.is_dir() and _experiment_without_results(path):
+        # Tune writes its folder (and its state) before any trial's first result: no trial
+        # yet, which a watch polls until there are some
+        column = column or DEFAULT_COLUMN
+        return LoadedScores([], f"Ray Tune experiment {source} (metric {column!r}; no trial "
+                            "has written a result yet)", column=column)
     if suffix not in CSV_SUFFIXES + JSONL_SUFFIXES:
+        if not path.exists():
+            raise SourceError(f"no such file or folder: {source!r}")
         raise SourceError(
             f"cannot tell the format of {source!r} from its extension: use a CSV "
             f"({', '.join(CSV_SUFFIXES)}) or JSON Lines ({', '.join(JSONL_SUFFIXES)}) file, "
@@ -263,6 +271,17 @@ def nested_value(record: Mapping, key: str) -> Any:
 
 
 # -- Ray Tune -------------------------------------------------------------------------------
+
+
+def _experiment_without_results(path: Path) -> bool:
+    """Whether the folder is a Ray Tune experiment's whose trials have not written a result
+    yet: empty, or holding Tune's own state files and nothing else but trial folders."""
+    children = list(path.iterdir())
+    tune_files = ("experiment_state-", "basic-variant-state-", "tuner.pkl", "trainable.pkl",
+                  ".validate_storage")
+    return all(
+        child.is_dir() or child.name.startswith(tune_files) for child in children
+    ) and (not children or any(child.name.startswith(tune_files) for child in children))
 
 
 def _trial_folders(path: Path) -> list[Path]:

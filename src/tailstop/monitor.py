@@ -366,6 +366,12 @@ class Monitor:
         return self._decision.reason
 
     @property
+    def stopped_at(self) -> int | None:
+        """The number of trials at which the rule or the budget said stop (None before); trials
+        that finish afterwards still count in ``n_trials``."""
+        return self._stopped_at
+
+    @property
     def decision(self) -> Decision:
         """The latest :class:`~tailstop.rules.Decision`."""
         return self._decision
@@ -389,8 +395,9 @@ class Monitor:
 
         The estimate's figures (best possible, noise) are those of the last successful
         refit, at ``estimate_n_trials`` trials; ``expected_gain`` is that estimate's forecast
-        over the current ``horizon`` (the remaining budget, or as many trials as have run:
-        the gain the rules compare, so that it agrees with ``reason``); the counts,
+        over the ``horizon`` of the latest decision (the remaining budget, or as many trials as
+        have run, then or at the stop: the gain the rules compare, so that it agrees with
+        ``reason``); the counts,
         ``should_stop`` and ``reason`` are current.
         """
         with self._lock:
@@ -399,8 +406,11 @@ class Monitor:
             noise = self._effective_noise()
             gain = self._last_gain
             if est is not None:
+                # the horizon of the latest decision: at the stop, once stopped (trials that
+                # finish later still count, and the stop's reason stands)
+                n_decided = state.n_trials if self._stopped_at is None else self._stopped_at
                 try:  # (memoised per estimate and horizon: the rule's own, as a rule read it)
-                    gain = _gain_record(est, self._horizon(state))
+                    gain = _gain_record(est, self._horizon_at(n_decided))
                 except _FIT_FAILURES as exc:  # pragma: no cover - the refit's record stands
                     logger.debug("tailstop: the report's gain was not recomputed: %s", exc)
             report: dict[str, Any] = {
@@ -464,11 +474,17 @@ class Monitor:
 
     # -- internals (called with the lock held) --------------------------------------------------
     def _horizon(self, state: SearchState) -> int:
+        return self._horizon_at(state.n_trials)
+
+    def _horizon_at(self, n_trials: int) -> int:
+        """The horizon the rules read after ``n_trials`` trials: the rule's own, else the
+        remaining budget, else as many trials as have run."""
         fixed = getattr(self.rule, "horizon", None)
         if isinstance(fixed, int):
             return fixed
-        remaining = state.remaining  # None exactly when there is no budget
-        return int(remaining) if remaining is not None else state.n_trials
+        if self.budget is not None:
+            return max(self.budget - n_trials, 0)
+        return n_trials
 
     def _waiting_reason(self, n: int) -> str:
         return f"{n} of min_trials={self.min_trials} trials finished; continue"
@@ -593,6 +609,23 @@ class Monitor:
         if decision.stop:
             self._stopped_at = state.n_trials
         return decision
+
+
+def build_monitor(direction: str, rule, options: dict, owner: str) -> Monitor:
+    """``Monitor(direction, rule, **options)`` for an adapter (``owner``: its class name), an
+    option ``Monitor`` does not take named as the adapter's (not a bare ``TypeError`` about
+    ``Monitor.__init__``)."""
+    import inspect
+
+    known = [name for name in inspect.signature(Monitor).parameters
+             if name not in ("direction", "rule")]
+    unknown = sorted(name for name in options if name not in known)
+    if unknown:
+        raise InvalidParameterError(
+            f"{owner} got unknown option(s) {', '.join(map(repr, unknown))}; the Monitor "
+            f"options it passes on are {', '.join(known)}"
+        )
+    return Monitor(direction, rule, **options)
 
 
 def _as_list(values: object, name: str) -> list:
