@@ -782,3 +782,17 @@ def test_a_ray_experiment_without_results_yet_is_watched_not_refused(tmp_path, c
     assert code != 0 and "got 0" in err  # NotEnoughTrials, not a format error
     code, _, err = _run(capsys, "analyze", tmp_path / "nowhere")
     assert code != 0 and "no such file or folder" in err
+
+
+def test_a_jsonl_line_being_written_waits_for_the_next_read(tmp_path):
+    from tailstop._io import load_scores
+    from tailstop.errors import InvalidDataError
+
+    path = tmp_path / "runs.jsonl"
+    lines = [json.dumps({"score": 0.5 + i / 100}) for i in range(12)]
+    path.write_text("\n".join(lines) + "\n" + '{"score": 0.6')  # the last line half-written
+    assert len(load_scores(str(path), growing=True).scores) == 12
+    with pytest.raises(InvalidDataError, match="line 13: not valid JSON"):
+        load_scores(str(path))  # a finished file: the broken line is an error
+    path.write_text("\n".join(lines) + "\n" + '{"score": 0.6}')  # complete, no newline yet
+    assert len(load_scores(str(path), growing=True).scores) == 13

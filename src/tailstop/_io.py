@@ -100,13 +100,15 @@ def is_storage(source: str) -> bool:
 
 
 def load_scores(source: str, *, column: str | None = None, study: str | None = None,
-                objective: int | str | None = None) -> LoadedScores:
+                objective: int | str | None = None, growing: bool = False) -> LoadedScores:
     """Scores from a CSV / JSON Lines file or an Optuna storage (see the module docstring).
 
     ``column``: the column or key of the score; None reads ``score``, or the only column of
     a one-column CSV file. ``study`` selects the study of a storage and ``objective`` one
     objective of a multi-objective study (:func:`objective_index`); for a file either is an
-    error (it would be ignored).
+    error (it would be ignored). ``growing``: the file is being written (a watch), so an
+    unfinished last line of a JSON Lines file (no newline after it, not valid JSON yet) is left
+    for the next read instead of being an error.
     """
     if is_storage(source) or study is not None or objective is not None:
         if not is_storage(source):
@@ -150,6 +152,12 @@ def load_scores(source: str, *, column: str | None = None, study: str | None = N
                                     delimiter="\t" if suffix == ".tsv" else None)
     else:
         column = column or DEFAULT_COLUMN
+        if growing and text and not text.endswith("\n"):
+            last = text.rsplit("\n", 1)[-1]
+            try:
+                json.loads(last)
+            except (json.JSONDecodeError, RecursionError):
+                text = text[: len(text) - len(last)]  # being written: the next read has it
         scores = _parse_jsonl(text, column, source)
     return LoadedScores(scores, f"{source} (column {column!r})", column=column)
 

@@ -544,7 +544,7 @@ def _run_watch(args: argparse.Namespace) -> int:
     def poll() -> LoadedScores:
         if study is None:
             return load_scores(args.source, column=args.column, study=args.study,
-                               objective=args.objective)
+                               objective=args.objective, growing=True)
         return study_loaded(study, args.source, args.objective)
 
     loaded = poll()  # what cannot be read fails here, at once
