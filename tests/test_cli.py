@@ -726,13 +726,19 @@ def test_bounds_take_negative_infinity_and_scientific_notation(tmp_path, capsys)
     assert code != 0 and "expected 2 arguments" in err
 
 
+def _one_column_csv(path, column: str, r: int, n: int):
+    """A synthetic search's ``n`` scores (``r`` effective dimensions) as a one-column CSV."""
+    scores = make_problem(r, noise_ratio=0.01, regime_mass=0.3, generator=3).run_search(
+        n, generator=4
+    )
+    path.write_text(f"{column}\n" + "\n".join(f"{s:.6f}" for s in scores) + "\n")
+    return scores
+
+
 def test_a_one_column_csv_needs_no_column(tmp_path, capsys):
     # the file pandas writes from results.get_dataframe()[["accuracy"]] (the README's recipe)
     path = tmp_path / "runs.csv"
-    scores = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=3).run_search(
-        60, generator=4
-    )
-    path.write_text("accuracy\n" + "\n".join(f"{s:.6f}" for s in scores) + "\n")
+    scores = _one_column_csv(path, "accuracy", 2, 60)
     code, out, err = _run(capsys, "analyze", path)
     assert code == 0, err
     assert "(column 'accuracy')" in out.splitlines()[0]
@@ -744,10 +750,7 @@ def test_a_one_column_csv_needs_no_column(tmp_path, capsys):
 
 def test_replay_shows_its_progress(tmp_path, capsys):
     path = tmp_path / "runs.csv"
-    scores = make_problem(1, noise_ratio=0.01, regime_mass=0.3, generator=3).run_search(
-        40, generator=4
-    )
-    path.write_text("score\n" + "\n".join(f"{s:.6f}" for s in scores) + "\n")
+    _one_column_csv(path, "score", 1, 40)
     code, _, err = _run(capsys, "replay", path, "--epsilon", "0.05", "--orders", "3")
     assert code == 0, err
     lines = [line for line in err.splitlines() if "orders replayed" in line]

@@ -255,21 +255,27 @@ def test_records_carry_gain_below_epsilon_alone_or_in_a_combination(search):
         assert monitor.report()["epsilon"] == fitted[-1]["epsilon"]
 
 
-def test_report_gain_is_over_the_current_horizon_between_refits(search):
-    # refits every 25 trials; the rule reads the latest estimate after every trial, over the
-    # remaining budget: the report's gain is that one, not the last refit's horizon
-    from tailstop._gains import gain_interval
+def test_report_gain_between_refits_is_labelled_by_its_horizon_and_costs_no_forecast(search):
+    # refits every 25 trials; between refits a report (the Optuna callback writes one at
+    # every new best) never runs a forecast (~0.1 s) of its own: it gives the current
+    # horizon's gain when a rule has forecast it already, else the last refit's, and its
+    # horizon says which
+    from tailstop._gains import cached_gain, gain_interval
 
     monitor = Monitor("maximize", Never(), budget=400, refit_step=25)
     for score in search[:110]:
         monitor.observe(float(score))
     report = monitor.report()
     assert report["estimate_n_trials"] < monitor.n_trials == 110
+    assert cached_gain(monitor.estimate, 400 - 110) is None  # the report forecast nothing
+    refit = monitor.history[-1]
     gain = report["expected_gain"]
+    assert gain["horizon"] == refit["horizon"] == 400 - report["estimate_n_trials"]
+    assert [gain["estimate"], gain["low"], gain["high"]] == refit["expected_gain"]
+    value, low, high = gain_interval(monitor.estimate, 400 - 110)  # as GainBelow would
+    gain = monitor.report()["expected_gain"]
     assert gain["horizon"] == 400 - 110
-    value, low, high = gain_interval(monitor.estimate, 400 - 110)
     assert (gain["estimate"], gain["low"], gain["high"]) == (value, low, high)
-    assert monitor.history[-1]["horizon"] == 400 - report["estimate_n_trials"]
 
 
 def test_after_the_stop_the_report_keeps_the_stop_s_horizon(search):

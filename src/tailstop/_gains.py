@@ -22,7 +22,7 @@ import numpy as np
 if TYPE_CHECKING:
     from tailstop.estimate import TailEstimate
 
-__all__ = ["chance_high", "gain_bracket", "gain_interval"]
+__all__ = ["cached_gain", "chance_high", "gain_bracket", "gain_interval"]
 
 # Upper bounds G_high(h) already computed, per estimate (forecasts cost ~0.1 s each).
 _GAIN_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -69,6 +69,12 @@ def gain_interval(estimate: TailEstimate, horizon: int) -> tuple[float, float, f
     with _GAIN_LOCK:
         _GAIN_CACHE.setdefault(estimate, {})[horizon] = value
     return value
+
+
+def cached_gain(estimate: TailEstimate, horizon: int) -> tuple[float, float, float] | None:
+    """:func:`gain_interval`'s answer if it is already memoised, else None (no forecast)."""
+    with _GAIN_LOCK:
+        return _GAIN_CACHE.get(estimate, {}).get(int(horizon))
 
 
 def gain_bracket(estimate: TailEstimate, horizon: int) -> tuple[float, float]:

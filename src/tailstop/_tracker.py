@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable
 from numbers import Real
 
-from tailstop._data import score_value
+from tailstop._data import score_value, shown
 from tailstop.errors import InvalidDataError
 from tailstop.rules import SearchState
 
@@ -40,7 +40,9 @@ def _check_duration(duration: object, index: int | str = "") -> float:
     except OverflowError:  # an int beyond a float's range
         value = math.inf
     if not math.isfinite(value) or value < 0:
-        raise InvalidDataError(f"{label} must be finite and >= 0 seconds, got {duration!r}")
+        raise InvalidDataError(
+            f"{label} must be finite and >= 0 seconds, got {shown(duration)}"
+        )
     return value
 
 

@@ -40,6 +40,7 @@ from tailstop._data import (
     real_number,
     unmasked,
 )
+from tailstop._gains import cached_gain
 from tailstop._tracker import _check_duration, _failed_as_none, _Tracker, check_score
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import MAX_DIMENSION, MIN_TRIALS, TailEstimate, _check_noise, analyze
@@ -395,9 +396,9 @@ class Monitor:
 
         The estimate's figures (best possible, noise) are those of the last successful
         refit, at ``estimate_n_trials`` trials; ``expected_gain`` is that estimate's forecast
-        over the ``horizon`` of the latest decision (the remaining budget, or as many trials as
-        have run, then or at the stop: the gain the rules compare, so that it agrees with
-        ``reason``); the counts,
+        over its ``horizon``: the stop's once stopped (so that it agrees with ``reason``),
+        before that the current one when a rule has already forecast it, else the last
+        refit's (a report never runs a forecast of its own between refits); the counts,
         ``should_stop`` and ``reason`` are current.
         """
         with self._lock:
@@ -406,13 +407,7 @@ class Monitor:
             noise = self._effective_noise()
             gain = self._last_gain
             if est is not None:
-                # the horizon of the latest decision: at the stop, once stopped (trials that
-                # finish later still count, and the stop's reason stands)
-                n_decided = state.n_trials if self._stopped_at is None else self._stopped_at
-                try:  # (memoised per estimate and horizon: the rule's own, as a rule read it)
-                    gain = _gain_record(est, self._horizon_at(n_decided))
-                except _FIT_FAILURES as exc:  # pragma: no cover - the refit's record stands
-                    logger.debug("tailstop: the report's gain was not recomputed: %s", exc)
+                gain = self._reported_gain(est, state, gain)
             report: dict[str, Any] = {
                 "direction": self.direction,
                 "n_trials": state.n_trials,
@@ -473,6 +468,24 @@ class Monitor:
         )
 
     # -- internals (called with the lock held) --------------------------------------------------
+    def _reported_gain(self, est: TailEstimate, state: SearchState, refit_gain):
+        """The report's gain: over the stop's horizon once stopped (computed once: trials
+        that finish later still count, and the stop's reason stands); before, over the
+        current horizon when a rule has already forecast it, else the last refit's record
+        (a forecast costs ~0.1 s, and the Optuna callback writes a report at every new best:
+        the report never forecasts between refits). Its ``horizon`` says which."""
+        if self._stopped_at is not None:
+            try:
+                return _gain_record(est, self._horizon_at(self._stopped_at))
+            except _FIT_FAILURES as exc:  # pragma: no cover - the refit's record stands
+                logger.debug("tailstop: the report's gain at the stop failed: %s", exc)
+                return refit_gain
+        horizon = self._horizon(state)
+        known = cached_gain(est, horizon) if horizon > 0 else (0.0, 0.0, 0.0)
+        if known is None:
+            return refit_gain
+        return {"horizon": int(horizon), "estimate": known[0], "low": known[1], "high": known[2]}
+
     def _horizon(self, state: SearchState) -> int:
         return self._horizon_at(state.n_trials)
 

@@ -45,7 +45,7 @@ from tailstop._data import as_generator, check_direction, clean_scores, integer,
 from tailstop._tracker import _Tracker, check_score
 from tailstop.baselines import FixedTrials, RayPlateau, Stopper, baselines, terminator_note
 from tailstop.errors import InvalidDataError, InvalidParameterError
-from tailstop.monitor import Monitor
+from tailstop.monitor import Monitor, build_monitor
 from tailstop.rules import Rule
 
 __all__ = [
@@ -359,10 +359,7 @@ def check_options(scores, direction: str, monitor_options: Mapping[str, Any]) ->
     ...
     tailstop.errors.InvalidDataError: score 1 = 1.5 lies outside the declared bounds [0.0, 1.0]
     """
-    try:
-        monitor = Monitor(direction, **monitor_options)
-    except TypeError as exc:  # an option Monitor does not take
-        raise InvalidParameterError(f"monitor_options: {exc}") from exc
+    monitor = build_monitor(direction, None, dict(monitor_options), "monitor_options")
     bounds = monitor.bounds
     if bounds is not None:
         for index, score in enumerate(scores):
