@@ -299,13 +299,15 @@ class OptunaCallback:
         with self._wake:
             return self._wake.wait_for(lambda: self._worker is None, timeout)
 
-    def update(self, study: optuna.Study) -> TailEstimate | None:
+    def update(self, study: optuna.Study, *, refit: bool = False) -> TailEstimate | None:
         """Read the trials finished since the last call, refit if due, write the report.
 
         For ask-and-tell loops; raises tailstop errors (e.g. for a multi-objective study
-        without ``objective_index``).  Returns the latest estimate.
+        without ``objective_index``).  Returns the latest estimate.  ``refit=True`` refits
+        with every trial read whatever the schedule, e.g. for a final report after
+        ``optimize`` without a budget (with one, the budget's last trial refits anyway).
         """
-        self._step(study)
+        self._step(study, refit=refit)
         return self.estimate
 
     def should_stop(self, study: optuna.Study) -> bool:
@@ -421,11 +423,11 @@ class OptunaCallback:
                     self._worker = None
                 self._wake.notify_all()
 
-    def _step(self, study: optuna.Study) -> bool:
+    def _step(self, study: optuna.Study, refit: bool = False) -> bool:
         with self._lock:
-            return self._step_locked(study)
+            return self._step_locked(study, refit)
 
-    def _step_locked(self, study: optuna.Study) -> bool:
+    def _step_locked(self, study: optuna.Study, refit: bool = False) -> bool:
         self._bind(study)
         if self._stopped_elsewhere:
             return True
@@ -449,6 +451,9 @@ class OptunaCallback:
         # trials still running when the stop came are observed too, for the report
         refits = self._bound_monitor.refits
         self._observe_new_trials(study)
+        monitor = self._bound_monitor
+        if refit and (monitor.estimate is None or monitor.estimate.n_trials < monitor.n_trials):
+            monitor.refit()
         refitted = self._bound_monitor.refits != refits
         if self._stop_reason is None and self._bound_monitor.should_stop:
             self._stop_reason = str(self._bound_monitor.reason)

@@ -102,6 +102,24 @@ def test_budget_stops_without_a_fit(fake_analyze):
     assert monitor.should_stop and monitor.n_trials == 6
 
 
+def test_the_budgets_last_trial_refits_once(fake_analyze):
+    # off the schedule (every 10 trials from 20 on), the budget's last trial still refits, so
+    # a search that runs its budget ends with an estimate of every trial; later ones do not
+    monitor = Monitor("maximize", Never(), budget=47, min_trials=20, refit_step=10)
+    for score in np.linspace(0.0, 1.0, 47):
+        monitor.observe(float(score))
+    assert [call["n"] for call in fake_analyze] == [20, 30, 40, 47]
+    assert monitor.should_stop and monitor.reason == "budget of 47 trials used"
+    monitor.observe(0.5)  # a trial still running at the stop
+    assert len(fake_analyze) == 4 and monitor.n_trials == 48
+    # a budget crossed inside one update refits once too
+    fake_analyze.clear()
+    monitor = Monitor("maximize", Never(), budget=47, min_trials=20, refit_step=10)
+    monitor.update(np.linspace(0.0, 1.0, 45).tolist())
+    monitor.update(np.linspace(0.0, 1.0, 50).tolist())
+    assert [call["n"] for call in fake_analyze] == [45, 50]
+
+
 def test_min_trials_holds_back_the_rule(fake_analyze):
     monitor = Monitor("maximize", Patience(1), min_trials=20)
     for _ in range(19):

@@ -387,9 +387,24 @@ def test_ask_and_tell_loop_uses_update_and_should_stop():
         assert asked < 100
     assert asked == 25
     estimate = callback.update(study)
-    assert estimate is not None and estimate.n_trials == 15  # the one refit
+    # the refit at min_trials, then the budget's last trial's: the final report has every trial
+    assert estimate is not None and estimate.n_trials == 25
+    assert callback.monitor.refits == 2
     assert callback.monitor.n_trials == 25  # update is idempotent: nothing counted twice
-    assert callback.report()["estimate_n_trials"] == 15
+    assert callback.report()["estimate_n_trials"] == 25
+
+
+def test_update_with_refit_brings_the_report_up_to_date_without_a_budget():
+    study = random_study(seed=5)
+    callback = OptunaCallback(Patience(10**6), min_trials=15, **ONE_REFIT)
+    study.optimize(quadratic, n_trials=24, callbacks=[callback])
+    assert study.user_attrs["tailstop:report"]["estimate_n_trials"] == 15  # the schedule's
+    assert callback.update(study).n_trials == 15  # nothing due
+    estimate = callback.update(study, refit=True)
+    assert estimate.n_trials == 24 and callback.monitor.refits == 2
+    assert study.user_attrs["tailstop:report"]["estimate_n_trials"] == 24
+    callback.update(study, refit=True)  # already up to date: no refit
+    assert callback.monitor.refits == 2
 
 
 # -- never raises into optimize ---------------------------------------------------------------

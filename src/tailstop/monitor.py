@@ -101,9 +101,10 @@ class Monitor:
         of the finished trials; with the defaults (1 and 0.02) it includes every trial up to
         50, and is never more than ``max(1, ceil(0.02 n)) - 1`` trials old at ``n`` trials
         (19 at 1,000); a refit that fails leaves the previous estimate in place until the
-        next scheduled one succeeds. The rule is consulted after every trial (with the
-        latest estimate and the current counts), so budget and patience are always up to
-        date. :meth:`refit` forces a refit.
+        next scheduled one succeeds. The trial that completes the ``budget`` always refits,
+        so a search that runs its budget ends with an estimate of every trial. The rule is
+        consulted after every trial (with the latest estimate and the current counts), so
+        budget and patience are always up to date. :meth:`refit` forces a refit.
     detect_deterministic : bool
         When trials come with their configuration (``observe(score, config=...)``; the Optuna
         and Ray Tune adapters pass each trial's parameters) and at least
@@ -150,7 +151,7 @@ class Monitor:
     (True, 'budget of 160 trials used', 1)
     >>> report = monitor.report()
     >>> report["n_trials"], report["estimate_n_trials"], report["stopped_at"], report["refits"]
-    (160, 150, 160, 1)
+    (160, 160, 160, 2)
     """
 
     def __init__(
@@ -508,6 +509,8 @@ class Monitor:
             return False
         if self._attempted_at is None:
             return True
+        if self.budget is not None and self._attempted_at < self.budget <= tracker.n_trials:
+            return True  # the budget's last trial: the final estimate covers every trial
         step = max(self.refit_step, math.ceil(self.refit_growth * self._attempted_at))
         return tracker.n_trials - self._attempted_at >= step
 
