@@ -176,3 +176,47 @@ def test_the_best_possible_interval_of_stepped_scores_allows_for_the_rounding():
         missed += not bp.low <= 0.92 <= bp.high
         assert bp.high - bp.low > STEP  # at least the step's allowance
     assert missed <= 1
+
+
+def test_the_rounding_shift_reads_a_grid_from_ties_only():
+    from tailstop._analyze import rounding_shift
+
+    grid = np.array([0.900, 0.904, 0.904, 0.906, 0.910])  # ties, on a grid of 0.002
+    values = np.concatenate([[0.5, 0.652, 0.898], grid])
+    assert rounding_shift(values, grid, None) == pytest.approx(0.001)
+    assert rounding_shift(values, grid, 0.004) == 0.002  # the resolution given
+    continuous = np.array([0.9013, 0.9042, 0.9071, 0.9105])
+    assert rounding_shift(values, continuous, None) == 0.0  # no ties: continuous scores
+    # exact ties off any grid (a deterministic objective's repeated configurations)
+    repeats = np.array([0.9013, 0.9042, 0.9042, 0.9105])
+    assert rounding_shift(np.concatenate([[0.5], repeats]), repeats, None) == 0.0
+
+
+def test_scores_on_a_grid_put_the_best_possible_half_a_step_above_the_fit():
+    scores = stepped_search(2, n=300, jitter=False)
+    est = analyze(scores, "maximize", bounds=(0, 1))
+    fit = est.distribution  # the law the scores were read with, which the forecasts use
+    assert est.best_possible.estimate == pytest.approx(fit.b + STEP / 2, abs=1e-12)
+    low, high = est.best_possible[1:]
+    assert low <= est.best_possible.estimate <= high <= 1.0
+    # minimising the error rate is the same estimate, mirrored
+    error = analyze(1.0 - scores, "minimize", bounds=(0, 1))
+    assert error.best_possible.estimate == pytest.approx(1.0 - est.best_possible.estimate,
+                                                         abs=1e-6)  # (1 - x rounds)
+    assert error.best_possible.estimate == pytest.approx(error.distribution.a - STEP / 2,
+                                                         abs=1e-12)
+    # the resolution given: the same move
+    given = analyze(scores, "maximize", bounds=(0, 1), resolution=STEP)
+    assert given.best_possible.estimate == pytest.approx(given.distribution.b + STEP / 2,
+                                                         abs=1e-12)
+    # continuous scores: none
+    plain = analyze(stepped_search(2, n=300, jitter=True), "maximize", bounds=(0, 1))
+    assert plain.best_possible.estimate == plain.distribution.b
+
+
+def test_the_move_stops_at_the_metric_s_bound():
+    rng = np.random.default_rng(9)
+    law = NoisyQuadraticDistribution(0.95, 1.0, 1, 0.0)
+    scores = np.minimum(np.round(law.sample(200, generator=rng) / 0.01) * 0.01, 1.0)
+    est = analyze(scores, "maximize", bounds=(0, 1))
+    assert est.best_possible.estimate <= 1.0 and est.best_possible.high <= 1.0

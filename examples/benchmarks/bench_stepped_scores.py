@@ -16,8 +16,8 @@ differs by multiples of about 1.2e-5 around each multiple of 0.002). Rows:
 * ``jitter, resolution``: the same with ``resolution`` = the step.
 
 Per row: the share of estimates whose law fits (``fits_well``), the median share of the
-trials in the chosen tail, the coverage of the true best possible by its 90% interval, and the
-median error of the best possible's estimate.
+trials in the chosen tail, the coverage of the true best possible by its 90% interval, the
+median error of the best possible's estimate, and its median signed error in steps (``bias``).
 
 Run from the repository root (a few minutes)::
 
@@ -66,7 +66,7 @@ def main() -> None:
     print(f"searches: 30% NQ(0.92 - w, 0.92, c, o), (c, w, o) in {LAWS}, 70% uniform "
           f"on [0.1, 0.9]; step w / 10; {args.count} searches per n; 90% intervals")
     print(f"{'n':>5} {'scores':<20} {'fits':>6} {'tail':>6} {'covers':>7} {'|err| med':>10} "
-          f"{'errors':>6}")
+          f"{'bias med':>9} {'errors':>6}")
     for n in args.ns:
         rows: dict[str, list] = {kind: [] for kind in kinds}
         for i in range(args.count):
@@ -92,12 +92,15 @@ def main() -> None:
                     regime.tail_pit = spread_pit
                 bp = est.best_possible
                 rows[kind].append((est.fits_well, est.tail_fraction,
-                                   bp.low <= BEST <= bp.high, abs(bp.estimate - BEST)))
+                                   bp.low <= BEST <= bp.high, abs(bp.estimate - BEST),
+                                   (bp.estimate - BEST) / step))
         for kind in kinds:
             done = [r for r in rows[kind] if r is not None]
-            fits, tail, covers, error = (np.array(x, dtype=float) for x in zip(*done, strict=True))
+            fits, tail, covers, error, bias = (
+                np.array(x, dtype=float) for x in zip(*done, strict=True)
+            )
             print(f"{n:>5} {kind:<20} {fits.mean():>6.2f} {np.median(tail):>6.2f} "
-                  f"{covers.mean():>7.2f} {np.median(error):>10.5f} "
+                  f"{covers.mean():>7.2f} {np.median(error):>10.5f} {np.median(bias):>+9.2f} "
                   f"{len(rows[kind]) - len(done):>6}", flush=True)
 
 
