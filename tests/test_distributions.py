@@ -293,9 +293,11 @@ def test_invalid_parameters():
 
 def test_invalid_method_arguments():
     dist = NQ(0.0, 1.0, 2, 0.1)
-    for q in (-0.1, 1.1, np.nan, [0.5, 2.0]):
+    for q in (-0.1, 1.1, [0.5, 2.0], [np.nan, 1.5]):
         with pytest.raises(InvalidParameterError):
             dist.ppf(q)
+        with pytest.raises(InvalidParameterError):
+            dist.isf(q)
     for ns in (0, -1, [1, 0], np.nan):
         with pytest.raises(InvalidParameterError):
             dist.quantile_tuning_curve(ns)
@@ -322,6 +324,7 @@ def test_invalid_method_arguments():
     with pytest.raises(InvalidParameterError, match="generator"):
         dist.sample(3, generator="seed")
     assert dist.sample((2, 3), generator=0).shape == (2, 3)
+    assert dist.sample([2, 3], generator=0).shape == (2, 3)
     assert dist.sample(np.int64(4), generator=0).shape == (4,)
 
 
@@ -572,3 +575,76 @@ def test_edges_of_floating_point_in_the_parameters():
     for point in (QuadraticDistribution(0, 0, 3), NoisyQuadraticDistribution(0, 0, 3, 0)):
         assert np.isnan(point.cdf(np.nan)) and np.isnan(point.sf(np.nan))
         assert np.isnan(point.pdf(np.nan)) and point.cdf(0.0) == 1.0
+
+
+@pytest.mark.parametrize(
+    "dist", [NQ(0.0, 1.0, 2, 0.1), NQ(0.3, 0.3, 2, 0.1), Q(0.0, 1.0, 3), NQ(0.3, 0.3, 2, 0.0)]
+)
+def test_nan_probabilities_give_nan_as_in_scipy(dist):
+    for method in (dist.ppf, dist.isf):
+        assert np.isnan(method(np.nan))
+        out = method([np.nan, 0.5])
+        assert np.isnan(out[0]) and np.isfinite(out[1])
+
+
+def test_parameters_cannot_be_changed_under_the_cached_moments():
+    dist = NQ(0.0, 1.0, 2, 0.1)
+    for name in ("a", "b", "c", "o", "convex", "mean", "variance"):
+        with pytest.raises(AttributeError, match="make a new distribution"):
+            setattr(dist, name, 0.5)
+    assert (dist.b, dist.mean) == (1.0, 0.5)
+    with pytest.raises(AttributeError):
+        Q(0.0, 1.0, 2).a = -1.0
+
+
+@pytest.mark.parametrize("convex", [False, True])
+@pytest.mark.parametrize("c", [1, 3, 10])
+def test_noiseless_average_tuning_curve_does_not_cancel_at_large_n(c, convex):
+    """E[min X] for X ~ Beta(c/2, 1) is (2/c) B(n + 1, 2/c); the ratio of gamma functions
+    (opda's form) loses every digit of the distance to the optimum by n ~ 1e16."""
+    mp.mp.dps = 40
+    a, b = 0.1, 0.5
+    dist = Q(a, b, c, convex)
+    k = mp.mpf(c) / 2
+    for n in (1e4, 1e8, 1e12, 1e16, 1e30):
+        e_min = mp.exp(mp.loggamma(n + 1) + mp.loggamma(1 + 1 / k) - mp.loggamma(n + 1 + 1 / k))
+        # the slow side: distance from the optimum of the best of n
+        minimize = convex
+        best = dist.average_tuning_curve(n, minimize=minimize)
+        optimum = a if convex else b
+        exact = float((b - a) * e_min)
+        assert abs(abs(best - optimum) - exact) <= 1e-9 * exact + 1e-16
+    assert dist.average_tuning_curve(np.inf, minimize=convex) == (a if convex else b)
+    assert dist.average_tuning_curve(np.inf, minimize=not convex) == (b if convex else a)
+
+
+def test_noisy_average_tuning_curve_at_huge_and_infinite_n():
+    dist = NQ(0.1, 0.5, 3, 0.01)
+    curve = dist.average_tuning_curve([1e100, 1e200, 1e290, 1e300, np.inf])
+    assert np.all(np.isfinite(curve[:-1])) and np.all(np.diff(curve) > 0)
+    assert curve[-1] == np.inf
+    assert dist.average_tuning_curve(np.inf, minimize=True) == -np.inf
+    # the best of n exceeds b by about o sqrt(2 ln n)
+    expected = 0.5 + 0.01 * np.sqrt(2 * np.log(1e290))
+    assert abs(curve[2] - expected) < 0.01
+    normal = NQ(0.3, 0.3, 2, 0.01)
+    assert np.isfinite(normal.average_tuning_curve(1e300))
+    assert normal.average_tuning_curve([5.0, np.inf])[1] == np.inf
+
+
+@pytest.mark.parametrize("convex", [False, True])
+@pytest.mark.parametrize("c", [1, 3, 10])
+@pytest.mark.parametrize("ratio", [1e-8, 0.1, 10.0])
+def test_quantiles_stay_monotone_below_the_least_normal_probabilities(c, ratio, convex):
+    """Tail probabilities underflow near 1e-304; below 1e-300 the quantile continues along
+    the Gaussian tail instead of sticking (before: stuck at b + 37 o, then jumping back)."""
+    dist = NQ(0.2, 0.7, c, 0.5 * ratio, convex)
+    q = np.array([1e-250, 1e-299, 1e-300, 1e-301, 1e-304, 1e-306, 1e-308, 1e-310, 1e-320, 5e-324])
+    low, high = dist.ppf(q), dist.isf(q)
+    assert np.all(np.isfinite(low)) and np.all(np.isfinite(high))
+    assert np.all(np.diff(low) < 0) and np.all(np.diff(high) > 0)
+    # the continuation's slope matches the solved quantile's just above the floor
+    o = dist.o
+    solved = (dist.ppf(1e-299) - dist.ppf(1e-300)) / o
+    continued = (dist.ppf(1e-300) - dist.ppf(1e-301)) / o
+    assert abs(continued / solved - 1) < 0.1

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import loggamma, ndtr, ndtri
+from scipy.special import betaln, ndtr, ndtri
 
 from tailstop import _moments, _standard
 from tailstop._data import as_generator, integer, real_array
@@ -75,10 +75,13 @@ def _validate(cls, a, b, c, o, convex) -> tuple[float, float, int, float, bool]:
     return a, b, int(c_value), o, bool(convex)
 
 
-def _probabilities(q, name: str = "q") -> np.ndarray:
-    """Probabilities in [0, 1] (within 1e-10, as opda, then clipped); NaN is an error."""
+def _probabilities(q, name: str = "q", *, allow_nan: bool = False) -> np.ndarray:
+    """Probabilities in [0, 1] (within 1e-10, as opda, then clipped); NaN is an error
+    unless ``allow_nan`` (then it passes through, as in scipy.stats)."""
     q = real_array(q, name)
-    if np.any(np.isnan(q)) or np.any((q < -1e-10) | (q > 1.0 + 1e-10)):
+    with np.errstate(invalid="ignore"):
+        outside = (q < -1e-10) | (q > 1.0 + 1e-10)
+    if np.any(outside) or (not allow_nan and np.any(np.isnan(q))):
         raise InvalidParameterError(f"{name} must be between 0 and 1, got {q!r}.")
     return np.clip(q, 0.0, 1.0)
 
@@ -94,7 +97,7 @@ def _sample_size(size) -> int | tuple[int, ...] | None:
     """``None``, a count >= 0, or a shape of counts >= 0."""
     if size is None:
         return None
-    if isinstance(size, tuple):
+    if isinstance(size, (tuple, list)):
         return tuple(integer(n, "size", 0) for n in size)
     return integer(size, "size", 0)
 
@@ -137,6 +140,9 @@ class _Noiseless:
 # shared machinery: the map between y and the standard convex variable m
 
 
+_FROZEN = frozenset({"a", "b", "c", "o", "convex", "mean", "variance"})
+
+
 class _Base:
     C_MIN, C_MAX = 1, 10
 
@@ -148,6 +154,15 @@ class _Base:
     # on a fitted law (tailstop.fitting): the global search's screen, for a warm start
     _fit_screen: ScreenMemo | None
     _fit_curvature: tuple | None
+
+    def __setattr__(self, name, value):
+        # the parameters are fixed once set up: mean, variance and the cached standard law
+        # derive from them (and so do the hash and equality)
+        if name in _FROZEN and "_law" in self.__dict__:
+            raise AttributeError(
+                f"{type(self).__name__}.{name} cannot be changed: make a new distribution."
+            )
+        object.__setattr__(self, name, value)
 
     def _setup(self):
         width = self.b - self.a
@@ -221,16 +236,16 @@ class _Base:
 
     def ppf(self, q: ArrayLike) -> np.ndarray | np.float64:
         """Quantile function: the y with cdf(y) = q (a and b for the noiseless law at 0, 1;
-        -inf and +inf with noise)."""
-        return self._quantile(_probabilities(q), upper=False)
+        -inf and +inf with noise; NaN for NaN).  q outside [0, 1] is an error."""
+        return self._quantile(_probabilities(q, allow_nan=True), upper=False)
 
     def isf(self, q: ArrayLike) -> np.ndarray | np.float64:
         """Inverse survival function: the y with sf(y) = q, accurate for tiny q."""
-        return self._quantile(_probabilities(q), upper=True)
+        return self._quantile(_probabilities(q, allow_nan=True), upper=True)
 
     def _quantile(self, q, upper: bool):
         if self._kind == "point":
-            return np.full_like(q, self.a)[()]
+            return np.where(np.isnan(q), np.nan, self.a)[()]
         if self._kind == "normal":
             z = ndtri(q)
             return (self.a - self.o * z if upper else self.a + self.o * z)[()]
@@ -280,12 +295,12 @@ class _Base:
     def average_tuning_curve(
         self, ns: ArrayLike, minimize: bool | None = None
     ) -> np.ndarray | np.float64:
-        """E[best of n draws] (``minimize=None``: ``convex``); n real > 0.
+        """E[best of n draws] (``minimize=None``: ``convex``); n real > 0, or inf.
 
-        Closed forms without noise (see the notes of opda's ``QuadraticDistribution``);
-        with noise, E[max] = int_0^1 F^-1(u^(1/n)) du by tanh-sinh quadrature, which copes
-        with the quantile's logarithmic singularities at u = 0 and 1 (error below
-        1e-8 (b - a + o)).
+        Closed forms without noise (below); with noise, E[max] = int_0^1 F^-1(u^(1/n)) du
+        by tanh-sinh quadrature, which copes with the quantile's logarithmic singularities
+        at u = 0 and 1 (error below 1e-8 (b - a + o)).  With noise the best of infinitely
+        many draws is unbounded: n = inf gives +inf (maximising) or -inf (minimising).
         """
         ns = _counts(ns)
         minimize = _direction(minimize, self.convex)
@@ -293,6 +308,13 @@ class _Base:
             return np.full_like(ns, self.a)[()]
         if self.o == 0.0:
             return self._noiseless_average(ns, minimize)
+        finite = np.isfinite(ns)
+        unbounded = -np.inf if minimize else np.inf
+        if not finite.all():
+            out = np.full_like(ns, unbounded)
+            if finite.any():
+                out[finite] = self.average_tuning_curve(ns[finite], minimize)
+            return out[()]
         if self._kind == "normal":
             # E[max] = a + o E[max of n standard normals]; E[min] = a - o (the same)
             top = _expected_extreme(ns, lambda p, upper: np.where(upper, -ndtri(p), ndtri(p)), 1.0)
@@ -304,16 +326,24 @@ class _Base:
         return self._from_m(extreme)[()]
 
     def _noiseless_average(self, ns, minimize: bool):
+        """E[min X] and E[max X] over n draws of X ~ Beta(k, 1), k = c / 2 (the standard
+        convex variable):
+
+            E[max] = n / (n + 1/k),
+            E[min] = n B(n, 1 + 1/k) = (1/k) B(n + 1, 1/k),
+
+        the second through ``betaln``, which stays accurate where the ratio of gamma
+        functions cancels (n >~ 1e8; opda's loggamma form loses all digits by n ~ 1e16).
+        """
         c, width = self.c, self.b - self.a
-        # E[min X], E[max X] over n draws of X ~ Beta(c/2, 1)
-        expected_min = np.exp(
-            loggamma(ns + 1.0) + loggamma((c + 2.0) / c) - loggamma(ns + (c + 2.0) / c)
-        )
-        expected_max = ns / (ns + 2.0 / c)
+        with np.errstate(divide="ignore"):
+            expected_min = (2.0 / c) * np.exp(betaln(ns + 1.0, 2.0 / c))
+        # the best of n near the far end: from that end, 1 - E[max] = 1 / (1 + c n / 2)
+        max_gap = 1.0 / (1.0 + 0.5 * c * ns)
         if self.convex:
-            value = self.a + width * (expected_min if minimize else expected_max)
+            value = self.a + width * expected_min if minimize else self.b - width * max_gap
         else:
-            value = self.b - width * (expected_max if minimize else expected_min)
+            value = self.a + width * max_gap if minimize else self.b - width * expected_min
         return value[()]
 
     # -- equality -------------------------------------------------------------------------------
@@ -377,7 +407,9 @@ def _tanh_sinh_sum(t, ns, quantile, largest: bool):
         v, one_minus_v = one_minus_v, v
     # Q(v) from the accurate side: lower quantile for v <= 1/2, upper one otherwise
     upper = v > 0.5
-    level = np.where(upper, one_minus_v, v)
+    # past n ~ 1e280 the level underflows at nodes of negligible weight (< 1e-60), where
+    # a zero would give an infinite quantile
+    level = np.maximum(np.where(upper, one_minus_v, v), _TINY)
     values = quantile(level, upper)
     return (weight[:, None] * values).sum(axis=0)
 
@@ -401,7 +433,8 @@ class QuadraticDistribution(_Base):
         maximisation form (an accuracy: the best score is ``b``).
 
     Attributes ``mean`` = a + (b - a) c / (c + 2) (convex) or a + (b - a) 2 / (c + 2)
-    (concave), ``variance`` = (b - a)^2 4c / ((c + 2)^2 (c + 4)).
+    (concave), ``variance`` = (b - a)^2 4c / ((c + 2)^2 (c + 4)).  The parameters are
+    fixed once set: make a new distribution to change them.
 
     Examples
     --------
@@ -450,8 +483,10 @@ class NoisyQuadraticDistribution(_Base):
     of the noise.  o = 0 gives the quadratic distribution, a == b with o > 0 exactly
     Normal(a, o^2).  ``variance`` = o^2 + (b - a)^2 4c / ((c + 2)^2 (c + 4)).
 
-    The distribution functions are exact to ~1e-12 (relative, including the tails) for
-    every noise ratio o / (b - a); see :mod:`tailstop._moments`.
+    The distribution functions are exact to ~1e-12 relative for probabilities down to
+    1e-30, and to 3e-8 relative beyond (absolute error below 1e-15 everywhere), for every
+    noise ratio o / (b - a); see :mod:`tailstop._moments`.  The parameters are fixed once
+    set: make a new distribution to change them.
 
     Examples
     --------
