@@ -229,7 +229,7 @@ def test_progress_draws_every_successful_refit_and_the_stop():
     # the default epsilon, from the fitted noise, moves from refit to refit
     moving = [_record(20, 0.5, 0.2, epsilon=0.02), _record(30, 0.6, 0.05, epsilon=0.015)]
     _, gains = plot.progress(moving)
-    assert "epsilon (the seed noise)" in gains.get_legend_handles_labels()[1]
+    assert "epsilon (from each fit)" in gains.get_legend_handles_labels()[1]
     # other rules record no epsilon, and none is drawn
     _, gains = plot.progress([_record(20, 0.5, 0.2, epsilon=None)])
     assert not any("epsilon" in label for label in gains.get_legend_handles_labels()[1])
@@ -237,6 +237,32 @@ def test_progress_draws_every_successful_refit_and_the_stop():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         plot.progress([_record(20, 1.0, 0.0), _record(30, 1.0, 0.0, stop=True)])
+
+
+def test_progress_draws_a_stop_decided_between_refits():
+    """The rule is asked at every trial; the stop usually comes a few trials after the last
+    refit, which the history (one record per refit) does not hold."""
+    from tailstop import GainBelow, Monitor
+    from tailstop.synthetic import make_problem
+
+    problem = make_problem(2, noise_ratio=0.01, regime_mass=0.3, generator=5)
+    monitor = Monitor("maximize", GainBelow(0.01), budget=200, min_trials=40, refit_step=40)
+    for score in problem.run_search(200, generator=6):
+        monitor.observe(score)
+        if monitor.should_stop:
+            break
+    last = monitor.history[-1]
+    assert monitor.stopped_at > last["n_trials"] and not last["should_stop"]
+    top, bottom = plot.progress(monitor)
+    assert top.get_title() == f"Progress: {monitor.stopped_at} trials, {monitor.refits} refits"
+    stops = [line.get_xdata()[0] for line in top.get_lines() if line.get_linestyle() == ":"]
+    assert stops == [monitor.stopped_at]
+    gain_line = _lines(bottom)["expected gain"]
+    assert gain_line.get_xdata()[-1] == monitor.stopped_at
+    assert gain_line.get_ydata()[-1] == monitor.report()["expected_gain"]["estimate"]
+    # a bare history cannot know: it ends at the last refit
+    top, _ = plot.progress(monitor.history)
+    assert top.get_title() == f"Progress: {last['n_trials']} trials, {monitor.refits} refits"
 
 
 def test_progress_keeps_the_first_wide_intervals_from_flattening_the_rest():

@@ -26,7 +26,8 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
     hatched where the law did not fit the tail yet). Bottom: the expected gain over each
     refit's horizon (the remaining budget, or as many trials as have run) with its interval,
     on a log scale: ``GainBelow`` stops when the interval's upper end falls below its
-    epsilon. A refit where the rule said stop is marked on both. When the first refits'
+    epsilon. The stop is marked on both; given a monitor (not a bare history), a stop
+    decided between refits is drawn too, at its own trial and horizon. When the first refits'
     intervals are far wider than the later ones (a few dozen trials can leave most of the
     metric's range open), the score axis shows the later ones and the wide bands run off it.
 
@@ -81,6 +82,7 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
         fig = _pyplot().figure(figsize=(8.0, 6.0))
         axes = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.6, 1.0]})
     top, bottom = axes
+    fitted = fitted + _stop_between_refits(source, fitted)
     n = np.array([r["n_trials"] for r in fitted], dtype=float)
     best = np.array([r["current_best"] for r in fitted], dtype=float)
     bp = np.array([r["best_possible"] for r in fitted], dtype=float)
@@ -106,7 +108,7 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
     epsilons = np.array([np.nan if r.get("epsilon") is None else r["epsilon"] for r in fitted])
     if np.isfinite(epsilons).any():
         fixed = np.unique(epsilons[np.isfinite(epsilons)])
-        label = f"epsilon {fixed[0]:g}" if fixed.size == 1 else "epsilon (the seed noise)"
+        label = f"epsilon {fixed[0]:g}" if fixed.size == 1 else "epsilon (from each fit)"
         bottom.step(n, epsilons, where="post", color=COLORS["threshold"], linestyle="-.",
                     linewidth=1.0, label=label)
     positive = np.append(gain[gain > 0], epsilons[np.isfinite(epsilons)])
@@ -122,12 +124,49 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
         top.annotate("stop", (n[first], best[first]), textcoords="offset points",
                      xytext=(4, -12), fontsize="small")
     top.set_ylabel("score")
-    top.set_title(f"Progress: {int(n[-1])} trials, {len(fitted)} refits")
+    refits = sum(1 for r in fitted if r.get("refit", True))
+    top.set_title(f"Progress: {int(n[-1])} trials, {refits} refits")
     top.legend(loc="best", fontsize="small")
     bottom.set_xlabel("trials")
     bottom.set_ylabel("expected gain over the horizon")
     bottom.legend(loc="best", fontsize="small")
     return top, bottom
+
+
+def _stop_between_refits(source, fitted: list[dict]) -> list[dict]:
+    """The stop as one more point when a monitor's rule said stop between refits.
+
+    The rule is asked again at every trial, with the last refit's estimate and the horizon
+    that trial leaves (``Monitor``), so a search usually stops a few trials after its last
+    refit, and its history, one record per refit, ends before the stop.  The point is that
+    estimate at the stop: its best possible, and the gain over the stop's horizon from the
+    monitor's report (``[]`` for a bare history, or when the stop came with a refit).
+    """
+    report = getattr(source, "report", None)
+    if not callable(report) or fitted[-1].get("should_stop"):
+        return []
+    summary = report()
+    stopped_at = summary.get("stopped_at")
+    gain = summary.get("expected_gain")
+    if not summary.get("should_stop") or stopped_at is None or not isinstance(gain, dict):
+        return []
+    if stopped_at <= fitted[-1]["n_trials"]:
+        return []
+    last = fitted[-1]
+    best = summary["current_best"] if summary["n_trials"] == stopped_at else last["current_best"]
+    return [
+        {
+            **last,
+            "n_trials": stopped_at,
+            "current_best": best,
+            "horizon": gain["horizon"],
+            "expected_gain": [gain["estimate"], gain["low"], gain["high"]],
+            "should_stop": True,
+            "reason": summary["reason"],
+            "epsilon": summary.get("epsilon"),
+            "refit": False,
+        }
+    ]
 
 
 def _score_limits(best: np.ndarray, best_possible: np.ndarray) -> tuple[float, float] | None:
