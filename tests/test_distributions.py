@@ -500,7 +500,9 @@ def test_extreme_scales():
                                rtol=1e-12)
     assert normal.average_tuning_curve(10) == pytest.approx(1.538752731, abs=1e-8)
     quadratic, noiseless = NQ(0.0, 1.0, 5, 1e-300), Q(0.0, 1.0, 5)
-    np.testing.assert_allclose(quadratic.cdf(ys), noiseless.cdf(ys), rtol=1e-14, atol=1e-300)
+    # (ys[1] = 1.4e-17 above a: the noiseless cdf there is exact, 3.5e-17, from the distance
+    # to a; the noisy law's, from m = 1 - 1.4e-17 rounded, to an absolute 1e-16)
+    np.testing.assert_allclose(quadratic.cdf(ys), noiseless.cdf(ys), rtol=1e-14, atol=1e-16)
     np.testing.assert_allclose(quadratic.ppf([0.1, 0.9]), noiseless.ppf([0.1, 0.9]),
                                rtol=1e-13)
 
@@ -648,3 +650,32 @@ def test_quantiles_stay_monotone_below_the_least_normal_probabilities(c, ratio, 
     solved = (dist.ppf(1e-299) - dist.ppf(1e-300)) / o
     continued = (dist.ppf(1e-300) - dist.ppf(1e-301)) / o
     assert abs(continued / solved - 1) < 0.1
+
+
+@pytest.mark.parametrize("c", [1, 2, 3, 10])
+def test_noiseless_far_side_is_relatively_exact(c):
+    """The concave cdf near a and the convex sf near b are 1 - m^(c/2) with m rounded next
+    to 1: from the distance to the far end they keep full relative precision (before: 2e-5
+    relative at 1e-12 of the width from a; quantiles near a = 0 came out 0)."""
+    mp.mp.dps = 40
+    a, b = 0.1, 0.5
+    width, k = mp.mpf(b) - mp.mpf(a), mp.mpf(c) / 2
+    concave, convex, noisy = Q(a, b, c), Q(a, b, c, True), NQ(a, b, c, 0.0)
+    for t in (1e-15, 1e-12, 1e-9, 1e-6, 1e-3, 0.3):
+        y = a + t * 0.4
+        exact = 1 - ((mp.mpf(b) - mp.mpf(y)) / width) ** k
+        assert float(concave.cdf(y)) == pytest.approx(float(exact), rel=1e-14)
+        assert float(noisy.cdf(y)) == pytest.approx(float(exact), rel=1e-14)
+        y = b - t * 0.4
+        exact = 1 - ((mp.mpf(y) - mp.mpf(a)) / width) ** k
+        assert float(convex.sf(y)) == pytest.approx(float(exact), rel=1e-14)
+    # quantiles of the far side, from a support starting at 0
+    law = Q(0.0, 0.8, c)
+    for q in (1e-300, 1e-20, 1e-8, 0.1):
+        exact = mp.mpf(0.8) * (1 - (1 - mp.mpf(q)) ** (1 / k))
+        assert float(law.ppf(q)) == pytest.approx(float(exact), rel=1e-14)
+        assert float(Q(-0.8, 0.0, c, True).isf(q)) == pytest.approx(-float(exact), rel=1e-14)
+    assert list(law.ppf([0.0, 1.0])) == [0.0, 0.8]
+    assert list(concave.cdf([a - 1, a, b, b + 1])) == [0.0, 0.0, 1.0, 1.0]
+    assert list(convex.sf([a - 1, a, b, b + 1])) == [1.0, 1.0, 0.0, 0.0]
+    assert np.isnan(concave.cdf(np.nan)) and np.isnan(convex.sf(np.nan))

@@ -17,7 +17,10 @@ t1 = (1 - m) / s for the distances, in noise widths, from the ends of [0, 1].  E
 takes one of these routes (all exact to ~1e-12 relative down to probabilities of 1e-30;
 in the far tails, 5 to 30 noise widths out, the relative error grows to ~1e-9 and, for
 c = 10 at probabilities below 1e-40, to 3e-8; the absolute error is below 1e-15
-everywhere; checked against mpmath in tests/test_distributions.py):
+everywhere; checked against mpmath in tests/test_distributions.py).  One exception: m
+itself carries the rounding of (b - y) / (b - a), so 1 - G next to m = 1 (the concave
+law's cdf near a) is relatively exact only to ~1e-16 / max(1 - m, s); the noiseless law
+(s = 0) computes it from y - a instead (``distributions``).  The routes:
 
 * **noiseless** (s = 0): the closed forms x^k, 1 - x^k, k x^(k - 1).
 * **interior** (t0, t1 >= ``T_INTERIOR`` = 10): the window of the normal kernel lies inside

@@ -26,6 +26,7 @@ from scipy.special import betaln, ndtr, ndtri
 
 from tailstop import _moments, _standard
 from tailstop._data import as_generator, integer, real_array
+from tailstop._powers import _one_minus_power_half
 from tailstop._standard import Frame, to_standard
 from tailstop.errors import InvalidParameterError
 
@@ -231,8 +232,19 @@ class _Base:
             z = (y - self.a) / self.o
             return ndtr(-z if upper else z)[()]
         law, frame = self._standard, self._frame()
+        if isinstance(law, _Noiseless) and upper == self.convex:
+            return self._far_side(y)
         # convex: F = G(m); concave: F = 1 - G(m)
         return (law.sf(y, frame=frame) if upper == self.convex else law.cdf(y, frame=frame))[()]
+
+    def _far_side(self, y):
+        """1 - G(m) of the noiseless law (the convex sf, the concave cdf) from the distance
+        to the support's far end, (b - y) / (b - a) or (y - a) / (b - a), exact where
+        1 - m, m itself rounded, would cancel (near b when convex, near a when concave)."""
+        width = self.b - self.a
+        near, far = (y - self.a, self.b - y) if self.convex else (self.b - y, y - self.a)
+        x = np.clip(near / width, 0.0, 1.0)
+        return _one_minus_power_half(x, np.clip(far / width, 0.0, 1.0), self.c)[()]
 
     def ppf(self, q: ArrayLike) -> np.ndarray | np.float64:
         """Quantile function: the y with cdf(y) = q (a and b for the noiseless law at 0, 1;
@@ -250,8 +262,17 @@ class _Base:
             z = ndtri(q)
             return (self.a - self.o * z if upper else self.a + self.o * z)[()]
         # convex: F = G(m), so cdf = q <=> G = q; concave: F = 1 - G(m)
-        m = self._standard.quantile(q, upper=(upper == self.convex))
-        return self._from_m(m)[()]
+        law, far_side = self._standard, upper == self.convex
+        m = law.quantile(q, upper=far_side)
+        y = self._from_m(m)
+        if isinstance(law, _Noiseless) and far_side:
+            # 1 - G(m) = q: the distance from the far end, 1 - m = 1 - (1 - q)^(2/c), is
+            # exact where 1 - m would cancel (the far end's quantiles)
+            with np.errstate(divide="ignore"):  # q = 1: the near end (gap = b - a)
+                gap = -np.expm1(np.log1p(-q) / law.k) * (self.b - self.a)
+            y = np.where(gap < 0.5 * (self.b - self.a),
+                         self.b - gap if self.convex else self.a + gap, y)
+        return y[()]
 
     def sample(
         self,
