@@ -14,10 +14,10 @@ Integrating by parts (Lourie, He & Cho 2025; opda's ``parametric.py``)::
 with the partial normal moment M_j(m, s) = int_0^1 x^j phi_s(x - m) dx.  All terms are
 non-negative, so neither G nor 1 - G suffers cancellation.  Write t0 = m / s and
 t1 = (1 - m) / s for the distances, in noise widths, from the ends of [0, 1].  Each point
-takes one of these routes (all exact to ~1e-12 relative down to probabilities of 1e-30;
-in the far tails, 5 to 30 noise widths out, the relative error grows to ~1e-9 and, for
-c = 10 at probabilities below 1e-40, to 3e-8; the absolute error is below 1e-15
-everywhere; checked against mpmath in tests/test_distributions.py).  One exception: m
+takes one of these routes (all exact to ~1e-12 relative, tails included: within 1e-13
+of 60-digit quadrature subdivided at the kernel's scale, 2 to 30 noise widths beyond the
+support, for c = 1, 4, 10; checked against mpmath in tests/test_distributions.py; a plain
+``mp.quad`` as reference is off by up to 4e-8 there).  One exception: m
 itself carries the rounding of (b - y) / (b - a), so 1 - G next to m = 1 (the concave
 law's cdf near a) is relatively exact only to ~1e-16 / max(1 - m, s); the noiseless law
 (s = 0) computes it from y - a instead (``distributions``).  The routes:

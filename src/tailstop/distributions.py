@@ -504,9 +504,8 @@ class NoisyQuadraticDistribution(_Base):
     of the noise.  o = 0 gives the quadratic distribution, a == b with o > 0 exactly
     Normal(a, o^2).  ``variance`` = o^2 + (b - a)^2 4c / ((c + 2)^2 (c + 4)).
 
-    The distribution functions are exact to ~1e-12 relative for probabilities down to
-    1e-30, and to 3e-8 relative beyond (absolute error below 1e-15 everywhere), for every
-    noise ratio o / (b - a); see :mod:`tailstop._moments`.  The parameters are fixed once
+    The distribution functions are exact to ~1e-12 (relative, including the tails) for
+    every noise ratio o / (b - a); see :mod:`tailstop._moments`.  The parameters are fixed once
     set: make a new distribution to change them.
 
     Examples
