@@ -260,6 +260,12 @@ def test_progress_draws_a_stop_decided_between_refits():
     gain_line = _lines(bottom)["expected gain"]
     assert gain_line.get_xdata()[-1] == monitor.stopped_at
     assert gain_line.get_ydata()[-1] == monitor.report()["expected_gain"]["estimate"]
+    # trials that finish after the stop (a callback's other workers) do not move its point
+    stop_best = top.get_lines()[0].get_ydata()[-1]
+    monitor.observe(stop_best + 1.0)
+    top, _ = plot.progress(monitor)
+    assert top.get_lines()[0].get_ydata()[-1] == stop_best
+    assert top.get_lines()[0].get_xdata()[-1] == monitor.stopped_at
     # a bare history cannot know: it ends at the last refit
     top, _ = plot.progress(monitor.history)
     assert top.get_title() == f"Progress: {last['n_trials']} trials, {monitor.refits} refits"
