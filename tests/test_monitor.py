@@ -310,6 +310,7 @@ def test_after_the_stop_the_report_keeps_the_stop_s_horizon(search):
         monitor.observe(float(score))
     after = monitor.report()
     assert after["n_trials"] == before["n_trials"] + 5 and after["stopped_at"] == before["n_trials"]
+    assert after["best_at_stop"] == before["current_best"] == before["best_at_stop"]
     assert after["expected_gain"] == before["expected_gain"]
     assert after["expected_gain"]["horizon"] == 400 - monitor.stopped_at
     assert after["reason"] == before["reason"]

@@ -7,8 +7,6 @@ below (log scale), against the trials run. Needs matplotlib, imported when calle
 
 from __future__ import annotations
 
-import contextlib
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -155,15 +153,12 @@ def _stop_between_refits(source, fitted: list[dict]) -> list[dict]:
     if stopped_at <= fitted[-1]["n_trials"]:
         return []
     last = fitted[-1]
-    best = _best_of_first(source, stopped_at)
-    if best is None:
-        at_stop = summary["n_trials"] == stopped_at
-        best = summary["current_best"] if at_stop else last["current_best"]
+    best = summary.get("best_at_stop")
     return [
         {
             **last,
             "n_trials": stopped_at,
-            "current_best": best,
+            "current_best": last["current_best"] if best is None else best,
             "horizon": gain["horizon"],
             "expected_gain": [gain["estimate"], gain["low"], gain["high"]],
             "should_stop": True,
@@ -172,17 +167,6 @@ def _stop_between_refits(source, fitted: list[dict]) -> list[dict]:
             "refit": False,
         }
     ]
-
-
-def _best_of_first(monitor, n: int) -> float | None:
-    """The best of a monitor's first ``n`` scores (trials can finish after the stop), or
-    None when they are not at hand."""
-    with getattr(monitor, "_lock", contextlib.nullcontext()):
-        scores = list(getattr(getattr(monitor, "_tracker", None), "scores", [])[:n])
-    finite = [y for y in scores if math.isfinite(y)]
-    if len(scores) < n or not finite:
-        return None
-    return max(finite) if getattr(monitor, "direction", "maximize") == "maximize" else min(finite)
 
 
 def _score_limits(best: np.ndarray, best_possible: np.ndarray) -> tuple[float, float] | None:

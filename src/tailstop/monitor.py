@@ -208,6 +208,7 @@ class Monitor:
         self._history: list[dict] = []
         self._decision = Decision(False, self._waiting_reason(0), "Monitor")
         self._stopped_at: int | None = None
+        self._best_at_stop: float | None = None  # the current best when the stop was said
         self._last_gain: dict[str, float] | None = None  # at the last successful refit
 
     # -- input ---------------------------------------------------------------------------------
@@ -400,7 +401,8 @@ class Monitor:
         over its ``horizon``: the stop's once stopped (so that it agrees with ``reason``),
         before that the current one when a rule has already forecast it, else the last
         refit's (a report never runs a forecast of its own between refits); the counts,
-        ``should_stop`` and ``reason`` are current.
+        ``should_stop`` and ``reason`` are current; ``stopped_at`` and ``best_at_stop`` are
+        the trials and the best score when the stop was said (None before).
         """
         with self._lock:
             state = self._tracker.state(self.budget)
@@ -435,6 +437,8 @@ class Monitor:
                 "fit_reason": None,
                 "should_stop": self.should_stop,
                 "stopped_at": self._stopped_at,
+                # the best score when the stop was said (trials can finish after it)
+                "best_at_stop": self._best_at_stop,
                 "reason": self.reason,
                 # GainBelow's epsilon in the latest decision (None for other rules)
                 "epsilon": _epsilon(self._decision),
@@ -624,6 +628,7 @@ class Monitor:
         self._decision = decision
         if decision.stop:
             self._stopped_at = state.n_trials
+            self._best_at_stop = state.current_best
         return decision
 
 
