@@ -14,10 +14,11 @@ Integrating by parts (Lourie, He & Cho 2025; opda's ``parametric.py``)::
 with the partial normal moment M_j(m, s) = int_0^1 x^j phi_s(x - m) dx.  All terms are
 non-negative, so neither G nor 1 - G suffers cancellation.  Write t0 = m / s and
 t1 = (1 - m) / s for the distances, in noise widths, from the ends of [0, 1].  Each point
-takes one of these routes (all exact to ~1e-12 relative, tails included: within 1e-13
-of 60-digit quadrature subdivided at the kernel's scale, 2 to 30 noise widths beyond the
-support, for c = 1, 4, 10; checked against mpmath in tests/test_distributions.py; a plain
-``mp.quad`` as reference is off by up to 4e-8 there).  One exception: m
+takes one of these routes (all exact to ~1e-12 relative, tails included: 2 to 30 noise
+widths beyond the support, c = 1, 4, 10 and s = 1e-8 to 0.03, within 1.1e-13 of the tests'
+panel reference (tests/mpmath_reference.py), and at four of those points within 1e-13 of
+60-digit quadrature subdivided at the kernel's scale; a plain ``mp.quad`` as reference is
+off by up to 4e-8 there).  One exception: m
 itself carries the rounding of (b - y) / (b - a), so 1 - G next to m = 1 (the concave
 law's cdf near a) is relatively exact only to ~1e-16 / max(1 - m, s); the noiseless law
 (s = 0) computes it from y - a instead (``distributions``).  The routes:
