@@ -1119,3 +1119,39 @@ def test_a_tail_is_identified_with_more_distinct_scores_than_continuous_paramete
     assert _identified(np.append(three, 0.4))
     assert _identified(three, noise=0.01)
     assert not _identified(three[:3], noise=0.01)
+
+
+def test_without_the_law_the_lower_ends_fall_back_to_the_nonparametric_bounds():
+    """When the law does not describe the tail, the gain's lower end is 0 (the simultaneous
+    band allows no mass above the best) and the tuning curve's low end is at most the
+    empirical band's; the estimates and the upper ends stay the law's. Where the law fits,
+    the lower ends are the law's."""
+    from tailstop import NoisyQuadraticDistribution, forecast
+    from tailstop.estimate import _fit_ys
+    from tailstop.nonparametric import confidence_bands
+
+    problem = make_problem(4, noise_ratio=0.02, regime_mass=0.3, generator=0)
+    small = analyze(problem.run_search(60, generator=np.random.default_rng(1)), "maximize")
+    assert not small.fits_well  # effective dimension 9: the law does not hold yet
+    for est, law_fits in ((small, False), (analyze(
+        NoisyQuadraticDistribution(0.0, 1.0, 2, 0.02).sample(
+            300, generator=np.random.default_rng(2)
+        ), "maximize"), True)):
+        assert est.fits_well is law_fits
+        top = float(est._clean.values.max())
+        own = [float(forecast.expected_gain(d, top, 50)) for d in est._fits]
+        gain = est.expected_gain(50)
+        assert gain.high == pytest.approx(max(own), rel=1e-12)
+        assert min(own) <= gain.estimate <= gain.high
+        assert gain.low == (pytest.approx(min(own), rel=1e-12) if law_fits else 0.0)
+        assert type(gain.low) is type(gain.high)  # a scalar for a scalar k
+        vector = est.expected_gain([10, 50])
+        assert vector.low.shape == (2,) and (law_fits or np.all(vector.low == 0.0))
+        ns = np.array([30.0, 300.0, 3000.0])
+        curve = est.tuning_curve(ns)
+        ys = _fit_ys(est._clean)
+        _, _, upper_cdf = confidence_bands(ys, est.confidence, b=np.inf)
+        empirical_low = upper_cdf.quantile_tuning_curve(ns, 0.5)
+        if not law_fits:
+            assert np.all(curve.low <= empirical_low + 1e-12)
+        assert np.all(curve.low <= curve.estimate) and np.all(curve.estimate <= curve.high)
