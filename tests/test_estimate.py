@@ -1127,6 +1127,7 @@ def test_without_the_law_the_lower_ends_fall_back_to_the_nonparametric_bounds():
     empirical band's; the estimates and the upper ends stay the law's. Where the law fits,
     the lower ends are the law's."""
     from tailstop import NoisyQuadraticDistribution, forecast
+    from tailstop._report import format_report
     from tailstop.estimate import _fit_ys
     from tailstop.nonparametric import confidence_bands
 
@@ -1154,4 +1155,6 @@ def test_without_the_law_the_lower_ends_fall_back_to_the_nonparametric_bounds():
         empirical_low = upper_cdf.quantile_tuning_curve(ns, 0.5)
         if not law_fits:
             assert np.all(curve.low <= empirical_low + 1e-12)
+        report = format_report(est)  # the command line's report says why the low end is 0
+        assert ("low end 0: without the law" in report) is not law_fits
         assert np.all(curve.low <= curve.estimate) and np.all(curve.estimate <= curve.high)

@@ -101,6 +101,10 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
     bottom.plot(n, gain[:, 0], color=COLORS["fitted"], label="expected gain")
     bottom.fill_between(n, np.maximum(gain[:, 1], 1e-300), gain[:, 2], color=COLORS["fitted"],
                         alpha=0.2, label="interval")
+    if not fits.all():  # (there the low end is 0: without the law nothing bounds it below)
+        bottom.fill_between(n, np.maximum(gain[:, 1], 1e-300), gain[:, 2], where=~fits,
+                            facecolor="none", edgecolor=COLORS["fitted"], hatch="//",
+                            linewidth=0.0, label="(the law does not fit yet)")
     bottom.plot(n, gain[:, 2], color=COLORS["fitted"], linewidth=0.8, linestyle="--",
                 label="upper end (the rule bound)")
     bottom.set_yscale("log")

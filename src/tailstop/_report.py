@@ -132,7 +132,9 @@ def format_report(
             (
                 f"expected gain, {k} more",
                 _gain(gain.estimate),
-                f"[{_gain(gain.low)}, {_gain(gain.high)}]",
+                f"[{_gain(gain.low)}, {_gain(gain.high)}]"
+                + ("  (low end 0: without the law, nothing bounds it from below)"
+                   if k == 10 and not estimate.fits_well and gain.high > 0 else ""),
             )
         )
     chosen, why = _choose_delta(estimate, delta)
