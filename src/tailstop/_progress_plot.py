@@ -93,18 +93,11 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
     top.plot(n, bp[:, 0], color=COLORS["best"], label="best possible")
     level = getattr(source, "confidence", None)
     band = f"{level:.0%} interval" if level is not None else "interval"
-    top.fill_between(n, bp[:, 1], bp[:, 2], color=COLORS["best"], alpha=0.2, label=band)
-    if not fits.all():
-        top.fill_between(n, bp[:, 1], bp[:, 2], where=~fits, facecolor="none",
-                         edgecolor=COLORS["best"], hatch="//", linewidth=0.0,
-                         label="(the law does not fit yet)")
+    _band(top, n, bp[:, 1], bp[:, 2], fits, COLORS["best"], band)
     bottom.plot(n, gain[:, 0], color=COLORS["fitted"], label="expected gain")
-    bottom.fill_between(n, np.maximum(gain[:, 1], 1e-300), gain[:, 2], color=COLORS["fitted"],
-                        alpha=0.2, label="interval")
-    if not fits.all():  # (there the low end is 0: without the law nothing bounds it below)
-        bottom.fill_between(n, np.maximum(gain[:, 1], 1e-300), gain[:, 2], where=~fits,
-                            facecolor="none", edgecolor=COLORS["fitted"], hatch="//",
-                            linewidth=0.0, label="(the law does not fit yet)")
+    # (where the law does not fit, the gain's low end is 0: nothing bounds it from below)
+    _band(bottom, n, np.maximum(gain[:, 1], 1e-300), gain[:, 2], fits, COLORS["fitted"],
+          "interval")
     bottom.plot(n, gain[:, 2], color=COLORS["fitted"], linewidth=0.8, linestyle="--",
                 label="upper end (the rule bound)")
     bottom.set_yscale("log")
@@ -135,6 +128,14 @@ def progress(history, axes=None) -> tuple[Axes, Axes]:
     bottom.set_ylabel("expected gain over the horizon")
     bottom.legend(loc="best", fontsize="small")
     return top, bottom
+
+
+def _band(ax, n, low, high, fits, color, label: str) -> None:
+    """An interval's band, hatched over the refits where the law did not fit the tail."""
+    ax.fill_between(n, low, high, color=color, alpha=0.2, label=label)
+    if not fits.all():
+        ax.fill_between(n, low, high, where=~fits, facecolor="none", edgecolor=color,
+                        hatch="//", linewidth=0.0, label="(the law does not fit yet)")
 
 
 def _stop_between_refits(source, fitted: list[dict]) -> list[dict]:
