@@ -2,10 +2,11 @@
 
 The callback translates a study into :class:`tailstop.Monitor` calls; it does no statistics
 of its own.  At each call it reads the trials finished since the last call *from storage*
-(so on an RDB or journal storage it sees every worker's trials), hands the new ones to the
-monitor, writes a compact JSON report to a study user attribute when the estimate
-changed, and, once the rule says stop, broadcasts the decision through a second study user
-attribute that every worker's callback polls, then calls ``study.stop()``.
+(so on an RDB or journal storage, or through a gRPC storage proxy, it sees every worker's
+trials), hands the new ones to the monitor, writes a compact JSON report to a study user
+attribute when the estimate changed, and, once the rule says stop, broadcasts the decision
+through a second study user attribute that every worker's callback polls, then calls
+``study.stop()``.
 
 Trial states
     COMPLETE trials contribute their value.  FAIL and PRUNED trials count as *failed*: they

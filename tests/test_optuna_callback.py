@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -649,6 +650,89 @@ def test_two_worker_processes_on_one_storage_stop_together(tmp_path):
         assert 30 <= study.user_attrs["tailstop:stop"]["n_trials"] <= len(study.trials)
         by_worker = [t.user_attrs["worker"] for t in study.trials]
         assert by_worker.count("a") > 0 and by_worker.count("b") > 0  # side by side
+
+
+GRPC_WORKER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    import numpy as np
+    import optuna
+    from optuna.storages import GrpcStorageProxy
+    from tailstop.callbacks import OptunaCallback
+    from tailstop.rules import Patience
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    me, folder, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    proxy = GrpcStorageProxy(host="localhost", port=port)
+    proxy.wait_server_ready(timeout=60)
+    study = optuna.create_study(storage=proxy, study_name="shared", load_if_exists=True,
+                                sampler=optuna.samplers.RandomSampler(seed=int(me == "b")))
+    (folder / f"ready-{me}").touch()
+    while not all((folder / f"ready-{w}").exists() for w in "ab"):
+        time.sleep(0.01)
+
+    def objective(trial):
+        trial.set_user_attr("worker", me)
+        time.sleep(0.03)
+        x = trial.suggest_float("x", -1, 1)
+        return -x * x + np.random.default_rng(trial.number).normal(0, 0.01)
+
+    budget = 30 if me == "a" else None
+    callback = OptunaCallback(Patience(10**6), budget=budget, min_trials=10**6)
+    study.optimize(objective, n_trials=200, callbacks=[callback])
+    print(json.dumps({"reason": callback.reason, "n_errors": callback.n_errors}))
+    proxy.close()
+    """
+)
+
+
+def test_two_worker_processes_through_a_grpc_storage_proxy_stop_together(tmp_path):
+    """Optuna's gRPC proxy (one server in front of an RDB, the workers its clients): the stop
+    flag written through one client reaches the other, as on a shared RDB."""
+    pytest.importorskip("grpc")
+    url = f"sqlite:///{tmp_path / 'grpc.db'}"
+    with socket.socket() as probe:  # a free port for the server
+        probe.bind(("localhost", 0))
+        port = probe.getsockname()[1]
+    serve = (
+        "import optuna, sys, warnings; warnings.simplefilter('ignore');"
+        "optuna.storages.run_grpc_proxy_server("
+        "optuna.storages.get_storage(sys.argv[1]), host='localhost', port=int(sys.argv[2]))"
+    )
+    server = subprocess.Popen([sys.executable, "-c", serve, url, str(port)], env=_env())
+    script = tmp_path / "grpc_worker.py"
+    script.write_text(GRPC_WORKER)
+    workers = {
+        me: subprocess.Popen(
+            [sys.executable, str(script), me, str(tmp_path), str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for me in "ab"
+    }
+    outputs = {}
+    try:
+        for me, process in workers.items():
+            out, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err
+            outputs[me] = json.loads(out.strip().splitlines()[-1])
+    finally:
+        for process in (*workers.values(), server):
+            process.kill()
+            process.wait()
+
+    a, b = outputs["a"], outputs["b"]
+    assert "budget of 30 trials used" in a["reason"]
+    assert b["reason"] == a["reason"]  # b stopped on a's broadcast through the proxy
+    assert a["n_errors"] == b["n_errors"] == 0
+    study = optuna.load_study(study_name="shared", storage=url)
+    assert 30 <= len(study.trials) <= 33
+    assert 30 <= study.user_attrs["tailstop:stop"]["n_trials"] <= len(study.trials)
+    by_worker = [t.user_attrs["worker"] for t in study.trials]
+    assert by_worker.count("a") > 0 and by_worker.count("b") > 0
 
 
 def test_the_report_follows_the_best_score_between_refits():
