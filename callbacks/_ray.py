@@ -21,6 +21,11 @@ What counts as a trial's score
     they did not reach the end).  Without ``max_iterations`` a trial that a scheduler stops
     counts with its last score: pass it when a scheduler stops trials early.  Trials cut off
     by ``stop_all`` itself are not recorded.
+
+Resumed experiments
+    ``Tuner.restore`` brings back the stopper as Ray pickled it, and does not show it the
+    trials that had already finished; the callback side records those at the run's first
+    step (or at its end, when nothing is left to run), so the budget and the fit count them.
 """
 
 from __future__ import annotations
@@ -168,6 +173,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         self._stop_logged = False
         self._missing_metric_warned = False
         self._errors = 0
+        self._caught_up = False  # the trials finished before this run are recorded
         self._start_threading(fed=0)
 
     def _start_threading(self, fed: int) -> None:
@@ -215,6 +221,10 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             )
 
     # -- tune.Callback --------------------------------------------------------------------
+    def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
+        """At the first step of a run, record the trials that had already finished."""
+        self._catch_up(trials)
+
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         try:
             result = trial.last_result or {}
@@ -233,6 +243,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             self._log_failure(f"error of trial {getattr(trial, 'trial_id', '?')}")
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self._catch_up(trials)  # a resumed experiment with nothing left to run has no step
         try:
             if not self.flush(timeout=_FLUSH_SECONDS):
                 logger.warning("tailstop: the last refit did not finish within %d s; the "
@@ -287,6 +298,28 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         return report
 
     # -- internals ------------------------------------------------------------------------
+    def _catch_up(self, trials: list) -> None:
+        """Once per run: record the trials that finished before it, those of an experiment
+        resumed with ``Tuner.restore``, which Ray passes through neither the stopper nor the
+        callbacks again (in the order Tune created them, the index ending the trial id; a
+        trial already recorded is skipped by its id)."""
+        if self._caught_up:
+            return
+        self._caught_up = True
+        try:
+            for trial in sorted(trials, key=_creation_index):
+                status = getattr(trial, "status", None)
+                if status == "ERROR":
+                    self._record(str(trial.trial_id), None, None, getattr(trial, "config", None))
+                elif status == "TERMINATED":
+                    result = trial.last_result or {}
+                    final, score = self._final(result)
+                    if final:  # not one cut off when the experiment was stopped
+                        self._record(str(trial.trial_id), score, result.get("time_total_s"),
+                                     getattr(trial, "config", None))
+        except Exception:
+            self._log_failure("trials finished before the run")
+
     def _final(self, result: dict) -> tuple[bool, float | None]:
         """Whether ``result`` ends its trial, and the trial's score (None: failed)."""
         iteration = result.get("training_iteration")
@@ -407,11 +440,18 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self._caught_up = False  # a copy may resume an experiment: look again
         self._start_threading(fed=len(self._scores))
         self._monitor = Monitor(_MODES[self.mode], self._rule, **self._options)
         if self._scores:
             self._monitor.update(list(self._scores), durations=list(self._durations),
                                  configs=list(self._configs))
+
+
+def _creation_index(trial: Any) -> int:
+    """Tune's index of a trial, the number ending its id (``"2f92f_00006"``: 6); -1 if none."""
+    tail = str(getattr(trial, "trial_id", "")).rsplit("_", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
 
 
 def _seconds(duration: Any) -> float | None:

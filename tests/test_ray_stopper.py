@@ -25,9 +25,10 @@ NO_FIT = {"min_trials": 10**6, "background": False}  # bookkeeping: no fit, in t
 
 
 class FakeTrial:
-    def __init__(self, trial_id, last_result=None):
+    def __init__(self, trial_id, last_result=None, status=None):
         self.trial_id = trial_id
         self.last_result = last_result
+        self.status = status
 
 
 def final(score, iteration=1, **extra):
@@ -210,6 +211,34 @@ def test_pickles_with_its_record_and_decision():
     assert copy.monitor.n_trials == 3
 
 
+def test_trials_finished_before_the_run_are_recorded_once_at_its_first_step():
+    """A resumed experiment (``Tuner.restore``): Ray passes its finished trials through
+    neither the stopper nor the callbacks again, so the first step records them."""
+    stopper = RayTuneStopper("score", "max", Patience(10**6), budget=5, **NO_FIT)
+    stopper("x_00001", final(0.5))  # recorded before the pickle Ray restores from
+    before = [
+        FakeTrial("x_00003", final(0.7), "TERMINATED"),
+        FakeTrial("x_00000", final(0.2), "TERMINATED"),
+        FakeTrial("x_00001", final(0.5), "TERMINATED"),  # already recorded: not again
+        FakeTrial("x_00002", None, "ERROR"),
+        FakeTrial("x_00004", {"score": 0.9, "done": False}, "TERMINATED"),  # cut off by a stop
+        FakeTrial("x_00005", {"score": 0.8, "done": False}, "RUNNING"),
+    ]
+    copy = pickle.loads(pickle.dumps(stopper))
+    copy.on_step_begin(0, before)
+    assert list(copy.scores.items()) == [
+        ("x_00001", 0.5), ("x_00000", 0.2), ("x_00002", None), ("x_00003", 0.7)
+    ]  # those missing in the order Tune created them
+    assert copy.monitor.n_trials == 4 and copy.monitor.n_failed == 1
+    copy.on_step_begin(1, [*before, FakeTrial("x_00006", final(0.1), "TERMINATED")])
+    assert copy.monitor.n_trials == 4  # later steps leave the trials to the stopper
+    copy("x_00006", final(0.1))
+    assert copy.stop_all() is True  # the budget of 5 counts the trials run before
+    fresh = RayTuneStopper("score", "max", Patience(10**6), **NO_FIT)
+    fresh.on_experiment_end(before)  # nothing left to run: no step, only the end
+    assert fresh.monitor.n_trials == 4 and fresh.n_errors == 0
+
+
 def test_bad_options_raise_at_construction():
     with pytest.raises(TailstopError, match="mode"):
         RayTuneStopper("score", "maximize")
@@ -331,6 +360,37 @@ def test_tune_run_with_a_nested_metric(ray_session, tmp_path):
     # (trials that the stop cut off are left out, as the stopper leaves them out)
     folder = load_scores(str(tmp_path / "ray_results" / "tailstop-nested"), column="val/acc")
     assert sorted(folder.scores) == pytest.approx(sorted(stopper.scores.values()))
+
+
+def test_a_resumed_tune_experiment_counts_the_trials_run_before(ray_session, tmp_path, caplog):
+    """``Tuner.restore`` brings back the stopper Ray pickled when the run began; it records
+    the trials that finished before (here all of them: the run has nothing left to do)."""
+    def trainable(config):
+        if config["x"] > 0.7:
+            raise ValueError("diverged")
+        tune.report({"score": -config["x"] ** 2})
+
+    stopper = RayTuneStopper("score", "max", Patience(10**6), min_trials=10**6,
+                             background=False)
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"x": tune.uniform(-1.0, 1.0)},
+        tune_config=tune.TuneConfig(
+            num_samples=8, reuse_actors=True,
+            search_alg=tune.search.BasicVariantGenerator(random_state=0),
+        ),
+        run_config=tune.RunConfig(name="tailstop-resumed", verbose=0, stop=stopper,
+                                  storage_path=str(tmp_path / "ray_results"),
+                                  callbacks=[stopper]),
+    )
+    tuner.fit()
+    assert stopper.monitor.n_trials == 8 and stopper.monitor.n_failed >= 1
+    with caplog.at_level(logging.INFO, logger="tailstop"):
+        tune.Tuner.restore(str(tmp_path / "ray_results" / "tailstop-resumed"),
+                           trainable=trainable).fit()
+    ends = [r.getMessage() for r in caplog.records if "experiment ended with" in r.getMessage()]
+    assert ends == [f"tailstop: experiment ended with 8 recorded trials "
+                    f"({stopper.monitor.n_failed} failed)"]
 
 
 def test_takes_a_noise_mid_experiment_and_keeps_it_in_a_copy():
