@@ -45,6 +45,14 @@ _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 _STATE_NAMES = {TrialState.COMPLETE: "complete", TrialState.FAIL: "fail",
                 TrialState.PRUNED: "pruned"}
 _RANDOM_SAMPLERS = (optuna.samplers.RandomSampler, optuna.samplers.QMCSampler)
+
+
+def _random_search(sampler: Any) -> bool:
+    """Whether ``sampler`` draws the hyperparameters it sets at random: a random or
+    quasi-random sampler, or ``PartialFixedSampler`` (the rest fixed) over one."""
+    if isinstance(sampler, optuna.samplers.PartialFixedSampler):
+        sampler = getattr(sampler, "_base_sampler", None)  # (Optuna keeps it private)
+    return isinstance(sampler, _RANDOM_SAMPLERS)
 # background refits: how far behind the trials the decision may fall before a call waits
 _LAG_TRIALS, _LAG_SHARE = 10, 0.05  # max(10 trials, 5% of the trials so far)
 _LAG_WAIT_SECONDS = 120  # the longest a call waits for the worker to catch up
@@ -100,7 +108,8 @@ class OptunaCallback:
         Study user attribute through which the decision to stop reaches every worker.
     warn_sampler : bool
         Warn (:class:`SamplerWarning`, once) when the sampler is not ``RandomSampler`` or
-        ``QMCSampler``.
+        ``QMCSampler`` (alone, or under ``PartialFixedSampler``: a random search of the
+        hyperparameters left free).
     background : bool
         Refit in a background thread, so that ``optimize`` does not wait for refits (a cold
         one, when the monitor chooses the tail afresh, takes 0.1-1.5 s): a call notes that a
@@ -501,7 +510,7 @@ class OptunaCallback:
         direction = directions[self._index].name.lower()
         self._monitor = Monitor(direction, self._rule, **self._monitor_options)
         self._study_name = study.study_name
-        if self.warn_sampler and not isinstance(study.sampler, _RANDOM_SAMPLERS):
+        if self.warn_sampler and not _random_search(study.sampler):
             warnings.warn(
                 f"study {study.study_name!r} uses {type(study.sampler).__name__}, not random "
                 "search: tailstop's estimates describe random search from here on "

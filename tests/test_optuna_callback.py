@@ -540,11 +540,22 @@ def test_warns_once_when_the_sampler_is_not_random_search(recwarn):
     assert len(sampler_warnings) == 1
     assert "TPESampler" in str(sampler_warnings[0].message)
 
-    for sampler in (optuna.samplers.RandomSampler(seed=0), optuna.samplers.QMCSampler(seed=0)):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        fixed_random = optuna.samplers.PartialFixedSampler(
+            {"y": 0.0}, optuna.samplers.RandomSampler(seed=0))
+        fixed_tpe = optuna.samplers.PartialFixedSampler(
+            {"y": 0.0}, optuna.samplers.TPESampler(seed=0))
+    for sampler in (optuna.samplers.RandomSampler(seed=0), optuna.samplers.QMCSampler(seed=0),
+                    fixed_random):
         recwarn.clear()
         quiet = optuna.create_study(sampler=sampler)
         quiet.optimize(quadratic, n_trials=2, callbacks=[OptunaCallback(Patience(10**6))])
         assert not [w for w in recwarn if issubclass(w.category, SamplerWarning)]
+    recwarn.clear()  # fixing some hyperparameters does not make TPE random search
+    loud = optuna.create_study(sampler=fixed_tpe)
+    loud.optimize(quadratic, n_trials=2, callbacks=[OptunaCallback(Patience(10**6))])
+    assert [w for w in recwarn if issubclass(w.category, SamplerWarning)]
 
 
 def test_bad_options_raise_at_construction():
