@@ -500,6 +500,41 @@ def test_journal_storage(tmp_path):
     assert loaded.direction == "minimize"
 
 
+def test_grpc_storage_proxy(storage, capsys, monkeypatch):
+    """``grpc://host:port``: a study read through Optuna's gRPC storage proxy, as from its
+    database; a proxy that does not answer, or a malformed address, is a one-line error."""
+    pytest.importorskip("grpc")
+    import socket
+    import subprocess
+    import sys
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("localhost", 0))
+            ports.append(probe.getsockname()[1])
+    serve = (
+        "import optuna, sys, warnings; warnings.simplefilter('ignore');"
+        "optuna.storages.run_grpc_proxy_server("
+        "optuna.storages.get_storage(sys.argv[1]), host='localhost', port=int(sys.argv[2]))"
+    )
+    server = subprocess.Popen([sys.executable, "-c", serve, storage, str(ports[0])])
+    try:
+        code, out, err = _run(capsys, "analyze", f"grpc://localhost:{ports[0]}",
+                              "--study", "search")
+    finally:
+        server.kill()
+        server.wait()
+    assert code == 0, err
+    _, direct, _ = _run(capsys, "analyze", storage, "--study", "search")
+    assert out.splitlines()[1:] == direct.splitlines()[1:]  # all but the source's name
+    monkeypatch.setattr("tailstop._io.GRPC_WAIT", 0.5)
+    code, out, err = _run(capsys, "analyze", f"grpc://localhost:{ports[1]}", "--study", "s")
+    assert code == 1 and "no gRPC storage proxy answers" in err and len(err.splitlines()) == 1
+    code, out, err = _run(capsys, "analyze", "grpc://localhost", "--study", "s")
+    assert code == 1 and "grpc://HOST:PORT" in err
+
+
 # -- user errors: the right exit code, one line, no traceback ---------------------------------
 
 DATA_ERRORS = [

@@ -7,7 +7,8 @@ Three sources, told apart by their name:
 * a JSON Lines file (``.jsonl``, ``.ndjson``, ``.json``): one JSON object per line, the score
   under a named key (a bare number per line also works, and so does one JSON array of
   objects or numbers);
-* an Optuna storage: a URL (``sqlite:///search.db``, ``postgresql://...``, ``mysql://...``),
+* an Optuna storage: a URL (``sqlite:///search.db``, ``postgresql://...``, ``mysql://...``,
+  or ``grpc://host:port`` for Optuna's gRPC storage proxy),
   a SQLite file (``.db``, ``.sqlite``, ``.sqlite3``) or a journal file (``.log``,
   ``.journal``), with the study's name (optional when the storage holds a single study);
 * a Ray Tune experiment's folder (``~/ray_results/my_exp``): one subfolder per trial, the
@@ -31,6 +32,8 @@ import importlib
 import json
 import math
 import re
+import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +93,7 @@ class LoadedScores:
 
 
 DEFAULT_COLUMN = "score"
+GRPC_WAIT = 10.0  # seconds to wait for a gRPC storage proxy to answer
 
 
 def is_storage(source: str) -> bool:
@@ -430,6 +434,8 @@ def _metric_keys(record: Mapping, prefix: str = "") -> list[str]:
 def _storage(source: str) -> Any:
     """An Optuna storage for a URL, a SQLite file or a journal file; checks the file exists."""
     optuna = require("optuna", "optuna")
+    if source.startswith("grpc://"):
+        return _grpc_proxy(source)
     if source.startswith("sqlite:///"):
         database = source[len("sqlite:///") :].split("?", 1)[0]
         if database and database != ":memory:" and not Path(database).exists():
@@ -459,11 +465,45 @@ def _storage(source: str) -> Any:
         raise
 
 
+def _grpc_proxy(source: str) -> Any:
+    """Optuna's gRPC storage proxy (``run_grpc_proxy_server``) at ``grpc://host:port``,
+    once it answers (within ``GRPC_WAIT`` seconds)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(source)
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        port = None
+    if not parts.hostname or port is None:
+        raise SourceError(f"{source!r}: a gRPC storage proxy is named grpc://HOST:PORT")
+    optuna = require("optuna", "grpc")
+    require("grpc", "grpc")
+    require("google.protobuf", "grpc")
+    from optuna.storages import GrpcStorageProxy
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=optuna.exceptions.ExperimentalWarning)
+        proxy = GrpcStorageProxy(host=parts.hostname, port=port)
+    try:
+        proxy.wait_server_ready(timeout=GRPC_WAIT)
+    except ConnectionError:
+        proxy.close()
+        raise SourceError(
+            f"no gRPC storage proxy answers at {parts.hostname}:{port} "
+            f"(waited {GRPC_WAIT:g} s; from {source!r})"
+        ) from None
+    return proxy
+
+
 def _is_storage_error(exc: BaseException) -> bool:
-    """Errors a wrong or unreachable storage raises (Optuna's and SQLAlchemy's)."""
+    """Errors a wrong or unreachable storage raises (Optuna's, SQLAlchemy's and gRPC's)."""
     import optuna
 
     if isinstance(exc, (optuna.exceptions.OptunaError, OSError)):
+        return True
+    grpc = sys.modules.get("grpc")  # (loaded only if a gRPC proxy was opened)
+    if grpc is not None and isinstance(exc, grpc.RpcError):
         return True
     try:
         from sqlalchemy import exc as sqlalchemy_errors

@@ -101,8 +101,8 @@ def _add_source(parser: argparse.ArgumentParser, optional: bool = False) -> None
         metavar="SOURCE",
         nargs="?" if optional else None,
         help="a CSV or JSON Lines file of scores, a Ray Tune experiment's folder, or an "
-        "Optuna storage (sqlite:///search.db, postgresql://..., a .db or journal .log file) "
-        "with --study",
+        "Optuna storage (sqlite:///search.db, postgresql://..., a .db or journal .log file, "
+        "grpc://HOST:PORT for a gRPC storage proxy) with --study",
     )
     parser.add_argument(
         "--column", help="the column (CSV) or key (JSON Lines, Ray) of the score (default: "
