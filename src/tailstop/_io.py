@@ -480,7 +480,13 @@ def _grpc_proxy(source: str) -> Any:
     optuna = require("optuna", "grpc")
     require("grpc", "grpc")
     require("google.protobuf", "grpc")
-    from optuna.storages import GrpcStorageProxy
+    try:
+        from optuna.storages import GrpcStorageProxy
+    except ImportError:
+        raise MissingDependencyError(
+            f"reading {source!r} needs Optuna's gRPC storage proxy, new in optuna 4.2 "
+            f"(installed: {optuna.__version__}): pip install 'tailstop[grpc]'"
+        ) from None
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=optuna.exceptions.ExperimentalWarning)
