@@ -18,6 +18,13 @@ ray = pytest.importorskip("ray")
 from ray import tune  # noqa: E402
 from tailstop.callbacks import RayTuneStopper  # noqa: E402
 
+if hasattr(tune, "RunConfig"):  # Ray >= 2.41: Tune's own API
+    RunConfig, report = tune.RunConfig, tune.report
+else:  # Ray 2.9-2.40 (the oldest pyproject.toml allows): Train's
+    from ray import train
+
+    RunConfig, report = train.RunConfig, train.report
+
 from tailstop.errors import TailstopError  # noqa: E402
 from tailstop.rules import Patience  # noqa: E402
 
@@ -260,8 +267,8 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
         if x > 0.8:
             raise ValueError("diverged")  # an errored trial: seen by the callback side only
         noise = np.random.default_rng(config["seed"]).normal(0.0, 0.01)
-        tune.report({"score": -(x * x + 2 * y * y) + noise, "step": 1})
-        tune.report({"score": -(x * x + 2 * y * y) + noise, "step": 2})
+        report({"score": -(x * x + 2 * y * y) + noise, "step": 1})
+        report({"score": -(x * x + 2 * y * y) + noise, "step": 2})
 
     stopper = RayTuneStopper("score", "max", Patience(10**6), budget=12, min_trials=10,
                              refit_step=10**6)
@@ -278,7 +285,7 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
             reuse_actors=True,
             search_alg=tune.search.BasicVariantGenerator(random_state=0),
         ),
-        run_config=tune.RunConfig(
+        run_config=RunConfig(
             name="tailstop-test",
             storage_path=str(tmp_path / "ray_results"),
             stop=stopper,
@@ -330,7 +337,7 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
 def test_tune_run_with_a_nested_metric(ray_session, tmp_path):
     """Ray's own result stream for a nested report and TuneConfig's metric in slash notation."""
     def trainable(config):
-        tune.report({"val": {"acc": 1.0 - config["x"] ** 2}})
+        report({"val": {"acc": 1.0 - config["x"] ** 2}})
 
     stopper = RayTuneStopper("val/acc", "max", Patience(10**6), budget=6, min_trials=10**6,
                              background=False)
@@ -339,7 +346,7 @@ def test_tune_run_with_a_nested_metric(ray_session, tmp_path):
         param_space={"x": tune.uniform(-1.0, 1.0)},
         tune_config=tune.TuneConfig(metric="val/acc", mode="max", num_samples=20,
                                     reuse_actors=True),
-        run_config=tune.RunConfig(name="tailstop-nested", verbose=0, stop=stopper,
+        run_config=RunConfig(name="tailstop-nested", verbose=0, stop=stopper,
                                   storage_path=str(tmp_path / "ray_results"),
                                   callbacks=[stopper]),
     )
@@ -368,7 +375,7 @@ def test_a_resumed_tune_experiment_counts_the_trials_run_before(ray_session, tmp
     def trainable(config):
         if config["x"] > 0.7:
             raise ValueError("diverged")
-        tune.report({"score": -config["x"] ** 2})
+        report({"score": -config["x"] ** 2})
 
     stopper = RayTuneStopper("score", "max", Patience(10**6), min_trials=10**6,
                              background=False)
@@ -379,7 +386,7 @@ def test_a_resumed_tune_experiment_counts_the_trials_run_before(ray_session, tmp
             num_samples=8, reuse_actors=True,
             search_alg=tune.search.BasicVariantGenerator(random_state=0),
         ),
-        run_config=tune.RunConfig(name="tailstop-resumed", verbose=0, stop=stopper,
+        run_config=RunConfig(name="tailstop-resumed", verbose=0, stop=stopper,
                                   storage_path=str(tmp_path / "ray_results"),
                                   callbacks=[stopper]),
     )
