@@ -51,6 +51,7 @@ logger = logging.getLogger("tailstop")
 
 _MODES = {"max": "maximize", "min": "minimize"}
 _FLUSH_SECONDS = 60  # the longest the experiment's end (or a pickling) waits for a refit
+_UNLIMITED = 2**62  # Tune's num_samples=-1 is sys.maxsize samples
 
 
 class RayTuneStopper(tune.Stopper, tune.Callback):
@@ -65,7 +66,9 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     rule : stopping rule, optional
         From :mod:`tailstop.rules`; default: the monitor's default.
     budget : int, optional
-        Total trials planned (e.g. ``num_samples``).
+        Total trials planned. Default: the experiment's number of samples (``num_samples``
+        times the grid), which Ray tells the callback side when the run starts, unless it is
+        unlimited (``num_samples=-1``).
     min_trials : int
         No fit and no stop before this many recorded trials (passed to
         :class:`tailstop.Monitor`).
@@ -174,6 +177,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         self._missing_metric_warned = False
         self._errors = 0
         self._caught_up = False  # the trials finished before this run are recorded
+        self._planned: int | None = None  # the experiment's samples, when they are the budget
         self._start_threading(fed=0)
 
     def _start_threading(self, fed: int) -> None:
@@ -221,6 +225,19 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             )
 
     # -- tune.Callback --------------------------------------------------------------------
+    def setup(self, stop: Any = None, num_samples: Any = None,
+              total_num_samples: Any = None, **info: Any) -> None:
+        """At the run's start: without a budget of its own, take the experiment's samples."""
+        try:
+            planned = total_num_samples
+            if (self._options["budget"] is None and isinstance(planned, int)
+                    and not isinstance(planned, bool) and 0 < planned < _UNLIMITED):
+                self._planned = planned
+                self._monitor.budget = planned
+                logger.info("tailstop: budget of %d trials, the experiment's samples", planned)
+        except Exception:
+            self._log_failure("experiment's setup")
+
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         """At the first step of a run, record the trials that had already finished."""
         self._catch_up(trials)
@@ -442,7 +459,11 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         self.__dict__.update(state)
         self._caught_up = False  # a copy may resume an experiment: look again
         self._start_threading(fed=len(self._scores))
-        self._monitor = Monitor(_MODES[self.mode], self._rule, **self._options)
+        self._planned = state.get("_planned")  # (absent from a stopper pickled before it)
+        options = dict(self._options)
+        if options["budget"] is None and self._planned is not None:
+            options["budget"] = self._planned
+        self._monitor = Monitor(_MODES[self.mode], self._rule, **options)
         if self._scores:
             self._monitor.update(list(self._scores), durations=list(self._durations),
                                  configs=list(self._configs))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import pickle
+import sys
 import threading
+import uuid
 
 import numpy as np
 import pytest
@@ -18,6 +20,8 @@ ray = pytest.importorskip("ray")
 from ray import tune  # noqa: E402
 from tailstop.callbacks import RayTuneStopper  # noqa: E402
 
+# Each run's name is unique (unique_name()): Ray 2.9 stages an experiment in
+# ~/ray_results/<name> and copies all of it to storage_path, earlier runs' trials included.
 if hasattr(tune, "RunConfig"):  # Ray >= 2.41: Tune's own API
     RunConfig, report = tune.RunConfig, tune.report
 else:  # Ray 2.9-2.40 (the oldest pyproject.toml allows): Train's
@@ -36,6 +40,10 @@ class FakeTrial:
         self.trial_id = trial_id
         self.last_result = last_result
         self.status = status
+
+
+def unique_name(stem: str) -> str:
+    return f"{stem}-{uuid.uuid4().hex[:8]}"
 
 
 def final(score, iteration=1, **extra):
@@ -246,6 +254,26 @@ def test_trials_finished_before_the_run_are_recorded_once_at_its_first_step():
     assert fresh.monitor.n_trials == 4 and fresh.n_errors == 0
 
 
+def test_without_a_budget_the_experiments_samples_are_the_budget():
+    """Ray tells the callback side how many samples the run plans (``setup``)."""
+    stopper = RayTuneStopper("score", "max", Patience(10**6), **NO_FIT)
+    stopper.setup(num_samples=3, total_num_samples=3)
+    assert stopper.monitor.budget == 3
+    copy = pickle.loads(pickle.dumps(stopper))  # (as Ray saves and restores it)
+    for i in range(3):
+        copy(f"t{i}", final(float(i)))
+    assert copy.stop_all() is True and "budget of 3 trials used" in copy.monitor.reason
+    unlimited = RayTuneStopper("score", "max", **NO_FIT)
+    unlimited.setup(num_samples=-1, total_num_samples=sys.maxsize)  # num_samples=-1
+    assert unlimited.monitor.budget is None
+    given = RayTuneStopper("score", "max", budget=50, **NO_FIT)
+    given.setup(num_samples=200, total_num_samples=200)
+    assert given.monitor.budget == 50  # the user's own budget stands
+    odd = RayTuneStopper("score", "max", **NO_FIT)
+    odd.setup(total_num_samples="many")  # anything else is ignored, never raised
+    assert odd.monitor.budget is None and odd.n_errors == 0
+
+
 def test_bad_options_raise_at_construction():
     with pytest.raises(TailstopError, match="mode"):
         RayTuneStopper("score", "maximize")
@@ -261,6 +289,7 @@ def test_bad_options_raise_at_construction():
 
 # -- a real Tune run -------------------------------------------------------------------------
 def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
+    name = unique_name("tailstop-test")
     # defined here so that Ray pickles it by value (workers cannot import this test module)
     def trainable(config):
         x, y = config["x"], config["y"]
@@ -286,7 +315,7 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
             search_alg=tune.search.BasicVariantGenerator(random_state=0),
         ),
         run_config=RunConfig(
-            name="tailstop-test",
+            name=name,
             storage_path=str(tmp_path / "ray_results"),
             stop=stopper,
             callbacks=[stopper],
@@ -323,7 +352,7 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
     # finite scores on disk against 10 recorded)
     from tailstop._io import load_scores
 
-    folder = load_scores(str(tmp_path / "ray_results" / "tailstop-test"), column="score")
+    folder = load_scores(str(tmp_path / "ray_results" / name), column="score")
     recorded = list(stopper.scores.values())
     on_disk = [s for s in folder.scores if s is not None]
     for score in (s for s in recorded if s is not None):
@@ -336,6 +365,7 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
 
 def test_tune_run_with_a_nested_metric(ray_session, tmp_path):
     """Ray's own result stream for a nested report and TuneConfig's metric in slash notation."""
+    name = unique_name("tailstop-nested")
     def trainable(config):
         report({"val": {"acc": 1.0 - config["x"] ** 2}})
 
@@ -346,7 +376,7 @@ def test_tune_run_with_a_nested_metric(ray_session, tmp_path):
         param_space={"x": tune.uniform(-1.0, 1.0)},
         tune_config=tune.TuneConfig(metric="val/acc", mode="max", num_samples=20,
                                     reuse_actors=True),
-        run_config=RunConfig(name="tailstop-nested", verbose=0, stop=stopper,
+        run_config=RunConfig(name=name, verbose=0, stop=stopper,
                                   storage_path=str(tmp_path / "ray_results"),
                                   callbacks=[stopper]),
     )
@@ -365,13 +395,14 @@ def test_tune_run_with_a_nested_metric(ray_session, tmp_path):
     from tailstop._io import load_scores
 
     # (trials that the stop cut off are left out, as the stopper leaves them out)
-    folder = load_scores(str(tmp_path / "ray_results" / "tailstop-nested"), column="val/acc")
+    folder = load_scores(str(tmp_path / "ray_results" / name), column="val/acc")
     assert sorted(folder.scores) == pytest.approx(sorted(stopper.scores.values()))
 
 
 def test_a_resumed_tune_experiment_counts_the_trials_run_before(ray_session, tmp_path, caplog):
     """``Tuner.restore`` brings back the stopper Ray pickled when the run began; it records
     the trials that finished before (here all of them: the run has nothing left to do)."""
+    name = unique_name("tailstop-resumed")
     def trainable(config):
         if config["x"] > 0.7:
             raise ValueError("diverged")
@@ -386,15 +417,16 @@ def test_a_resumed_tune_experiment_counts_the_trials_run_before(ray_session, tmp
             num_samples=8, reuse_actors=True,
             search_alg=tune.search.BasicVariantGenerator(random_state=0),
         ),
-        run_config=RunConfig(name="tailstop-resumed", verbose=0, stop=stopper,
+        run_config=RunConfig(name=name, verbose=0, stop=stopper,
                                   storage_path=str(tmp_path / "ray_results"),
                                   callbacks=[stopper]),
     )
     tuner.fit()
     assert stopper.monitor.n_trials == 8 and stopper.monitor.n_failed >= 1
+    assert stopper.monitor.budget == 8  # no budget given: the experiment's samples
     caplog.clear()  # (the first run's summary, when an earlier test left INFO on)
     with caplog.at_level(logging.INFO, logger="tailstop"):
-        tune.Tuner.restore(str(tmp_path / "ray_results" / "tailstop-resumed"),
+        tune.Tuner.restore(str(tmp_path / "ray_results" / name),
                            trainable=trainable).fit()
     ends = [r.getMessage() for r in caplog.records if "experiment ended with" in r.getMessage()]
     assert ends == [f"tailstop: experiment ended with 8 recorded trials "
