@@ -45,6 +45,10 @@ _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 _STATE_NAMES = {TrialState.COMPLETE: "complete", TrialState.FAIL: "fail",
                 TrialState.PRUNED: "pruned"}
 _RANDOM_SAMPLERS = (optuna.samplers.RandomSampler, optuna.samplers.QMCSampler)
+# background refits: how far behind the trials the decision may fall before a call waits
+_LAG_TRIALS, _LAG_SHARE = 10, 0.05  # max(10 trials, 5% of the trials so far)
+_LAG_WAIT_SECONDS = 120  # the longest a call waits for the worker to catch up
+_EXIT_FLUSH_SECONDS = 60  # the longest the interpreter's exit waits for the last refit
 
 
 def _random_search(sampler: Any) -> bool:
@@ -53,10 +57,6 @@ def _random_search(sampler: Any) -> bool:
     if isinstance(sampler, optuna.samplers.PartialFixedSampler):
         sampler = getattr(sampler, "_base_sampler", None)  # (Optuna keeps it private)
     return isinstance(sampler, _RANDOM_SAMPLERS)
-# background refits: how far behind the trials the decision may fall before a call waits
-_LAG_TRIALS, _LAG_SHARE = 10, 0.05  # max(10 trials, 5% of the trials so far)
-_LAG_WAIT_SECONDS = 120  # the longest a call waits for the worker to catch up
-_EXIT_FLUSH_SECONDS = 60  # the longest the interpreter's exit waits for the last refit
 
 
 class SamplerWarning(UserWarning):
