@@ -591,12 +591,22 @@ WORKER = textwrap.dedent(
     from tailstop.rules import Patience
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    me, folder = sys.argv[1], Path(sys.argv[2])
-    storages = {"sqlite": f"sqlite:///{folder / 'shared.db'}",
-                "journal": JournalStorage(JournalFileBackend(str(folder / "journal.log")))}
+    me, folder, kinds = sys.argv[1], Path(sys.argv[2]), sys.argv[3].split(",")
+
+    def storage_of(kind):
+        if kind == "sqlite":
+            return f"sqlite:///{folder / 'shared.db'}"
+        if kind == "journal":
+            return JournalStorage(JournalFileBackend(str(folder / "journal.log")))
+        from optuna.storages import GrpcStorageProxy  # kind "grpc": port in sys.argv[4]
+        proxy = GrpcStorageProxy(host="localhost", port=int(sys.argv[4]))
+        proxy.wait_server_ready(timeout=60)
+        return proxy
+
     outcome = {}
-    for kind, storage in storages.items():
-        study = optuna.create_study(storage=storage, study_name="shared", load_if_exists=True,
+    for kind in kinds:
+        study = optuna.create_study(storage=storage_of(kind), study_name="shared",
+                                    load_if_exists=True,
                                     sampler=optuna.samplers.RandomSampler(seed=int(me == "b")))
         (folder / f"ready-{kind}-{me}").touch()
         while not all((folder / f"ready-{kind}-{w}").exists() for w in "ab"):
@@ -624,16 +634,13 @@ def _env():
     return env
 
 
-def test_two_worker_processes_on_one_storage_stop_together(tmp_path):
-    """Worker b would run 200 trials; it stops on a's broadcast (sqlite, then journal)."""
-    script = tmp_path / "worker.py"
+def _run_workers(folder, kinds: str, *extra: str) -> dict:
+    """Workers a and b, side by side on each storage of ``kinds``: what each one saw."""
+    script = folder / "worker.py"
     script.write_text(WORKER)
-    sqlite_url = f"sqlite:///{tmp_path / 'shared.db'}"
-    random_study(sqlite_url, study_name="shared").set_user_attr("created", True)
-    optuna.delete_study(study_name="shared", storage=sqlite_url)  # schema made, study gone
     workers = {
         me: subprocess.Popen(
-            [sys.executable, str(script), me, str(tmp_path)],
+            [sys.executable, str(script), me, str(folder), kinds, *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -642,60 +649,42 @@ def test_two_worker_processes_on_one_storage_stop_together(tmp_path):
         for me in "ab"
     }
     outputs = {}
-    for me, process in workers.items():
-        out, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err
-        outputs[me] = json.loads(out.strip().splitlines()[-1])
+    try:
+        for me, process in workers.items():
+            out, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err
+            outputs[me] = json.loads(out.strip().splitlines()[-1])
+    finally:
+        for process in workers.values():
+            process.kill()
+            process.wait()
+    return outputs
 
+
+def _check_stopped_together(outputs: dict, kind: str, storage) -> None:
+    a, b = outputs["a"][kind], outputs["b"][kind]
+    assert "budget of 30 trials used" in a["reason"]
+    assert b["reason"] == a["reason"]  # b stopped on a's broadcast
+    assert a["n_errors"] == b["n_errors"] == 0
+    study = optuna.load_study(study_name="shared", storage=storage)
+    # at the decision 30 trials were finished; each worker may finish the one it ran
+    assert 30 <= len(study.trials) <= 33, kind
+    # a sees one or, when b's trial finished at the same moment, two new trials per call
+    # decided once the budget was used; b's trials may land while a reads the storage
+    assert 30 <= study.user_attrs["tailstop:stop"]["n_trials"] <= len(study.trials)
+    by_worker = [t.user_attrs["worker"] for t in study.trials]
+    assert by_worker.count("a") > 0 and by_worker.count("b") > 0  # side by side
+
+
+def test_two_worker_processes_on_one_storage_stop_together(tmp_path):
+    """Worker b would run 200 trials; it stops on a's broadcast (sqlite, then journal)."""
+    sqlite_url = f"sqlite:///{tmp_path / 'shared.db'}"
+    random_study(sqlite_url, study_name="shared").set_user_attr("created", True)
+    optuna.delete_study(study_name="shared", storage=sqlite_url)  # schema made, study gone
+    outputs = _run_workers(tmp_path, "sqlite,journal")
     journal = JournalStorage(JournalFileBackend(str(tmp_path / "journal.log")))
     for kind, storage in (("sqlite", sqlite_url), ("journal", journal)):
-        a, b = outputs["a"][kind], outputs["b"][kind]
-        assert "budget of 30 trials used" in a["reason"]
-        assert b["reason"] == a["reason"]  # b stopped on a's broadcast
-        assert a["n_errors"] == b["n_errors"] == 0
-        study = optuna.load_study(study_name="shared", storage=storage)
-        # at the decision 30 trials were finished; each worker may finish the one it ran
-        assert 30 <= len(study.trials) <= 33, kind
-        # a sees one or, when b's trial finished at the same moment, two new trials per call
-        # decided once the budget was used; b's trials may land while a reads the storage
-        assert 30 <= study.user_attrs["tailstop:stop"]["n_trials"] <= len(study.trials)
-        by_worker = [t.user_attrs["worker"] for t in study.trials]
-        assert by_worker.count("a") > 0 and by_worker.count("b") > 0  # side by side
-
-
-GRPC_WORKER = textwrap.dedent(
-    """
-    import json, sys, time
-    from pathlib import Path
-    import numpy as np
-    import optuna
-    from optuna.storages import GrpcStorageProxy
-    from tailstop.callbacks import OptunaCallback
-    from tailstop.rules import Patience
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    me, folder, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    proxy = GrpcStorageProxy(host="localhost", port=port)
-    proxy.wait_server_ready(timeout=60)
-    study = optuna.create_study(storage=proxy, study_name="shared", load_if_exists=True,
-                                sampler=optuna.samplers.RandomSampler(seed=int(me == "b")))
-    (folder / f"ready-{me}").touch()
-    while not all((folder / f"ready-{w}").exists() for w in "ab"):
-        time.sleep(0.01)
-
-    def objective(trial):
-        trial.set_user_attr("worker", me)
-        time.sleep(0.03)
-        x = trial.suggest_float("x", -1, 1)
-        return -x * x + np.random.default_rng(trial.number).normal(0, 0.01)
-
-    budget = 30 if me == "a" else None
-    callback = OptunaCallback(Patience(10**6), budget=budget, min_trials=10**6)
-    study.optimize(objective, n_trials=200, callbacks=[callback])
-    print(json.dumps({"reason": callback.reason, "n_errors": callback.n_errors}))
-    proxy.close()
-    """
-)
+        _check_stopped_together(outputs, kind, storage)
 
 
 def test_two_worker_processes_through_a_grpc_storage_proxy_stop_together(tmp_path):
@@ -712,38 +701,12 @@ def test_two_worker_processes_through_a_grpc_storage_proxy_stop_together(tmp_pat
         "optuna.storages.get_storage(sys.argv[1]), host='localhost', port=int(sys.argv[2]))"
     )
     server = subprocess.Popen([sys.executable, "-c", serve, url, str(port)], env=_env())
-    script = tmp_path / "grpc_worker.py"
-    script.write_text(GRPC_WORKER)
-    workers = {
-        me: subprocess.Popen(
-            [sys.executable, str(script), me, str(tmp_path), str(port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=_env(),
-        )
-        for me in "ab"
-    }
-    outputs = {}
     try:
-        for me, process in workers.items():
-            out, err = process.communicate(timeout=120)
-            assert process.returncode == 0, err
-            outputs[me] = json.loads(out.strip().splitlines()[-1])
+        outputs = _run_workers(tmp_path, "grpc", str(port))
     finally:
-        for process in (*workers.values(), server):
-            process.kill()
-            process.wait()
-
-    a, b = outputs["a"], outputs["b"]
-    assert "budget of 30 trials used" in a["reason"]
-    assert b["reason"] == a["reason"]  # b stopped on a's broadcast through the proxy
-    assert a["n_errors"] == b["n_errors"] == 0
-    study = optuna.load_study(study_name="shared", storage=url)
-    assert 30 <= len(study.trials) <= 33
-    assert 30 <= study.user_attrs["tailstop:stop"]["n_trials"] <= len(study.trials)
-    by_worker = [t.user_attrs["worker"] for t in study.trials]
-    assert by_worker.count("a") > 0 and by_worker.count("b") > 0
+        server.kill()
+        server.wait()
+    _check_stopped_together(outputs, "grpc", url)
 
 
 def test_the_report_follows_the_best_score_between_refits():
