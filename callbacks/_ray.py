@@ -1,8 +1,9 @@
 """``RayTuneStopper``: end a Ray Tune experiment when more trials would not pay.
 
 One object is both a ``tune.Stopper`` (it decides: ``stop_all()`` ends the experiment) and a
-``tune.Callback`` (it observes: errored trials, trials that complete without passing through
-the stopper, a summary at the end).  Pass it in both places::
+``tune.Callback`` (it observes: the number of samples, errored trials, trials that complete
+without passing through the stopper, those of a resumed experiment, a summary at the end).
+Pass it in both places (passed only as ``stop=``, it logs a warning at the first result)::
 
     stopper = RayTuneStopper("accuracy", "max", budget=200)
     tune.Tuner(..., run_config=tune.RunConfig(stop=stopper, callbacks=[stopper]))
@@ -178,6 +179,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         self._errors = 0
         self._caught_up = False  # the trials finished before this run are recorded
         self._planned: int | None = None  # the experiment's samples, when they are the budget
+        self._set_up = False  # Tune called setup: the stopper is among the callbacks too
         self._start_threading(fed=0)
 
     def _start_threading(self, fed: int) -> None:
@@ -190,6 +192,13 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     # -- tune.Stopper ---------------------------------------------------------------------
     def __call__(self, trial_id: str, result: dict) -> bool:
         """Record the trial's score if ``result`` is its final result; never stops a trial."""
+        if not self._set_up:
+            self._set_up = True  # (warned once)
+            logger.warning(
+                "tailstop: the RayTuneStopper is not among the run's callbacks, so it does not "
+                "see errored trials, the trials of a resumed experiment or the number of "
+                "samples; pass it twice: RunConfig(stop=stopper, callbacks=[stopper])"
+            )
         try:
             final, score = self._final(result)
             if final:
@@ -228,6 +237,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     def setup(self, stop: Any = None, num_samples: Any = None,
               total_num_samples: Any = None, **info: Any) -> None:
         """At the run's start: without a budget of its own, take the experiment's samples."""
+        self._set_up = True
         try:
             planned = total_num_samples
             if (self._options["budget"] is None and isinstance(planned, int)
@@ -458,6 +468,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._caught_up = False  # a copy may resume an experiment: look again
+        self._set_up = False
         self._start_threading(fed=len(self._scores))
         self._planned = state.get("_planned")  # (absent from a stopper pickled before it)
         options = dict(self._options)

@@ -274,6 +274,21 @@ def test_without_a_budget_the_experiments_samples_are_the_budget():
     assert odd.monitor.budget is None and odd.n_errors == 0
 
 
+def test_warns_once_when_it_is_not_among_the_callbacks(caplog):
+    """Passed only as ``stop=``, Tune never calls its callback side (``setup`` first)."""
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        alone = RayTuneStopper("score", "max", Patience(10**6), **NO_FIT)
+        alone("t0", final(1.0))
+        alone("t1", final(2.0))
+        both = RayTuneStopper("score", "max", Patience(10**6), **NO_FIT)
+        both.setup(num_samples=5, total_num_samples=5)
+        both("t0", final(1.0))
+    warned = [r.getMessage() for r in caplog.records if "not among the run's callbacks" in
+              r.getMessage()]
+    assert len(warned) == 1 and "callbacks=[stopper]" in warned[0]
+    assert alone.monitor.n_trials == 2 and alone.n_errors == 0
+
+
 def test_bad_options_raise_at_construction():
     with pytest.raises(TailstopError, match="mode"):
         RayTuneStopper("score", "maximize")
