@@ -105,13 +105,16 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
 
     Examples
     --------
-    Ray calls the stopper with every result and asks ``stop_all()`` after each; here the
-    results are fed by hand, without starting Ray:
+    Tune starts its callbacks (``setup``), then calls the stopper with every result and asks
+    ``stop_all()`` after each; here the results are fed by hand, without starting Ray:
 
     >>> from tailstop.rules import GainBelow
     >>> from tailstop.synthetic import make_problem
-    >>> stopper = RayTuneStopper("accuracy", "max", GainBelow(0.01), budget=100,
-    ...                          min_trials=30, refit_step=10, background=False)
+    >>> stopper = RayTuneStopper("accuracy", "max", GainBelow(0.01), min_trials=30,
+    ...                          refit_step=10, background=False)
+    >>> stopper.setup(num_samples=100, total_num_samples=100)  # the budget: 100 samples
+    >>> stopper.monitor.budget
+    100
     >>> stopper("trial_0", {"accuracy": 0.4, "training_iteration": 1})  # not final: ignored
     False
     >>> problem = make_problem(1, noise_ratio=0.01, regime_mass=0.3, generator=3)
