@@ -448,6 +448,41 @@ def test_a_resumed_tune_experiment_counts_the_trials_run_before(ray_session, tmp
                     f"({stopper.monitor.n_failed} failed)"]
 
 
+def test_tune_run_with_asha_counts_the_trials_it_cut_short_as_failed(ray_session, tmp_path):
+    """With ``max_iterations``, a trial that ASHA stops early did not reach the end: failed,
+    like Optuna's pruned trials; one that ran its iterations counts with its last score."""
+    name = unique_name("tailstop-asha")
+
+    def trainable(config):
+        for step in range(1, 5):
+            report({"score": step * (1.0 - config["x"] ** 2)})
+
+    stopper = RayTuneStopper("score", "max", Patience(10**6), min_trials=10**6,
+                             max_iterations=4, background=False)
+    scheduler = tune.schedulers.ASHAScheduler(max_t=4, grace_period=1, reduction_factor=2)
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"x": tune.uniform(-1.0, 1.0)},
+        tune_config=tune.TuneConfig(
+            metric="score", mode="max", num_samples=12, reuse_actors=True,
+            scheduler=scheduler, search_alg=tune.search.BasicVariantGenerator(random_state=1),
+        ),
+        run_config=RunConfig(name=name, verbose=0, stop=stopper,
+                             storage_path=str(tmp_path / "ray_results"), callbacks=[stopper]),
+    )
+    grid = tuner.fit()
+    last = {r.metrics["trial_id"]: r.metrics for r in grid}
+    assert len(stopper.scores) == len(last) == 12 and stopper.n_errors == 0
+    cut = {t for t, m in last.items() if m["training_iteration"] < 4}
+    assert cut  # ASHA stopped some trials early
+    for trial_id, score in stopper.scores.items():
+        if trial_id in cut:
+            assert score is None
+        else:
+            assert score == pytest.approx(last[trial_id]["score"])
+    assert stopper.monitor.n_failed == len(cut) and stopper.monitor.budget == 12
+
+
 def test_takes_a_noise_mid_experiment_and_keeps_it_in_a_copy():
     stopper = RayTuneStopper("score", "max", budget=1000, min_trials=20, background=False)
     scores = np.random.default_rng(3).normal(size=40)
