@@ -1157,4 +1157,5 @@ def test_without_the_law_the_lower_ends_fall_back_to_the_nonparametric_bounds():
             assert np.all(curve.low <= empirical_low + 1e-12)
         report = format_report(est)  # the command line's report says why the low end is 0
         assert ("low end 0: without the law" in report) is not law_fits
+        assert ("low end 0: without the law" in str(est)) is not law_fits  # and print(est)
         assert np.all(curve.low <= curve.estimate) and np.all(curve.estimate <= curve.high)

@@ -445,7 +445,9 @@ class TailEstimate:
             f"at {self.confidence:.0%}",
             f"  effective dimension {self.effective_dimension.estimate}  (consistent: {dims})",
             f"  seed noise          {self._noise_text()}",
-            f"  expected gain, 10   {gain10.estimate:.3g}  [{gain10.low:.3g}, {gain10.high:.3g}]",
+            f"  expected gain, 10   {gain10.estimate:.3g}  [{gain10.low:.3g}, {gain10.high:.3g}]"
+            + ("  (low end 0: without the law, nothing bounds it from below)"
+               if not self.fits_well and gain10.high > 0 else ""),
             f"  tail                {self.tail_fraction:.0%} of trials "
             + (f"{'above' if self.direction == 'maximize' else 'below'} {self.threshold:.6g}"
                if np.isfinite(self.threshold) else "(every finite score)"),
