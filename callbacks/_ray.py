@@ -1,8 +1,8 @@
 """``RayTuneStopper``: end a Ray Tune experiment when more trials would not pay.
 
 One object is both a ``tune.Stopper`` (it decides: ``stop_all()`` ends the experiment) and a
-``tune.Callback`` (it observes: the number of samples, errored trials, trials that complete
-without passing through the stopper, those of a resumed experiment, a summary at the end).
+``tune.Callback`` (it observes: errored trials, trials that complete without passing through
+the stopper, those of a resumed experiment, a summary at the end).
 Pass it in both places (passed only as ``stop=``, it logs a warning at the first result)::
 
     stopper = RayTuneStopper("accuracy", "max", budget=200)
@@ -24,9 +24,13 @@ What counts as a trial's score
     by ``stop_all`` itself are not recorded.
 
 Resumed experiments
-    ``Tuner.restore`` brings back the stopper as Ray pickled it, and does not show it the
-    trials that had already finished; the callback side records those at the run's first
-    step (or at its end, when nothing is left to run), so the budget and the fit count them.
+    ``Tuner.restore`` brings the stopper back twice: the run config's copy (the callbacks),
+    pickled when the run began, and the experiment checkpoint's (the stopper), pickled as it
+    went on. The copies of one stopper unpickled in a process share one state, the richer
+    one, so the copy that decides also sees the errored trials. Tune does not show either the
+    trials that had already finished; the callback side records those it lacks at the run's
+    first step (or at its end, when nothing is left to run). Errored trials that Tune runs
+    again (``restart_errored``) count as new trials.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import uuid
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from ray import tune
@@ -52,7 +58,9 @@ logger = logging.getLogger("tailstop")
 
 _MODES = {"max": "maximize", "min": "minimize"}
 _FLUSH_SECONDS = 60  # the longest the experiment's end (or a pickling) waits for a refit
-_UNLIMITED = 2**62  # Tune's num_samples=-1 is sys.maxsize samples
+# the copies of each stopper unpickled in this process, by the stopper's id (_join_copies)
+_COPIES: dict[str, weakref.WeakSet] = {}
+_COPIES_LOCK = threading.Lock()
 
 
 class RayTuneStopper(tune.Stopper, tune.Callback):
@@ -67,9 +75,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     rule : stopping rule, optional
         From :mod:`tailstop.rules`; default: the monitor's default.
     budget : int, optional
-        Total trials planned. Default: the experiment's number of samples (``num_samples``
-        times the grid), which Ray tells the callback side when the run starts, unless it is
-        unlimited (``num_samples=-1``).
+        Total trials planned (e.g. ``num_samples``).
     min_trials : int
         No fit and no stop before this many recorded trials (passed to
         :class:`tailstop.Monitor`).
@@ -110,11 +116,9 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
 
     >>> from tailstop.rules import GainBelow
     >>> from tailstop.synthetic import make_problem
-    >>> stopper = RayTuneStopper("accuracy", "max", GainBelow(0.01), min_trials=30,
-    ...                          refit_step=10, background=False)
-    >>> stopper.setup(num_samples=100, total_num_samples=100)  # the budget: 100 samples
-    >>> stopper.monitor.budget
-    100
+    >>> stopper = RayTuneStopper("accuracy", "max", GainBelow(0.01), budget=100,
+    ...                          min_trials=30, refit_step=10, background=False)
+    >>> stopper.setup(num_samples=100, total_num_samples=100)
     >>> stopper("trial_0", {"accuracy": 0.4, "training_iteration": 1})  # not final: ignored
     False
     >>> problem = make_problem(1, noise_ratio=0.01, regime_mass=0.3, generator=3)
@@ -181,7 +185,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         self._missing_metric_warned = False
         self._errors = 0
         self._caught_up = False  # the trials finished before this run are recorded
-        self._planned: int | None = None  # the experiment's samples, when they are the budget
+        self._uid = uuid.uuid4().hex  # shared by its copies (pickling)
         self._set_up = False  # Tune called setup: the stopper is among the callbacks too
         self._start_threading(fed=0)
 
@@ -199,8 +203,8 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             self._set_up = True  # (warned once)
             logger.warning(
                 "tailstop: the RayTuneStopper is not among the run's callbacks, so it does not "
-                "see errored trials, the trials of a resumed experiment or the number of "
-                "samples; pass it twice: RunConfig(stop=stopper, callbacks=[stopper])"
+                "see errored trials or the trials of a resumed experiment; pass it twice: "
+                "RunConfig(stop=stopper, callbacks=[stopper])"
             )
         try:
             final, score = self._final(result)
@@ -239,17 +243,11 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     # -- tune.Callback --------------------------------------------------------------------
     def setup(self, stop: Any = None, num_samples: Any = None,
               total_num_samples: Any = None, **info: Any) -> None:
-        """At the run's start: without a budget of its own, take the experiment's samples."""
+        """Tune starts its callbacks: the stopper is among them (see the warning in
+        ``__call__``). The number of samples is not taken as the budget: after a restore
+        with ``restart_errored``, a budget spent by the errored trials would stop the run
+        before Tune re-runs them."""
         self._set_up = True
-        try:
-            planned = total_num_samples
-            if (self._options["budget"] is None and isinstance(planned, int)
-                    and not isinstance(planned, bool) and 0 < planned < _UNLIMITED):
-                self._planned = planned
-                self._monitor.budget = planned
-                logger.info("tailstop: budget of %d trials, the experiment's samples", planned)
-        except Exception:
-            self._log_failure("experiment's setup")
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         """At the first step of a run, record the trials that had already finished."""
@@ -473,14 +471,28 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         self._caught_up = False  # a copy may resume an experiment: look again
         self._set_up = False
         self._start_threading(fed=len(self._scores))
-        self._planned = state.get("_planned")  # (absent from a stopper pickled before it)
-        options = dict(self._options)
-        if options["budget"] is None and self._planned is not None:
-            options["budget"] = self._planned
-        self._monitor = Monitor(_MODES[self.mode], self._rule, **options)
+        self._monitor = Monitor(_MODES[self.mode], self._rule, **self._options)
         if self._scores:
             self._monitor.update(list(self._scores), durations=list(self._durations),
                                  configs=list(self._configs))
+        self._join_copies()
+
+    def _join_copies(self) -> None:
+        """Make the copies of this stopper unpickled in this process one stopper, on the state
+        of the copy that recorded the most trials. Resuming an experiment, Tune unpickles two:
+        the run config's (its callbacks, saved when the run began) and its checkpoint's (the
+        stopper, saved as the run went on); apart, the one that decides would never see the
+        errored trials and the one that sees them would never decide."""
+        uid = self.__dict__.setdefault("_uid", uuid.uuid4().hex)  # (older pickles had none)
+        with _COPIES_LOCK:
+            for gone in [key for key, copies in _COPIES.items() if not copies]:
+                del _COPIES[gone]
+            copies = _COPIES.setdefault(uid, weakref.WeakSet())
+            members = [*copies, self]
+            richest = max(members, key=lambda member: len(member._scores))
+            for member in members:
+                member.__dict__ = richest.__dict__
+            copies.add(self)
 
 
 def _creation_index(trial: Any) -> int:

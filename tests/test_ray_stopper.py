@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import sys
 import threading
 import uuid
 
@@ -254,24 +253,23 @@ def test_trials_finished_before_the_run_are_recorded_once_at_its_first_step():
     assert fresh.monitor.n_trials == 4 and fresh.n_errors == 0
 
 
-def test_without_a_budget_the_experiments_samples_are_the_budget():
-    """Ray tells the callback side how many samples the run plans (``setup``)."""
+def test_copies_unpickled_in_one_process_act_as_one():
+    """Resuming, Tune unpickles the stopper twice: the run config's copy (its callbacks, saved
+    at the start) and the checkpoint's (the stopper, saved later). They share one state."""
     stopper = RayTuneStopper("score", "max", Patience(10**6), **NO_FIT)
-    stopper.setup(num_samples=3, total_num_samples=3)
-    assert stopper.monitor.budget == 3
-    copy = pickle.loads(pickle.dumps(stopper))  # (as Ray saves and restores it)
-    for i in range(3):
-        copy(f"t{i}", final(float(i)))
-    assert copy.stop_all() is True and "budget of 3 trials used" in copy.monitor.reason
-    unlimited = RayTuneStopper("score", "max", **NO_FIT)
-    unlimited.setup(num_samples=-1, total_num_samples=sys.maxsize)  # num_samples=-1
-    assert unlimited.monitor.budget is None
-    given = RayTuneStopper("score", "max", budget=50, **NO_FIT)
-    given.setup(num_samples=200, total_num_samples=200)
-    assert given.monitor.budget == 50  # the user's own budget stands
-    odd = RayTuneStopper("score", "max", **NO_FIT)
-    odd.setup(total_num_samples="many")  # anything else is ignored, never raised
-    assert odd.monitor.budget is None and odd.n_errors == 0
+    at_start = pickle.dumps(stopper)
+    stopper("t0", final(1.0))
+    stopper.on_trial_error(0, [], FakeTrial("t1"))
+    later = pickle.dumps(stopper)
+    callbacks_copy, stop_copy = pickle.loads(at_start), pickle.loads(later)
+    assert callbacks_copy.scores == stop_copy.scores == {"t0": 1.0, "t1": None}  # the richer
+    callbacks_copy.on_trial_error(0, [], FakeTrial("t2"))  # only the callback side sees errors
+    stop_copy("t3", final(2.0))  # only the stopper side sees results
+    for copy in (callbacks_copy, stop_copy):
+        assert copy.monitor.n_trials == 4 and copy.monitor.n_failed == 2
+    assert stopper.monitor.n_trials == 2  # the original is not a copy: its own state
+    other = pickle.loads(pickle.dumps(RayTuneStopper("score", "max", **NO_FIT)))
+    assert other.scores == {}  # another stopper's copy stays apart
 
 
 def test_warns_once_when_it_is_not_among_the_callbacks(caplog):
@@ -415,12 +413,15 @@ def test_tune_run_with_a_nested_metric(ray_session, tmp_path):
 
 
 def test_a_resumed_tune_experiment_counts_the_trials_run_before(ray_session, tmp_path, caplog):
-    """``Tuner.restore`` brings back the stopper Ray pickled when the run began; it records
-    the trials that finished before (here all of them: the run has nothing left to do)."""
+    """``Tuner.restore`` brings back the stopper twice (the run config's copy, saved when the
+    run began, and the checkpoint's): as one, they count the trials run before, and the
+    errored trials Tune runs again (``restart_errored``) run and count as new trials."""
     name = unique_name("tailstop-resumed")
+    marker = tmp_path / "fixed"  # absent in the first run: its trials with x > 0.5 error
+
     def trainable(config):
-        if config["x"] > 0.7:
-            raise ValueError("diverged")
+        if config["x"] > 0.5 and not marker.exists():
+            raise ValueError("flaky")
         report({"score": -config["x"] ** 2})
 
     stopper = RayTuneStopper("score", "max", Patience(10**6), min_trials=10**6,
@@ -433,19 +434,21 @@ def test_a_resumed_tune_experiment_counts_the_trials_run_before(ray_session, tmp
             search_alg=tune.search.BasicVariantGenerator(random_state=0),
         ),
         run_config=RunConfig(name=name, verbose=0, stop=stopper,
-                                  storage_path=str(tmp_path / "ray_results"),
-                                  callbacks=[stopper]),
+                             storage_path=str(tmp_path / "ray_results"),
+                             callbacks=[stopper]),
     )
     tuner.fit()
-    assert stopper.monitor.n_trials == 8 and stopper.monitor.n_failed >= 1
-    assert stopper.monitor.budget == 8  # no budget given: the experiment's samples
+    errored = stopper.monitor.n_failed
+    assert stopper.monitor.n_trials == 8 and errored >= 1
+    marker.touch()
     caplog.clear()  # (the first run's summary, when an earlier test left INFO on)
     with caplog.at_level(logging.INFO, logger="tailstop"):
-        tune.Tuner.restore(str(tmp_path / "ray_results" / name),
-                           trainable=trainable).fit()
+        grid = tune.Tuner.restore(str(tmp_path / "ray_results" / name), trainable=trainable,
+                                  restart_errored=True).fit()
+    assert sum(r.error is None and "score" in (r.metrics or {}) for r in grid) == 8  # re-run
     ends = [r.getMessage() for r in caplog.records if "experiment ended with" in r.getMessage()]
-    assert ends == [f"tailstop: experiment ended with 8 recorded trials "
-                    f"({stopper.monitor.n_failed} failed)"]
+    assert ends == [f"tailstop: experiment ended with {8 + errored} recorded trials "
+                    f"({errored} failed)"]
 
 
 def test_tune_run_with_asha_counts_the_trials_it_cut_short_as_failed(ray_session, tmp_path):
@@ -480,7 +483,7 @@ def test_tune_run_with_asha_counts_the_trials_it_cut_short_as_failed(ray_session
             assert score is None
         else:
             assert score == pytest.approx(last[trial_id]["score"])
-    assert stopper.monitor.n_failed == len(cut) and stopper.monitor.budget == 12
+    assert stopper.monitor.n_failed == len(cut)
 
 
 def test_takes_a_noise_mid_experiment_and_keeps_it_in_a_copy():
