@@ -226,16 +226,42 @@ def test_a_ray_tune_folder_with_an_unreadable_result_is_a_clear_error(tmp_path, 
     assert code == 1 and "trainable_d76fb_00000_0_x=0.1: cannot read result.json" in err
 
 
-def _experiment_state(root, trials):
+def _experiment_state(root, trials, started="2026-12-02_06-07-23"):
     """Tune's experiment checkpoint as Ray 2 writes it: per trial, its state and its
-    runtime data as JSON strings (``trials``: folder name -> (status, last result's done))."""
+    runtime data as JSON strings (``trials``: folder name -> (status, last result's done)).
+    Returns its path."""
     entries = [
         [json.dumps({"trial_id": name[16:27], "status": status, "relative_logdir": name}),
          json.dumps({"last_result": {"done": done} if done is not None else {}})]
         for name, (status, done) in trials.items()
     ]
-    (root / "experiment_state-2026-12-02_06-07-23.json").write_text(
-        json.dumps({"trial_data": entries, "runner_data": {}, "stats": {}}))
+    path = root / f"experiment_state-{started}.json"
+    path.write_text(json.dumps({"trial_data": entries, "runner_data": {}, "stats": {}}))
+    return path
+
+
+def test_a_ray_tune_folder_is_read_by_its_newest_runs_checkpoint(ray_folder, tmp_path):
+    """A folder that holds two runs' checkpoints (a name used again; Ray 2.9 copies its whole
+    staging folder): the run that began last decides, whatever the files' times say."""
+    import os
+    import shutil
+
+    from tailstop._io import load_scores
+
+    source, scores = ray_folder
+    root = tmp_path / "exp"
+    shutil.copytree(source, root)
+    (root / "experiment_state-2026-12-02_04-42-55.json").unlink()
+    folders = sorted((f.name for f in root.iterdir() if f.is_dir()),
+                     key=lambda name: int(name.split("_")[2]))
+    old = _experiment_state(root, {name: ("TERMINATED", True) for name in folders[:10]},
+                            started="2026-12-01_09-00-00")
+    new = _experiment_state(root, {name: ("TERMINATED", True) for name in folders[10:]},
+                            started="2026-12-02_09-00-00")
+    os.utime(old, (2e9, 2e9))  # the older run's file copied last
+    os.utime(new, (1e9, 1e9))
+    loaded = load_scores(str(root), column="val/acc")
+    assert loaded.scores == [float(s) for s in scores[10:]]
 
 
 def test_a_ray_tune_folder_leaves_out_the_trials_its_checkpoint_shows_unfinished(

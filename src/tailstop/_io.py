@@ -309,15 +309,18 @@ def _trial_order(folder: Path) -> tuple:
 
 
 def _trial_states(path: Path) -> dict[str, str] | None:
-    """Each trial's state in Tune's newest experiment checkpoint (``experiment_state-*.json``,
-    which Tune rewrites every few seconds while it runs): {trial folder: ``"finished"`` for a
+    """Each trial's state in Tune's experiment checkpoint of the newest run
+    (``experiment_state-<start time>.json``, which Tune rewrites every few seconds while the
+    run goes on): {trial folder: ``"finished"`` for a
     trial whose last result has ``done`` (it returned, or a stopper or scheduler ended it),
     ``"errored"``, or ``"open"`` (running, waiting, paused, or cut off when the whole
     experiment stopped)}.  None without such a file or when it holds another layout (the
     format is Tune's own; Ray >= 2.7 writes this one): then every trial's last result counts.
     A file that is not JSON (Tune copies it into place while it runs) is a SourceError, which
     a watch's next poll reads again, rather than a reason to count the running trials."""
-    checkpoints = sorted(path.glob("experiment_state-*.json"), key=lambda f: f.stat().st_mtime)
+    # the newest run's: its name holds the time the run began (a resumed or repeated run
+    # writes its own), which a copy of the folder keeps and its modification time may not
+    checkpoints = sorted(path.glob("experiment_state-*.json"), key=lambda f: f.name)
     if not checkpoints:
         return None
     try:
