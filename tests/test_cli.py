@@ -559,6 +559,9 @@ def test_grpc_storage_proxy(storage, capsys, monkeypatch):
     assert code == 1 and "no gRPC storage proxy answers" in err and len(err.splitlines()) == 1
     code, out, err = _run(capsys, "analyze", "grpc://localhost", "--study", "s")
     assert code == 1 and "grpc://HOST:PORT" in err
+    monkeypatch.delattr(optuna.storages, "GrpcStorageProxy")  # as in optuna < 4.2
+    code, out, err = _run(capsys, "analyze", f"grpc://localhost:{ports[1]}", "--study", "s")
+    assert code != 0 and "new in optuna 4.2" in err and "tailstop[grpc]" in err
 
 
 # -- user errors: the right exit code, one line, no traceback ---------------------------------
