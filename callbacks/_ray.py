@@ -199,14 +199,14 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
     # -- tune.Stopper ---------------------------------------------------------------------
     def __call__(self, trial_id: str, result: dict) -> bool:
         """Record the trial's score if ``result`` is its final result; never stops a trial."""
-        if not self._set_up:
-            self._set_up = True  # (warned once)
-            logger.warning(
-                "tailstop: the RayTuneStopper is not among the run's callbacks, so it does not "
-                "see errored trials or the trials of a resumed experiment; pass it twice: "
-                "RunConfig(stop=stopper, callbacks=[stopper])"
-            )
         try:
+            if not self._set_up:
+                self._set_up = True  # (warned once)
+                logger.warning(
+                    "tailstop: the RayTuneStopper is not among the run's callbacks, so it does "
+                    "not see errored trials or the trials of a resumed experiment; pass it "
+                    "twice: RunConfig(stop=stopper, callbacks=[stopper])"
+                )
             final, score = self._final(result)
             if final:
                 self._record(str(trial_id), score, result.get("time_total_s"),
@@ -259,14 +259,13 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             final, score = self._final(result)
             if not final:  # complete without a final-looking result: take what it reported
                 score = self._score_of(result)
-            self._record(str(trial.trial_id), score, result.get("time_total_s"),
-                         getattr(trial, "config", None))
+            self._record_trial(trial, score, result)
         except Exception:
             self._log_failure(f"completion of trial {getattr(trial, 'trial_id', '?')}")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         try:
-            self._record(str(trial.trial_id), None, None, getattr(trial, "config", None))
+            self._record_trial(trial, None)
         except Exception:
             self._log_failure(f"error of trial {getattr(trial, 'trial_id', '?')}")
 
@@ -338,15 +337,19 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             for trial in sorted(trials, key=_creation_index):
                 status = getattr(trial, "status", None)
                 if status == "ERROR":
-                    self._record(str(trial.trial_id), None, None, getattr(trial, "config", None))
+                    self._record_trial(trial, None)
                 elif status == "TERMINATED":
                     result = trial.last_result or {}
                     final, score = self._final(result)
                     if final:  # not one cut off when the experiment was stopped
-                        self._record(str(trial.trial_id), score, result.get("time_total_s"),
-                                     getattr(trial, "config", None))
+                        self._record_trial(trial, score, result)
         except Exception:
             self._log_failure("trials finished before the run")
+
+    def _record_trial(self, trial: Any, score: float | None, result: dict | None = None) -> None:
+        """Record a trial Tune hands the callback side (its last result, if any)."""
+        self._record(str(trial.trial_id), score, (result or {}).get("time_total_s"),
+                     getattr(trial, "config", None))
 
     def _final(self, result: dict) -> tuple[bool, float | None]:
         """Whether ``result`` ends its trial, and the trial's score (None: failed)."""
@@ -470,19 +473,15 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         self.__dict__.update(state)
         self._caught_up = False  # a copy may resume an experiment: look again
         self._set_up = False
-        self._start_threading(fed=len(self._scores))
-        self._monitor = Monitor(_MODES[self.mode], self._rule, **self._options)
-        if self._scores:
-            self._monitor.update(list(self._scores), durations=list(self._durations),
-                                 configs=list(self._configs))
         self._join_copies()
 
     def _join_copies(self) -> None:
         """Make the copies of this stopper unpickled in this process one stopper, on the state
-        of the copy that recorded the most trials. Resuming an experiment, Tune unpickles two:
-        the run config's (its callbacks, saved when the run began) and its checkpoint's (the
-        stopper, saved as the run went on); apart, the one that decides would never see the
-        errored trials and the one that sees them would never decide."""
+        of the copy that recorded the most trials (an earlier copy on a tie). Resuming an
+        experiment, Tune unpickles two: the run config's (its callbacks, saved when the run
+        began) and its checkpoint's (the stopper, saved as the run went on); apart, the one
+        that decides would never see the errored trials and the one that sees them would
+        never decide. Only the state kept gets a monitor (and its refit)."""
         uid = self.__dict__.setdefault("_uid", uuid.uuid4().hex)  # (older pickles had none)
         with _COPIES_LOCK:
             for gone in [key for key, copies in _COPIES.items() if not copies]:
@@ -490,6 +489,12 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             copies = _COPIES.setdefault(uid, weakref.WeakSet())
             members = [*copies, self]
             richest = max(members, key=lambda member: len(member._scores))
+            if richest is self:
+                self._start_threading(fed=len(self._scores))
+                self._monitor = Monitor(_MODES[self.mode], self._rule, **self._options)
+                if self._scores:
+                    self._monitor.update(list(self._scores), durations=list(self._durations),
+                                         configs=list(self._configs))
             for member in members:
                 member.__dict__ = richest.__dict__
             copies.add(self)

@@ -438,7 +438,7 @@ def _storage(source: str) -> Any:
     """An Optuna storage for a URL, a SQLite file or a journal file; checks the file exists."""
     optuna = require("optuna", "optuna")
     if source.startswith("grpc://"):
-        return _grpc_proxy(source)
+        return _grpc_proxy(source, optuna)
     if source.startswith("sqlite:///"):
         database = source[len("sqlite:///") :].split("?", 1)[0]
         if database and database != ":memory:" and not Path(database).exists():
@@ -468,7 +468,7 @@ def _storage(source: str) -> Any:
         raise
 
 
-def _grpc_proxy(source: str) -> Any:
+def _grpc_proxy(source: str, optuna: Any) -> Any:
     """Optuna's gRPC storage proxy (``run_grpc_proxy_server``) at ``grpc://host:port``,
     once it answers (within ``GRPC_WAIT`` seconds)."""
     from urllib.parse import urlsplit
@@ -480,7 +480,6 @@ def _grpc_proxy(source: str) -> Any:
         port = None
     if not parts.hostname or port is None:
         raise SourceError(f"{source!r}: a gRPC storage proxy is named grpc://HOST:PORT")
-    optuna = require("optuna", "grpc")
     require("grpc", "grpc")
     require("google.protobuf", "grpc")
     try:

@@ -12,6 +12,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from tailstop import __version__
+from tailstop.estimate import NO_LOWER_BOUND
 
 if TYPE_CHECKING:  # pragma: no cover
     from tailstop.estimate import TailEstimate
@@ -133,7 +134,7 @@ def format_report(
                 f"expected gain, {k} more",
                 _gain(gain.estimate),
                 f"[{_gain(gain.low)}, {_gain(gain.high)}]"
-                + ("  (low end 0: without the law, nothing bounds it from below)"
+                + (f"  ({NO_LOWER_BOUND})"
                    if k == 10 and not estimate.fits_well and gain.high > 0 else ""),
             )
         )

@@ -446,14 +446,17 @@ class TailEstimate:
             f"  effective dimension {self.effective_dimension.estimate}  (consistent: {dims})",
             f"  seed noise          {self._noise_text()}",
             f"  expected gain, 10   {gain10.estimate:.3g}  [{gain10.low:.3g}, {gain10.high:.3g}]"
-            + ("  (low end 0: without the law, nothing bounds it from below)"
-               if not self.fits_well and gain10.high > 0 else ""),
+            + (f"  ({NO_LOWER_BOUND})" if not self.fits_well and gain10.high > 0 else ""),
             f"  tail                {self.tail_fraction:.0%} of trials "
             + (f"{'above' if self.direction == 'maximize' else 'below'} {self.threshold:.6g}"
                if np.isfinite(self.threshold) else "(every finite score)"),
             f"  law fits            {'yes' if self.fits_well else 'no'}: {self.fit_reason}",
         ]
         return "\n".join(lines)
+
+
+# why the expected gain's low end is 0 where the law does not fit (printed estimate, report)
+NO_LOWER_BOUND = "low end 0: without the law, nothing bounds it from below"
 
 
 def _plain(interval: Interval) -> dict:
