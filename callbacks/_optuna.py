@@ -22,6 +22,7 @@ import atexit
 import bisect
 import logging
 import threading
+import time
 import warnings
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -126,7 +127,9 @@ class OptunaCallback:
         Worth it when trials take about a second or less and a core is free.
     **monitor_options
         Further :class:`tailstop.Monitor` options (e.g. ``noise``, a known seed noise;
-        ``resolution``, the step of a metric that counts something; ``refit_growth``,
+        ``resolution``, the step of a metric that counts something; ``time_budget``, the
+        seconds the study may run, as ``optimize``'s ``timeout``, counted from the callback's
+        creation, which turns the time left into the trials left; ``refit_growth``,
         ``refit_step``; ``detect_deterministic``). The callback gives the monitor each
         trial's parameters, so that a search over integers and categories, which repeats
         configurations, shows whether the objective is deterministic (the monitor then holds
@@ -227,6 +230,7 @@ class OptunaCallback:
         }
         self._rule = rule
         build_monitor("maximize", rule, self._monitor_options, "OptunaCallback")  # checks them
+        self._created = time.monotonic()
         self.objective_index = objective_index
         self.report_attr = report_attr
         self.stop_attr = stop_attr
@@ -509,6 +513,7 @@ class OptunaCallback:
         self._multi = len(directions) > 1
         direction = directions[self._index].name.lower()
         self._monitor = Monitor(direction, self._rule, **self._monitor_options)
+        self._monitor.restart_clock(time.monotonic() - self._created)  # (a time budget's)
         self._study_name = study.study_name
         if self.warn_sampler and not _random_search(study.sampler):
             warnings.warn(

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from ray import tune
 
+from tailstop._clock import check_time_budget
 from tailstop._io import nested_value
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import _check_noise
@@ -97,8 +98,12 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         (deterministic: for trials fed by hand).  :meth:`flush` waits for the refits due.
     **monitor_options
         Further :class:`tailstop.Monitor` options (e.g. ``noise``, a known seed noise;
-        ``resolution``, the step of a metric that counts something; ``refit_growth``,
-        ``refit_step``; ``detect_deterministic``). The stopper gives the monitor each
+        ``resolution``, the step of a metric that counts something; ``time_budget``, the
+        seconds the run may take, counted from the stopper's creation, which turns the time
+        left into the trials left (give it as ``RunConfig``'s ``time_budget_s`` too: Tune
+        does not pass its own to stoppers; a restored run carries the seconds already used,
+        as Tune's does); ``refit_growth``, ``refit_step``; ``detect_deterministic``). The
+        stopper gives the monitor each
         trial's config, so that a search over integers and categories, which repeats
         configurations, shows whether the objective is deterministic (see
         :mod:`tailstop.repeats`).
@@ -242,12 +247,23 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
 
     # -- tune.Callback --------------------------------------------------------------------
     def setup(self, stop: Any = None, num_samples: Any = None,
-              total_num_samples: Any = None, **info: Any) -> None:
+              total_num_samples: Any = None, time_budget_s: Any = None, **info: Any) -> None:
         """Tune starts its callbacks: the stopper is among them (see the warning in
-        ``__call__``). The number of samples is not taken as the budget: after a restore
-        with ``restart_errored``, a budget spent by the errored trials would stop the run
-        before Tune re-runs them."""
+        ``__call__``). The run's ``time_budget_s`` becomes the monitor's ``time_budget``
+        unless one was given. The number of samples is not taken as the budget: after a
+        restore with ``restart_errored``, a budget spent by the errored trials would stop the
+        run before Tune re-runs them."""
         self._set_up = True
+        try:
+            if time_budget_s and self._options.get("time_budget") is None:
+                seconds = check_time_budget(time_budget_s, "time_budget_s")
+                with self._lock:
+                    self._options["time_budget"] = seconds
+                    self._monitor.time_budget = seconds
+                logger.info("tailstop: the run's time_budget_s (%g s) is the stopper's "
+                            "time budget", seconds)
+        except Exception:
+            self._log_failure("the run's time_budget_s")
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         """At the first step of a run, record the trials that had already finished."""
@@ -467,6 +483,9 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         state = self.__dict__.copy()
         for name in ("_lock", "_changed", "_worker", "_monitor", "_fed", "_feeding"):
             del state[name]
+        # a time budget's seconds used so far (as Tune's own time budget, the time between
+        # the pickle and the restore does not count)
+        state["_time_spent"] = self._monitor.elapsed
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -492,6 +511,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             if richest is self:
                 self._start_threading(fed=len(self._scores))
                 self._monitor = Monitor(_MODES[self.mode], self._rule, **self._options)
+                self._monitor.restart_clock(self.__dict__.pop("_time_spent", 0.0))
                 if self._scores:
                     self._monitor.update(list(self._scores), durations=list(self._durations),
                                          configs=list(self._configs))

@@ -727,3 +727,28 @@ def test_the_report_follows_the_best_score_between_refits():
     assert callback.report()["current_best"] == study.best_value
     assert study.user_attrs[callback.report_attr]["current_best"] == study.best_value
     assert callback.report()["n_trials"] == 6
+
+
+def test_a_time_budget_sets_the_horizon_and_stops_the_study():
+    """``time_budget`` (a Monitor option): the horizon is the trials the time left allows at
+    the rate trials finish, and the study stops once the time is used, on the clock started
+    at the callback's creation."""
+
+    def slow(trial) -> float:
+        time.sleep(0.01)
+        return quadratic(trial)
+
+    study = random_study(seed=3)
+    callback = OptunaCallback(Patience(10**6), min_trials=20, time_budget=1.5, refit_step=10)
+    started = time.monotonic()
+    study.optimize(slow, n_trials=100_000, callbacks=[callback])
+    took = time.monotonic() - started
+    report = study.user_attrs[callback.report_attr]
+    assert report["reason"] == "time budget of 1.5 s used" and report["should_stop"]
+    assert 1.5 <= took < 30 and len(study.trials) < 100_000
+    assert report["time_budget"] == 1.5 and report["time_left"] == 0.0
+    assert report["trial_rate"] > 0
+    # while it ran, each refit's horizon was what the time left allows at the rate measured
+    horizons = [record["horizon"] for record in callback.monitor.history]
+    assert horizons and max(horizons) <= report["trial_rate"] * 1.5 * 3
+    assert horizons[-1] < horizons[0]

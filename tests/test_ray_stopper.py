@@ -287,6 +287,29 @@ def test_warns_once_when_it_is_not_among_the_callbacks(caplog):
     assert alone.monitor.n_trials == 2 and alone.n_errors == 0
 
 
+def test_takes_the_run_s_time_budget_and_carries_the_seconds_used_across_a_pickle(caplog):
+    """Tune passes its ``time_budget_s`` to ``setup``: it becomes the monitor's time budget
+    (one given to the stopper wins). A copy restored from a pickle counts the seconds used
+    before it, as Tune's own time budget does."""
+    stopper = RayTuneStopper("score", "max", Patience(10**6), **NO_FIT)
+    with caplog.at_level(logging.INFO, logger="tailstop"):
+        stopper.setup(num_samples=5, total_num_samples=5, time_budget_s=3600)
+    assert stopper.monitor.time_budget == 3600.0
+    assert any("time_budget_s (3600 s)" in r.getMessage() for r in caplog.records)
+    stopper("t0", final(1.0))
+    stopper.monitor.restart_clock(100.0)  # as if 100 s had passed
+    copy = pickle.loads(pickle.dumps(stopper))
+    assert copy.monitor.time_budget == 3600.0 and 100.0 <= copy.monitor.elapsed < 130.0
+    assert copy.monitor.report()["time_left"] <= 3500.0
+    given = RayTuneStopper("score", "max", Patience(10**6), time_budget=60, **NO_FIT)
+    given.setup(num_samples=5, total_num_samples=5, time_budget_s=3600)
+    assert given.monitor.time_budget == 60.0
+    broken = RayTuneStopper("score", "max", Patience(10**6), **NO_FIT)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        broken.setup(time_budget_s="an hour")  # never raises into Tune
+    assert broken.monitor.time_budget is None and broken.n_errors == 1
+
+
 def test_bad_options_raise_at_construction():
     with pytest.raises(TailstopError, match="mode"):
         RayTuneStopper("score", "maximize")
@@ -326,6 +349,7 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
             num_samples=200,
             reuse_actors=True,
             search_alg=tune.search.BasicVariantGenerator(random_state=0),
+            time_budget_s=600,  # (setup passes it on: the stopper's time budget)
         ),
         run_config=RunConfig(
             name=name,
@@ -339,6 +363,7 @@ def test_tune_run_ends_early_and_counts_each_trial_once(ray_session, tmp_path):
 
     assert stopper.stop_all() is True
     assert "budget of 12 trials used" in stopper.monitor.reason
+    assert stopper.monitor.time_budget == 600.0 and 0 < stopper.report()["time_left"] < 600
     # trials finishing while the stop was delivered may still be recorded
     assert 12 <= stopper.monitor.n_trials <= 14
     assert len(grid) < 200  # the experiment ended early

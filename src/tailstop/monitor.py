@@ -27,10 +27,12 @@ import math
 import threading
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any, cast
 
 import numpy as np
 
+from tailstop._clock import SearchClock, check_time_budget
 from tailstop._data import (
     check_bounds,
     check_direction,
@@ -71,6 +73,13 @@ class Monitor:
     budget : int, optional
         The most trials the search will run. Once ``budget`` trials have finished,
         ``should_stop`` is True whatever the rule says ("budget of N trials used").
+    time_budget : float or datetime.timedelta, optional
+        The wall-clock seconds the search may run, counted from the monitor's creation (or
+        from :meth:`restart_clock`). The rules' horizon is then also the trials that will
+        finish in the time left: the rate at which trials have finished (all workers together,
+        measured from the first trials the monitor is given, once 3 more have finished) times
+        the seconds left, the smaller of that and the trial budget's. Once the time is used,
+        ``should_stop`` is True at the next trial ("time budget of T s used").
     min_trials : int
         No fit, and no stop by the rule, before this many trials (failed ones included). The
         first fit also needs ``tailstop.estimate.MIN_TRIALS`` finite scores.
@@ -169,6 +178,7 @@ class Monitor:
         refit_growth: float = 0.02,
         refit_step: int = 1,
         detect_deterministic: bool = True,
+        time_budget: float | timedelta | None = None,
     ):
         self.direction = check_direction(direction)
         if rule is None:
@@ -177,6 +187,7 @@ class Monitor:
             raise InvalidParameterError(f"rule must be a tailstop.rules.Rule, got {rule!r}")
         self.rule = rule
         self.budget = None if budget is None else integer(budget, "budget", 1)
+        self.time_budget = check_time_budget(time_budget)
         self.min_trials = integer(min_trials, "min_trials", 1)
         self.confidence = real_number(confidence, "confidence")
         if not 0.5 <= self.confidence < 1:
@@ -202,6 +213,7 @@ class Monitor:
 
         self._lock = threading.RLock()
         self._tracker = _Tracker(self.direction)
+        self._clock = SearchClock()
         self._estimate: TailEstimate | None = None
         self._attempted_at: int | None = None  # trials at the last refit attempt
         self._last_error: str | None = None
@@ -209,6 +221,7 @@ class Monitor:
         self._decision = Decision(False, self._waiting_reason(0), "Monitor")
         self._stopped_at: int | None = None
         self._best_at_stop: float | None = None  # the current best when the stop was said
+        self._horizon_at_stop: int | None = None
         self._last_gain: dict[str, float] | None = None  # at the last successful refit
 
     # -- input ---------------------------------------------------------------------------------
@@ -285,6 +298,21 @@ class Monitor:
             if not grown:  # the fit describes trials that are gone: start afresh
                 self._attempted_at, self._estimate = None, None
             self._after_change(force=not grown or changed, cold=not grown)
+
+    def restart_clock(self, spent: float = 0.0) -> None:
+        """Count the time budget from now, with ``spent`` seconds of it already used (a search
+        resumed after a pause, say); the rate of finished trials is measured afresh, from the
+        next trials given. Changes nothing without a ``time_budget``."""
+        seconds = real_number(spent, "spent")
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise InvalidParameterError(f"spent must be finite seconds >= 0, got {spent!r}")
+        with self._lock:
+            self._clock.restart(seconds)
+
+    @property
+    def elapsed(self) -> float:
+        """Wall-clock seconds the time budget has used (see ``time_budget``)."""
+        return self._clock.elapsed
 
     def set_noise(self, noise: float | None) -> TailEstimate | None:
         """Give a known seed noise mid-search (``None`` withdraws it) and refit at once.
@@ -391,7 +419,7 @@ class Monitor:
     def state(self) -> SearchState:
         """The search's counts as the rules see them."""
         with self._lock:
-            return self._tracker.state(self.budget)
+            return self._state()
 
     def report(self) -> dict[str, Any]:
         """A compact summary in plain JSON types (for logs, study attributes, dashboards).
@@ -405,7 +433,7 @@ class Monitor:
         the trials and the best score when the stop was said (None before).
         """
         with self._lock:
-            state = self._tracker.state(self.budget)
+            state = self._state()
             est = self._estimate
             noise = self._effective_noise()
             gain = self._last_gain
@@ -416,6 +444,10 @@ class Monitor:
                 "n_trials": state.n_trials,
                 "n_failed": state.n_failed,
                 "budget": self.budget,
+                "time_budget": self.time_budget,
+                # seconds left, and trials finished per second (None until measured)
+                "time_left": state.time_left,
+                "trial_rate": state.trial_rate,
                 "current_best": state.current_best,
                 "estimate_n_trials": None if est is None else est.n_trials,
                 "best_possible": None,
@@ -467,9 +499,10 @@ class Monitor:
             return report
 
     def __repr__(self) -> str:
+        timed = "" if self.time_budget is None else f"time_budget={self.time_budget:g}, "
         return (
             f"Monitor({self.direction!r}, {self.rule.describe()}, budget={self.budget}, "
-            f"n_trials={self.n_trials}, should_stop={self.should_stop})"
+            f"{timed}n_trials={self.n_trials}, should_stop={self.should_stop})"
         )
 
     # -- internals (called with the lock held) --------------------------------------------------
@@ -481,7 +514,8 @@ class Monitor:
         the report never forecasts between refits). Its ``horizon`` says which."""
         if self._stopped_at is not None:
             try:
-                return _gain_record(est, self._horizon_at(self._stopped_at))
+                horizon = self._horizon_at_stop
+                return _gain_record(est, 0 if horizon is None else horizon)
             except _FIT_FAILURES as exc:  # pragma: no cover - the refit's record stands
                 logger.debug("tailstop: the report's gain at the stop failed: %s", exc)
                 return refit_gain
@@ -491,18 +525,24 @@ class Monitor:
             return refit_gain
         return {"horizon": int(horizon), "estimate": known[0], "low": known[1], "high": known[2]}
 
-    def _horizon(self, state: SearchState) -> int:
-        return self._horizon_at(state.n_trials)
+    def _state(self) -> SearchState:
+        state = self._tracker.state(self.budget)
+        if self.time_budget is None:
+            return state
+        return dataclasses.replace(
+            state,
+            time_left=self._clock.time_left(self.time_budget),
+            trial_rate=self._clock.trial_rate,
+        )
 
-    def _horizon_at(self, n_trials: int) -> int:
-        """The horizon the rules read after ``n_trials`` trials: the rule's own, else the
-        remaining budget, else as many trials as have run."""
+    def _horizon(self, state: SearchState) -> int:
+        """The horizon the rules read: the rule's own, else the remaining budget (trials, or
+        the trials the time left allows), else as many trials as have run."""
         fixed = getattr(self.rule, "horizon", None)
         if isinstance(fixed, int):
             return fixed
-        if self.budget is not None:
-            return max(self.budget - n_trials, 0)
-        return n_trials
+        remaining = state.remaining
+        return state.n_trials if remaining is None else remaining
 
     def _waiting_reason(self, n: int) -> str:
         return f"{n} of min_trials={self.min_trials} trials finished; continue"
@@ -519,6 +559,7 @@ class Monitor:
         return tracker.n_trials - self._attempted_at >= step
 
     def _after_change(self, *, force: bool, cold: bool = False) -> None:
+        self._clock.arrived(self._tracker.n_trials)
         if self._decision.stop:  # latched: no more refits once stopped (refit() still works)
             return
         tracker = self._tracker
@@ -567,7 +608,7 @@ class Monitor:
             return
         seconds = time.perf_counter() - started
         self._estimate, self._attempted_at, self._last_error = estimate, n, None
-        state = tracker.state(self.budget)
+        state = self._state()
         horizon = self._horizon(state)
         # first, so that GainBelow over the same horizon finds it computed
         gain = self._last_gain = _gain_record(estimate, horizon)
@@ -609,9 +650,11 @@ class Monitor:
     def _decide(self) -> Decision:
         if self._decision.stop:
             return self._decision
-        state = self._tracker.state(self.budget)
+        state = self._state()
         if self.budget is not None and state.n_trials >= self.budget:
             decision = Decision(True, f"budget of {self.budget} trials used", "budget")
+        elif state.time_left == 0.0:
+            decision = Decision(True, f"time budget of {self.time_budget:g} s used", "budget")
         elif state.n_trials < self.min_trials:
             decision = Decision(False, self._waiting_reason(state.n_trials), "Monitor")
         else:
@@ -629,6 +672,7 @@ class Monitor:
         if decision.stop:
             self._stopped_at = state.n_trials
             self._best_at_stop = state.current_best
+            self._horizon_at_stop = self._horizon(state)
         return decision
 
 

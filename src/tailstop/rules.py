@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -100,6 +100,11 @@ class SearchState:
         Mean duration in seconds of the trials whose duration is known.
     direction : str
         ``"maximize"`` or ``"minimize"``.
+    time_left : float or None
+        Seconds left in the search's time budget, if it has one (0 once it is used).
+    trial_rate : float or None
+        Trials finished per second of wall-clock time, all workers together, as measured
+        (None until measured).
 
     The attributes are also the constructor's parameters; :attr:`remaining` derives the
     trials left in the budget.
@@ -112,6 +117,12 @@ class SearchState:
     (80, 'maximize')
     >>> SearchState(n_trials=250, budget=200).remaining, SearchState(n_trials=10).remaining
     (0, None)
+
+    A time budget: 600 s left at 0.05 trials per second is 30 more trials, fewer than the
+    trial budget leaves:
+
+    >>> SearchState(n_trials=120, budget=200, time_left=600.0, trial_rate=0.05).remaining
+    30
     """
 
     n_trials: int
@@ -121,11 +132,35 @@ class SearchState:
     current_best: float | None = None
     mean_duration: float | None = None
     direction: str = "maximize"
+    time_left: float | None = None
+    trial_rate: float | None = None
 
     @property
     def remaining(self) -> int | None:
-        """Trials left in the budget (``None`` without a budget)."""
-        return None if self.budget is None else max(self.budget - self.n_trials, 0)
+        """Trials left in the budget: ``budget - n_trials`` (at least 0), and with a time
+        budget and a measured rate, the trials that finish in the time left,
+        ``floor(trial_rate * time_left)``; the smaller of the two known, ``None`` when
+        neither is."""
+        found = self._remaining_by_source()
+        return None if not found else min(found.values())
+
+    @property
+    def remaining_by_time(self) -> bool:
+        """True when the time budget, not the trial budget, sets :attr:`remaining`."""
+        found = self._remaining_by_source()
+        return "time" in found and found["time"] == min(found.values()) and (
+            found.get("trials", math.inf) > found["time"]
+        )
+
+    def _remaining_by_source(self) -> dict[str, int]:
+        found = {}
+        if self.budget is not None:
+            found["trials"] = max(self.budget - self.n_trials, 0)
+        if self.time_left is not None and self.trial_rate is not None:
+            expected = self.trial_rate * max(self.time_left, 0.0)
+            if expected >= 0:  # (not NaN)
+                found["time"] = math.floor(min(expected, 2.0**62))
+        return found
 
 
 @dataclass(frozen=True)
@@ -301,9 +336,10 @@ class GainBelow(Rule):
         estimate was given one (``resolution``): a gain below one step is one the metric
         cannot show.
     horizon : int, optional
-        Trials ahead. Default: the remaining budget ``budget - n_trials`` when the budget is
-        known (with nothing left the gain is 0 and the rule stops), else ``n_trials`` (what
-        doubling the search would bring).
+        Trials ahead. Default: the remaining budget (:attr:`SearchState.remaining`: ``budget
+        - n_trials``, or with a time budget the trials that finish in the time left, the
+        smaller) when a budget is known (with nothing left the gain is 0 and the rule stops),
+        else ``n_trials`` (what doubling the search would bring).
 
     Examples
     --------
@@ -375,6 +411,11 @@ class GainBelow(Rule):
             return self.horizon, "trials"
         remaining = state.remaining  # None exactly when there is no budget
         if remaining is not None:
+            if state.remaining_by_time:
+                seconds, rate = cast("float", state.time_left), cast("float", state.trial_rate)
+                return int(remaining), (
+                    f"trials the time budget leaves ({_fmt(seconds)} s at {_fmt(rate)} trials/s)"
+                )
             return int(remaining), "trials left in the budget"
         return int(state.n_trials), "more trials (as many as so far)"
 
