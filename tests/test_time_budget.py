@@ -83,6 +83,21 @@ def test_the_rate_leaves_out_the_first_call_s_backlog():
     assert timer.trial_rate is None
 
 
+def test_the_rate_is_over_the_whole_span_since_the_first_call():
+    # 20 trials 10 s apart, then 20 trials 20 s apart: 40 trials in 600 s (a recent window
+    # measured worse on real studies, see tailstop._clock)
+    clock = FakeClock()
+    timer = SearchClock(clock)
+    timer.arrived(1)
+    for n in range(2, 42):
+        clock.now += 10.0 if n <= 21 else 20.0
+        timer.arrived(n)
+    assert timer.trial_rate == pytest.approx(40 / 600)
+    clock.now += 40.0
+    timer.arrived(45)  # several trials in one call (a background feed)
+    assert timer.trial_rate == pytest.approx(44 / 640)
+
+
 def test_restart_carries_the_seconds_used():
     clock = FakeClock()
     timer = SearchClock(clock)

@@ -3,7 +3,9 @@
 Each case is one of ``fuzz_analyze.py``'s random searches (a noisy quadratic law with c 1..10
 and noise up to 3 times its width, sometimes rounded, with failed trials, blocks of ties,
 either direction, random confidence, ``max_dimension`` and ``bounds``), fed to a ``Monitor``
-one trial at a time with a trial duration, half the time a budget, and for 30% of the cases a
+one trial at a time with a trial duration, half the time a budget, for 40% of the cases a
+time budget (on a simulated clock that the durations advance, from 0.3 to 3 times the
+search's total time, so that some run out mid-search), and for 30% of the cases a
 configuration per trial drawn from 40 (so that some repeat, for the repeats detector). The
 rules take turns: the default, ``GainBelow`` with and without ``probability``,
 ``NearOptimum``, ``CostBenefit``, ``Patience``, ``any_of`` and ``all_of``. Every 17 trials
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fuzz_analyze import draw_case
 
 from tailstop import Monitor
+from tailstop._clock import SearchClock
 from tailstop.rules import (
     CostBenefit,
     GainBelow,
@@ -65,14 +68,20 @@ def run_case(case: dict, index: int, rng: np.random.Generator) -> float:
     rules = rules_for(span)
     budget = int(rng.integers(ys.size, 3 * ys.size)) if rng.random() < 0.5 else None
     configs = rng.integers(0, 40, ys.size) if rng.random() < 0.3 else None
+    durations = rng.uniform(0.5, 2.0, ys.size)
+    time_budget = (float(rng.uniform(0.3, 3.0) * durations.sum()) if rng.random() < 0.4
+                   else None)
     monitor = Monitor(case["direction"], rules[index % len(rules)], budget=budget,
                       bounds=case["bounds"], confidence=case["confidence"],
-                      max_dimension=case["max_dimension"])
+                      max_dimension=case["max_dimension"], time_budget=time_budget)
+    now = [0.0]
+    monitor._clock = SearchClock(lambda: now[0])  # simulated: the durations advance it
     slowest = 0.0
     for i, y in enumerate(ys):
+        now[0] += float(durations[i])
         start = time.perf_counter()
         monitor.observe(None if not np.isfinite(y) else float(y),
-                        duration=float(rng.uniform(0.5, 2.0)),
+                        duration=float(durations[i]),
                         config=None if configs is None else {"x": int(configs[i])})
         slowest = max(slowest, time.perf_counter() - start)
         if i % 17 == 0 or i == ys.size - 1:

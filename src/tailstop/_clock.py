@@ -8,6 +8,12 @@ set the count it starts from, not the rate) to the latest arrival,
 that the monitor is given (the Optuna callback reads them all from the storage), so it is
 the search's rate, whatever its parallelism. Until ``MIN_RATE_TRIALS`` trials have arrived
 after the first call the rate is unknown, and a time budget sets no horizon yet.
+
+The whole span, not a recent window: a search's rate drifts (the refits begin at
+``min_trials`` and grow with it), but on real studies (``bench_time_budget.py``, both
+forecasts at the same points of the same runs) the rate over the later half of the trials
+had about the same median error and larger worst errors (in two runs of 12 studies, up to
++48-52% against +33-36% in the budget's first quarter, -21-23% against -12-15% in its second).
 """
 
 from __future__ import annotations

@@ -78,8 +78,9 @@ class Monitor:
         from :meth:`restart_clock`). The rules' horizon is then also the trials that will
         finish in the time left: the rate at which trials have finished (all workers together,
         measured from the first trials the monitor is given, once 3 more have finished) times
-        the seconds left, the smaller of that and the trial budget's. Once the time is used,
-        ``should_stop`` is True at the next trial ("time budget of T s used").
+        the seconds left, the smaller of that and the trial budget's. Once
+        the time is used, ``should_stop`` is True at the next trial ("time budget of T s
+        used").
     min_trials : int
         No fit, and no stop by the rule, before this many trials (failed ones included). The
         first fit also needs ``tailstop.estimate.MIN_TRIALS`` finite scores.
