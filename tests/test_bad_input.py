@@ -650,7 +650,7 @@ def test_a_masked_array_s_masked_scores_are_failed_trials(scores):
     estimate = analyze(np.ma.masked_array(values, mask=mask), "maximize")
     assert estimate.n_trials == 40 and estimate.n_failed == int(mask.sum())
     same = analyze(np.where(mask, np.nan, values), "maximize")
-    assert summary(estimate)[1:] == summary(same)[1:]
+    assert_same_estimate(estimate, same)
     monitor = Monitor("maximize", Never(), **NO_REFIT)
     monitor.update(np.ma.masked_array(values[:10], mask=mask[:10]))
     assert monitor.n_trials == 10 and monitor.n_failed == int(mask[:10].sum())
