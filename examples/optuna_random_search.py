@@ -78,7 +78,11 @@ def main(argv: list[str] | None = None) -> dict:
                         help="after N trials, measure the seed noise and give it to tailstop")
     parser.add_argument("--background", action="store_true",
                         help="refit in a background thread (OptunaCallback(background=True))")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="a time budget too (optimize's timeout, the callback's "
+                             "time_budget): the horizon is then the trials the time left allows")
     args = parser.parse_args(argv)
+    seconds = None if args.minutes is None else 60.0 * args.minutes
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -88,14 +92,16 @@ def main(argv: list[str] | None = None) -> dict:
         storage=args.storage,
         sampler=optuna.samplers.RandomSampler(seed=args.seed),  # the law is about random search
     )
-    callback = OptunaCallback(budget=args.trials, bounds=(0.0, 1.0), background=args.background)
+    callback = OptunaCallback(budget=args.trials, bounds=(0.0, 1.0), background=args.background,
+                              time_budget=seconds)
     if 0 < args.measure_noise < args.trials:
         study.optimize(objective, n_trials=args.measure_noise, callbacks=[callback])
         callback.flush()  # (background: the refits of these trials done)
         if callback.reason is None:
             measure_noise(study, callback)
     if callback.reason is None:
-        study.optimize(objective, n_trials=args.trials - len(study.trials), callbacks=[callback])
+        study.optimize(objective, n_trials=args.trials - len(study.trials), callbacks=[callback],
+                       timeout=seconds)
     callback.flush()
 
     report = study.user_attrs.get("tailstop:report", {})

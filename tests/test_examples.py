@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,18 @@ def test_optuna_random_search_refitting_in_the_background():
     assert 20 <= ran <= BUDGET
     assert "tailstop estimate (maximize" in out  # flushed: the refits of the last trials done
     assert "report stored in the study" in out
+
+
+def test_optuna_random_search_on_a_time_budget():
+    pytest.importorskip("optuna")
+    started = time.monotonic()
+    out = run_script("optuna_random_search.py", "--trials", "100000", "--minutes", "0.1")
+    took = time.monotonic() - started
+    ran = int(re.search(r"ran (\d+) of (\d+) trials", out).group(1))
+    assert 20 <= ran < 100000 and took < 120
+    # stopped by the time budget, or by the rule over the trials the time left allowed
+    reason = re.search(r"tailstop: (.*)", out).group(1)
+    assert reason == "time budget of 6 s used" or "trials the time budget leaves" in reason
 
 
 def test_optuna_random_search_measuring_the_noise():
