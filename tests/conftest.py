@@ -64,7 +64,8 @@ NUMPY_2 = int(np.__version__.split(".")[0]) >= 2
 
 def assert_same_estimate(got, want) -> None:
     """Two estimates of the same data by paths that must not change the result: the same to
-    the digit under numpy 2; under numpy 1.24, whose sums round with the arrays' alignment,
+    the digit under numpy 2; under numpy 1.24, whose sums round with the arrays' alignment
+    and whose threaded OpenBLAS rounds its products as the threads split them,
     the same within the searches' tolerance (1e-4 relative, and 3% for the gains' lower ends,
     which the least-gain fit finds to 3% in root deviance; each end of the remaining gain, the
     best possible's same end minus the current best, to 1e-4 of that end of the best possible:

@@ -167,7 +167,7 @@ def _monomial_pieces(values: np.ndarray, v: np.ndarray | None = None) -> np.ndar
     else:
         vandermonde = np.polynomial.chebyshev.chebvander(v, n - 1)  # (pieces, n, n)
         chebyshev = np.linalg.solve(vandermonde, values[:, :, None])[:, :, 0].T
-    return np.ascontiguousarray(np.einsum("ij,jk->ik", _chebyshev_to_monomial(n), chebyshev))
+    return np.ascontiguousarray(_chebyshev_to_monomial(n) @ chebyshev)
 
 
 @functools.cache
@@ -258,8 +258,7 @@ def _beyond_one(m, s, p: int):
     h = np.exp(-0.5 * (nodes / t1[:, None]) ** 2)
     if p:
         h *= (1.0 + rho) ** (0.5 * p)
-    # (einsum, not BLAS: a fixed order of summation, see tailstop._spacing._weighted_sums)
-    return np.exp(-0.5 * t1 * t1) * _INV_SQRT_2PI / t1 * np.einsum("ij,j->i", h, weights)
+    return np.exp(-0.5 * t1 * t1) * _INV_SQRT_2PI / t1 * (h @ weights)
 
 
 # ----------------------------------------------------------------------------------------

@@ -224,9 +224,7 @@ def _gh_offset(m, s, sign, ps, complement):
     """int_0^inf h(m + sign s v) phi(v) dv by half-range Gauss-Hermite."""
     nodes, weights = _half_range_hermite()
     z = np.broadcast_to(sign * nodes, (m.size, nodes.size))
-    # (einsum, not BLAS: a fixed order of summation, see tailstop._spacing._weighted_sums)
-    return np.array([np.einsum("ij,j->i", _h_offset(m, s, z, p, complement), weights)
-                     for p in ps])
+    return np.array([_h_offset(m, s, z, p, complement) @ weights for p in ps])
 
 
 @functools.cache

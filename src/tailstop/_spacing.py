@@ -176,7 +176,7 @@ class SpacingObjective:
     def _value(self, spacings: np.ndarray) -> np.ndarray:
         if not self.all_positive:
             spacings = spacings[:, self.positive]
-        value = -_weighted_sums(np.log(spacings), self.weights) - self.constant
+        value = -(np.log(spacings) @ self.weights) - self.constant
         value[~(value < np.inf)] = np.inf  # NaN (invalid sets) and log(0) alike
         return value
 
@@ -229,7 +229,7 @@ class SpacingObjective:
             spacings = self._assemble(Gf, convex)
             if not self.all_positive:
                 spacings = spacings[:, self.positive]
-            value = -_weighted_sums(np.log(spacings), self.weights) - self.constant
+            value = -(np.log(spacings) @ self.weights) - self.constant
         value[~(value < np.inf)] = np.inf
         return value
 
@@ -261,17 +261,6 @@ class SpacingObjective:
     def _noiseless(self, a, b, width, c, convex: bool) -> np.ndarray:
         u = np.clip(self.standardised(a, b, convex), 0.0, 1.0)
         return u if np.ndim(c) == 0 and c == 2 else u ** (0.5 * c)
-
-
-def _weighted_sums(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``rows @ weights``, summed in a fixed order. With a threaded BLAS (seen with numpy
-    1.24's OpenBLAS on a 2-core AMD EPYC) the product's rounding changed from run to run of
-    the same process, and along a flat direction of the loss one quick tail fit came out
-    with a noise of 0.0402 or 0.0443 (with ``OPENBLAS_NUM_THREADS=1``, or this, the same
-    every run). ``einsum`` does not call BLAS, and is as fast here (cold ``analyze`` at
-    n = 1,000: 434-444 ms against 449-486 ms with ``@``). (numpy 1.24's own sums still
-    round with the arrays' alignment: ``tests/conftest.py``'s ``assert_same_estimate``.)"""
-    return np.einsum("ij,j->i", rows, weights)
 
 
 def losses(sets: list, convex: bool) -> list:
