@@ -100,10 +100,10 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         Further :class:`tailstop.Monitor` options (e.g. ``noise``, a known seed noise;
         ``resolution``, the step of a metric that counts something; ``time_budget``, the
         seconds the run may take, counted from the stopper's creation, which turns the time
-        left into the trials left (give it as ``RunConfig``'s ``time_budget_s`` too: Tune
-        does not pass its own to stoppers; a restored run carries the seconds already used,
-        as Tune's does); ``refit_growth``, ``refit_step``; ``detect_deterministic``). The
-        stopper gives the monitor each
+        left into the trials left; without it, the run's ``TuneConfig(time_budget_s=...)``,
+        which Tune passes to :meth:`setup`; a restored run carries the seconds already used,
+        as Tune's own time budget does; ``refit_growth``, ``refit_step``;
+        ``detect_deterministic``). The stopper gives the monitor each
         trial's config, so that a search over integers and categories, which repeats
         configurations, shows whether the objective is deterministic (see
         :mod:`tailstop.repeats`).

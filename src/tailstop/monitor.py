@@ -78,9 +78,8 @@ class Monitor:
         from :meth:`restart_clock`). The rules' horizon is then also the trials that will
         finish in the time left: the rate at which trials have finished (all workers together,
         measured from the first trials the monitor is given, once 3 more have finished) times
-        the seconds left, the smaller of that and the trial budget's. Once
-        the time is used, ``should_stop`` is True at the next trial ("time budget of T s
-        used").
+        the seconds left, the smaller of that and the trial budget's. Once the time is used,
+        ``should_stop`` is True at the next trial ("time budget of T s used").
     min_trials : int
         No fit, and no stop by the rule, before this many trials (failed ones included). The
         first fit also needs ``tailstop.estimate.MIN_TRIALS`` finite scores.
@@ -611,9 +610,10 @@ class Monitor:
         self._estimate, self._attempted_at, self._last_error = estimate, n, None
         state = self._state()
         horizon = self._horizon(state)
-        # first, so that GainBelow over the same horizon finds it computed
+        # first, so that GainBelow over the same horizon finds it computed (the same state:
+        # with a time budget the clock would move the horizon between two readings)
         gain = self._last_gain = _gain_record(estimate, horizon)
-        decision = self._decide()
+        decision = self._decide(state)
         bp = estimate.best_possible
         self._history.append(
             {
@@ -648,10 +648,11 @@ class Monitor:
                 decision.reason,
             )
 
-    def _decide(self) -> Decision:
+    def _decide(self, state: SearchState | None = None) -> Decision:
         if self._decision.stop:
             return self._decision
-        state = self._state()
+        if state is None:
+            state = self._state()
         if self.budget is not None and state.n_trials >= self.budget:
             decision = Decision(True, f"budget of {self.budget} trials used", "budget")
         elif state.time_left == 0.0:

@@ -148,9 +148,7 @@ class SearchState:
     def remaining_by_time(self) -> bool:
         """True when the time budget, not the trial budget, sets :attr:`remaining`."""
         found = self._remaining_by_source()
-        return "time" in found and found["time"] == min(found.values()) and (
-            found.get("trials", math.inf) > found["time"]
-        )
+        return "time" in found and found["time"] < found.get("trials", math.inf)
 
     def _remaining_by_source(self) -> dict[str, int]:
         found = {}
