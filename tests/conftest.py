@@ -71,10 +71,10 @@ def assert_same_estimate(got, want) -> None:
     best possible's same end minus the current best, to 1e-4 of that end of the best possible:
     1.8e-5 apart in a best possible of 0.25 made a remaining gain of 0.03 differ by 6e-4
     relative, and, scaled by the point estimate instead, failed one run in ten; and the noise
-    to 1%, which a small tail pins down only loosely: on 12 trials the loss is so flat along
-    it that the two paths' roundings put it 0.6% apart, while every other figure agreed to
-    7e-5); an interval's end to the tolerance its search is made to, ``RTOL`` (3%) of its
-    distance from the estimate)."""
+    to 2%, which a small tail pins down only loosely: on 12 trials the loss is so flat along
+    it that the two paths' roundings put it 0.6% apart (1.15% in session 49), while every
+    other figure agreed to 7e-5); an interval's end to the tolerance its search is made to,
+    ``RTOL`` (3%) of its distance from the estimate)."""
     a, b = _flat(got.to_dict()), _flat(want.to_dict())
     if NUMPY_2:
         assert a == b
@@ -85,7 +85,8 @@ def assert_same_estimate(got, want) -> None:
     }
     for key in numbers:
         loose = key.startswith("expected_gain.") and key.endswith(".low")
-        rel = 0.03 if loose else 1e-2 if key == "noise" else 1e-4
+        # (the noise and its interval's estimate are one figure)
+        rel = 0.03 if loose else 2e-2 if key in ("noise", "noise_interval.estimate") else 1e-4
         near = 0.0
         if key.startswith("remaining_gain."):
             end = "best_possible." + key.split(".", 1)[1]
