@@ -27,6 +27,8 @@ from tailstop import _moments
 from tailstop._fitproblem import _coordinates, _setup
 from tailstop.errors import FitError
 
+_NODES: np.ndarray
+_WEIGHTS: np.ndarray
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(24)
 _NODES, _WEIGHTS = 0.5 * (_NODES + 1.0), 0.5 * _WEIGHTS  # on [0, 1]
 

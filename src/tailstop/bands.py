@@ -188,6 +188,8 @@ def ld_critical_level(n: int, confidence: float = 0.9, kind: LDKind = "highest_d
 
 @functools.lru_cache(maxsize=256)
 def _cached_band(n: int, confidence: float, method: str) -> tuple[np.ndarray, np.ndarray]:
+    lower: np.ndarray
+    upper: np.ndarray
     if confidence == 1.0:
         lower, upper = np.zeros(n), np.ones(n)
     elif method in ("ks", "dkw"):
@@ -450,7 +452,8 @@ def simultaneous_coverage(lower: ArrayLike, upper: ArrayLike) -> float:
     log_pmf[rates == 0.0] = -np.inf
     log_pmf[rates == 0.0, 0] = 0.0
     pmf = np.exp(log_pmf)
-    state, offset = np.ones(1), 0  # state[j] = P(inside so far, N(t_k) = offset + j)
+    state: np.ndarray = np.ones(1)  # state[j] = P(inside so far, N(t_k) = offset + j)
+    offset = 0
     convolve = np.convolve
     for k in range(times.size):
         full = convolve(state, pmf[k, : kernel_len[k]])

@@ -251,7 +251,7 @@ class TailEstimate:
             np.asarray(forecast.expected_gain(d, y0, k, ceiling=self._ceiling))[()]  # 0-d: scalar
             for d in self._fits
         ]
-        low, high = np.minimum.reduce(values), np.maximum.reduce(values)
+        low, high = np.min(values, axis=0), np.max(values, axis=0)
         ks = np.asarray(k, dtype=float)
         anything = forecast.prob_improvement(self._fits[0], y0, 0.0, ks, ceiling=self._ceiling)
         n = float(self._clean.values.size)
@@ -359,8 +359,8 @@ class TailEstimate:
         # puts that level; and the band's low end is no lower than the empirical band's.
         floor = float(self._clean.from_user(self.threshold))
         est = np.maximum(curves[0], floor)
-        hi = np.maximum(np.maximum.reduce(curves), floor)
-        lo = np.maximum(np.minimum.reduce(curves), np.minimum(floor, empirical_low))
+        hi = np.maximum(np.max(curves, axis=0), floor)
+        lo = np.maximum(np.min(curves, axis=0), np.minimum(floor, empirical_low))
         if not self.fits_well:  # the law has no footing: the empirical band's low end holds
             lo = np.minimum(lo, empirical_low)
         below = level <= 1.0 - self.tail_fraction
