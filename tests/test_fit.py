@@ -733,10 +733,12 @@ def test_lock_step_descents_are_the_descents_one_by_one():
     for warm, result in zip(before, together, strict=True):
         alone = fit_near(ys, limits, {"convex": False, "c": int(warm.c)}, warm, screen=False)
         assert result is not None and result.c == warm.c
-        # the same descent: to the digit under numpy 2; under numpy 1.24 the batch's sums
-        # round otherwise and the two end 5e-8 apart along a flat valley (losses 1e-11 apart)
+        # the same descent: to the digit under numpy 2.4; under numpy 1.24 and 2.2 the
+        # batch's sums round otherwise and the two end 5e-8 (1.24) and 1.0e-6 (2.2, on
+        # Python 3.10) apart along a flat valley, at losses 1e-11 apart; a descent that
+        # another c pruned or steered would end elsewhere, at another loss
         assert (result.a, result.b, result.o) == pytest.approx(
-            (alone.a, alone.b, alone.o), rel=0, abs=1e-6
+            (alone.a, alone.b, alone.o), rel=0, abs=1e-5
         )
         assert result.loss == pytest.approx(alone.loss, rel=1e-10)
     with pytest.raises(ConstraintError):
