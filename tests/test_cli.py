@@ -126,6 +126,32 @@ def test_analyze_csv_prints_the_report_and_writes_the_plot(files, capsys):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_analyze_more_reports_the_gains_of_the_trials_asked_for(files, capsys):
+    """``--more K ...``: an expected-gain row per K (the Python API's figures, sorted, each
+    once) and the chance to gain delta over the last; in ``--json`` besides 1, 10, 100."""
+    argv = [str(files / "scores.csv"), "--column", "accuracy"]
+    code, out, err = _run(capsys, "analyze", *argv, "--more", "1000", "30", "30")
+    assert code == 0, err
+    rows = [line.split()[2] for line in out.splitlines() if "expected gain," in line]
+    assert rows == ["30", "1,000"]
+    assert "chance in 1,000 more" in out
+    args = cli.build_parser().parse_args(["analyze", *argv])
+    loaded, direction = cli._scores_and_direction(args)
+    estimate, _ = cli._analyze(loaded.scores, direction, args, configs=loaded.configs)
+    row = next(line for line in out.splitlines() if "expected gain, 1,000 more" in line)
+    gain = estimate.expected_gain(1000)
+    assert f"{gain.estimate:.4g}" in row and f"{gain.high:.4g}]" in row
+    code, out, err = _run(capsys, "analyze", *argv)
+    assert code == 0, err
+    rows = [line.split()[2] for line in out.splitlines() if "expected gain," in line]
+    assert rows == ["10", "100"] and "chance in 100 more" in out
+    code, out, err = _run(capsys, "analyze", *argv, "--more", "30", "--json")
+    assert code == 0, err
+    gains = json.loads(out)["expected_gain"]
+    assert sorted(gains, key=int) == ["1", "10", "30", "100"]
+    assert gains["30"]["estimate"] == pytest.approx(float(estimate.expected_gain(30).estimate))
+
+
 def test_analyze_progress_feeds_a_live_monitor_and_draws_it(files, capsys):
     pytest.importorskip("matplotlib")
     path = files / "progress.png"
@@ -625,6 +651,8 @@ USAGE_ERRORS = [
     (["analyze", "{files}/scores.csv", "--plot", "{files}/no-such-folder/curve.png"],
      "no such folder"),
     (["analyze", "{files}/scores.csv", "--delta", "-1"], "must be positive"),
+    (["analyze", "{files}/scores.csv", "--more", "0"], "must be positive"),
+    (["analyze", "{files}/scores.csv", "--more", "2.5"], "not a whole number: '2.5'"),
     (
         ["analyze", "{files}/scores.csv", "--column", "accuracy", "--bounds", "1", "0"],
         "low < high",

@@ -79,16 +79,21 @@ def _choose_delta(estimate: TailEstimate, delta: float | None) -> tuple[float | 
 _NOISE_SOURCES = {"repeats": "0: repeated configurations scored the same"}
 
 
+MORE_TRIALS = (10, 100)  # the horizons of the report's expected gains, by default
+
+
 def format_report(
     estimate: TailEstimate, *, source: str | None = None, delta: float | None = None,
-    noise_source: str | None = None,
+    noise_source: str | None = None, more: tuple[int, ...] = MORE_TRIALS,
 ) -> str:
     """The report table ``tailstop analyze`` prints.
 
     ``delta`` is the gain whose waiting time is reported (default: the seed noise, an
     improvement smaller than which is indistinguishable from luck). ``noise_source``: where
     a known seed noise came from, ``"given"`` (the default) or ``"repeats"`` (0, told by
-    repeated configurations that scored the same).
+    repeated configurations that scored the same). ``more``: the numbers of further trials
+    whose expected gain is reported, and the last of them the horizon of the chance to gain
+    ``delta``.
     """
     from tailstop.estimate import _span_text
 
@@ -127,26 +132,27 @@ def format_report(
             ),
         ),
     ]
-    for k in (10, 100):
+    more = tuple(sorted(set(more))) or MORE_TRIALS
+    for k in more:
         gain = estimate.expected_gain(k)
         rows.append(
             (
-                f"expected gain, {k} more",
+                f"expected gain, {k:,} more",
                 _gain(gain.estimate),
                 f"[{_gain(gain.low)}, {_gain(gain.high)}]"
                 + (f"  ({NO_LOWER_BOUND})"
-                   if k == 10 and not estimate.fits_well and gain.high > 0 else ""),
+                   if k == more[0] and not estimate.fits_well and gain.high > 0 else ""),
             )
         )
     chosen, why = _choose_delta(estimate, delta)
     if chosen is not None:
         needed = float(estimate.trials_to_gain(chosen, 0.5))
-        chance = float(estimate.prob_improvement(chosen, 100))
+        chance = float(estimate.prob_improvement(chosen, more[-1]))
         rows.append(
             (
                 f"trials to gain {_gain(chosen)}",
                 _trials(needed, int(estimate.n_trials)),
-                f"for a 50% chance (delta = {why}); {chance:.0%} chance in 100 more",
+                f"for a 50% chance (delta = {why}); {chance:.0%} chance in {more[-1]:,} more",
             )
         )
     rows += [

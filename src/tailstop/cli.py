@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from tailstop import __version__
 from tailstop._io import LoadedScores, load_scores, require
-from tailstop._report import format_report
+from tailstop._report import MORE_TRIALS, format_report, json_safe
 from tailstop.errors import InvalidParameterError, TailstopError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,7 +56,8 @@ def _positive(kind: type) -> Any:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
+            noun = "whole number" if kind is int else "number"
+            raise argparse.ArgumentTypeError(f"not a {noun}: {text!r}") from None
         if not (math.isfinite(value) and value > 0):
             raise argparse.ArgumentTypeError(f"must be positive, got {text}")
         return value
@@ -236,6 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--delta",
         type=_positive(float),
         help="the gain whose waiting time is reported (default: the seed noise)",
+    )
+    analyze.add_argument(
+        "--more",
+        type=_positive(int),
+        nargs="+",
+        metavar="K",
+        help="the numbers of further trials whose expected gain is reported (default: 10 100); "
+        "the chance to gain delta is given for the last",
     )
     analyze.set_defaults(handler=_run_analyze)
 
@@ -439,10 +448,14 @@ def _run_analyze(args: argparse.Namespace) -> int:
     estimate, noise_source = _analyze(loaded.scores, direction, args, configs=loaded.configs)
     out = sys.stderr if args.json else sys.stdout
     if args.json:
-        print(json.dumps(estimate.to_dict(), indent=2))  # strict JSON: to_dict's nulls
+        summary = estimate.to_dict()
+        for k in args.more or ():
+            gain = estimate.expected_gain(k)._asdict()
+            summary["expected_gain"][str(k)] = json_safe({n: float(v) for n, v in gain.items()})
+        print(json.dumps(summary, indent=2))  # strict JSON: to_dict's nulls
     else:
         print(format_report(estimate, source=loaded.source, delta=args.delta,
-                            noise_source=noise_source))
+                            noise_source=noise_source, more=tuple(args.more or MORE_TRIALS)))
     if args.plot:
         write_plot(estimate, args.plot)
         print(f"wrote {args.plot}", file=out)
