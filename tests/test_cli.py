@@ -427,6 +427,20 @@ def test_watch_ends_when_the_study_is_stopped(storage, capsys):
     assert "the search has stopped: expected gain below the noise" in out
 
 
+def test_watch_reports_the_gains_asked_for(storage, capsys):
+    study = optuna.load_study(study_name="search", storage=storage)
+    study.set_user_attr(cli.STOP_ATTR, {"reason": "stopped"})  # one report, then the end
+    try:
+        code, out, err = _run(capsys, "watch", storage, "--study", "search",
+                              "--more", "500", "50", "--delta", "0.01")
+    finally:
+        study.set_user_attr(cli.STOP_ATTR, None)
+    assert code == 0, err
+    rows = [line.split()[2] for line in out.splitlines() if "expected gain," in line]
+    assert rows == ["50", "500"]
+    assert "trials to gain 0.01" in out and "chance in 500 more" in out
+
+
 def test_watch_opens_a_study_once_and_reads_it_at_every_poll(storage, capsys, monkeypatch):
     from tailstop import _io
 

@@ -233,19 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         "search's length as its budget) and draw how its estimate moved and where it would "
         "have stopped",
     )
-    analyze.add_argument(
-        "--delta",
-        type=_positive(float),
-        help="the gain whose waiting time is reported (default: the seed noise)",
-    )
-    analyze.add_argument(
-        "--more",
-        type=_positive(int),
-        nargs="+",
-        metavar="K",
-        help="the numbers of further trials whose expected gain is reported (default: 10 100); "
-        "the chance to gain delta is given for the last",
-    )
+    _add_report_options(analyze)
     analyze.set_defaults(handler=_run_analyze)
 
     replay = commands.add_parser(
@@ -288,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive(float), help="stop watching after this many seconds"
     )
     _add_analysis(watch)
+    _add_report_options(watch)
     watch.set_defaults(handler=_run_watch)
 
     demo = commands.add_parser(
@@ -314,6 +303,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=_run_demo)
     return parser
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    """The report's own options (``analyze``, ``watch``)."""
+    parser.add_argument(
+        "--delta",
+        type=_positive(float),
+        help="the gain whose waiting time is reported (default: the seed noise)",
+    )
+    parser.add_argument(
+        "--more",
+        type=_positive(int),
+        nargs="+",
+        metavar="K",
+        help="the numbers of further trials whose expected gain is reported (default: 10 100); "
+        "the chance to gain delta is given for the last",
+    )
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -582,7 +588,9 @@ def _run_watch(args: argparse.Namespace) -> int:
                     except TailstopError as exc:
                         print(f"{source}: {seen} finished trials; cannot analyze yet: {exc}")
                     else:
-                        print(format_report(estimate, source=source, noise_source=noise_source),
+                        print(format_report(estimate, source=source, noise_source=noise_source,
+                                            delta=args.delta,
+                                            more=tuple(args.more or MORE_TRIALS)),
                               flush=True)
             stop = study.user_attrs.get(STOP_ATTR) if study is not None else None
             if stop:
