@@ -203,6 +203,43 @@ def test_a_loss_column_read_as_a_score_to_maximize_gets_a_note(tmp_path, capsys)
         assert code == 0 and "note" not in err
 
 
+def test_an_optuna_trials_dataframe_is_read_by_its_trials_states(tmp_path, capsys):
+    """``study.trials_dataframe()`` written as CSV: ``value`` read by default (with a note on
+    the direction, which the export does not keep), a pruned trial counted failed even with
+    the intermediate value Optuna gives it, a failed one failed, a running one left out, as
+    when the study itself is read."""
+    pytest.importorskip("pandas")  # (trials_dataframe needs it)
+    from tailstop._io import load_scores
+
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    study = optuna.create_study(storage=url, study_name="s", direction="minimize")
+    values = [float(v) for v in _minimized_scores()[:40]]
+    for value in values:
+        trial = study.ask()
+        trial.suggest_float("x", 0.0, 1.0)
+        study.tell(trial, value)
+    pruned = study.ask()
+    pruned.report(-100.0, step=1)  # better than every score: it must not count
+    study.tell(pruned, state=optuna.trial.TrialState.PRUNED)
+    study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)
+    study.ask()  # running
+    path = tmp_path / "trials.csv"
+    study.trials_dataframe().to_csv(path, index=False)
+    assert "PRUNED" in path.read_text() and "RUNNING" in path.read_text()
+
+    loaded = load_scores(str(path))
+    assert loaded.column == "value"
+    assert loaded.scores == [*values, None, None]
+    assert load_scores(url, study="s").scores == loaded.scores  # as the study itself reads
+    code, out, err = _run(capsys, "analyze", path)
+    assert code == 0, err
+    assert "an Optuna export does not say its study's direction" in err
+    assert "(2 failed)" in out and "maximize" in out
+    code, out, err = _run(capsys, "analyze", path, "--direction", "minimize")
+    assert code == 0 and "note" not in err
+    assert f"{min(values):.4f}"[:5] in out
+
+
 @pytest.fixture(scope="module")
 def ray_folder(tmp_path_factory):
     """A Ray Tune experiment's folder as Tune 2 writes it: one folder per trial, named with

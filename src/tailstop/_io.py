@@ -3,7 +3,11 @@
 Three sources, told apart by their name:
 
 * a CSV file (``.csv``, ``.tsv``, ``.txt``): one row per trial, the score in a named column
-  (by default ``score``, or the only column of a one-column file);
+  (by default ``score``, or the only column of a one-column file); Optuna's
+  ``study.trials_dataframe()`` written as CSV (columns ``number``, ``value`` or ``values_0``,
+  ..., and ``state``) is read by its trials' states, as a study is: the score ``value`` by
+  default, ``PRUNED`` and ``FAIL`` rows as failed (a pruned trial's value is its last
+  intermediate one, not a score), ``RUNNING`` and ``WAITING`` rows left out;
 * a JSON Lines file (``.jsonl``, ``.ndjson``, ``.json``): one JSON object per line, the score
   under a named key (a bare number per line also works, and so does one JSON array of
   objects or numbers);
@@ -60,6 +64,11 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 JOURNAL_SUFFIXES = (".log", ".journal")
 _MISSING_WORDS = {"", "none", "null", "nan", "na", "n/a", "-"}
+# Optuna's trials_dataframe(): the columns that tell it, its score column, its trials' states
+OPTUNA_EXPORT_COLUMNS = ("number", "state")
+OPTUNA_VALUE_COLUMN = "value"
+_OPTUNA_FAILED_STATES = {"PRUNED", "FAIL"}
+_OPTUNA_UNFINISHED_STATES = {"RUNNING", "WAITING"}
 
 
 class SourceError(TailstopError, OSError):
@@ -189,8 +198,11 @@ def _number(value: object, where: str) -> float | None:
 def _parse_csv(text: str, column: str | None, source: str,
                delimiter: str | None) -> tuple[str, list[float | None]]:
     """The column read (``column``; None: ``score``, or the only column of a one-column
-    file) and its cells in order. A blank line is a failed trial in a one-column file (an
-    empty cell) and is skipped in a wider one; trailing blank lines are ignored."""
+    file, or ``value`` in an Optuna export) and its cells in order. A blank line is a failed
+    trial in a one-column file (an empty cell) and is skipped in a wider one; trailing blank
+    lines are ignored. In an export of Optuna's ``trials_dataframe()`` (see the module
+    docstring) the ``state`` column decides: failed and pruned rows are failed trials,
+    running and waiting ones are left out."""
     lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
@@ -203,19 +215,29 @@ def _parse_csv(text: str, column: str | None, source: str,
             delimiter = ","
     rows = csv.reader(lines, delimiter=delimiter)
     fields = [name.strip() for name in next(rows)]
+    optuna_export = all(name in fields for name in OPTUNA_EXPORT_COLUMNS)
     if column is None:
         column = fields[0] if len(fields) == 1 else DEFAULT_COLUMN
+        if optuna_export and column not in fields and OPTUNA_VALUE_COLUMN in fields:
+            column = OPTUNA_VALUE_COLUMN
     if column not in fields:
         raise InvalidDataError(
             f"{source} has no column {column!r}; its columns are "
             f"{', '.join(repr(f) for f in fields)} (choose one with --column)"
         )
     index = fields.index(column)
+    state_index = fields.index("state") if optuna_export else None
     scores = []
     for row in rows:
         if not any(cell.strip() for cell in row) and len(fields) > 1:
             continue
         cell = row[index] if index < len(row) else None
+        if state_index is not None and state_index < len(row):
+            state = row[state_index].strip().upper().removeprefix("TRIALSTATE.")
+            if state in _OPTUNA_UNFINISHED_STATES:
+                continue
+            if state in _OPTUNA_FAILED_STATES:
+                cell = None
         scores.append(_number(cell, f"{source}, line {rows.line_num}"))
     return column, scores
 

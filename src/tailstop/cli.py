@@ -344,6 +344,12 @@ def _direction_of(loaded: LoadedScores, args: argparse.Namespace) -> str:
             print(f"{PROG}: note: column {column!r} is read as a score to maximize (the "
                   "default for files); pass --direction minimize for a loss",
                   file=sys.stderr)
+        elif args.direction is None and re.fullmatch(r"values?(_\d+)?", column):
+            # Optuna's trials_dataframe() names its objectives so, and keeps no direction
+            print(f"{PROG}: note: column {column!r} is read as a score to maximize (the "
+                  "default for files; an Optuna export does not say its study's direction); "
+                  "pass --direction minimize if the study minimised",
+                  file=sys.stderr)
         return args.direction or "maximize"
     if args.direction is not None and args.direction != loaded.direction:
         raise UsageError(
