@@ -240,6 +240,29 @@ def test_an_optuna_trials_dataframe_is_read_by_its_trials_states(tmp_path, capsy
     assert f"{min(values):.4f}"[:5] in out
 
 
+@pytest.mark.parametrize(
+    ("header", "states", "expected"),
+    [
+        # MLflow's runs table (mlflow.search_runs): status FINISHED, FAILED, KILLED, RUNNING
+        ("status", ["FINISHED", "FAILED", "KILLED", "RUNNING", "FINISHED"],
+         [0.8, None, None, 0.7]),
+        # W&B's runs table: State finished, crashed, running, failed
+        ("State", ["finished", "crashed", "running", "failed", "finished"],
+         [0.8, None, None, 0.7]),
+        # a state column of other words is not the trials' states: every score is read
+        ("state", ["CA", "NY", "CA", "TX", "NY"], [0.8, 0.9, 0.95, 0.6, 0.7]),
+    ],
+)
+def test_a_state_column_decides_which_rows_are_scores(tmp_path, header, states, expected):
+    from tailstop._io import load_scores
+
+    path = tmp_path / "runs.csv"
+    values = [0.8, 0.9, 0.95, 0.6, 0.7]
+    path.write_text(f"run,{header},metrics.accuracy\n" + "".join(
+        f"r{i},{state},{value}\n" for i, (state, value) in enumerate(zip(states, values, strict=True))))
+    assert load_scores(str(path), column="metrics.accuracy").scores == expected
+
+
 @pytest.fixture(scope="module")
 def ray_folder(tmp_path_factory):
     """A Ray Tune experiment's folder as Tune 2 writes it: one folder per trial, named with

@@ -3,11 +3,12 @@
 Three sources, told apart by their name:
 
 * a CSV file (``.csv``, ``.tsv``, ``.txt``): one row per trial, the score in a named column
-  (by default ``score``, or the only column of a one-column file); Optuna's
-  ``study.trials_dataframe()`` written as CSV (columns ``number``, ``value`` or ``values_0``,
-  ..., and ``state``) is read by its trials' states, as a study is: the score ``value`` by
-  default, ``PRUNED`` and ``FAIL`` rows as failed (a pruned trial's value is its last
-  intermediate one, not a score), ``RUNNING`` and ``WAITING`` rows left out;
+  (by default ``score``, or the only column of a one-column file, or ``value`` in Optuna's
+  ``study.trials_dataframe()`` written as CSV); a column of the trials' states (``state`` or
+  ``status`` in any case: Optuna's export, MLflow's and W&B's runs tables) is read as a study
+  is, when its every cell is a known state: failed, errored, crashed, killed and pruned
+  trials as failed (the value such a trial holds is its last intermediate one, not a score),
+  running, waiting, queued ones left out (:data:`FAILED_STATES`, :data:`UNFINISHED_STATES`);
 * a JSON Lines file (``.jsonl``, ``.ndjson``, ``.json``): one JSON object per line, the score
   under a named key (a bare number per line also works, and so does one JSON array of
   objects or numbers);
@@ -64,11 +65,16 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 JOURNAL_SUFFIXES = (".log", ".journal")
 _MISSING_WORDS = {"", "none", "null", "nan", "na", "n/a", "-"}
-# Optuna's trials_dataframe(): the columns that tell it, its score column, its trials' states
+# Optuna's trials_dataframe(): the columns that tell it, and its score column
 OPTUNA_EXPORT_COLUMNS = ("number", "state")
 OPTUNA_VALUE_COLUMN = "value"
-_OPTUNA_FAILED_STATES = {"PRUNED", "FAIL"}
-_OPTUNA_UNFINISHED_STATES = {"RUNNING", "WAITING"}
+# A CSV column of the trials' states (Optuna's "state", MLflow's "status", W&B's "State"), read
+# when its every cell is one of these words (lower case; Optuna's may read "TrialState.FAIL").
+STATE_COLUMNS = ("state", "status")
+FINISHED_STATES = {"complete", "completed", "finished", "success", "succeeded", "terminated"}
+FAILED_STATES = {"fail", "failed", "error", "errored", "crashed", "killed", "pruned"}
+UNFINISHED_STATES = {"running", "waiting", "pending", "queued", "scheduled", "paused",
+                     "preempted", "preempting"}
 
 
 class SourceError(TailstopError, OSError):
@@ -200,9 +206,8 @@ def _parse_csv(text: str, column: str | None, source: str,
     """The column read (``column``; None: ``score``, or the only column of a one-column
     file, or ``value`` in an Optuna export) and its cells in order. A blank line is a failed
     trial in a one-column file (an empty cell) and is skipped in a wider one; trailing blank
-    lines are ignored. In an export of Optuna's ``trials_dataframe()`` (see the module
-    docstring) the ``state`` column decides: failed and pruned rows are failed trials,
-    running and waiting ones are left out."""
+    lines are ignored. A column of the trials' states (see the module docstring) decides:
+    failed and pruned rows are failed trials, running and waiting ones are left out."""
     lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
@@ -226,20 +231,39 @@ def _parse_csv(text: str, column: str | None, source: str,
             f"{', '.join(repr(f) for f in fields)} (choose one with --column)"
         )
     index = fields.index(column)
-    state_index = fields.index("state") if optuna_export else None
-    scores = []
+    table, line_numbers = [], []
     for row in rows:
-        if not any(cell.strip() for cell in row) and len(fields) > 1:
-            continue
+        if any(cell.strip() for cell in row) or len(fields) == 1:
+            table.append(row)
+            line_numbers.append(rows.line_num)
+    states = _trial_states_column(fields, table)
+    scores = []
+    for i, row in enumerate(table):
         cell = row[index] if index < len(row) else None
-        if state_index is not None and state_index < len(row):
-            state = row[state_index].strip().upper().removeprefix("TRIALSTATE.")
-            if state in _OPTUNA_UNFINISHED_STATES:
+        if states is not None:
+            if states[i] in UNFINISHED_STATES:
                 continue
-            if state in _OPTUNA_FAILED_STATES:
+            if states[i] in FAILED_STATES:
                 cell = None
-        scores.append(_number(cell, f"{source}, line {rows.line_num}"))
+        scores.append(_number(cell, f"{source}, line {line_numbers[i]}"))
     return column, scores
+
+
+def _trial_states_column(fields: list[str], table: list[list[str]]) -> list[str] | None:
+    """Each row's state (lower case), from the first column named ``state`` or ``status``
+    (any case) whose every non-empty cell is a known state word; None without one (a column
+    of other words is some other kind of state and is left alone)."""
+    for j, name in enumerate(fields):
+        if name.lower() not in STATE_COLUMNS:
+            continue
+        cells = [
+            (row[j] if j < len(row) else "").strip().lower().removeprefix("trialstate.")
+            for row in table
+        ]
+        known = FINISHED_STATES | FAILED_STATES | UNFINISHED_STATES
+        if all(cell in known for cell in cells if cell):
+            return cells
+    return None
 
 
 def _loads(text: str, where: str) -> Any:
