@@ -258,8 +258,9 @@ def test_a_state_column_decides_which_rows_are_scores(tmp_path, header, states, 
 
     path = tmp_path / "runs.csv"
     values = [0.8, 0.9, 0.95, 0.6, 0.7]
+    rows = zip(states, values, strict=True)
     path.write_text(f"run,{header},metrics.accuracy\n" + "".join(
-        f"r{i},{state},{value}\n" for i, (state, value) in enumerate(zip(states, values, strict=True))))
+        f"r{i},{state},{value}\n" for i, (state, value) in enumerate(rows)))
     assert load_scores(str(path), column="metrics.accuracy").scores == expected
 
 
