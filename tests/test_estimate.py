@@ -395,7 +395,11 @@ def test_previous_is_reused_only_for_an_estimate_of_these_trials():
     ys = NoisyQuadraticDistribution(0.3, 0.9, 2, 0.01).sample(
         130, generator=np.random.default_rng(1)
     )
-    other = NoisyQuadraticDistribution(10.0, 50.0, 5, 3.0).sample(
+    # another search, one whose profile over c is sharp: under numpy 1.24 two cold analyses
+    # of a flat one (c = 5, noise 3: deviance 0.25-2.2 at every c from 4 to 10) can round their
+    # way to different ends of the consistent set ({3, ..., 10} against {1, ..., 10} in CI's
+    # oldest environment, session 50), which says nothing about the reuse tested here
+    other = NoisyQuadraticDistribution(10.0, 50.0, 2, 0.5).sample(
         130, generator=np.random.default_rng(2)
     )
     previous = analyze(ys[:120], "maximize")
