@@ -39,6 +39,18 @@ def test_estimate_brackets_truth_and_is_consistent(search):
     assert f"(consistent: {_span_text(dims)})" in str(est)
 
 
+def test_to_dict_holds_the_gains_asked_for(search):
+    est = analyze(search[1], "maximize")
+    assert list(est.to_dict()["expected_gain"]) == ["1", "10", "100"]
+    gains = est.to_dict(gains=[300, 1, 30, 30])["expected_gain"]
+    assert list(gains) == ["1", "30", "300"]  # sorted, each once
+    assert gains["30"] == est.expected_gain(30)._asdict()
+    json.dumps(gains, allow_nan=False)
+    for bad in ([2.5], [-1], "30"):
+        with pytest.raises(InvalidParameterError):
+            est.to_dict(gains=bad)
+
+
 def test_the_expected_gain_takes_the_chance_of_any_gain_from_the_ranks(search):
     from tailstop import forecast
 

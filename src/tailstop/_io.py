@@ -75,6 +75,7 @@ FINISHED_STATES = {"complete", "completed", "finished", "success", "succeeded", 
 FAILED_STATES = {"fail", "failed", "error", "errored", "crashed", "killed", "pruned"}
 UNFINISHED_STATES = {"running", "waiting", "pending", "queued", "scheduled", "paused",
                      "preempted", "preempting"}
+_KNOWN_STATES = FINISHED_STATES | FAILED_STATES | UNFINISHED_STATES
 
 
 class SourceError(TailstopError, OSError):
@@ -260,8 +261,7 @@ def _trial_states_column(fields: list[str], table: list[list[str]]) -> list[str]
             (row[j] if j < len(row) else "").strip().lower().removeprefix("trialstate.")
             for row in table
         ]
-        known = FINISHED_STATES | FAILED_STATES | UNFINISHED_STATES
-        if all(cell in known for cell in cells if cell):
+        if all(cell in _KNOWN_STATES for cell in cells if cell):
             return cells
     return None
 

@@ -9,6 +9,7 @@ a bound for one beyond ``FARTHEST_WAIT`` times the trials so far).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tailstop import __version__
@@ -84,7 +85,7 @@ MORE_TRIALS = (10, 100)  # the horizons of the report's expected gains, by defau
 
 def format_report(
     estimate: TailEstimate, *, source: str | None = None, delta: float | None = None,
-    noise_source: str | None = None, more: tuple[int, ...] = MORE_TRIALS,
+    noise_source: str | None = None, more: Sequence[int] = MORE_TRIALS,
 ) -> str:
     """The report table ``tailstop analyze`` prints.
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from tailstop import __version__
 from tailstop._io import LoadedScores, load_scores, require
-from tailstop._report import MORE_TRIALS, format_report, json_safe
+from tailstop._report import MORE_TRIALS, format_report
 from tailstop.errors import InvalidParameterError, TailstopError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -316,6 +316,7 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
         "--more",
         type=_positive(int),
         nargs="+",
+        default=list(MORE_TRIALS),
         metavar="K",
         help="the numbers of further trials whose expected gain is reported (default: 10 100); "
         "the chance to gain delta is given for the last",
@@ -460,14 +461,11 @@ def _run_analyze(args: argparse.Namespace) -> int:
     estimate, noise_source = _analyze(loaded.scores, direction, args, configs=loaded.configs)
     out = sys.stderr if args.json else sys.stdout
     if args.json:
-        summary = estimate.to_dict()
-        for k in args.more or ():
-            gain = estimate.expected_gain(k)._asdict()
-            summary["expected_gain"][str(k)] = json_safe({n: float(v) for n, v in gain.items()})
+        summary = estimate.to_dict(gains=(1, 10, 100, *args.more))
         print(json.dumps(summary, indent=2))  # strict JSON: to_dict's nulls
     else:
         print(format_report(estimate, source=loaded.source, delta=args.delta,
-                            noise_source=noise_source, more=tuple(args.more or MORE_TRIALS)))
+                            noise_source=noise_source, more=args.more))
     if args.plot:
         write_plot(estimate, args.plot)
         print(f"wrote {args.plot}", file=out)
@@ -595,8 +593,7 @@ def _run_watch(args: argparse.Namespace) -> int:
                         print(f"{source}: {seen} finished trials; cannot analyze yet: {exc}")
                     else:
                         print(format_report(estimate, source=source, noise_source=noise_source,
-                                            delta=args.delta,
-                                            more=tuple(args.more or MORE_TRIALS)),
+                                            delta=args.delta, more=args.more),
                               flush=True)
             stop = study.user_attrs.get(STOP_ATTR) if study is not None else None
             if stop:

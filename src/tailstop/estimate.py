@@ -399,12 +399,19 @@ class TailEstimate:
         return cache["fits"]
 
     # -- reporting ------------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self, gains=(1, 10, 100)) -> dict:
         """Plain-JSON summary (strict JSON: a non-finite number, such as the threshold of
-        a search whose every finite score is in the tail, is ``None``)."""
+        a search whose every finite score is in the tail, is ``None``). ``gains``: the
+        numbers of further trials whose :meth:`expected_gain` it holds, under
+        ``"expected_gain"`` keyed by the number as a string."""
         from tailstop._report import json_safe
 
-        gains = {str(k): _plain(self.expected_gain(k)) for k in (1, 10, 100)}
+        ks = _check_trials(gains).ravel()
+        if np.any(ks != np.round(ks)):
+            raise InvalidParameterError(
+                f"gains must be whole numbers of trials, got {shown(gains)}"
+            )
+        gains = {str(k): _plain(self.expected_gain(k)) for k in sorted(set(ks.astype(int)))}
         return json_safe({
             "direction": self.direction,
             "confidence": self.confidence,
