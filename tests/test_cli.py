@@ -239,6 +239,18 @@ def test_an_optuna_trials_dataframe_is_read_by_its_trials_states(tmp_path, capsy
     assert code == 0 and "note" not in err
     assert f"{min(values):.4f}"[:5] in out
 
+    # the same export as JSON Lines and as one JSON array (pandas' to_json)
+    frame = study.trials_dataframe()
+    for name, lines in (("trials.jsonl", True), ("trials.json", False)):
+        path = tmp_path / name
+        frame.to_json(path, orient="records", lines=lines, date_format="iso",
+                      double_precision=15)
+        loaded = load_scores(str(path))
+        assert loaded.column == "value" and loaded.scores[-2:] == [None, None], name
+        np.testing.assert_allclose(loaded.scores[:-2], values, rtol=1e-13)
+        code, out, err = _run(capsys, "analyze", path)
+        assert code == 0 and "an Optuna export does not say its study's direction" in err
+
 
 @pytest.mark.parametrize(
     ("header", "states", "expected"),
@@ -262,6 +274,27 @@ def test_a_state_column_decides_which_rows_are_scores(tmp_path, header, states, 
     path.write_text(f"run,{header},metrics.accuracy\n" + "".join(
         f"r{i},{state},{value}\n" for i, (state, value) in enumerate(rows)))
     assert load_scores(str(path), column="metrics.accuracy").scores == expected
+    # the same runs as JSON Lines records, the state under the same key
+    path = tmp_path / "runs.jsonl"
+    path.write_text("".join(
+        json.dumps({"run": f"r{i}", header: state, "metrics": {"accuracy": value}}) + "\n"
+        for i, (state, value) in enumerate(zip(states, values, strict=True))))
+    assert load_scores(str(path), column="metrics/accuracy").scores == expected
+
+
+def test_a_json_state_key_of_other_values_is_left_alone(tmp_path):
+    """A state key holding other things than state words (numbers, objects, other words)
+    leaves every record's score read; a record without the key, among known states, is read."""
+    from tailstop._io import load_scores
+
+    path = tmp_path / "runs.jsonl"
+    for states in ([1, 2, 3], [{"a": 1}, "failed", "finished"], ["CA", "failed", "NY"]):
+        path.write_text("".join(json.dumps({"state": state, "score": 0.5 + i / 10}) + "\n"
+                                for i, state in enumerate(states)))
+        assert load_scores(str(path)).scores == [0.5, 0.6, 0.7], states
+    path.write_text('{"score": 0.5}\n{"state": "failed", "score": 0.6}\n'
+                    '{"state": "running", "score": 0.7}\n{"state": "finished", "score": 0.8}\n')
+    assert load_scores(str(path)).scores == [0.5, None, 0.8]
 
 
 @pytest.fixture(scope="module")

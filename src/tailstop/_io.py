@@ -11,7 +11,8 @@ Three sources, told apart by their name:
   running, waiting, queued ones left out (:data:`FAILED_STATES`, :data:`UNFINISHED_STATES`);
 * a JSON Lines file (``.jsonl``, ``.ndjson``, ``.json``): one JSON object per line, the score
   under a named key (a bare number per line also works, and so does one JSON array of
-  objects or numbers);
+  objects or numbers); a key of the trials' states is read as a CSV's state column is, and
+  an Optuna export's ``value`` is the default key;
 * an Optuna storage: a URL (``sqlite:///search.db``, ``postgresql://...``, ``mysql://...``,
   or ``grpc://host:port`` for Optuna's gRPC storage proxy),
   a SQLite file (``.db``, ``.sqlite``, ``.sqlite3``) or a journal file (``.log``,
@@ -171,14 +172,13 @@ def load_scores(source: str, *, column: str | None = None, study: str | None = N
         column, scores = _parse_csv(text, column, source,
                                     delimiter="\t" if suffix == ".tsv" else None)
     else:
-        column = column or DEFAULT_COLUMN
         if growing and text and not text.endswith("\n"):
             last = text.rsplit("\n", 1)[-1]
             try:
                 json.loads(last)
             except (json.JSONDecodeError, RecursionError):
                 text = text[: len(text) - len(last)]  # being written: the next read has it
-        scores = _parse_jsonl(text, column, source)
+        column, scores = _parse_jsonl(text, column, source)
     return LoadedScores(scores, f"{source} (column {column!r})", column=column)
 
 
@@ -276,23 +276,44 @@ def _loads(text: str, where: str) -> Any:
         raise InvalidDataError(f"{where}: JSON nested too deeply to read") from None
 
 
-def _parse_jsonl(text: str, column: str, source: str) -> list[float | None]:
+def _parse_jsonl(text: str, column: str | None,
+                 source: str) -> tuple[str, list[float | None]]:
+    """The key read (``column``; None: ``score``, or ``value`` in an Optuna export, whose
+    records hold ``number`` and ``state``) and each record's score in order. A key of the
+    trials' states decides as a CSV's state column does (see the module docstring)."""
     if text.lstrip().startswith("["):  # a .json file holding one array of records or numbers
         records = _loads(text, source)
-        text = "\n".join(json.dumps(record) for record in records)
+        lines = [(i, json.dumps(record)) for i, record in enumerate(records, start=1)]
+        place = "record"
+    else:
+        lines = list(enumerate(text.splitlines(), start=1))
+        place = "line"
+    parsed = []
+    for number, line in lines:
+        if line.strip():
+            where = f"{source}, {place} {number}"
+            parsed.append((where, _loads(line, where)))
+    if column is None:
+        column = DEFAULT_COLUMN
+        first = next((record for _, record in parsed if isinstance(record, dict)), None)
+        if (first is not None and column not in first and OPTUNA_VALUE_COLUMN in first
+                and all(name in first for name in OPTUNA_EXPORT_COLUMNS)):
+            column = OPTUNA_VALUE_COLUMN
+    states = _trial_states_key([record for _, record in parsed])
     scores: list[float | None] = []
     keyed = False
     seen: dict[str, None] = {}  # the keys the records hold, for the error below
-    for line_number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{source}, line {line_number}"
-        record = _loads(line, where)
+    for i, (where, record) in enumerate(parsed):
         if isinstance(record, dict):
             value = nested_value(record, column)
             keyed = keyed or value is not None or column in record
             if not keyed and len(seen) < 12:
                 seen.update(dict.fromkeys(map(str, record)))
+            if states is not None:
+                if states[i] in UNFINISHED_STATES:
+                    continue
+                if states[i] in FAILED_STATES:
+                    value = None
             scores.append(_number(value, where))
         elif record is None or isinstance(record, (int, float)):
             keyed = True
@@ -301,7 +322,7 @@ def _parse_jsonl(text: str, column: str, source: str) -> list[float | None]:
             raise InvalidDataError(
                 f"{where}: expected a JSON object or a number, got {type(record).__name__}"
             )
-    if not scores:
+    if not parsed:
         raise InvalidDataError(f"{source} is empty")
     if not keyed:
         keys = ", ".join(repr(key) for key in list(seen)[:12]) or "none"
@@ -309,7 +330,28 @@ def _parse_jsonl(text: str, column: str, source: str) -> list[float | None]:
             f"{source} has no key {column!r} on any line; its keys are {keys} (choose the key "
             "with --column)"
         )
-    return scores
+    return column, scores
+
+
+def _trial_states_key(records: list[Any]) -> list[str] | None:
+    """Each record's state (lower case; "" where it has none), from the first key named
+    ``state`` or ``status`` (any case) whose every non-empty value is a known state word
+    (the CSV reader's rule); None without one."""
+    names: dict[str, None] = {}
+    for record in records:
+        if isinstance(record, dict):
+            names.update(dict.fromkeys(k for k in record if str(k).lower() in STATE_COLUMNS))
+    for name in names:
+        cells = []
+        for record in records:
+            value = record.get(name) if isinstance(record, dict) else None
+            if value is not None and not isinstance(value, str):
+                break
+            cells.append((value or "").strip().lower().removeprefix("trialstate."))
+        else:
+            if any(cells) and all(cell in _KNOWN_STATES for cell in cells if cell):
+                return cells
+    return None
 
 
 def nested_value(record: Mapping, key: str) -> Any:
