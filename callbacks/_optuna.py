@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from tailstop._io import objective_index
+from tailstop._io_study import objective_index
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import _check_noise
 from tailstop.monitor import Monitor, build_monitor

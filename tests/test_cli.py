@@ -422,7 +422,8 @@ def test_a_ray_tune_folder_leaves_out_the_trials_its_checkpoint_shows_unfinished
 
 
 def test_a_long_result_file_is_read_from_its_end(tmp_path):
-    from tailstop._io import _last_line, load_scores
+    from tailstop._io import load_scores
+    from tailstop._io_ray import _last_line
 
     trial = tmp_path / "exp" / "trainable_d76fb_00000_0_x=0.1"
     trial.mkdir(parents=True)
@@ -536,11 +537,11 @@ def test_watch_reports_the_gains_asked_for(storage, capsys):
 
 
 def test_watch_opens_a_study_once_and_reads_it_at_every_poll(storage, capsys, monkeypatch):
-    from tailstop import _io
+    from tailstop import _io_study
 
     opened, polls = [], []
-    real_load_study = _io.load_study
-    monkeypatch.setattr(_io, "load_study", lambda *a: opened.append(a) or real_load_study(*a))
+    real_load_study = _io_study.load_study
+    monkeypatch.setattr(_io_study, "load_study", lambda *a: opened.append(a) or real_load_study(*a))
     def sleep(seconds):  # two polls after the first read, then Ctrl-C
         polls.append(seconds)
         if len(polls) == 3:
@@ -688,7 +689,7 @@ def test_grpc_storage_proxy(storage, capsys, monkeypatch):
     assert code == 0, err
     _, direct, _ = _run(capsys, "analyze", storage, "--study", "search")
     assert out.splitlines()[1:] == direct.splitlines()[1:]  # all but the source's name
-    monkeypatch.setattr("tailstop._io.GRPC_WAIT", 0.5)
+    monkeypatch.setattr("tailstop._io_study.GRPC_WAIT", 0.5)
     code, out, err = _run(capsys, "analyze", f"grpc://localhost:{ports[1]}", "--study", "s")
     assert code == 1 and "no gRPC storage proxy answers" in err and len(err.splitlines()) == 1
     code, out, err = _run(capsys, "analyze", "grpc://localhost", "--study", "s")

@@ -1,6 +1,7 @@
 """Reading the scores of a search from a file or an Optuna storage (private; used by the CLI).
 
-Three sources, told apart by their name:
+Four kinds of source, told apart by their name (the files are read here, a storage in
+:mod:`tailstop._io_study`, a Ray Tune folder in :mod:`tailstop._io_ray`):
 
 * a CSV file (``.csv``, ``.tsv``, ``.txt``): one row per trial, the score in a named column
   (by default ``score``, or the only column of a one-column file, or ``value`` in Optuna's
@@ -38,8 +39,6 @@ import importlib
 import json
 import math
 import re
-import sys
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,12 +52,8 @@ __all__ = [
     "SourceError",
     "is_storage",
     "load_scores",
-    "load_study",
     "nested_value",
-    "objective_index",
     "require",
-    "study_loaded",
-    "study_scores",
 ]
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -110,7 +105,6 @@ class LoadedScores:
 
 
 DEFAULT_COLUMN = "score"
-GRPC_WAIT = 10.0  # seconds to wait for a gRPC storage proxy to answer
 
 
 def is_storage(source: str) -> bool:
@@ -139,17 +133,22 @@ def load_scores(source: str, *, column: str | None = None, study: str | None = N
                 f"(a URL such as sqlite:///search.db, or a {'/'.join(SQLITE_SUFFIXES)} or "
                 f"{'/'.join(JOURNAL_SUFFIXES)} file)"
             )
+        from tailstop._io_study import load_study, study_loaded
+
         return study_loaded(load_study(source, study), source, objective)
     path = Path(source)
     suffix = path.suffix.lower()
-    if path.is_dir() and _trial_folders(path):
-        return _ray_experiment(path, column or DEFAULT_COLUMN, source)
-    if path.is_dir() and _experiment_without_results(path):
-        # Tune writes its folder (and its state) before any trial's first result: no trial
-        # yet, which a watch polls until there are some
-        column = column or DEFAULT_COLUMN
-        return LoadedScores([], f"Ray Tune experiment {source} (metric {column!r}; no trial "
-                            "has written a result yet)", column=column)
+    if path.is_dir():
+        from tailstop._io_ray import experiment_without_results, ray_experiment, trial_folders
+
+        if trial_folders(path):
+            return ray_experiment(path, column or DEFAULT_COLUMN, source)
+        if experiment_without_results(path):
+            # Tune writes its folder (and its state) before any trial's first result: no
+            # trial yet, which a watch polls until there are some
+            column = column or DEFAULT_COLUMN
+            return LoadedScores([], f"Ray Tune experiment {source} (metric {column!r}; no "
+                                "trial has written a result yet)", column=column)
     if suffix not in CSV_SUFFIXES + JSONL_SUFFIXES:
         if not path.exists():
             raise SourceError(f"no such file or folder: {source!r}")
@@ -368,335 +367,3 @@ def nested_value(record: Mapping, key: str) -> Any:
             if value is not None:
                 return value
     return None
-
-
-# -- Ray Tune -------------------------------------------------------------------------------
-
-
-def _experiment_without_results(path: Path) -> bool:
-    """Whether the folder is a Ray Tune experiment's whose trials have not written a result
-    yet: empty, or holding Tune's own state files and nothing else but trial folders."""
-    children = list(path.iterdir())
-    tune_files = ("experiment_state-", "basic-variant-state-", "tuner.pkl", "trainable.pkl",
-                  ".validate_storage")
-    return all(
-        child.is_dir() or child.name.startswith(tune_files) for child in children
-    ) and (not children or any(child.name.startswith(tune_files) for child in children))
-
-
-def _trial_folders(path: Path) -> list[Path]:
-    """The trial folders of a Ray Tune experiment (those holding a ``result.json``)."""
-    return [child for child in path.iterdir() if (child / "result.json").is_file()]
-
-
-def _trial_order(folder: Path) -> tuple:
-    """Tune's trial index (``trainable_1a2b3_00042_42_...``: 42), then the name."""
-    parts = folder.name.split("_")
-    numbers = [int(p) for p in parts if p.isdigit() and len(p) >= 5]
-    return (numbers[0] if numbers else float("inf"), folder.name)
-
-
-def _trial_states(path: Path) -> dict[str, str] | None:
-    """Each trial's state in Tune's experiment checkpoint of the newest run
-    (``experiment_state-<start time>.json``, which Tune rewrites every few seconds while the
-    run goes on): {trial folder: ``"finished"`` for a
-    trial whose last result has ``done`` (it returned, or a stopper or scheduler ended it),
-    ``"errored"``, or ``"open"`` (running, waiting, paused, or cut off when the whole
-    experiment stopped)}.  None without such a file or when it holds another layout (the
-    format is Tune's own; Ray >= 2.7 writes this one): then every trial's last result counts.
-    A file that is not JSON (Tune copies it into place while it runs) is a SourceError, which
-    a watch's next poll reads again, rather than a reason to count the running trials."""
-    # the newest run's: its name holds the time the run began (a resumed or repeated run
-    # writes its own), which a copy of the folder keeps and its modification time may not
-    checkpoints = sorted(path.glob("experiment_state-*.json"), key=lambda f: f.name)
-    if not checkpoints:
-        return None
-    try:
-        checkpoint = json.loads(checkpoints[-1].read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise SourceError(
-            f"cannot read Tune's experiment checkpoint {checkpoints[-1]} ({exc})"
-        ) from None
-    try:
-        states = {}
-        for entry in checkpoint["trial_data"]:
-            trial, runtime = json.loads(entry[0]), json.loads(entry[1])
-            last = runtime.get("last_result") or {}
-            if trial["status"] == "ERROR":
-                state = "errored"
-            elif trial["status"] == "TERMINATED" and last.get("done"):
-                state = "finished"
-            else:
-                state = "open"
-            states[Path(trial["relative_logdir"]).name] = state
-    except (OSError, UnicodeDecodeError, ValueError, LookupError, TypeError, AttributeError,
-            RecursionError):
-        return None
-    return states
-
-
-def _last_line(path: Path, block: int = 1 << 16) -> str | None:
-    """The last non-blank line of a text file, read from its end (a long training's
-    ``result.json`` holds a line per iteration); None for a blank file."""
-    with path.open("rb") as handle:
-        position = handle.seek(0, 2)
-        tail = b""
-        while position > 0:
-            step = min(block, position)
-            position -= step
-            handle.seek(position)
-            tail = handle.read(step) + tail
-            if b"\n" in tail.rstrip():
-                break
-    line = tail.rstrip().rsplit(b"\n", 1)[-1].strip()
-    return line.decode("utf-8") if line else None
-
-
-def _ray_experiment(path: Path, column: str, source: str) -> LoadedScores:
-    """The scores of a Ray Tune experiment's folder in the order Tune created the trials, as
-    ``RayTuneStopper`` counts them: a finished trial's last reported result, failed for a
-    trial that errored (``error.txt``) or reported nothing.  Trials that Tune's experiment
-    checkpoint shows unfinished (running, or cut off by a stop of the whole experiment) are
-    left out; without a readable checkpoint every trial's last result counts."""
-    scores: list[float | None] = []
-    configs: list = []
-    keyed = False
-    seen: dict[str, None] = {}  # the metrics the trials reported, for the error below
-    states = _trial_states(path)
-    open_trials = 0
-    for folder in sorted(_trial_folders(path), key=_trial_order):
-        if states is None:
-            errored = (folder / "error.txt").exists()
-        else:  # (a trial that Tune retries after an error keeps its error.txt)
-            state = states.get(folder.name, "open")
-            errored = state == "errored"
-            if state == "open":
-                open_trials += 1
-                continue
-        where = f"{source}, trial {folder.name}"
-        try:
-            last = _last_line(folder / "result.json")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SourceError(f"{where}: cannot read result.json ({exc})") from None
-        record: Any = {}
-        if last is not None:
-            record = _loads(last, f"{where}: result.json")
-        value = nested_value(record, column) if isinstance(record, dict) else None
-        keyed = keyed or value is not None
-        if not keyed and isinstance(record, dict):
-            seen.update(dict.fromkeys(_metric_keys(record)))
-        scores.append(None if errored or value is None else _number(value, where))
-        configs.append(record.get("config") if isinstance(record, dict) else None)
-    if not keyed and (scores or not open_trials):
-        metrics = ", ".join(list(seen)[:12]) or "none"
-        raise InvalidDataError(
-            f"{source}: no trial reported {column!r}; their metrics: {metrics} (choose one "
-            "with --column)"
-        )
-    unfinished = (f"; {open_trials} unfinished trial{'s' if open_trials > 1 else ''} left out"
-                  if open_trials else "")
-    return LoadedScores(scores, f"Ray Tune experiment {source} (metric {column!r}{unfinished})",
-                        configs=configs, column=column)
-
-
-_RAY_KEYS = {  # what Tune adds to every result: not metrics
-    "timestamp", "checkpoint_dir_name", "done", "training_iteration", "trial_id", "date",
-    "time_this_iter_s", "time_total_s", "pid", "hostname", "node_ip", "config",
-    "time_since_restore", "iterations_since_restore", "experiment_tag",
-}
-
-
-def _metric_keys(record: Mapping, prefix: str = "") -> list[str]:
-    """The numeric entries of a Tune result, nested ones in slash notation."""
-    keys = []
-    for key, value in record.items():
-        if not prefix and key in _RAY_KEYS:
-            continue
-        if isinstance(value, Mapping):
-            keys += _metric_keys(value, f"{prefix}{key}/")
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            keys.append(f"{prefix}{key}")
-    return keys
-
-
-# -- Optuna ---------------------------------------------------------------------------------
-
-
-def _storage(source: str) -> Any:
-    """An Optuna storage for a URL, a SQLite file or a journal file; checks the file exists."""
-    optuna = require("optuna", "optuna")
-    if source.startswith("grpc://"):
-        return _grpc_proxy(source, optuna)
-    if source.startswith("sqlite:///"):
-        database = source[len("sqlite:///") :].split("?", 1)[0]
-        if database and database != ":memory:" and not Path(database).exists():
-            # SQLAlchemy would silently create an empty database for a mistyped path
-            raise SourceError(f"no such SQLite database: {database!r} (from {source!r})")
-        url = source
-    elif "://" in source:
-        url = source
-    else:
-        path = Path(source)
-        if not path.exists():
-            raise SourceError(f"no such file: {source!r}")
-        if path.suffix.lower() in SQLITE_SUFFIXES:
-            url = f"sqlite:///{path}"
-        else:
-            from optuna.storages import JournalStorage
-            from optuna.storages.journal import JournalFileBackend
-
-            return JournalStorage(JournalFileBackend(str(path)))
-    try:
-        return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
-    except ImportError as exc:  # a database driver (psycopg2, pymysql) is missing
-        raise MissingDependencyError(f"cannot open {source!r}: {exc}") from None
-    except Exception as exc:
-        if _is_storage_error(exc):
-            raise SourceError(f"cannot open the storage {source!r}: {_first_line(exc)}") from None
-        raise
-
-
-def _grpc_proxy(source: str, optuna: Any) -> Any:
-    """Optuna's gRPC storage proxy (``run_grpc_proxy_server``) at ``grpc://host:port``,
-    once it answers (within ``GRPC_WAIT`` seconds)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(source)
-    try:
-        port = parts.port
-    except ValueError:  # not a number, or out of range
-        port = None
-    if not parts.hostname or port is None:
-        raise SourceError(f"{source!r}: a gRPC storage proxy is named grpc://HOST:PORT")
-    require("grpc", "grpc")
-    require("google.protobuf", "grpc")
-    try:
-        from optuna.storages import GrpcStorageProxy
-    except ImportError:
-        raise MissingDependencyError(
-            f"reading {source!r} needs Optuna's gRPC storage proxy, new in optuna 4.2 "
-            f"(installed: {optuna.__version__}): pip install 'tailstop[grpc]'"
-        ) from None
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=optuna.exceptions.ExperimentalWarning)
-        proxy = GrpcStorageProxy(host=parts.hostname, port=port)
-    try:
-        proxy.wait_server_ready(timeout=GRPC_WAIT)
-    except ConnectionError:
-        proxy.close()
-        raise SourceError(
-            f"no gRPC storage proxy answers at {parts.hostname}:{port} "
-            f"(waited {GRPC_WAIT:g} s; from {source!r})"
-        ) from None
-    return proxy
-
-
-def _is_storage_error(exc: BaseException) -> bool:
-    """Errors a wrong or unreachable storage raises (Optuna's, SQLAlchemy's and gRPC's)."""
-    import optuna
-
-    if isinstance(exc, (optuna.exceptions.OptunaError, OSError)):
-        return True
-    grpc = sys.modules.get("grpc")  # (loaded only if a gRPC proxy was opened)
-    if grpc is not None and isinstance(exc, grpc.RpcError):
-        return True
-    try:
-        from sqlalchemy import exc as sqlalchemy_errors
-    except ImportError:  # pragma: no cover - optuna depends on sqlalchemy
-        return False
-    return isinstance(exc, (sqlalchemy_errors.SQLAlchemyError, sqlalchemy_errors.ArgumentError))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def load_study(source: str, study: str | None) -> Any:
-    """The Optuna study ``study`` in storage ``source`` (the only one when ``study`` is None)."""
-    optuna = require("optuna", "optuna")
-    storage = _storage(source)
-    try:
-        summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
-    except Exception as exc:
-        if _is_storage_error(exc):
-            raise SourceError(f"cannot read the storage {source!r}: {_first_line(exc)}") from None
-        raise
-    names = sorted(s.study_name for s in summaries)
-    if not names:
-        raise SourceError(f"{source} holds no study (is it an Optuna storage?)")
-    if study is None:
-        if len(names) != 1:
-            listing = ", ".join(repr(n) for n in names)
-            raise SourceError(
-                f"{source} holds {len(names)} studies ({listing}): name one with --study"
-            )
-        study = names[0]
-    elif study not in names:
-        listing = ", ".join(repr(n) for n in names)
-        raise SourceError(f"no study {study!r} in {source}; its studies: {listing}")
-    return optuna.load_study(study_name=study, storage=storage)
-
-
-def objective_index(study: Any, objective: int | str | None, option: str) -> int:
-    """The index of ``objective`` among ``study``'s objectives: an index, a metric name
-    (``study.set_metric_names``), or None for a single-objective study. ``option`` names the
-    setting in the errors (``--objective``, ``objective_index``)."""
-    count = len(study.directions)
-    names = getattr(study, "metric_names", None)
-    listing = f" (metric names: {', '.join(map(repr, names))})" if names else ""
-    if objective is None:
-        if count == 1:
-            return 0
-        raise InvalidDataError(
-            f"study {study.study_name!r} has {count} objectives{listing}: choose the one "
-            f"tailstop reads with {option} (an index from 0, or a metric name)"
-        )
-    if isinstance(objective, str):
-        if not names:
-            raise InvalidDataError(
-                f"{option}={objective!r} names an objective, but study {study.study_name!r} "
-                "has no metric names (study.set_metric_names): give its index from 0"
-            )
-        if objective not in names:
-            raise InvalidDataError(
-                f"study {study.study_name!r} has no objective {objective!r}{listing}"
-            )
-        return list(names).index(objective)
-    if not 0 <= objective < count:
-        raise InvalidDataError(
-            f"{option}={objective} but study {study.study_name!r} has {count} objective(s)"
-        )
-    return objective
-
-
-def study_loaded(study: Any, source: str, objective: int | str | None = None) -> LoadedScores:
-    """:func:`study_scores` of an open study as :class:`LoadedScores` (``source``: where it
-    was opened, for the description); a watch polls one study this way."""
-    scores, direction, configs = study_scores(study, objective)
-    described = f"study {study.study_name!r} in {source}"
-    if len(study.directions) > 1:  # say which objective was read
-        index = objective_index(study, objective, "--objective")
-        names = getattr(study, "metric_names", None)
-        described += f", objective {index}" + (f" ({names[index]!r})" if names else "")
-    return LoadedScores(scores, described, direction, configs)
-
-
-def study_scores(
-    study: Any, objective: int | str | None = None
-) -> tuple[list[float | None], str, list[dict]]:
-    """Scores of the finished trials (trial order; ``None`` for failed/pruned), the direction
-    and each trial's parameters; ``objective`` chooses one of a multi-objective study's
-    (:func:`objective_index`)."""
-    from optuna.trial import TrialState
-
-    index = objective_index(study, objective, "--objective")
-    finished = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
-    trials = sorted(study.get_trials(deepcopy=False, states=finished), key=lambda t: t.number)
-    scores = [
-        _number(t.values[index], f"trial {t.number}")
-        if t.state == TrialState.COMPLETE and t.values is not None else None
-        for t in trials
-    ]
-    return scores, study.directions[index].name.lower(), [t.params for t in trials]

@@ -557,7 +557,8 @@ def _watched_source(args: argparse.Namespace) -> str:
 
 
 def _run_watch(args: argparse.Namespace) -> int:
-    from tailstop._io import is_storage, load_study, study_loaded
+    from tailstop._io import is_storage
+    from tailstop._io_study import load_study, study_loaded
     from tailstop.estimate import MIN_TRIALS
 
     args.source = _watched_source(args)
