@@ -1,0 +1,152 @@
+"""Benchmark: analyze()'s intervals when the best configuration lies on the edge of the box.
+
+A search's range often stops short of the optimum: the best learning rate is the largest one
+tried. Near such a best the score falls *linearly* across the edge, not quadratically. The law
+still applies: random search's chance of landing within t of the best then grows like
+t^((r - l)/2 + l) for l linear directions and r - l quadratic ones (each linear direction
+counts twice in the effective dimension c), but only up to the depth at which the moved
+optimum's curvature takes over: the tail's shape changes with depth.
+
+This runs ``tailstop.synthetic`` problems (r in {1, 2, 3, 4}, noise / range in {0, 0.01, 0.05},
+both directions), made axis-aligned (the score quadratic in the first r hyperparameters, flat in
+the others: a random rotation would let the flat directions bring any optimum back into the
+box), with the optimum moved out of the box in one or two of those r hyperparameters, so far
+that the best expected score inside the box is lower by a drop drawn log-uniformly in
+[0.003, 0.1] of the range. That best inside the box is the truth; near it the score falls
+linearly across the l edges and quadratically in the other r - l directions: effective
+dimension r + l.
+
+It reports, per n, the coverage of the best-possible interval (confidence 0.9) and its median
+width and signed error relative to the range, the share whose ``fits_well`` is True, the
+median fitted effective dimension against the median ``r + l``, and the coverage of
+``expected_gain(n)`` against the exact mean gain of n more trials (from ``--reference`` draws
+of the problem's scores), with how often that gain stays below the interval's upper end (what
+the stopping rules read).
+
+``--inside`` runs the control: the same axis-aligned problems with the optimum left inside.
+
+Run from the repository root (about 2 minutes each on 2 cores)::
+
+    PYTHONPATH=src python examples/benchmarks/bench_edge_optimum.py --problems 96 --jobs 2
+    PYTHONPATH=src python examples/benchmarks/bench_edge_optimum.py --problems 96 --jobs 2 --inside
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+from bench_law_known import conditional_gain  # E[max(best, T_k)] - best, from sorted draws
+
+from tailstop.errors import TailstopError
+from tailstop.estimate import analyze
+from tailstop.synthetic import random_problems
+
+
+def moved_out(problem, rng: np.random.Generator, inside: bool = False):
+    """``problem`` made axis-aligned (its quadratic directions the first ``r`` coordinates,
+    the same curvatures) with its optimum moved out of the unit box in ``l`` = 1 or 2 of them
+    (at most ``r``), each by ``sqrt(q_i / lam_i)`` beyond the nearer edge, so that the best
+    expected score inside the box is lower than ``best`` by a drop drawn log-uniformly in
+    [0.003, 0.1] of the range (``h(sum q_i)``, the ``q_i`` equal). Returns the problem, that
+    best score inside the box (the truth, reached on the edges) and ``r + l``. ``inside``:
+    the axis-aligned problem with its optimum where it was (the control: ``l`` = 0)."""
+    r = problem.effective_dimension
+    directions = np.eye(problem.dimension)[:r]
+    if inside:
+        return dataclasses.replace(problem, directions=directions), problem.best, r
+    drop = float(np.exp(rng.uniform(np.log(0.003), np.log(0.1))))
+    moved = rng.choice(r, size=min(r, int(rng.integers(1, 3))), replace=False)
+    share = -np.log1p(-drop) / moved.size  # h(q) = 1 - exp(-q) = drop, split evenly
+    optimum = problem.optimum.copy()
+    for i in moved:
+        excess = np.sqrt(share / problem.curvatures[i])
+        optimum[i] = 1.0 + excess if optimum[i] > 0.5 else -excess
+    edge = dataclasses.replace(problem, directions=directions, optimum=optimum)
+    inside = np.clip(optimum, 0.0, 1.0)
+    return edge, float(edge.expected_score(inside)), r + moved.size
+
+
+def run_problems(indices: list[int], problems: int, ns: list[int], confidence: float,
+                 reference: int, seed: int, inside: bool = False) -> list[dict]:
+    warnings.simplefilter("ignore")
+    rows = []
+    for i, problem in enumerate(random_problems(problems, generator=seed)):
+        if i not in indices:
+            continue
+        rng = np.random.default_rng([seed, i])
+        edge, truth, effective = moved_out(problem, rng, inside)
+        search = edge.run_search(max(ns), generator=rng)
+        sign = 1.0 if edge.direction == "maximize" else -1.0
+        ref = np.sort(sign * edge.run_search(reference, generator=rng))
+        for n in ns:
+            try:
+                est = analyze(search[:n], edge.direction, confidence=confidence)
+            except TailstopError:
+                rows.append({"n": n, "failed": True})
+                continue
+            low, high = sorted((sign * est.best_possible.low, sign * est.best_possible.high))
+            gain = est.expected_gain(n)
+            realised = conditional_gain(ref, sign * est.current_best, n)
+            rows.append({
+                "n": n,
+                "failed": False,
+                "covers": low <= sign * truth <= high,
+                "width": (high - low) / edge.scale,
+                "error": sign * (est.best_possible.estimate - truth) / edge.scale,
+                "fits": bool(est.fits_well),
+                "c": est.effective_dimension.estimate,
+                "effective": effective,
+                "gain_covers": gain.low <= realised <= gain.high,
+                "gain_below_high": realised <= gain.high,
+            })
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", type=int, default=96)
+    parser.add_argument("--ns", type=int, nargs="+", default=[100, 300, 1000])
+    parser.add_argument("--confidence", type=float, default=0.9)
+    parser.add_argument("--reference", type=int, default=200_000,
+                        help="draws of each problem's scores for the exact mean gain")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--inside", action="store_true",
+                        help="the control: the same axis-aligned problems, optimum inside")
+    args = parser.parse_args()
+    parts = [list(range(j, args.problems, args.jobs)) for j in range(args.jobs)]
+    tasks = [(part, args.problems, args.ns, args.confidence, args.reference, args.seed,
+              args.inside) for part in parts]
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            rows = [row for part in pool.map(run_problems, *zip(*tasks, strict=True))
+                    for row in part]
+    else:
+        rows = run_problems(*tasks[0])
+    where = "inside the box (the control)" if args.inside else "out of the box"
+    print(f"{args.problems} axis-aligned synthetic problems, the optimum {where} "
+          f"(r 1-4, noise 0-5% of the range, both directions), confidence {args.confidence}")
+    print(f"{'n':>5} {'bp cov':>7} {'width':>7} {'median err':>11} {'fits':>5} "
+          f"{'c med':>6} {'r+l med':>8} {'gain cov':>9} {'gain<=hi':>9} {'failed':>7}")
+    for n in args.ns:
+        done = [r for r in rows if r["n"] == n and not r["failed"]]
+        failed = sum(r["n"] == n and r["failed"] for r in rows)
+
+        def share(key, done=done):
+            return np.mean([r[key] for r in done])
+
+        def median(key, done=done):
+            return np.median([r[key] for r in done])
+
+        print(f"{n:>5} {share('covers'):>7.3f} {median('width'):>7.4f} "
+              f"{median('error'):>+11.4f} {share('fits'):>5.2f} {median('c'):>6.1f} "
+              f"{median('effective'):>8.1f} {share('gain_covers'):>9.3f} "
+              f"{share('gain_below_high'):>9.3f} {failed:>7}")
+
+
+if __name__ == "__main__":
+    main()
