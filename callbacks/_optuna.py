@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from tailstop._io_study import objective_index
+from tailstop._io_study import objective_index, ranges_of
+from tailstop.edges import crowded_edges
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import _check_noise
 from tailstop.monitor import Monitor, build_monitor
@@ -254,6 +255,8 @@ class OptunaCallback:
         self._scores: list[float | None] = []
         self._durations: list[float | None] = []
         self._configs: list[dict] = []  # each recorded trial's parameters
+        self._ranges: dict[str, tuple] = {}  # the numeric parameters' ranges seen
+        self._edges_logged: set[tuple[str, str]] = set()
         self._watermark = 0  # every trial numbered below it is recorded
         self._recorded_above: set[int] = set()  # recorded trials numbered >= watermark
         self._written_key: tuple | None = None
@@ -540,6 +543,7 @@ class OptunaCallback:
         self._recorded_above.update(t.number for t in new)
         for trial in new:
             self._states[_STATE_NAMES[trial.state]] += 1
+        ranges_of(new, self._ranges)
         while self._watermark in self._recorded_above:
             self._recorded_above.remove(self._watermark)
             self._watermark += 1
@@ -587,11 +591,21 @@ class OptunaCallback:
         if key == self._written_key:
             return
         report = _plain(monitor.report())
+        try:
+            edges = crowded_edges(self._scores, self._configs, self._ranges, monitor.direction)
+        except Exception:  # (a check beside the report: never a reason to lose the report)
+            logger.debug("tailstop: the range-edge check failed", exc_info=True)
+            edges = []
         report["optuna"] = {
             "study": study.study_name,
             "objective_index": self._index if self._multi else None,
             "trials": dict(self._states),
+            "range_edges": [edge.to_dict() for edge in edges],
         }
+        for edge in edges:  # once per parameter and end
+            if (edge.name, edge.end) not in self._edges_logged:
+                self._edges_logged.add((edge.name, edge.end))
+                logger.warning("tailstop: study %r: %s", study.study_name, edge)
         study.set_user_attr(self.report_attr, report)
         self._report = report
         self._written_key = key

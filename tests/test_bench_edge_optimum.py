@@ -19,10 +19,12 @@ def test_the_truth_is_the_best_expected_score_inside_the_box(bench, r, direction
     problem = make_problem(r, direction=direction, generator=r)
     sign = 1.0 if direction == "maximize" else -1.0
     for seed in range(5):
-        edge, truth, effective = bench.moved_out(problem, np.random.default_rng(seed))
+        edge, truth, effective, ends = bench.moved_out(problem, np.random.default_rng(seed))
         outside = (edge.optimum < 0.0) | (edge.optimum > 1.0)
         assert 1 <= outside.sum() <= min(r, 2) and not outside[r:].any()
         assert effective == r + outside.sum()
+        assert ends == {int(i): "high" if edge.optimum[i] > 1 else "low"
+                        for i in np.flatnonzero(outside)}
         drop = sign * (problem.best - truth)
         assert 0.003 * problem.scale <= drop <= 0.1 * problem.scale
         # no point of the box does better (nor the box's corners), and the scores of random
@@ -37,8 +39,22 @@ def test_the_truth_is_the_best_expected_score_inside_the_box(bench, r, direction
 
 def test_the_control_keeps_the_optimum_inside(bench):
     problem = make_problem(2, generator=0)
-    edge, truth, effective = bench.moved_out(problem, np.random.default_rng(0), inside=True)
-    assert truth == problem.best and effective == 2
+    edge, truth, effective, ends = bench.moved_out(problem, np.random.default_rng(0),
+                                                    inside=True)
+    assert truth == problem.best and effective == 2 and ends == {}
     np.testing.assert_array_equal(edge.optimum, problem.optimum)
     np.testing.assert_array_equal(edge.directions, np.eye(problem.dimension)[:2])
     assert edge.expected_score(problem.optimum) == problem.best
+
+
+def test_near_puts_the_optimum_inside_close_to_an_end(bench):
+    problem = make_problem(3, generator=1)
+    for seed in range(5):
+        edge, truth, effective, ends = bench.moved_out(problem, np.random.default_rng(seed),
+                                                       near=True)
+        assert truth == problem.best and effective == 3 and ends == {}
+        gap = np.minimum(edge.optimum, 1.0 - edge.optimum)
+        moved = edge.optimum != problem.optimum
+        assert 1 <= moved.sum() <= 2 and not moved[3:].any()
+        assert np.all((gap[moved] >= 0.1) & (gap[moved] <= 0.25))
+        assert edge.expected_score(edge.optimum) == problem.best

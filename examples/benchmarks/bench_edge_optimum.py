@@ -21,14 +21,21 @@ width and signed error relative to the range, the share whose ``fits_well`` is T
 median fitted effective dimension against the median ``r + l``, and the coverage of
 ``expected_gain(n)`` against the exact mean gain of n more trials (from ``--reference`` draws
 of the problem's scores), with how often that gain stays below the interval's upper end (what
-the stopping rules read).
+the stopping rules read). ``found``: the share of searches in which
+:func:`tailstop.edges.crowded_edges` flags an end the optimum lies beyond (0 in the control);
+``false``: the share in which it flags an end the optimum does not lie beyond.
 
-``--inside`` runs the control: the same axis-aligned problems with the optimum left inside.
+``--inside`` runs the control: the same axis-aligned problems with the optimum left inside
+(in [0.25, 0.75]); ``--near`` a harder one for the range-edge flag: the optimum inside but near
+an end, moved in the same one or two hyperparameters to a distance from it drawn uniformly in
+[0.1, 0.25] of the range (just outside the outer tenth that the flag reads), where any flag is
+false.
 
 Run from the repository root (about 2 minutes each on 2 cores)::
 
     PYTHONPATH=src python examples/benchmarks/bench_edge_optimum.py --problems 96 --jobs 2
     PYTHONPATH=src python examples/benchmarks/bench_edge_optimum.py --problems 96 --jobs 2 --inside
+    PYTHONPATH=src python examples/benchmarks/bench_edge_optimum.py --problems 96 --jobs 2 --near
 """
 
 from __future__ import annotations
@@ -41,45 +48,60 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from bench_law_known import conditional_gain  # E[max(best, T_k)] - best, from sorted draws
 
+from tailstop.edges import crowded_edges
 from tailstop.errors import TailstopError
 from tailstop.estimate import analyze
 from tailstop.synthetic import random_problems
 
 
-def moved_out(problem, rng: np.random.Generator, inside: bool = False):
+def moved_out(problem, rng: np.random.Generator, inside: bool = False, near: bool = False):
     """``problem`` made axis-aligned (its quadratic directions the first ``r`` coordinates,
     the same curvatures) with its optimum moved out of the unit box in ``l`` = 1 or 2 of them
     (at most ``r``), each by ``sqrt(q_i / lam_i)`` beyond the nearer edge, so that the best
     expected score inside the box is lower than ``best`` by a drop drawn log-uniformly in
     [0.003, 0.1] of the range (``h(sum q_i)``, the ``q_i`` equal). Returns the problem, that
-    best score inside the box (the truth, reached on the edges) and ``r + l``. ``inside``:
+    best score inside the box (the truth, reached on the edges), ``r + l`` and the ends the
+    optimum lies beyond (``{coordinate: "low" or "high"}``). ``inside``:
     the axis-aligned problem with its optimum where it was (the control: ``l`` = 0)."""
     r = problem.effective_dimension
     directions = np.eye(problem.dimension)[:r]
     if inside:
-        return dataclasses.replace(problem, directions=directions), problem.best, r
+        return dataclasses.replace(problem, directions=directions), problem.best, r, {}
     drop = float(np.exp(rng.uniform(np.log(0.003), np.log(0.1))))
     moved = rng.choice(r, size=min(r, int(rng.integers(1, 3))), replace=False)
     share = -np.log1p(-drop) / moved.size  # h(q) = 1 - exp(-q) = drop, split evenly
     optimum = problem.optimum.copy()
+    ends = {}
+    if near:
+        for i in moved:
+            gap = rng.uniform(0.1, 0.25)
+            optimum[i] = 1.0 - gap if optimum[i] > 0.5 else gap
+        return dataclasses.replace(problem, directions=directions, optimum=optimum), \
+            problem.best, r, {}
     for i in moved:
         excess = np.sqrt(share / problem.curvatures[i])
-        optimum[i] = 1.0 + excess if optimum[i] > 0.5 else -excess
+        ends[int(i)] = "high" if optimum[i] > 0.5 else "low"
+        optimum[i] = 1.0 + excess if ends[int(i)] == "high" else -excess
     edge = dataclasses.replace(problem, directions=directions, optimum=optimum)
     inside = np.clip(optimum, 0.0, 1.0)
-    return edge, float(edge.expected_score(inside)), r + moved.size
+    return edge, float(edge.expected_score(inside)), r + moved.size, ends
 
 
 def run_problems(indices: list[int], problems: int, ns: list[int], confidence: float,
-                 reference: int, seed: int, inside: bool = False) -> list[dict]:
+                 reference: int, seed: int, inside: bool = False,
+                 near: bool = False) -> list[dict]:
     warnings.simplefilter("ignore")
     rows = []
     for i, problem in enumerate(random_problems(problems, generator=seed)):
         if i not in indices:
             continue
         rng = np.random.default_rng([seed, i])
-        edge, truth, effective = moved_out(problem, rng, inside)
-        search = edge.run_search(max(ns), generator=rng)
+        edge, truth, effective, ends = moved_out(problem, rng, inside, near)
+        x = rng.random((max(ns), edge.dimension))
+        search = edge.objective(x, generator=rng)
+        configs = [{f"x{j}": value for j, value in enumerate(row)} for row in x]
+        ranges = {f"x{j}": (0.0, 1.0) for j in range(edge.dimension)}
+        truly = {(f"x{j}", end) for j, end in ends.items()}
         sign = 1.0 if edge.direction == "maximize" else -1.0
         ref = np.sort(sign * edge.run_search(reference, generator=rng))
         for n in ns:
@@ -91,6 +113,8 @@ def run_problems(indices: list[int], problems: int, ns: list[int], confidence: f
             low, high = sorted((sign * est.best_possible.low, sign * est.best_possible.high))
             gain = est.expected_gain(n)
             realised = conditional_gain(ref, sign * est.current_best, n)
+            flags = {(e.name, e.end) for e in
+                     crowded_edges(search[:n], configs[:n], ranges, edge.direction)}
             rows.append({
                 "n": n,
                 "failed": False,
@@ -102,6 +126,8 @@ def run_problems(indices: list[int], problems: int, ns: list[int], confidence: f
                 "effective": effective,
                 "gain_covers": gain.low <= realised <= gain.high,
                 "gain_below_high": realised <= gain.high,
+                "found": bool(flags & truly),  # an end the optimum lies beyond, flagged
+                "false": bool(flags - truly),  # an end it does not lie beyond, flagged
             })
     return rows
 
@@ -117,21 +143,25 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--inside", action="store_true",
                         help="the control: the same axis-aligned problems, optimum inside")
+    parser.add_argument("--near", action="store_true",
+                        help="the optimum inside, 0.1-0.25 of the range from an end")
     args = parser.parse_args()
     parts = [list(range(j, args.problems, args.jobs)) for j in range(args.jobs)]
     tasks = [(part, args.problems, args.ns, args.confidence, args.reference, args.seed,
-              args.inside) for part in parts]
+              args.inside, args.near) for part in parts]
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
             rows = [row for part in pool.map(run_problems, *zip(*tasks, strict=True))
                     for row in part]
     else:
         rows = run_problems(*tasks[0])
-    where = "inside the box (the control)" if args.inside else "out of the box"
+    where = ("inside the box (the control)" if args.inside
+             else "inside, near an end" if args.near else "out of the box")
     print(f"{args.problems} axis-aligned synthetic problems, the optimum {where} "
           f"(r 1-4, noise 0-5% of the range, both directions), confidence {args.confidence}")
     print(f"{'n':>5} {'bp cov':>7} {'width':>7} {'median err':>11} {'fits':>5} "
-          f"{'c med':>6} {'r+l med':>8} {'gain cov':>9} {'gain<=hi':>9} {'failed':>7}")
+          f"{'c med':>6} {'r+l med':>8} {'gain cov':>9} {'gain<=hi':>9} {'found':>6} "
+          f"{'false':>6} {'failed':>7}")
     for n in args.ns:
         done = [r for r in rows if r["n"] == n and not r["failed"]]
         failed = sum(r["n"] == n and r["failed"] for r in rows)
@@ -145,7 +175,8 @@ def main() -> None:
         print(f"{n:>5} {share('covers'):>7.3f} {median('width'):>7.4f} "
               f"{median('error'):>+11.4f} {share('fits'):>5.2f} {median('c'):>6.1f} "
               f"{median('effective'):>8.1f} {share('gain_covers'):>9.3f} "
-              f"{share('gain_below_high'):>9.3f} {failed:>7}")
+              f"{share('gain_below_high'):>9.3f} {share('found'):>6.2f} "
+              f"{share('false'):>6.2f} {failed:>7}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from tailstop.seednoise import seed_noise
 __version__ = "0.1.0.dev0"
 
 # submodules imported on first use (``tailstop.plot.figure``), not with the package
-_LAZY_SUBMODULES = ("bands", "fitting", "forecast", "nonparametric", "plot", "synthetic")
+_LAZY_SUBMODULES = ("bands", "edges", "fitting", "forecast", "nonparametric", "plot", "synthetic")
 
 
 def __getattr__(name: str):

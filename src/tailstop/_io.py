@@ -102,6 +102,7 @@ class LoadedScores:
     direction: str | None = None  # known for a study, not for a file
     configs: list | None = None  # each trial's parameters (a study, a Ray folder)
     column: str | None = None  # the column or key read (a file, a Ray folder)
+    ranges: dict | None = None  # the numeric hyperparameters' ranges (a study)
 
 
 DEFAULT_COLUMN = "score"

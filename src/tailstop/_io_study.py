@@ -23,7 +23,7 @@ from tailstop._io import (
 )
 from tailstop.errors import InvalidDataError
 
-__all__ = ["load_study", "objective_index", "study_loaded", "study_scores"]
+__all__ = ["load_study", "objective_index", "ranges_of", "study_loaded", "study_scores"]
 
 GRPC_WAIT = 10.0  # seconds to wait for a gRPC storage proxy to answer
 
@@ -186,7 +186,8 @@ def study_loaded(study: Any, source: str, objective: int | str | None = None) ->
         index = objective_index(study, objective, "--objective")
         names = getattr(study, "metric_names", None)
         described += f", objective {index}" + (f" ({names[index]!r})" if names else "")
-    return LoadedScores(scores, described, direction, configs)
+    ranges = ranges_of(study.get_trials(deepcopy=False))
+    return LoadedScores(scores, described, direction, configs, ranges=ranges)
 
 
 def study_scores(
@@ -206,3 +207,30 @@ def study_scores(
         for t in trials
     ]
     return scores, study.directions[index].name.lower(), [t.params for t in trials]
+
+
+def ranges_of(trials: Any, ranges: dict[str, tuple] | None = None) -> dict[str, tuple]:
+    """The numeric hyperparameters' ranges ``{name: (low, high, log)}`` from Optuna trials'
+    distributions (``FloatDistribution``, ``IntDistribution``: read by their ``low``,
+    ``high``, ``log`` and ``step``), merged into ``ranges`` (a search space that changed
+    keeps the widest range seen); an integer range of fewer than 10 values is left out
+    (:data:`tailstop.edges.MIN_INTEGER_VALUES`)."""
+    from tailstop.edges import MIN_INTEGER_VALUES
+
+    ranges = {} if ranges is None else ranges
+    for trial in trials:
+        for name, distribution in getattr(trial, "distributions", {}).items():
+            low, high = getattr(distribution, "low", None), getattr(distribution, "high", None)
+            if not isinstance(low, (int, float)) or not isinstance(high, (int, float)):
+                continue  # a categorical one
+            log = bool(getattr(distribution, "log", False))
+            if isinstance(low, int) and isinstance(high, int):
+                step = getattr(distribution, "step", 1) or 1
+                count = high - low + 1 if log else (high - low) // step + 1
+                if count < MIN_INTEGER_VALUES:
+                    continue
+            if name in ranges:
+                before = ranges[name]
+                low, high = min(low, before[0]), max(high, before[1])
+            ranges[name] = (low, high, log)
+    return ranges

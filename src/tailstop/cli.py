@@ -460,12 +460,17 @@ def _run_analyze(args: argparse.Namespace) -> int:
     loaded, direction = _scores_and_direction(args)
     estimate, noise_source = _analyze(loaded.scores, direction, args, configs=loaded.configs)
     out = sys.stderr if args.json else sys.stdout
+    edges = _range_edges(loaded, direction)
     if args.json:
         summary = estimate.to_dict(gains=(1, 10, 100, *args.more))
+        if edges is not None:
+            summary["range_edges"] = [edge.to_dict() for edge in edges]
         print(json.dumps(summary, indent=2))  # strict JSON: to_dict's nulls
     else:
         print(format_report(estimate, source=loaded.source, delta=args.delta,
                             noise_source=noise_source, more=args.more))
+        for edge in edges or ():
+            print(f"  range edge: {edge}")
     if args.plot:
         write_plot(estimate, args.plot)
         print(f"wrote {args.plot}", file=out)
@@ -474,6 +479,17 @@ def _run_analyze(args: argparse.Namespace) -> int:
                                  configs=loaded.configs)
         print(f"wrote {args.progress}: {verdict}", file=out)
     return 0
+
+
+def _range_edges(loaded: LoadedScores, direction: str) -> list | None:
+    """The hyperparameters whose best trials crowd an end of their range
+    (:func:`tailstop.edges.crowded_edges`), for a source that knows the ranges (a study);
+    None for one that does not."""
+    if loaded.ranges is None or loaded.configs is None:
+        return None
+    from tailstop.edges import crowded_edges
+
+    return crowded_edges(loaded.scores, loaded.configs, loaded.ranges, direction)
 
 
 def _run_replay(args: argparse.Namespace) -> int:
@@ -594,8 +610,10 @@ def _run_watch(args: argparse.Namespace) -> int:
                         print(f"{source}: {seen} finished trials; cannot analyze yet: {exc}")
                     else:
                         print(format_report(estimate, source=source, noise_source=noise_source,
-                                            delta=args.delta, more=args.more),
-                              flush=True)
+                                            delta=args.delta, more=args.more))
+                        for edge in _range_edges(loaded, direction) or ():
+                            print(f"  range edge: {edge}")
+                        sys.stdout.flush()
             stop = study.user_attrs.get(STOP_ATTR) if study is not None else None
             if stop:
                 reason = stop.get("reason") if isinstance(stop, dict) else stop

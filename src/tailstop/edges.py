@@ -1,0 +1,127 @@
+"""Does a hyperparameter's range cut the search off from its optimum?
+
+tailstop's best possible score is the best *within the ranges searched*. When the optimum lies
+beyond one end of a range (the best learning rate is the largest one tried), the best trials
+crowd that end: a range to widen, and an estimate to read with care (its interval then stays
+several times as wide as with the optimum inside; README, Assumptions and limits).
+
+:func:`crowded_edges` flags a numeric hyperparameter when at least ``CROWD_SHARE`` (three
+quarters) of the best ``m`` trials that set it lie in the outer ``EDGE_SHARE`` (a tenth) of its
+range at one end, measured on the scale it is sampled on (log for a log range), with
+``m = max(10, 2% of the finished trials)``. For a hyperparameter that does not matter the best
+trials fall anywhere: at least 8 of 10 in one end's tenth has a chance of 3.7e-7. The flag
+also comes up for an optimum inside the range but within its outer tenth: widening the range
+is then cheap insurance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tailstop._data import check_direction
+from tailstop.errors import InvalidDataError
+
+__all__ = ["CROWD_SHARE", "EDGE_SHARE", "MIN_BEST", "MIN_INTEGER_VALUES", "RangeEdge",
+           "crowded_edges"]
+
+EDGE_SHARE = 0.1  # the outer tenth of a range, at each end
+CROWD_SHARE = 0.75  # of the best trials
+MIN_BEST = 10  # best trials to look at, at least
+BEST_SHARE = 0.02  # of the finished trials, when more
+MIN_INTEGER_VALUES = 10  # an integer range of fewer values has no "outer tenth"
+
+
+@dataclass(frozen=True)
+class RangeEdge:
+    """A hyperparameter whose best trials crowd one end of its range."""
+
+    name: str
+    end: str  # "low" or "high"
+    count: int  # best trials in the outer tenth at that end
+    best: int  # best trials that set the hyperparameter
+
+    def __str__(self) -> str:
+        return (f"{self.count} of the {self.best} best trials set {self.name} in the "
+                f"{'top' if self.end == 'high' else 'bottom'} tenth of its range: the optimum "
+                f"may lie beyond it (widen the range)")
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "end": self.end, "count": self.count, "best": self.best}
+
+
+def crowded_edges(
+    scores: Sequence[float | None],
+    configs: Sequence[Mapping[str, object] | None],
+    ranges: Mapping[str, tuple],
+    direction: str,
+) -> list[RangeEdge]:
+    """The hyperparameters whose best trials crowd one end of their range (module docstring).
+
+    ``scores`` and ``configs`` hold one entry per trial (a failed trial's score None or NaN);
+    ``ranges`` maps a hyperparameter's name to ``(low, high)`` or ``(low, high, log)``, the
+    range it is sampled from (``log`` True: on a log scale); leave out an integer range of
+    fewer than ``MIN_INTEGER_VALUES`` (10) values, which has no outer tenth. Hyperparameters
+    without a range, and values that are not numbers, are left out.
+    """
+    direction = check_direction(direction)
+    if len(scores) != len(configs):
+        raise InvalidDataError(
+            f"scores and configs must hold one entry per trial, got {len(scores)} and "
+            f"{len(configs)}"
+        )
+    try:
+        values = np.array([np.nan if s is None else float(s) for s in scores], dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidDataError("scores must be numbers (None or NaN for a failed trial)") from None
+    finite = np.flatnonzero(np.isfinite(values))
+    if finite.size < 2 * MIN_BEST:
+        return []
+    sign = 1.0 if direction == "maximize" else -1.0
+    # best first; ties keep trial order
+    order = finite[np.argsort(-sign * values[finite], kind="stable")]
+    wanted = max(MIN_BEST, math.ceil(BEST_SHARE * finite.size))
+    edges = []
+    for name, bounds in ranges.items():
+        position = _position(bounds)
+        if position is None:
+            continue
+        where = []
+        for i in order:
+            config = configs[i]
+            value = None if config is None else config.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                u = position(float(value))
+                if math.isfinite(u):
+                    where.append(u)
+                    if len(where) == wanted:
+                        break
+        if len(where) < MIN_BEST:
+            continue
+        placed = np.asarray(where)
+        for end, count in (("low", int(np.sum(placed <= EDGE_SHARE))),
+                           ("high", int(np.sum(placed >= 1.0 - EDGE_SHARE)))):
+            if count >= CROWD_SHARE * placed.size:
+                edges.append(RangeEdge(name, end, count, placed.size))
+    return edges
+
+
+def _position(bounds: tuple):
+    """The map from a value to its place in the range, 0 at ``low`` and 1 at ``high`` (on a
+    log scale for a log range), or None for a range that cannot be read so."""
+    try:
+        low, high = float(bounds[0]), float(bounds[1])
+        log = bool(bounds[2]) if len(bounds) > 2 else False
+    except (TypeError, ValueError, IndexError):
+        return None
+    if not (math.isfinite(low) and math.isfinite(high) and high > low):
+        return None
+    if log:
+        if low <= 0:
+            return None
+        low, high = math.log(low), math.log(high)
+        return lambda x: (math.log(x) - low) / (high - low) if x > 0 else math.nan
+    return lambda x: (x - low) / (high - low)

@@ -1,0 +1,137 @@
+"""tailstop.edges: the best trials crowding one end of a hyperparameter's range."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from tailstop.edges import RangeEdge, crowded_edges
+from tailstop.errors import InvalidDataError, InvalidParameterError
+
+
+def _search(n: int, optimum: float, *, seed: int = 0, log: bool = False):
+    """A random search over ``lr`` (its score peaks at ``optimum``, in the range's units of
+    [0, 1] or beyond) and an irrelevant ``depth``: scores and configs."""
+    rng = np.random.default_rng(seed)
+    u, depth = rng.random(n), rng.random(n)
+    lr = 10.0 ** (-5 + 4 * u) if log else u
+    scores = 0.9 - (u - optimum) ** 2 + rng.normal(0, 0.002, n)
+    configs = [{"lr": float(a), "depth": float(b)} for a, b in zip(lr, depth, strict=True)]
+    return scores.tolist(), configs
+
+
+def test_an_optimum_beyond_the_high_end_is_flagged_and_an_irrelevant_parameter_is_not():
+    scores, configs = _search(300, 1.2)
+    edges = crowded_edges(scores, configs, {"lr": (0, 1), "depth": (0, 1)}, "maximize")
+    assert [(e.name, e.end) for e in edges] == [("lr", "high")]
+    edge = edges[0]
+    assert edge.best == 10 and edge.count >= 8
+    assert "best trials set lr in the top tenth of its range" in str(edge)
+    assert edge.to_dict() == {"name": "lr", "end": "high", "count": edge.count, "best": 10}
+
+
+def test_an_optimum_inside_the_range_is_not_flagged():
+    for seed in range(5):
+        scores, configs = _search(300, 0.5, seed=seed)
+        assert crowded_edges(scores, configs, {"lr": (0, 1), "depth": (0, 1)}, "maximize") == []
+
+
+def test_the_low_end_a_log_range_and_minimisation():
+    scores, configs = _search(500, -0.3, log=True)
+    losses = [-s for s in scores]
+    ranges = {"lr": (1e-5, 0.1, True), "depth": (0, 1)}
+    edges = crowded_edges(losses, configs, ranges, "minimize")
+    assert [(e.name, e.end, e.best) for e in edges] == [("lr", "low", 10)]
+    # read in the wrong direction, the best trials are the worst ones, at the other end
+    edges = crowded_edges(losses, configs, ranges, "maximize")
+    assert [(e.name, e.end) for e in edges] == [("lr", "high")]
+
+
+def test_failed_trials_missing_values_and_small_searches():
+    scores, configs = _search(200, 1.2)
+    scores[:50] = [None] * 25 + [float("nan")] * 25  # failed trials are left out
+    for config in configs[150:]:
+        del config["lr"]  # a conditional parameter that these trials did not set
+    edges = crowded_edges(scores, configs, {"lr": (0, 1)}, "maximize")
+    assert [(e.name, e.end) for e in edges] == [("lr", "high")]
+    # fewer than 20 finished trials: nothing to say
+    assert crowded_edges(scores[:69], configs[:69], {"lr": (0, 1)}, "maximize") == []
+    # a parameter without a range, a categorical value, a range that cannot be read
+    configs = [dict(c, lr="fast") for c in configs]
+    assert crowded_edges(scores, configs, {"lr": (0, 1), "depth": (1, 1)}, "maximize") == []
+
+
+def test_bad_input_is_an_error():
+    with pytest.raises(InvalidDataError, match="one entry per trial"):
+        crowded_edges([0.1, 0.2], [{}], {}, "maximize")
+    with pytest.raises(InvalidDataError, match="must be numbers"):
+        crowded_edges(["a"] * 30, [{}] * 30, {}, "maximize")
+    with pytest.raises(InvalidParameterError, match="direction"):
+        crowded_edges([0.1], [{}], {}, "up")
+
+
+def test_an_irrelevant_parameter_is_rarely_flagged():
+    """Over 200 searches of 300 trials with a flat score in ``depth``: the chance of a flag on
+    it is about 4e-7 per end (binomial: 8 or more of 10 in a tenth)."""
+    flagged = 0
+    for seed in range(200):
+        scores, configs = _search(300, 0.5, seed=seed)
+        flagged += bool(crowded_edges(scores, configs, {"depth": (0, 1)}, "maximize"))
+    assert flagged == 0
+
+
+optuna = pytest.importorskip("optuna")
+
+
+def _study(tmp_path, optimum: float, n: int = 120):
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    study = optuna.create_study(storage=storage, study_name="s", direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def objective(trial):
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        trial.suggest_int("layers", 1, 3)  # too few values to have ends: left out
+        trial.suggest_categorical("act", ["relu", "gelu"])
+        u = (np.log10(lr) + 4) / 3
+        return 0.9 - (u - optimum) ** 2 + 1e-4 * ((7 * trial.number) % 5)
+
+    return study, objective, storage
+
+
+def test_the_optuna_callback_reports_and_logs_a_crowded_end_once(tmp_path, caplog):
+    from tailstop.callbacks import OptunaCallback
+
+    study, objective, _ = _study(tmp_path, 1.3)
+    callback = OptunaCallback(budget=1000)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        study.optimize(objective, n_trials=120, callbacks=[callback])
+    report = study.user_attrs["tailstop:report"]
+    assert [(e["name"], e["end"]) for e in report["optuna"]["range_edges"]] == [("lr", "high")]
+    logged = [r.getMessage() for r in caplog.records if "range" in r.getMessage()]
+    assert len(logged) == 1 and "lr in the top tenth of its range" in logged[0]
+
+
+def test_the_optuna_callback_reports_no_edge_for_an_optimum_inside(tmp_path, caplog):
+    from tailstop.callbacks import OptunaCallback
+
+    study, objective, _ = _study(tmp_path, 0.5)
+    with caplog.at_level(logging.WARNING, logger="tailstop"):
+        study.optimize(objective, n_trials=60, callbacks=[OptunaCallback(budget=1000)])
+    assert study.user_attrs["tailstop:report"]["optuna"]["range_edges"] == []
+    assert "range" not in caplog.text
+
+
+def test_analyze_of_a_study_prints_a_crowded_end(tmp_path, capsys):
+    from tailstop.cli import main
+
+    study, objective, storage = _study(tmp_path, -0.4)
+    study.optimize(objective, n_trials=200)
+    assert main(["analyze", storage, "--study", "s"]) == 0
+    out = capsys.readouterr().out
+    assert "range edge:" in out and "lr in the bottom tenth of its range" in out
+    assert main(["analyze", storage, "--study", "s", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [RangeEdge(**e).end for e in summary["range_edges"]] == ["low"]
