@@ -46,7 +46,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-from bench_law_known import conditional_gain  # E[max(best, T_k)] - best, from sorted draws
+from bench_noise_shape import interval_checks  # the same checks of one estimate
 
 from tailstop.edges import crowded_edges
 from tailstop.errors import TailstopError
@@ -110,22 +110,14 @@ def run_problems(indices: list[int], problems: int, ns: list[int], confidence: f
             except TailstopError:
                 rows.append({"n": n, "failed": True})
                 continue
-            low, high = sorted((sign * est.best_possible.low, sign * est.best_possible.high))
-            gain = est.expected_gain(n)
-            realised = conditional_gain(ref, sign * est.current_best, n)
             flags = {(e.name, e.end) for e in
                      crowded_edges(search[:n], configs[:n], ranges, edge.direction)}
             rows.append({
                 "n": n,
                 "failed": False,
-                "covers": low <= sign * truth <= high,
-                "width": (high - low) / edge.scale,
-                "error": sign * (est.best_possible.estimate - truth) / edge.scale,
-                "fits": bool(est.fits_well),
+                **interval_checks(est, truth, edge, ref, n),
                 "c": est.effective_dimension.estimate,
                 "effective": effective,
-                "gain_covers": gain.low <= realised <= gain.high,
-                "gain_below_high": realised <= gain.high,
                 "found": bool(flags & truly),  # an end the optimum lies beyond, flagged
                 "false": bool(flags - truly),  # an end it does not lie beyond, flagged
             })

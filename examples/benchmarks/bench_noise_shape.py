@@ -98,19 +98,28 @@ def run_shape(shape: str, problems: int, ns: list[int], confidence: float, refer
             except TailstopError:
                 rows[n].append(None)
                 continue
-            low, high = sorted((sign * est.best_possible.low, sign * est.best_possible.high))
-            truth = sign * problem.best
-            gain = est.expected_gain(n)
-            realised = conditional_gain(ref, sign * est.current_best, n)
-            rows[n].append({
-                "covers": low <= truth <= high,
-                "width": (high - low) / problem.scale,
-                "error": (sign * est.best_possible.estimate - truth) / problem.scale,
-                "fits": bool(est.fits_well),
-                "gain_covers": gain.low <= realised <= gain.high,
-                "gain_below_high": realised <= gain.high,
-            })
+            rows[n].append(interval_checks(est, problem.best, problem, ref, n))
     return {"shape": shape, "rows": rows}
+
+
+def interval_checks(est, truth: float, problem, reference: np.ndarray, k: int) -> dict:
+    """What one estimate got right: the best-possible interval's coverage of ``truth``, its
+    width and the estimate's signed error (over the problem's range, in the maximise
+    orientation), ``fits_well``, and the ``expected_gain(k)`` interval against the exact mean
+    gain of ``k`` more trials from the current best, ``reference`` the problem's scores,
+    sorted, in the maximise orientation."""
+    sign = 1.0 if problem.direction == "maximize" else -1.0
+    low, high = sorted((sign * est.best_possible.low, sign * est.best_possible.high))
+    gain = est.expected_gain(k)
+    realised = conditional_gain(reference, sign * est.current_best, k)
+    return {
+        "covers": low <= sign * truth <= high,
+        "width": (high - low) / problem.scale,
+        "error": sign * (est.best_possible.estimate - truth) / problem.scale,
+        "fits": bool(est.fits_well),
+        "gain_covers": gain.low <= realised <= gain.high,
+        "gain_below_high": realised <= gain.high,
+    }
 
 
 def main() -> None:
