@@ -46,6 +46,7 @@ from ray import tune
 
 from tailstop._clock import check_time_budget
 from tailstop._io import nested_value
+from tailstop.edges import MIN_INTEGER_VALUES, crowded_edges
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import _check_noise
 from tailstop.monitor import Monitor, build_monitor, check_score
@@ -90,6 +91,12 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         Cap on the effective dimension (e.g. the number of hyperparameters searched).
     max_iterations : int, optional
         Treat a result with ``training_iteration >= max_iterations`` as the trial's final one.
+    search_space : dict, optional
+        The run's ``param_space`` (Tune's ``tune.uniform``, ``tune.loguniform``,
+        ``tune.randint``, ... nested dicts allowed): the numeric ranges, for the report's
+        ``range_edges`` (:func:`tailstop.edges.crowded_edges`: a hyperparameter whose best
+        trials crowd one end of its range, logged as a warning at the experiment's end).
+        Tune does not show a stopper the search space.
     background : bool
         Refit in a background thread (default), so that Ray's driver, which calls the
         stopper between scheduling trials, never waits for a refit: ``stop_all`` answers
@@ -153,6 +160,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         bounds: tuple[float, float] | None = None,
         max_dimension: int | None = None,
         max_iterations: int | None = None,
+        search_space: dict | None = None,
         background: bool = True,
         **monitor_options: Any,
     ) -> None:
@@ -168,8 +176,14 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             raise InvalidParameterError(
                 f"max_iterations must be None or an int >= 1, got {max_iterations!r}"
             )
+        if search_space is not None and not isinstance(search_space, dict):
+            raise InvalidParameterError(
+                f"search_space must be a dict (Tune's param_space), got "
+                f"{type(search_space).__name__}"
+            )
         self.metric = metric
         self.mode = mode
+        self._ranges = None if search_space is None else _space_ranges(search_space)
         self.max_iterations = max_iterations
         self.background = bool(background)
         self._rule = rule
@@ -298,6 +312,8 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
                 sum(score is None for score in self._scores),
                 "" if estimate is None else f"; {_one_line(estimate)}",
             )
+            for edge in self._range_edges():
+                logger.warning("tailstop: %s", edge)
         except Exception:
             self._log_failure("experiment's end")
 
@@ -338,7 +354,19 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         report = dict(self._monitor.report())
         report["ray"] = {"metric": self.metric, "mode": self.mode,
                          "recorded_trials": len(self._scores)}
+        if self._ranges is not None:
+            report["ray"]["range_edges"] = [edge.to_dict() for edge in self._range_edges()]
         return report
+
+    def _range_edges(self) -> list:
+        """:func:`tailstop.edges.crowded_edges` of the recorded trials (slash paths for
+        nested configs); [] without a search space."""
+        if not self._ranges:
+            return []
+        configs = [_flat(config) if isinstance(config, dict) else None
+                   for config in list(self._configs)]
+        scores = list(self._scores)[: len(configs)]
+        return crowded_edges(scores, configs[: len(scores)], self._ranges, _MODES[self.mode])
 
     # -- internals ------------------------------------------------------------------------
     def _catch_up(self, trials: list) -> None:
@@ -518,6 +546,42 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
             for member in members:
                 member.__dict__ = richest.__dict__
             copies.add(self)
+
+
+def _space_ranges(space: dict, prefix: str = "") -> dict[str, tuple]:
+    """The numeric ranges ``{path: (low, high, log)}`` of a Tune search space: its
+    ``Float`` and ``Integer`` domains (``tune.uniform``, ``tune.loguniform``, ``tune.randint``,
+    ``tune.qrandint``, ...; read by their ``lower``, ``upper`` and sampler), nested dicts by
+    slash paths; an integer range of fewer than 10 values, and anything else, left out."""
+    ranges: dict[str, tuple] = {}
+    for key, value in space.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            ranges.update(_space_ranges(value, f"{path}/"))
+            continue
+        low, high = getattr(value, "lower", None), getattr(value, "upper", None)
+        if not (isinstance(low, (int, float)) and isinstance(high, (int, float))):
+            continue
+        try:
+            sampler = value.get_sampler()
+        except Exception:  # (not a Tune domain after all)
+            continue
+        sampler = getattr(sampler, "sampler", sampler)  # (a quantized one wraps another)
+        if type(value).__name__ == "Integer" and high - low < MIN_INTEGER_VALUES:
+            continue  # (tune.randint's upper end is excluded)
+        ranges[path] = (low, high, "log" in type(sampler).__name__.lower())
+    return ranges
+
+
+def _flat(config: dict, prefix: str = "") -> dict:
+    """A nested config as one dict keyed by slash paths."""
+    flat: dict = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}/"))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _creation_index(trial: Any) -> int:

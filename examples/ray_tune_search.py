@@ -52,12 +52,14 @@ def main(argv: list[str] | None = None) -> dict:
     if started_ray:
         ray.init(include_dashboard=False, log_to_driver=False)
 
-    stopper = RayTuneStopper("accuracy", "max", budget=args.trials, bounds=(0.0, 1.0))
     space = {
         "lr": tune.loguniform(1e-5, 1e-1),
         "dropout": tune.uniform(0.0, 0.7),
         "seed": tune.randint(0, 2**31 - 1),
     }
+    # (search_space: the report's range_edges, a hyperparameter whose best trials crowd an end)
+    stopper = RayTuneStopper("accuracy", "max", budget=args.trials, bounds=(0.0, 1.0),
+                             search_space=space)
     try:
         with tempfile.TemporaryDirectory() as folder:
             tuner = tune.Tuner(
