@@ -135,3 +135,13 @@ def test_analyze_of_a_study_prints_a_crowded_end(tmp_path, capsys):
     assert main(["analyze", storage, "--study", "s", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert [RangeEdge(**e).end for e in summary["range_edges"]] == ["low"]
+
+
+def test_watch_of_a_study_prints_a_crowded_end(tmp_path, capsys):
+    from tailstop.cli import main
+
+    study, objective, storage = _study(tmp_path, 1.4)
+    study.optimize(objective, n_trials=200)
+    assert main(["watch", storage, "--study", "s", "--timeout", "0.01"]) == 0
+    out = capsys.readouterr().out
+    assert "range edge:" in out and "lr in the top tenth of its range" in out
