@@ -118,6 +118,7 @@ def run_problems(indices: list[int], problems: int, ns: list[int], confidence: f
                 **interval_checks(est, truth, edge, ref, n),
                 "c": est.effective_dimension.estimate,
                 "effective": effective,
+                "drop": abs(problem.best - truth) / edge.scale,  # below the optimum's best
                 "found": bool(flags & truly),  # an end the optimum lies beyond, flagged
                 "false": bool(flags - truly),  # an end it does not lie beyond, flagged
             })
@@ -169,6 +170,15 @@ def main() -> None:
               f"{median('effective'):>8.1f} {share('gain_covers'):>9.3f} "
               f"{share('gain_below_high'):>9.3f} {share('found'):>6.2f} "
               f"{share('false'):>6.2f} {failed:>7}")
+    if not (args.inside or args.near):
+        print("found, by how far the best inside the box falls below the optimum's (drop / range):")
+        for n in args.ns:
+            done = [r for r in rows if r["n"] == n and not r["failed"]]
+            parts = []
+            for low, high in ((0.0, 0.01), (0.01, 0.03), (0.03, 1.0)):
+                part = [r["found"] for r in done if low <= r["drop"] < high]
+                parts.append(f"[{low:g}, {high:g}): {sum(part)} of {len(part)}")
+            print(f"{n:>5}  " + "   ".join(parts))
 
 
 if __name__ == "__main__":
