@@ -359,12 +359,11 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         return report
 
     def _range_edges(self) -> list:
-        """:func:`tailstop.edges.crowded_edges` of the recorded trials (slash paths for
-        nested configs); [] without a search space."""
+        """:func:`tailstop.edges.crowded_edges` of the recorded trials (nested configs read
+        by slash paths); [] without a search space."""
         if not self._ranges:
             return []
-        configs = [_flat(config) if isinstance(config, dict) else None
-                   for config in list(self._configs)]
+        configs = list(self._configs)  # (copies: the background feed may append meanwhile)
         scores = list(self._scores)[: len(configs)]
         return crowded_edges(scores, configs[: len(scores)], self._ranges, _MODES[self.mode])
 
@@ -571,17 +570,6 @@ def _space_ranges(space: dict, prefix: str = "") -> dict[str, tuple]:
             continue  # (tune.randint's upper end is excluded)
         ranges[path] = (low, high, "log" in type(sampler).__name__.lower())
     return ranges
-
-
-def _flat(config: dict, prefix: str = "") -> dict:
-    """A nested config as one dict keyed by slash paths."""
-    flat: dict = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}/"))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def _creation_index(trial: Any) -> int:

@@ -64,6 +64,13 @@ def test_failed_trials_missing_values_and_small_searches():
     assert crowded_edges(scores, configs, {"lr": (0, 1), "depth": (1, 1)}, "maximize") == []
 
 
+def test_a_nested_config_is_read_by_slash_paths():
+    scores, configs = _search(300, 1.2)
+    nested = [{"optimizer": {"lr": c["lr"]}, "depth": c["depth"]} for c in configs]
+    edges = crowded_edges(scores, nested, {"optimizer/lr": (0, 1), "depth": (0, 1)}, "maximize")
+    assert [(e.name, e.end) for e in edges] == [("optimizer/lr", "high")]
+
+
 def test_bad_input_is_an_error():
     with pytest.raises(InvalidDataError, match="one entry per trial"):
         crowded_edges([0.1, 0.2], [{}], {}, "maximize")

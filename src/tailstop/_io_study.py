@@ -180,27 +180,30 @@ def objective_index(study: Any, objective: int | str | None, option: str) -> int
 def study_loaded(study: Any, source: str, objective: int | str | None = None) -> LoadedScores:
     """:func:`study_scores` of an open study as :class:`LoadedScores` (``source``: where it
     was opened, for the description); a watch polls one study this way."""
-    scores, direction, configs = study_scores(study, objective)
+    trials = study.get_trials(deepcopy=False)
+    scores, direction, configs = study_scores(study, objective, trials)
     described = f"study {study.study_name!r} in {source}"
     if len(study.directions) > 1:  # say which objective was read
         index = objective_index(study, objective, "--objective")
         names = getattr(study, "metric_names", None)
         described += f", objective {index}" + (f" ({names[index]!r})" if names else "")
-    ranges = ranges_of(study.get_trials(deepcopy=False))
+    ranges = ranges_of(trials)
     return LoadedScores(scores, described, direction, configs, ranges=ranges)
 
 
 def study_scores(
-    study: Any, objective: int | str | None = None
+    study: Any, objective: int | str | None = None, trials: list | None = None
 ) -> tuple[list[float | None], str, list[dict]]:
     """Scores of the finished trials (trial order; ``None`` for failed/pruned), the direction
     and each trial's parameters; ``objective`` chooses one of a multi-objective study's
-    (:func:`objective_index`)."""
+    (:func:`objective_index`). ``trials``: the study's trials, already read."""
     from optuna.trial import TrialState
 
     index = objective_index(study, objective, "--objective")
     finished = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
-    trials = sorted(study.get_trials(deepcopy=False, states=finished), key=lambda t: t.number)
+    if trials is None:
+        trials = study.get_trials(deepcopy=False, states=finished)
+    trials = sorted((t for t in trials if t.state in finished), key=lambda t: t.number)
     scores = [
         _number(t.values[index], f"trial {t.number}")
         if t.state == TrialState.COMPLETE and t.values is not None else None

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tailstop._data import check_direction
+from tailstop._io import nested_value
 from tailstop.errors import InvalidDataError
 
 __all__ = ["CROWD_SHARE", "EDGE_SHARE", "MIN_BEST", "MIN_INTEGER_VALUES", "RangeEdge",
@@ -65,7 +66,8 @@ def crowded_edges(
     ``ranges`` maps a hyperparameter's name to ``(low, high)`` or ``(low, high, log)``, the
     range it is sampled from (``log`` True: on a log scale); leave out an integer range of
     fewer than ``MIN_INTEGER_VALUES`` (10) values, which has no outer tenth. Hyperparameters
-    without a range, and values that are not numbers, are left out.
+    without a range, and values that are not numbers, are left out. A name may reach into
+    nested configs in slash notation (``"optimizer/lr"``, as Tune's results are read).
     """
     direction = check_direction(direction)
     if len(scores) != len(configs):
@@ -92,7 +94,7 @@ def crowded_edges(
         where = []
         for i in order:
             config = configs[i]
-            value = None if config is None else config.get(name)
+            value = nested_value(config, name) if isinstance(config, Mapping) else None
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 u = position(float(value))
                 if math.isfinite(u):
