@@ -46,7 +46,7 @@ from ray import tune
 
 from tailstop._clock import check_time_budget
 from tailstop._io import nested_value
-from tailstop.edges import MIN_INTEGER_VALUES, crowded_edges
+from tailstop.edges import MIN_INTEGER_VALUES, crowded_edges, sampled_ranges
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import _check_noise
 from tailstop.monitor import Monitor, build_monitor, check_score
@@ -96,7 +96,9 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         ``tune.randint``, ... nested dicts allowed): the numeric ranges, for the report's
         ``range_edges`` (:func:`tailstop.edges.crowded_edges`: a hyperparameter whose best
         trials crowd one end of its range, logged as a warning at the experiment's end).
-        Tune does not show a stopper the search space.
+        Tune does not show a stopper the search space; without it the ranges are read off
+        the trials' configs (:func:`tailstop.edges.sampled_ranges`: the fields whose values
+        look sampled over their span).
     background : bool
         Refit in a background thread (default), so that Ray's driver, which calls the
         stopper between scheduling trials, never waits for a refit: ``stop_all`` answers
@@ -312,7 +314,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
                 sum(score is None for score in self._scores),
                 "" if estimate is None else f"; {_one_line(estimate)}",
             )
-            for edge in self._range_edges():
+            for edge in self._range_edges() or ():
                 logger.warning("tailstop: %s", edge)
         except Exception:
             self._log_failure("experiment's end")
@@ -354,18 +356,23 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         report = dict(self._monitor.report())
         report["ray"] = {"metric": self.metric, "mode": self.mode,
                          "recorded_trials": len(self._scores)}
-        if self._ranges is not None:
-            report["ray"]["range_edges"] = [edge.to_dict() for edge in self._range_edges()]
+        edges = self._range_edges()
+        if edges is not None:
+            report["ray"]["range_edges"] = [edge.to_dict() for edge in edges]
         return report
 
-    def _range_edges(self) -> list:
+    def _range_edges(self) -> list | None:
         """:func:`tailstop.edges.crowded_edges` of the recorded trials (nested configs read
-        by slash paths); [] without a search space."""
-        if not self._ranges:
-            return []
+        by slash paths), in the search space's ranges or else in those the configs show they
+        were sampled from (:func:`tailstop.edges.sampled_ranges`); None when neither gives
+        any."""
         configs = list(self._configs)  # (copies: the background feed may append meanwhile)
         scores = list(self._scores)[: len(configs)]
-        return crowded_edges(scores, configs[: len(scores)], self._ranges, _MODES[self.mode])
+        configs = configs[: len(scores)]
+        ranges = self._ranges if self._ranges is not None else sampled_ranges(configs)
+        if self._ranges is None and not ranges:
+            return None
+        return crowded_edges(scores, configs, ranges, _MODES[self.mode])
 
     # -- internals ------------------------------------------------------------------------
     def _catch_up(self, trials: list) -> None:

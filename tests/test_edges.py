@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import pytest
 
-from tailstop.edges import RangeEdge, crowded_edges
+from tailstop.edges import RangeEdge, crowded_edges, sampled_ranges
 from tailstop.errors import InvalidDataError, InvalidParameterError
 
 
@@ -30,7 +30,9 @@ def test_an_optimum_beyond_the_high_end_is_flagged_and_an_irrelevant_parameter_i
     edge = edges[0]
     assert edge.best == 10 and edge.count >= 8
     assert "best trials set lr in the top tenth of its range" in str(edge)
-    assert edge.to_dict() == {"name": "lr", "end": "high", "count": edge.count, "best": 10}
+    assert "(0 to 1)" in str(edge)
+    assert edge.to_dict() == {"name": "lr", "end": "high", "count": edge.count, "best": 10,
+                              "low": 0.0, "high": 1.0, "log": False}
 
 
 def test_an_optimum_inside_the_range_is_not_flagged():
@@ -78,6 +80,10 @@ def test_bad_input_is_an_error():
         crowded_edges(["a"] * 30, [{}] * 30, {}, "maximize")
     with pytest.raises(InvalidParameterError, match="direction"):
         crowded_edges([0.1], [{}], {}, "up")
+    with pytest.raises(InvalidDataError, match="one mapping per trial"):
+        sampled_ranges({"lr": [0.1, 0.2]})
+    with pytest.raises(InvalidParameterError, match="level"):
+        sampled_ranges([{}], level=1.5)
 
 
 def test_an_irrelevant_parameter_is_rarely_flagged():
@@ -90,10 +96,115 @@ def test_an_irrelevant_parameter_is_rarely_flagged():
     assert flagged == 0
 
 
-optuna = pytest.importorskip("optuna")
+def _sampled_configs(n: int, seed: int = 0) -> list[dict]:
+    """Configs as a random search draws them, with the fields a results file also holds."""
+    rng = np.random.default_rng(seed)
+    return [
+        {
+            "trial": i + 1,  # a counter
+            "lr": float(10.0 ** rng.uniform(-5, -1)),  # log-uniform
+            "dropout": float(rng.uniform(0.0, 0.5)),
+            "epochs": int(rng.integers(10, 101)),  # integers, 91 values
+            "layers": int(rng.integers(1, 4)),  # too few values
+            "warmup": bool(rng.random() < 0.5),  # a flag
+            "train_loss": float(rng.normal(1.0, 0.1)),  # a metric, not sampled over a range
+            "optimizer": {"momentum": float(rng.uniform(0.8, 0.99))},
+        }
+        for i in range(n)
+    ]
+
+
+def test_sampled_ranges_reads_the_ranges_and_scales_off_the_values():
+    configs = _sampled_configs(300)
+    ranges = sampled_ranges(configs)
+    assert sorted(ranges) == ["dropout", "epochs", "lr", "optimizer/momentum"]
+    assert [ranges[name][2] for name in ("dropout", "epochs", "lr", "optimizer/momentum")] == [
+        False, False, True, False]
+    low, high, _ = ranges["lr"]
+    assert 1e-5 <= low < 1.1e-5 and 0.09 < high <= 0.1  # the span of 300 draws
+    assert ranges["epochs"][:2] == (10.0, 100.0)
+    # fewer than 20 trials set a field: not enough to tell
+    assert sampled_ranges(configs[:19]) == {}
+    assert sampled_ranges([None, {}, {"lr": "fast"}] * 10) == {}
+
+
+def test_sampled_ranges_keeps_a_sampled_field_at_the_test_level():
+    """Over 200 searches of 100 trials, each field a true draw over its range: the test at
+    level 0.01 keeps each of them in about 99% of the searches (a field it drops only goes
+    unchecked)."""
+    kept = np.zeros(4)
+    for seed in range(200):
+        ranges = sampled_ranges(_sampled_configs(100, seed))
+        kept += [name in ranges for name in ("dropout", "epochs", "lr", "optimizer/momentum")]
+    assert np.all(kept >= 0.96 * 200)
+
+
+def test_a_file_of_results_is_checked_for_crowded_ends(tmp_path, capsys):
+    from tailstop.cli import main
+
+    scores, configs = _search(300, 1.2, log=True)
+    path = tmp_path / "results.csv"
+    lines = ["trial,score,lr,depth,seconds"] + [
+        f"{i + 1},{s!r},{c['lr']!r},{c['depth']!r},{60 + 3 * i + (i % 7)}"
+        for i, (s, c) in enumerate(zip(scores, configs, strict=True))
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["analyze", str(path), "--direction", "maximize"]) == 0
+    out = capsys.readouterr().out
+    assert "range edge:" in out and "lr in the top tenth of its range" in out
+    assert "log scale" in out and "depth" not in out and "seconds" not in out
+    assert main(["analyze", str(path), "--direction", "maximize", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [(e["name"], e["end"], e["log"]) for e in summary["range_edges"]] == [
+        ("lr", "high", True)]
+    # the same records as JSON Lines, nested
+    jsonl = tmp_path / "results.jsonl"
+    jsonl.write_text("".join(
+        json.dumps({"score": s, "config": c}) + "\n" for s, c in zip(scores, configs, strict=True)
+    ))
+    assert main(["analyze", str(jsonl), "--direction", "maximize", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [(e["name"], e["end"]) for e in summary["range_edges"]] == [("config/lr", "high")]
+
+
+def test_a_ray_tune_folder_is_checked_with_the_ranges_of_its_configs(tmp_path, capsys):
+    from tailstop.cli import main
+
+    scores, configs = _search(200, -0.3)
+    root = tmp_path / "exp"
+    for i, (score, config) in enumerate(zip(scores, configs, strict=True)):
+        trial = root / f"trainable_d76fb_{i:05d}_{i}_2026-12-05_22-00-00"
+        trial.mkdir(parents=True)
+        result = {"acc": score, "training_iteration": 1, "config": dict(config, seed=i)}
+        (trial / "result.json").write_text(json.dumps(result) + "\n")
+    assert main(["analyze", str(root), "--column", "acc", "--direction", "maximize"]) == 0
+    out = capsys.readouterr().out
+    assert "range edge:" in out and "lr in the bottom tenth of its range" in out
+    edges = [line for line in out.splitlines() if "range edge:" in line]
+    assert len(edges) == 1  # not depth (flat), nor seed (the trial's index)
+
+
+def test_a_file_without_hyperparameters_has_no_range_check(tmp_path, capsys):
+    from tailstop.cli import main
+
+    scores, _ = _search(100, 0.5)
+    path = tmp_path / "scores.csv"
+    path.write_text("score\n" + "".join(f"{s!r}\n" for s in scores))
+    assert main(["analyze", str(path), "--direction", "maximize", "--json"]) == 0
+    assert "range_edges" not in json.loads(capsys.readouterr().out)
+    scores, configs = _search(300, 0.5)  # an optimum inside: checked, nothing found
+    path.write_text("score,lr\n" + "".join(
+        f"{s!r},{c['lr']!r}\n" for s, c in zip(scores, configs, strict=True)))
+    assert main(["analyze", str(path), "--direction", "maximize", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["range_edges"] == []
+
+
+def _optuna():
+    return pytest.importorskip("optuna")
 
 
 def _study(tmp_path, optimum: float, n: int = 120):
+    optuna = _optuna()
     storage = f"sqlite:///{tmp_path / 'search.db'}"
     study = optuna.create_study(storage=storage, study_name="s", direction="maximize",
                                 sampler=optuna.samplers.RandomSampler(seed=0))

@@ -546,20 +546,27 @@ def test_a_search_space_gives_the_report_its_range_edges(caplog):
     space = {"lr": tune.loguniform(1e-5, 1e-1), "opt": {"momentum": tune.uniform(0.5, 0.99)},
              "layers": tune.randint(1, 4), "act": tune.choice(["relu", "gelu"])}
     stopper = RayTuneStopper("score", "max", search_space=space, **NO_FIT)
+    unseen = RayTuneStopper("score", "max", **NO_FIT)  # no space: the ranges read off
     rng = np.random.default_rng(0)
     for i in range(200):
         u, momentum = rng.random(), rng.uniform(0.5, 0.99)
         config = {"lr": 10 ** (-5 + 4 * u), "opt": {"momentum": momentum}, "layers": 2,
                   "act": "relu"}
-        stopper(f"t{i}", final(0.9 - (u - 1.3) ** 2, config=config))  # best beyond 1e-1
+        for each in (stopper, unseen):
+            each(f"t{i}", final(0.9 - (u - 1.3) ** 2, config=config))  # best beyond 1e-1
     edges = stopper.report()["ray"]["range_edges"]
-    assert edges == [{"name": "lr", "end": "high", "count": 10, "best": 10}]
+    assert edges == [{"name": "lr", "end": "high", "count": 10, "best": 10, "low": 1e-5,
+                      "high": 0.1, "log": True}]
+    read = unseen.report()["ray"]["range_edges"]
+    assert [(e["name"], e["end"], e["log"]) for e in read] == [("lr", "high", True)]
+    assert 1e-5 <= read[0]["low"] < 1.2e-5 and 0.09 < read[0]["high"] <= 0.1
     with caplog.at_level(logging.WARNING, logger="tailstop"):
         stopper.on_experiment_end(trials=[])
     assert "lr in the top tenth of its range" in caplog.text
     copy = pickle.loads(pickle.dumps(stopper))
     assert copy.report()["ray"]["range_edges"] == edges
-    # without a search space the report has no such entry; a space that is not a dict fails
+    # without a search space or trials the report has no such entry; a space that is not a
+    # dict fails
     assert "range_edges" not in RayTuneStopper("score", "max", **NO_FIT).report()["ray"]
     with pytest.raises(TailstopError, match="search_space must be a dict"):
         RayTuneStopper("score", "max", search_space=[1, 2])

@@ -103,6 +103,7 @@ class LoadedScores:
     configs: list | None = None  # each trial's parameters (a study, a Ray folder)
     column: str | None = None  # the column or key read (a file, a Ray folder)
     ranges: dict | None = None  # the numeric hyperparameters' ranges (a study)
+    fields: list | None = None  # each trial's other columns or keys (a file), as a dict
 
 
 DEFAULT_COLUMN = "score"
@@ -169,8 +170,8 @@ def load_scores(source: str, *, column: str | None = None, study: str | None = N
     except UnicodeDecodeError as exc:
         raise SourceError(f"{source!r} is not a UTF-8 text file ({exc.reason})") from None
     if suffix in CSV_SUFFIXES:
-        column, scores = _parse_csv(text, column, source,
-                                    delimiter="\t" if suffix == ".tsv" else None)
+        column, scores, fields = _parse_csv(text, column, source,
+                                            delimiter="\t" if suffix == ".tsv" else None)
     else:
         if growing and text and not text.endswith("\n"):
             last = text.rsplit("\n", 1)[-1]
@@ -178,8 +179,8 @@ def load_scores(source: str, *, column: str | None = None, study: str | None = N
                 json.loads(last)
             except (json.JSONDecodeError, RecursionError):
                 text = text[: len(text) - len(last)]  # being written: the next read has it
-        column, scores = _parse_jsonl(text, column, source)
-    return LoadedScores(scores, f"{source} (column {column!r})", column=column)
+        column, scores, fields = _parse_jsonl(text, column, source)
+    return LoadedScores(scores, f"{source} (column {column!r})", column=column, fields=fields)
 
 
 def _number(value: object, where: str) -> float | None:
@@ -203,9 +204,11 @@ def _number(value: object, where: str) -> float | None:
 
 
 def _parse_csv(text: str, column: str | None, source: str,
-               delimiter: str | None) -> tuple[str, list[float | None]]:
+               delimiter: str | None) -> tuple[str, list[float | None], list[dict | None]]:
     """The column read (``column``; None: ``score``, or the only column of a one-column
-    file, or ``value`` in an Optuna export) and its cells in order. A blank line is a failed
+    file, or ``value`` in an Optuna export), its cells in order, and each of those rows'
+    other cells that hold numbers (``{column: number}``, for
+    :func:`tailstop.edges.sampled_ranges`). A blank line is a failed
     trial in a one-column file (an empty cell) and is skipped in a wider one; trailing blank
     lines are ignored. A column of the trials' states (see the module docstring) decides:
     failed and pruned rows are failed trials, running and waiting ones are left out."""
@@ -239,6 +242,7 @@ def _parse_csv(text: str, column: str | None, source: str,
             line_numbers.append(rows.line_num)
     states = _trial_states_column(fields, table)
     scores = []
+    others: list[dict | None] = []
     for i, row in enumerate(table):
         cell = row[index] if index < len(row) else None
         if states is not None:
@@ -247,7 +251,20 @@ def _parse_csv(text: str, column: str | None, source: str,
             if states[i] in FAILED_STATES:
                 cell = None
         scores.append(_number(cell, f"{source}, line {line_numbers[i]}"))
-    return column, scores
+        others.append({  # (a short row: the cells it has)
+            name: number for j, (name, text_j) in enumerate(zip(fields, row, strict=False))
+            if j != index and (number := _lenient_number(text_j)) is not None
+        })
+    return column, scores, others
+
+
+def _lenient_number(text: str) -> float | None:
+    """The finite number a cell holds, or None (an empty cell, a word, NaN)."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _trial_states_column(fields: list[str], table: list[list[str]]) -> list[str] | None:
@@ -277,10 +294,11 @@ def _loads(text: str, where: str) -> Any:
 
 
 def _parse_jsonl(text: str, column: str | None,
-                 source: str) -> tuple[str, list[float | None]]:
+                 source: str) -> tuple[str, list[float | None], list[dict | None]]:
     """The key read (``column``; None: ``score``, or ``value`` in an Optuna export, whose
-    records hold ``number`` and ``state``) and each record's score in order. A key of the
-    trials' states decides as a CSV's state column does (see the module docstring)."""
+    records hold ``number`` and ``state``), each record's score in order, and the records
+    (None for a bare number). A key of the trials' states decides as a CSV's state column
+    does (see the module docstring)."""
     if text.lstrip().startswith("["):  # a .json file holding one array of records or numbers
         records = _loads(text, source)
         lines = [(i, json.dumps(record)) for i, record in enumerate(records, start=1)]
@@ -301,6 +319,7 @@ def _parse_jsonl(text: str, column: str | None,
             column = OPTUNA_VALUE_COLUMN
     states = _trial_states_key([record for _, record in parsed])
     scores: list[float | None] = []
+    kept: list[dict | None] = []  # the records read, for their other keys
     keyed = False
     seen: dict[str, None] = {}  # the keys the records hold, for the error below
     for i, (where, record) in enumerate(parsed):
@@ -315,9 +334,11 @@ def _parse_jsonl(text: str, column: str | None,
                 if states[i] in FAILED_STATES:
                     value = None
             scores.append(_number(value, where))
+            kept.append(record)
         elif record is None or isinstance(record, (int, float)):
             keyed = True
             scores.append(_number(record, where))
+            kept.append(None)
         else:
             raise InvalidDataError(
                 f"{where}: expected a JSON object or a number, got {type(record).__name__}"
@@ -330,7 +351,7 @@ def _parse_jsonl(text: str, column: str | None,
             f"{source} has no key {column!r} on any line; its keys are {keys} (choose the key "
             "with --column)"
         )
-    return column, scores
+    return column, scores, kept
 
 
 def _trial_states_key(records: list[Any]) -> list[str] | None:

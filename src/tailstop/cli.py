@@ -483,13 +483,21 @@ def _run_analyze(args: argparse.Namespace) -> int:
 
 def _range_edges(loaded: LoadedScores, direction: str) -> list | None:
     """The hyperparameters whose best trials crowd an end of their range
-    (:func:`tailstop.edges.crowded_edges`), for a source that knows the ranges (a study);
-    None for one that does not."""
-    if loaded.ranges is None or loaded.configs is None:
-        return None
-    from tailstop.edges import crowded_edges
+    (:func:`tailstop.edges.crowded_edges`): a study's ranges, or for a file or a Ray folder the
+    ranges the values show they were sampled from (:func:`tailstop.edges.sampled_ranges`);
+    None for a source with no hyperparameters."""
+    from tailstop.edges import crowded_edges, sampled_ranges
 
-    return crowded_edges(loaded.scores, loaded.configs, loaded.ranges, direction)
+    configs = loaded.configs if loaded.configs is not None else loaded.fields
+    if configs is None:
+        return None
+    if loaded.ranges is not None:
+        return crowded_edges(loaded.scores, configs, loaded.ranges, direction)
+    ranges = sampled_ranges(configs)
+    ranges.pop(loaded.column or "", None)  # the score itself
+    if not ranges:  # no field was sampled over a range: nothing to check
+        return None
+    return crowded_edges(loaded.scores, configs, ranges, direction)
 
 
 def _run_replay(args: argparse.Namespace) -> int:
