@@ -184,6 +184,26 @@ def test_a_ray_tune_folder_is_checked_with_the_ranges_of_its_configs(tmp_path, c
     assert len(edges) == 1  # not depth (flat), nor seed (the trial's index)
 
 
+def test_a_monitor_fed_configs_names_a_crowded_end():
+    from tailstop import Monitor
+
+    scores, configs = _search(300, 1.2, log=True)
+    monitor = Monitor("maximize", budget=1000, min_trials=1000)  # (no refits needed here)
+    assert monitor.range_edges() is None  # no trial yet came with a config
+    for score, config in zip(scores[:150], configs[:150], strict=True):
+        monitor.observe(score, config=config)
+    monitor.observe(None, config=None)  # a failed trial without one
+    monitor.update([*scores[:150], None, *scores[150:]],
+                   configs=[*configs[:150], None, *configs[150:]])
+    read = monitor.range_edges()
+    assert [(e.name, e.end, e.log) for e in read] == [("lr", "high", True)]
+    given = monitor.range_edges({"lr": (1e-5, 0.1, True), "depth": (0, 1)})
+    assert [(e.name, e.end, e.low, e.high) for e in given] == [("lr", "high", 1e-5, 0.1)]
+    blind = Monitor("maximize", min_trials=1000)
+    blind.update(scores)
+    assert blind.range_edges() is None
+
+
 def test_a_file_without_hyperparameters_has_no_range_check(tmp_path, capsys):
     from tailstop.cli import main
 

@@ -26,7 +26,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any, cast
 
@@ -341,6 +341,26 @@ class Monitor:
     def repeats(self) -> Repeats:
         """The configurations seen more than once (when trials came with ``config``)."""
         return self._configs.repeats
+
+    def range_edges(self, ranges: Mapping[str, tuple] | None = None) -> list | None:
+        """The hyperparameters whose best trials crowd one end of their range, so that the
+        optimum may lie beyond it (:func:`tailstop.edges.crowded_edges`), from the configs
+        the trials came with (``observe(score, config=...)``): in ``ranges`` (``{name: (low,
+        high[, log])}``) or else in the ranges the configs show they were sampled from
+        (:func:`tailstop.edges.sampled_ranges`). None when no trial came with a config, or
+        no range is given and none can be read."""
+        from tailstop.edges import crowded_edges, sampled_ranges
+
+        with self._lock:
+            if not self._configs.any_given:
+                return None
+            configs = list(self._configs.configs)
+            scores = list(self._tracker.scores)  # (NaN: failed)
+        if ranges is None:
+            ranges = sampled_ranges(configs)
+            if not ranges:
+                return None
+        return crowded_edges(scores, configs, ranges, self.direction)
 
     def _effective_noise(self) -> float | None:
         if self._noise is not None:
