@@ -369,7 +369,7 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         configs = list(self._configs)  # (copies: the background feed may append meanwhile)
         scores = list(self._scores)[: len(configs)]
         configs = configs[: len(scores)]
-        ranges = self._ranges if self._ranges is not None else sampled_ranges(configs)
+        ranges = self._ranges if self._ranges is not None else sampled_ranges(configs, scores)
         if self._ranges is None and not ranges:
             return None
         return crowded_edges(scores, configs, ranges, _MODES[self.mode])

@@ -204,6 +204,30 @@ def test_a_monitor_fed_configs_names_a_crowded_end():
     assert blind.range_edges() is None
 
 
+def test_a_field_that_restates_the_score_is_not_a_hyperparameter(tmp_path, capsys):
+    """scikit-learn's cv_results_ as pandas writes it: an index, the sampled C, fit times,
+    per-split scores and rank_test_score, a permutation of 1..n (uniform over its span, and
+    its best trials all at the low end)."""
+    from tailstop.cli import main
+
+    scores, configs = _search(300, 0.5, log=True)  # the optimum inside the range
+    order = np.argsort(np.argsort(-np.asarray(scores)))
+    rng = np.random.default_rng(1)
+    path = tmp_path / "cv_results.csv"
+    lines = [",mean_fit_time,param_C,split0_test_score,mean_test_score,rank_test_score"] + [
+        f"{i},{rng.gamma(4.0, 0.01)!r},{c['lr']!r},{s + rng.normal(0, 0.003)!r},{s!r},{r + 1}"
+        for i, (s, c, r) in enumerate(zip(scores, configs, order, strict=True))
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["analyze", str(path), "--column", "mean_test_score", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["range_edges"] == []
+    fields = [{"rank": int(r) + 1, "C": c["lr"]} for r, c in zip(order, configs, strict=True)]
+    assert sorted(sampled_ranges(fields)) == ["C", "rank"]  # without the scores: a "range"
+    assert sorted(sampled_ranges(fields, scores)) == ["C"]
+    with pytest.raises(InvalidDataError, match="one entry per trial"):
+        sampled_ranges(fields, scores[:10])
+
+
 def test_a_file_without_hyperparameters_has_no_range_check(tmp_path, capsys):
     from tailstop.cli import main
 

@@ -138,7 +138,7 @@ def run_problems(indices: list[int], problems: int, ns: list[int], confidence: f
         for n in ns:
             flags = {(e.name, e.end) for e in
                      crowded_edges(search[:n], configs[:n], ranges, edge.direction)}
-            read = sampled_ranges(configs[:n])
+            read = sampled_ranges(configs[:n], search[:n])
             sampled = {(e.name, e.end) for e in
                        crowded_edges(search[:n], configs[:n], read, edge.direction)}
             row = {

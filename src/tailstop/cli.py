@@ -493,7 +493,7 @@ def _range_edges(loaded: LoadedScores, direction: str) -> list | None:
         return None
     if loaded.ranges is not None:
         return crowded_edges(loaded.scores, configs, loaded.ranges, direction)
-    ranges = sampled_ranges(configs)
+    ranges = sampled_ranges(configs, loaded.scores)
     ranges.pop(loaded.column or "", None)  # the score itself
     if not ranges:  # no field was sampled over a range: nothing to check
         return None

@@ -43,6 +43,7 @@ MIN_BEST = 10  # best trials to look at, at least
 BEST_SHARE = 0.02  # of the finished trials, when more
 MIN_INTEGER_VALUES = 10  # an integer range of fewer values has no "outer tenth"
 SAMPLED_LEVEL = 0.01  # of the test that a field's values were sampled over their span
+RESTATED_RHO = 0.999  # rank correlation with the score of a field of its ranks
 # fields that number the trials rather than set them (compared in lower case)
 INDEX_NAMES = frozenset({"", "trial", "trial_id", "trial_number", "number", "id", "index",
                          "unnamed: 0", "step", "iteration", "training_iteration"})
@@ -151,7 +152,10 @@ def _position(bounds: tuple):
 
 
 def sampled_ranges(
-    configs: Sequence[Mapping[str, object] | None], *, level: float = SAMPLED_LEVEL
+    configs: Sequence[Mapping[str, object] | None],
+    scores: Sequence[float | None] | None = None,
+    *,
+    level: float = SAMPLED_LEVEL,
 ) -> dict[str, tuple[float, float, bool]]:
     """The ranges a random search sampled its numeric hyperparameters from, read off the
     values (module docstring): ``{name: (low, high, log)}`` for :func:`crowded_edges`.
@@ -164,6 +168,15 @@ def sampled_ranges(
     uniform law over ``[low, high]`` = the span they cover, or of the log-uniform law when
     that fits them better (positive values only). Integer values are tested as a rounded
     draw: against the law over ``[low - 1/2, high + 1/2]`` at the cell ends.
+
+    ``scores`` (one per trial, None or NaN for a failed one): also leave out a field of
+    integers that orders the trials as the score does, ``|Spearman's rho| >= RESTATED_RHO``
+    (0.999) over the trials that have both: the score's rank (scikit-learn's
+    ``rank_test_score``), uniform over its span like a sampled integer, and its best trials
+    all at one end. (A continuous field can order the trials so too and be a hyperparameter:
+    the one a noiseless score of a single hyperparameter rises with up to an end of its
+    range; a continuous restatement of the score, such as an error rate, rarely looks sampled
+    uniformly: see docs/benchmarks.md.)
     """
     if not 0.0 < level < 1.0:
         raise InvalidParameterError(f"level must lie in (0, 1), got {level!r}")
@@ -171,14 +184,32 @@ def sampled_ranges(
         raise InvalidDataError(
             f"configs must hold one mapping per trial, got a {type(configs).__name__}"
         )
+    configs = list(configs)
+    paired = None
+    if scores is not None:
+        if len(scores) != len(configs):
+            raise InvalidDataError(
+                f"scores and configs must hold one entry per trial, got {len(scores)} and "
+                f"{len(configs)}"
+            )
+        try:
+            paired = np.array([np.nan if s is None else float(s) for s in scores], dtype=float)
+        except (TypeError, ValueError):
+            raise InvalidDataError(
+                "scores must be numbers (None or NaN for a failed trial)"
+            ) from None
     columns: dict[str, list[float]] = {}
-    for config in configs:
+    trials: dict[str, list[int]] = {}
+    for i, config in enumerate(configs):
         if isinstance(config, Mapping):
             for name, value in _numeric_leaves(config, ""):
                 columns.setdefault(name, []).append(value)
+                trials.setdefault(name, []).append(i)
     ranges = {}
     for name, column in columns.items():
         values = np.asarray(column, dtype=float)
+        if paired is not None and _restates(values, paired[trials[name]]):
+            continue
         if (values.size < 2 * MIN_BEST or name.rsplit("/", 1)[-1].strip().lower() in INDEX_NAMES
                 or np.unique(values).size < MIN_INTEGER_VALUES):
             continue
@@ -192,6 +223,17 @@ def sampled_ranges(
         if distance <= critical:
             ranges[name] = (float(values.min()), float(values.max()), log)
     return ranges
+
+
+def _restates(values: np.ndarray, scores: np.ndarray) -> bool:
+    """Whether ``values`` are integers that order their trials as ``scores`` do: the
+    scores' ranks (``sampled_ranges``)."""
+    both = np.isfinite(scores)
+    if (both.sum() < 2 * MIN_BEST or np.any(values != np.round(values))
+            or np.ptp(scores[both]) == 0 or np.ptp(values[both]) == 0):
+        return False
+    rho = stats.spearmanr(values[both], scores[both])[0]
+    return bool(abs(rho) >= RESTATED_RHO)
 
 
 def _numeric_leaves(config: Mapping, prefix: str):

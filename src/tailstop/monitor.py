@@ -357,7 +357,7 @@ class Monitor:
             configs = list(self._configs.configs)
             scores = list(self._tracker.scores)  # (NaN: failed)
         if ranges is None:
-            ranges = sampled_ranges(configs)
+            ranges = sampled_ranges(configs, scores)
             if not ranges:
                 return None
         return crowded_edges(scores, configs, ranges, self.direction)
