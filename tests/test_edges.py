@@ -307,3 +307,30 @@ def test_watch_of_a_study_prints_a_crowded_end(tmp_path, capsys):
     assert main(["watch", storage, "--study", "s", "--timeout", "0.01"]) == 0
     out = capsys.readouterr().out
     assert "range edge:" in out and "lr in the top tenth of its range" in out
+
+
+def test_sampled_ranges_reads_what_optunas_random_sampler_draws():
+    """Each kind of numeric parameter Optuna samples (integers and floats, on a step, on a
+    log scale) is read with its scale in nearly every one of 20 searches of 200 trials."""
+    optuna = _optuna()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    log_scale = {"batch": True, "epochs": False, "dropout": False, "lr": True, "units": False,
+                 "k": True}
+    kept = dict.fromkeys(log_scale, 0)
+
+    def objective(trial):
+        trial.suggest_int("batch", 16, 512, log=True)
+        trial.suggest_int("epochs", 1, 100)
+        trial.suggest_float("dropout", 0.0, 0.5, step=0.025)
+        trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+        trial.suggest_int("units", 32, 1024, step=32)
+        trial.suggest_int("k", 1, 12, log=True)
+        return 0.0
+
+    for seed in range(20):
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+        study.optimize(objective, n_trials=200)
+        ranges = sampled_ranges([trial.params for trial in study.trials])
+        for name, log in log_scale.items():
+            kept[name] += name in ranges and ranges[name][2] == log
+    assert all(count >= 18 for count in kept.values()), kept
