@@ -208,13 +208,13 @@ def sampled_ranges(
     ranges = {}
     for name, column in columns.items():
         values = np.asarray(column, dtype=float)
-        if paired is not None and _restates(values, paired[trials[name]]):
-            continue
         if (values.size < 2 * MIN_BEST or name.rsplit("/", 1)[-1].strip().lower() in INDEX_NAMES
                 or np.unique(values).size < MIN_INTEGER_VALUES):
             continue
         steps = np.diff(values)
         if np.all(steps >= 0) or np.all(steps <= 0):
+            continue
+        if paired is not None and _restates(values, paired[trials[name]]):
             continue
         critical = float(stats.kstwo.isf(level, values.size))
         fits = [(_sampled_distance(values, log), log) for log in (False, True)
