@@ -90,15 +90,7 @@ def crowded_edges(
     nested configs in slash notation (``"optimizer/lr"``, as Tune's results are read).
     """
     direction = check_direction(direction)
-    if len(scores) != len(configs):
-        raise InvalidDataError(
-            f"scores and configs must hold one entry per trial, got {len(scores)} and "
-            f"{len(configs)}"
-        )
-    try:
-        values = np.array([np.nan if s is None else float(s) for s in scores], dtype=float)
-    except (TypeError, ValueError):
-        raise InvalidDataError("scores must be numbers (None or NaN for a failed trial)") from None
+    values = _scores_of(scores, configs)
     finite = np.flatnonzero(np.isfinite(values))
     if finite.size < 2 * MIN_BEST:
         return []
@@ -131,6 +123,19 @@ def crowded_edges(
             if count >= CROWD_SHARE * placed.size:
                 edges.append(RangeEdge(name, end, count, placed.size, low, high, log))
     return edges
+
+
+def _scores_of(scores: Sequence[float | None], configs: Sequence) -> np.ndarray:
+    """The scores as floats (NaN for a failed trial), one per config, or InvalidDataError."""
+    if len(scores) != len(configs):
+        raise InvalidDataError(
+            f"scores and configs must hold one entry per trial, got {len(scores)} and "
+            f"{len(configs)}"
+        )
+    try:
+        return np.array([np.nan if s is None else float(s) for s in scores], dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidDataError("scores must be numbers (None or NaN for a failed trial)") from None
 
 
 def _position(bounds: tuple):
@@ -185,19 +190,7 @@ def sampled_ranges(
             f"configs must hold one mapping per trial, got a {type(configs).__name__}"
         )
     configs = list(configs)
-    paired = None
-    if scores is not None:
-        if len(scores) != len(configs):
-            raise InvalidDataError(
-                f"scores and configs must hold one entry per trial, got {len(scores)} and "
-                f"{len(configs)}"
-            )
-        try:
-            paired = np.array([np.nan if s is None else float(s) for s in scores], dtype=float)
-        except (TypeError, ValueError):
-            raise InvalidDataError(
-                "scores must be numbers (None or NaN for a failed trial)"
-            ) from None
+    paired = None if scores is None else _scores_of(scores, configs)
     columns: dict[str, list[float]] = {}
     trials: dict[str, list[int]] = {}
     for i, config in enumerate(configs):
