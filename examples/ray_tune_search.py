@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> dict:
         "dropout": tune.uniform(0.0, 0.7),
         "seed": tune.randint(0, 2**31 - 1),
     }
-    # (search_space: the report's range_edges, a hyperparameter whose best trials crowd an end)
+    # (search_space: the ranges of the report's range_edges, a hyperparameter whose best trials
+    # crowd an end; without it they are read off the trials' configs)
     stopper = RayTuneStopper("accuracy", "max", budget=args.trials, bounds=(0.0, 1.0),
                              search_space=space)
     try:
