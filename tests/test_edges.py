@@ -82,6 +82,10 @@ def test_bad_input_is_an_error():
         crowded_edges([0.1], [{}], {}, "up")
     with pytest.raises(InvalidDataError, match="one mapping per trial"):
         sampled_ranges({"lr": [0.1, 0.2]})
+    with pytest.raises(InvalidDataError, match="one mapping per trial"):
+        crowded_edges([0.1] * 30, None, {}, "maximize")
+    with pytest.raises(InvalidParameterError, match="ranges must map"):
+        crowded_edges([0.1] * 30, [{}] * 30, [("lr", 0, 1)], "maximize")
     with pytest.raises(InvalidParameterError, match="level"):
         sampled_ranges([{}], level=1.5)
 

@@ -90,6 +90,12 @@ def crowded_edges(
     nested configs in slash notation (``"optimizer/lr"``, as Tune's results are read).
     """
     direction = check_direction(direction)
+    _check_configs(configs)
+    if not isinstance(ranges, Mapping):
+        raise InvalidParameterError(
+            f"ranges must map a hyperparameter's name to (low, high[, log]), got a "
+            f"{type(ranges).__name__}"
+        )
     values = _scores_of(scores, configs)
     finite = np.flatnonzero(np.isfinite(values))
     if finite.size < 2 * MIN_BEST:
@@ -123,6 +129,14 @@ def crowded_edges(
             if count >= CROWD_SHARE * placed.size:
                 edges.append(RangeEdge(name, end, count, placed.size, low, high, log))
     return edges
+
+
+def _check_configs(configs) -> None:
+    """InvalidDataError unless ``configs`` is a sequence of per-trial entries."""
+    if isinstance(configs, (str, bytes, Mapping)) or not hasattr(configs, "__len__"):
+        raise InvalidDataError(
+            f"configs must hold one mapping per trial, got a {type(configs).__name__}"
+        )
 
 
 def _scores_of(scores: Sequence[float | None], configs: Sequence) -> np.ndarray:
@@ -185,10 +199,7 @@ def sampled_ranges(
     """
     if not 0.0 < level < 1.0:
         raise InvalidParameterError(f"level must lie in (0, 1), got {level!r}")
-    if isinstance(configs, (str, bytes, Mapping)) or not hasattr(configs, "__iter__"):
-        raise InvalidDataError(
-            f"configs must hold one mapping per trial, got a {type(configs).__name__}"
-        )
+    _check_configs(configs)
     configs = list(configs)
     paired = None if scores is None else _scores_of(scores, configs)
     columns: dict[str, list[float]] = {}
