@@ -47,7 +47,8 @@ _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 _STATE_NAMES = {TrialState.COMPLETE: "complete", TrialState.FAIL: "fail",
                 TrialState.PRUNED: "pruned"}
 _RANDOM_SAMPLERS = (optuna.samplers.RandomSampler, optuna.samplers.QMCSampler)
-# background refits: how far behind the trials the decision may fall before a call waits
+# how far behind the trials the decision may fall before a call waits (background refits,
+# or another worker's refit with n_jobs > 1)
 _LAG_TRIALS, _LAG_SHARE = 10, 0.05  # max(10 trials, 5% of the trials so far)
 _LAG_WAIT_SECONDS = 120  # the longest a call waits for the worker to catch up
 _EXIT_FLUSH_SECONDS = 60  # the longest the interpreter's exit waits for the last refit
@@ -149,11 +150,14 @@ class OptunaCallback:
     at its next call and stops its own ``optimize`` loop.  Trials already running finish.  To
     run a stopped study further, call :meth:`clear_stop` and use a new callback.
 
-    With ``n_jobs > 1`` calls run in Optuna's worker threads and never wait for each other: a
+    With ``n_jobs > 1`` calls run in Optuna's worker threads and do not wait for each other: a
     call that finds another worker refitting returns at once, and that worker reads the new
     trials before it returns (one refit for all of them).  When trials finish faster than
-    refits, the worker that refits keeps doing so while the others search; with
-    ``background=True`` none of them refits, the callback's own thread does.
+    refits, the worker that refits keeps doing so while the others search, until the decision
+    lags by more than max(10, 5%) of the trials the callback has seen: a call then waits for
+    the refit under way (for up to 2 minutes) and reads the trials itself, so a stop is never
+    overrun by more than that.  With ``background=True`` none of them refits, the callback's
+    own thread does (with the same bound on the lag).
 
     Logging: the monitor logs one INFO line per refit under the ``tailstop`` logger; the
     callback adds one INFO line when it stops the study.  Storage writes: the report is
@@ -295,19 +299,49 @@ class OptunaCallback:
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """The Optuna callback: never raises; calls ``study.stop()`` once stopping is decided."""
         if not (self.background and self._queue(study, trial.number)):
-            # A worker never waits for another's refit (n_jobs > 1): it leaves a note and goes
-            # back to the search, and the worker holding the lock steps once more before
+            # A worker does not wait for another's refit (n_jobs > 1): it leaves a note and
+            # goes back to the search, and the worker holding the lock steps once more before
             # letting go, so every trial is still read.  The note is written before the lock
-            # is tried and read after it is released, so no note goes unanswered.
+            # is tried and read after it is released, so no note goes unanswered.  Only when
+            # the decision has fallen behind by more than the lag allowed (trials that finish
+            # faster than a refit) does a call wait for the lock, and then step itself.
+            with self._wake:
+                self._announced += 1
             self._pending = True
-            while self._pending and not self._disabled and self._lock.acquire(blocking=False):
+            while self._pending and not self._disabled and self._take_lock(trial.number):
                 try:
-                    self._pending = False
-                    self._guarded_step(study, trial.number)
+                    if self._pending:  # (after a wait, another step may have read it)
+                        self._pending = False
+                        with self._wake:
+                            reading = self._announced
+                        self._guarded_step(study, trial.number)
+                        with self._wake:
+                            self._decided_through = max(self._decided_through, reading)
                 finally:
                     self._lock.release()
         if self._stop_reason is not None:  # decided, even if writing it down failed
             study.stop()
+
+    def _take_lock(self, number: int) -> bool:
+        """Take the lock if it is free; if it is not, wait for it only while the decision
+        lags the calls by more than max(10, 5%) of them (for up to 2 minutes, then log a
+        warning): True if taken."""
+        if self._lock.acquire(blocking=False):
+            return True
+        if not self._lagging():
+            return False
+        if self._lock.acquire(timeout=_LAG_WAIT_SECONDS):
+            return True
+        logger.warning("tailstop: the refits are %d trials behind after waiting %d s (trial "
+                       "%d); the search goes on", self._announced - self._decided_through,
+                       _LAG_WAIT_SECONDS, number)
+        return False
+
+    def _lagging(self) -> bool:
+        """Whether the calls so far outrun the last decision by more than the lag allowed."""
+        with self._wake:
+            behind = self._announced - self._decided_through
+            return behind > max(_LAG_TRIALS, _LAG_SHARE * self._announced)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until the background refits have read every trial the calls announced (and

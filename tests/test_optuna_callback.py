@@ -180,7 +180,7 @@ def test_n_jobs_2_records_every_trial_once_and_stops_near_the_decision():
     assert callback.n_errors == 0
 
 
-def test_a_worker_never_waits_for_another_workers_refit(held_refit):
+def test_a_worker_does_not_wait_for_another_workers_refit(held_refit):
     """n_jobs > 1: a call that finds a refit under way returns at once, and the refitting
     worker reads the trial that finished meanwhile before it lets go."""
     entered, release = held_refit
@@ -202,6 +202,39 @@ def test_a_worker_never_waits_for_another_workers_refit(held_refit):
     assert not refitting.is_alive()
     assert callback.estimate.n_trials == 24
     assert callback.monitor.n_trials == 25  # read by the refitting worker's second step
+    assert callback.n_errors == 0
+
+
+def test_workers_wait_for_a_refit_that_falls_more_than_ten_trials_behind(held_refit):
+    """n_jobs > 1 with trials faster than a refit: the calls return at once until the
+    decision lags by more than max(10, 5%) of them; the next waits for the refit under way
+    and reads the trials itself (before, the search ran on: with instant trials a budget of
+    200 went by between the first refit and the second)."""
+    entered, release = held_refit
+    study = random_study(seed=8)
+    study.optimize(quadratic, n_trials=24)
+    callback = OptunaCallback(Patience(10**6), min_trials=20, **ONE_REFIT)
+    refitting = threading.Thread(target=callback, args=(study, study.trials[-1]), daemon=True)
+    refitting.start()
+    try:
+        assert entered.wait(30)
+        within = threading.Thread(
+            target=lambda: [callback(study, study.trials[-1]) for _ in range(9)], daemon=True
+        )
+        within.start()
+        within.join(10)
+        assert not within.is_alive()  # ten trials behind: no call waited
+        study.optimize(quadratic, n_trials=1)
+        beyond = threading.Thread(target=callback, args=(study, study.trials[-1]), daemon=True)
+        beyond.start()
+        beyond.join(0.5)
+        assert beyond.is_alive()  # the eleventh waits for the held refit
+    finally:
+        release.set()
+    for thread in (refitting, beyond):
+        thread.join(30)
+        assert not thread.is_alive()
+    assert callback.monitor.n_trials == 25  # every trial read
     assert callback.n_errors == 0
 
 

@@ -1,18 +1,21 @@
 """Benchmark: OptunaCallback in a threaded study (``n_jobs > 1``): trials finish during refits.
 
-For each trial length (``--sleep``: seconds the objective sleeps), ``--trials`` trials of a
-2-hyperparameter random search run in memory with ``--jobs`` worker threads, three ways, one
-after the other and repeated ``--repeats`` times (interleaved, so machine load hits all alike):
+For each trial length (``--sleep``: seconds the objective sleeps; 0 for instant trials),
+``--trials`` trials of a 2-hyperparameter random search run in memory with ``--jobs`` worker
+threads, three ways, one after the other and repeated ``--repeats`` times (interleaved, so
+machine load hits all alike):
 
 * ``no callback``: the search alone;
 * ``queued``: every call waits for the previous one to finish (an outer lock around the
   callback: what the callback itself did before session 19);
 * ``shipped``: the callback as it is: a call that finds another worker refitting returns at
-  once, and that worker reads the new trials before it returns.
+  once, and that worker reads the new trials before it returns, unless the decision lags by
+  more than max(10, 5%) of the trials: the call then waits for the refit (session 53).
 
 The budget is far away (the default rule never stops the search).  Printed per way: the wall
-time's range over the repeats, the refits, and the longest single call (a worker that kept
-refitting while others searched).
+time's range over the repeats, the refits, the longest single call (a worker that kept
+refitting while others searched) and the largest gap: the most trials that finished between two
+refits, how far the decision fell behind the search.
 
     PYTHONPATH=src python examples/benchmarks/bench_threads.py
     PYTHONPATH=src python examples/benchmarks/bench_threads.py --trials 100 --repeats 1
@@ -65,10 +68,14 @@ def run(way: str, trials: int, jobs: int, sleep: float, seed: int) -> dict:
     study.optimize(make_objective(sleep), n_trials=trials, n_jobs=jobs, callbacks=callbacks)
     wall = time.perf_counter() - started
     refits = 0 if callback.monitor is None else len(callback.monitor.history)
+    # the most trials that finished between two refits (the throttling's step is 1 up to
+    # 50 trials, then 2% of the trials): how far the decision fell behind the search
+    seen = [h["n_trials"] for h in (callback.monitor.history if callback.monitor else [])]
+    gap = int(np.max(np.diff(seen))) if len(seen) > 1 else 0
     if callbacks:
         callback.update(study)
         assert callback.monitor.n_trials == trials
-    return {"wall": wall, "refits": refits, "longest": longest}
+    return {"wall": wall, "refits": refits, "longest": longest, "gap": gap}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.trials} trials, {args.jobs} worker threads, in memory, {args.repeats} repeats")
     print(
         f"{'trial s':>8}  {'way':<12} {'wall s (min-max)':>17} {'refits':>9} "
-        f"{'longest call s':>15}"
+        f"{'longest call s':>15} {'largest gap':>12}"
     )
     for sleep in args.sleep:
         results = {way: [] for way in ways}
@@ -96,9 +103,10 @@ def main(argv: list[str] | None = None) -> None:
             walls = [r["wall"] for r in results[way]]
             refits = [r["refits"] for r in results[way]]
             longest = max(r["longest"] for r in results[way])
+            gap = max(r["gap"] for r in results[way])
             print(
                 f"{sleep:>8.3f}  {way:<12} {min(walls):>8.2f}-{max(walls):<8.2f}"
-                f" {min(refits):>4}-{max(refits):<4} {longest:>15.2f}"
+                f" {min(refits):>4}-{max(refits):<4} {longest:>15.2f} {gap:>12}"
             )
 
 
