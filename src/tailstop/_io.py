@@ -180,7 +180,8 @@ def load_scores(source: str, *, column: str | None = None, study: str | None = N
             except (json.JSONDecodeError, RecursionError):
                 text = text[: len(text) - len(last)]  # being written: the next read has it
         column, scores, fields = _parse_jsonl(text, column, source)
-    return LoadedScores(scores, f"{source} (column {column!r})", column=column, fields=fields)
+    what = f"column {column!r}" if column else "one score per line, no header"
+    return LoadedScores(scores, f"{source} ({what})", column=column or None, fields=fields)
 
 
 def _number(value: object, where: str) -> float | None:
@@ -206,7 +207,8 @@ def _number(value: object, where: str) -> float | None:
 def _parse_csv(text: str, column: str | None, source: str,
                delimiter: str | None) -> tuple[str, list[float | None], list[dict | None]]:
     """The column read (``column``; None: ``score``, or the only column of a one-column
-    file, or ``value`` in an Optuna export), its cells in order, and each of those rows'
+    file, or ``value`` in an Optuna export; ``""`` for a one-column file without a header,
+    whose first line is a number), its cells in order, and each of those rows'
     other cells that hold numbers (``{column: number}``, for
     :func:`tailstop.edges.sampled_ranges`). A blank line is a failed
     trial in a one-column file (an empty cell) and is skipped in a wider one; trailing blank
@@ -224,6 +226,16 @@ def _parse_csv(text: str, column: str | None, source: str,
             delimiter = ","
     rows = csv.reader(lines, delimiter=delimiter)
     fields = [name.strip() for name in next(rows)]
+    if all(_is_number(name) for name in fields):
+        # the first line holds numbers: a file of bare scores without a header
+        if len(fields) == 1 and column is None:
+            return "", [_number(line, f"{source}, line {i}")
+                        for i, line in enumerate(lines, 1)], [{} for _ in lines]
+        raise InvalidDataError(
+            f"{source}: the first line ({lines[0][:60]!r}) holds numbers, not column names; "
+            "add a header line naming the columns (the scores' column 'score', or choose it "
+            "with --column)"
+        )
     optuna_export = all(name in fields for name in OPTUNA_EXPORT_COLUMNS)
     if column is None:
         column = fields[0] if len(fields) == 1 else DEFAULT_COLUMN
@@ -256,6 +268,15 @@ def _parse_csv(text: str, column: str | None, source: str,
             if j != index and (number := _lenient_number(text_j)) is not None
         })
     return column, scores, others
+
+
+def _is_number(text: str) -> bool:
+    """Whether a header cell reads as a number (``nan`` and ``inf`` included), not a name."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _lenient_number(text: str) -> float | None:
