@@ -194,3 +194,28 @@ def test_replay_reports_its_progress():
     replay(scores, "maximize", {"fixed": FixedTrials(20)}, epsilon=0.01, orders=5,
            progress=lambda done, total: seen.append((done, total)))
     assert seen == [(k, 5) for k in range(1, 6)]
+
+
+def test_an_interrupted_parallel_replay_ends_without_running_the_rest():
+    """Ctrl-C during ``n_jobs=2``: the chunks not started are cancelled and the workers
+    ended (leaving the pool as ``with`` does ran every queued chunk first: 78 s for a
+    10-order replay interrupted after 6 s)."""
+    import multiprocessing
+    import time
+
+    scores = make_problem(2, noise_ratio=0.01, generator=3).run_search(40, generator=4)
+    rules = {"never": GainBelow(1e-12)}  # refits at 20, 30 and 40 trials in every order
+    first = []
+
+    def interrupt(done, total):
+        first.append(time.perf_counter() - started)
+        raise KeyboardInterrupt
+
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        replay(scores, "maximize", rules, epsilon=0.01, orders=16, n_jobs=2, progress=interrupt,
+               monitor_options={"refit_step": 10})
+    elapsed = time.perf_counter() - started
+    # 8 chunks on 2 workers: the rest would take about 3.5 times the first chunk
+    assert len(first) == 1 and elapsed < 2.0 * first[0] + 1.0, (elapsed, first)
+    assert not multiprocessing.active_children()

@@ -368,6 +368,17 @@ def check_options(scores, direction: str, monitor_options: Mapping[str, Any]) ->
         clean_scores(scores, direction, bounds, resolution=monitor.resolution)
 
 
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Cancel the chunks not started and terminate the worker processes (those under way)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(5)
+
+
 def replay(
     scores,
     direction: str,
@@ -492,7 +503,8 @@ def replay(
         used = _run_chunk(values, direction, rule_list, permutations, budget, options, done)
     else:
         chunks = [c for c in np.array_split(permutations, n_jobs * 4) if len(c)]
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+        pool = ProcessPoolExecutor(max_workers=n_jobs)
+        try:
             futures = {
                 pool.submit(_run_chunk, values, direction, rule_list, c, budget, options): len(c)
                 for c in chunks
@@ -500,6 +512,12 @@ def replay(
             for future in as_completed(futures):
                 done(futures[future])
             used = np.concatenate([f.result() for f in futures])
+        except BaseException:
+            # Ctrl-C (or a failure): leaving the pool as ``with`` does would wait for every
+            # queued chunk, minutes of replays; cancel them and end the workers instead
+            _abandon(pool)
+            raise
+        pool.shutdown()
 
     best_so_far = np.maximum.accumulate(oriented[permutations][:, :budget], axis=1)
     reached = best_so_far >= best - epsilon
