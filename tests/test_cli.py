@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 import subprocess
 import sys
@@ -150,6 +151,14 @@ def test_analyze_more_reports_the_gains_of_the_trials_asked_for(files, capsys):
     gains = json.loads(out)["expected_gain"]
     assert sorted(gains, key=int) == ["1", "10", "30", "100"]
     assert gains["30"]["estimate"] == pytest.approx(float(estimate.expected_gain(30).estimate))
+    # the "trials to gain" line too (it was missing from --json): --delta over the last K
+    code, out, err = _run(capsys, "analyze", *argv, "--more", "30", "--delta", "0.002", "--json")
+    assert code == 0, err
+    wait = json.loads(out)["trials_to_gain"]
+    assert wait["delta"] == 0.002 and wait["delta_source"] == "given" and wait["horizon"] == 30
+    assert wait["chance"] == pytest.approx(float(estimate.prob_improvement(0.002, 30)))
+    needed = float(estimate.trials_to_gain(0.002, 0.5))
+    assert wait["trials"] == (pytest.approx(needed) if math.isfinite(needed) else None)
 
 
 def test_analyze_progress_feeds_a_live_monitor_and_draws_it(files, capsys):
@@ -949,11 +958,34 @@ def test_a_one_column_csv_needs_no_column(tmp_path, capsys):
     assert code != 0 and "no column 'score'; its columns are 'trial', 'accuracy'" in err
 
 
+def test_a_file_of_bare_scores_without_a_header_keeps_its_first_score(tmp_path, capsys):
+    # (the first score was read as the column's name and the trial lost)
+    from tailstop._io import load_scores
+
+    path = tmp_path / "scores.csv"
+    scores = _one_column_csv(path, "score", 2, 60)
+    path.write_text("\n".join(f"{s:.6f}" for s in scores) + "\nnan\n")
+    loaded = load_scores(str(path))
+    assert loaded.scores == [*(float(f"{s:.6f}") for s in scores), None]
+    code, out, err = _run(capsys, "analyze", path, "--json")
+    assert code == 0, err
+    assert json.loads(out)["n_trials"] == 61
+    code, out, err = _run(capsys, "analyze", path)
+    assert code == 0 and "no header" in out.splitlines()[0]
+    # numbers in the first line of a wider file, or a column asked for: no names to read
+    for text, args in (("0.5,1\n0.6,2\n", ()), ("0.5\n0.6\n", ("--column", "score"))):
+        path.write_text(text)
+        code, _, err = _run(capsys, "analyze", path, *args)
+        assert code != 0 and "holds numbers, not column names" in err
+
+
 def test_replay_shows_its_progress(tmp_path, capsys):
     path = tmp_path / "runs.csv"
     _one_column_csv(path, "score", 1, 40)
-    code, _, err = _run(capsys, "replay", path, "--epsilon", "0.05", "--orders", "3")
+    code, out, err = _run(capsys, "replay", path, "--epsilon", "0.05", "--orders", "3")
     assert code == 0, err
+    # fixed counts of 50 and 100 trials would be the whole 40-trial search: left out
+    assert "Patience(20)" in out and "fixed 50" not in out and "fixed 100" not in out
     lines = [line for line in err.splitlines() if "orders replayed" in line]
     assert [line.split(": ", 1)[1].split(" in ")[0] for line in lines] == [
         "1 of 3 orders replayed", "2 of 3 orders replayed", "3 of 3 orders replayed"

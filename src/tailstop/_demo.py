@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo with the CLI's arguments (storage, trials, seed, plot); the exit code."""
     from tailstop.cli import format_report, write_plot
 
-    optuna = require("optuna", "optuna")
+    optuna = require("optuna", "demo")  # (the demo's extra has both optuna and sklearn)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     objective = make_objective(args.seed)
     study = _fresh_study(optuna, args.storage, args.seed)

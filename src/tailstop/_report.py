@@ -18,7 +18,7 @@ from tailstop.estimate import NO_LOWER_BOUND
 if TYPE_CHECKING:  # pragma: no cover
     from tailstop.estimate import TailEstimate
 
-__all__ = ["format_report", "json_safe"]
+__all__ = ["format_report", "gain_wait", "json_safe"]
 
 SIGNIFICANT = 6
 
@@ -83,6 +83,26 @@ _NOISE_SOURCES = {"repeats": "0: repeated configurations scored the same"}
 MORE_TRIALS = (10, 100)  # the horizons of the report's expected gains, by default
 
 
+def gain_wait(estimate: TailEstimate, delta: float | None,
+              more: Sequence[int] = MORE_TRIALS) -> dict[str, Any] | None:
+    """The report's waiting time for a gain of ``delta`` (None: the seed noise, else half the
+    remaining gain; no entry when neither is positive): ``{"delta", "delta_source",
+    "probability": 0.5, "trials"`` (:meth:`~tailstop.TailEstimate.trials_to_gain`; inf:
+    never), ``"horizon"`` (the last of ``more``), ``"chance"`` (of the gain within it)``}``."""
+    chosen, why = _choose_delta(estimate, delta)
+    if chosen is None:
+        return None
+    horizon = max(more) if len(more) else MORE_TRIALS[-1]
+    return {
+        "delta": float(chosen),
+        "delta_source": why,
+        "probability": 0.5,
+        "trials": float(estimate.trials_to_gain(chosen, 0.5)),
+        "horizon": int(horizon),
+        "chance": float(estimate.prob_improvement(chosen, horizon)),
+    }
+
+
 def format_report(
     estimate: TailEstimate, *, source: str | None = None, delta: float | None = None,
     noise_source: str | None = None, more: Sequence[int] = MORE_TRIALS,
@@ -145,15 +165,14 @@ def format_report(
                    if k == more[0] and not estimate.fits_well and gain.high > 0 else ""),
             )
         )
-    chosen, why = _choose_delta(estimate, delta)
-    if chosen is not None:
-        needed = float(estimate.trials_to_gain(chosen, 0.5))
-        chance = float(estimate.prob_improvement(chosen, more[-1]))
+    wait = gain_wait(estimate, delta, more)
+    if wait is not None:
         rows.append(
             (
-                f"trials to gain {_gain(chosen)}",
-                _trials(needed, int(estimate.n_trials)),
-                f"for a 50% chance (delta = {why}); {chance:.0%} chance in {more[-1]:,} more",
+                f"trials to gain {_gain(wait['delta'])}",
+                _trials(wait["trials"], int(estimate.n_trials)),
+                f"for a 50% chance (delta = {wait['delta_source']}); {wait['chance']:.0%} "
+                f"chance in {wait['horizon']:,} more",
             )
         )
     rows += [

@@ -30,7 +30,7 @@ from tailstop._cli_options import (
     _positive,
 )
 from tailstop._io import LoadedScores, load_scores, require
-from tailstop._report import format_report
+from tailstop._report import format_report, gain_wait, json_safe
 from tailstop.errors import InvalidParameterError, TailstopError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source(watch, optional=True)
     watch.add_argument("--storage", help=argparse.SUPPRESS)  # before SOURCE: still accepted
     watch.add_argument(
-        "--interval", type=_positive(float), default=5.0, help="seconds between polls"
+        "--interval", type=_positive(float), default=5.0, help="seconds between polls (default 5)"
     )
     watch.add_argument(
         "--timeout", type=_positive(float), help="stop watching after this many seconds"
@@ -294,6 +294,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
     edges = _range_edges(loaded, direction)
     if args.json:
         summary = estimate.to_dict(gains=(1, 10, 100, *args.more))
+        # the text report's "trials to gain" line (--delta), null when there is no delta
+        summary["trials_to_gain"] = json_safe(gain_wait(estimate, args.delta, args.more))
         if edges is not None:
             summary["range_edges"] = [edge.to_dict() for edge in edges]
         print(json.dumps(summary, indent=2))  # strict JSON: to_dict's nulls
@@ -352,7 +354,10 @@ def _run_replay(args: argparse.Namespace) -> int:
     rules = {
         f"tailstop GainBelow({args.epsilon:g})": GainBelow(args.epsilon),
         "tailstop GainBelow(noise)": GainBelow(),
-        **replay.baselines(args.epsilon),
+        **{  # (a fixed count at or past the search's length is the whole search: left out)
+            name: rule for name, rule in replay.baselines(args.epsilon).items()
+            if not (isinstance(rule, replay.FixedTrials) and rule.n >= len(loaded.scores))
+        },
     }
     print(
         f"replaying {len(loaded.scores)} trials of {loaded.source} in {args.orders} random "
