@@ -660,8 +660,13 @@ def _number(trial: FrozenTrial) -> int:
 
 
 def _seconds(trial: FrozenTrial) -> float | None:
+    """The trial's duration in seconds; None when unknown or negative (Optuna stamps trials
+    in naive local time: a clock change, or a trial added by hand, can end before it began)."""
     duration = trial.duration
-    return None if duration is None else duration.total_seconds()
+    if duration is None:
+        return None
+    seconds = duration.total_seconds()
+    return seconds if seconds >= 0 else None
 
 
 def _flag_reason(flag: Any) -> str:

@@ -314,3 +314,17 @@ def test_after_the_stop_the_report_keeps_the_stop_s_horizon(search):
     assert after["expected_gain"] == before["expected_gain"]
     assert after["expected_gain"]["horizon"] == 400 - monitor.stopped_at
     assert after["reason"] == before["reason"]
+
+
+def test_update_with_numpy_array_configs_extends_the_history():
+    # (the history's configurations were compared with ==: a bare ValueError for arrays)
+    import numpy as np
+
+    from tailstop import Monitor
+    from tailstop.synthetic import make_problem
+
+    scores = make_problem(2, noise_ratio=0.01, generator=1).run_search(40, generator=2)
+    monitor = Monitor("maximize", min_trials=10**6)
+    monitor.update(scores[:25], configs=[np.array([x, 1.0]) for x in scores[:25]])
+    monitor.update(scores, configs=[np.array([x, 1.0]) for x in scores])
+    assert monitor.n_trials == 40

@@ -785,3 +785,24 @@ def test_a_time_budget_sets_the_horizon_and_stops_the_study():
     horizons = [record["horizon"] for record in callback.monitor.history]
     assert horizons and max(horizons) <= report["trial_rate"] * 1.5 * 3
     assert horizons[-1] < horizons[0]
+
+
+def test_a_trial_that_ends_before_it_began_is_read_with_no_duration():
+    # Optuna stamps trials in naive local time: a clock change (or add_trial) can give a
+    # negative duration, which the monitor refuses; the trial was lost with its batch
+    import datetime as dt
+
+    study = random_study(seed=2)
+    now = dt.datetime(2026, 1, 1, 12, 0, 0)
+    for i in range(30):
+        study.add_trial(optuna.trial.FrozenTrial(
+            number=i, state=TrialState.COMPLETE, value=float(i), values=None,
+            datetime_start=now, datetime_complete=now + dt.timedelta(seconds=-2 if i == 25 else 1),
+            params={"x": i / 30}, distributions={"x": optuna.distributions.FloatDistribution(0, 1)},
+            user_attrs={}, system_attrs={}, intermediate_values={}, trial_id=i,
+        ))
+    assert study.trials[25].duration.total_seconds() == -2
+    callback = OptunaCallback(Patience(10**6), **NO_FIT)
+    callback(study, study.trials[-1])
+    assert callback.monitor.n_trials == 30 and callback.n_errors == 0
+    assert callback.update(study) is None  # no error for the user's data either

@@ -46,7 +46,7 @@ from tailstop._gains import cached_gain
 from tailstop._tracker import _check_duration, _failed_as_none, _Tracker, check_score
 from tailstop.errors import InvalidDataError, InvalidParameterError
 from tailstop.estimate import MAX_DIMENSION, MIN_TRIALS, TailEstimate, _check_noise, analyze
-from tailstop.repeats import ConfigurationLog, Repeats, verdict_notice
+from tailstop.repeats import ConfigurationLog, Repeats, configuration_key, verdict_notice
 from tailstop.rules import Decision, GainBelow, Rule, SearchState, gain_interval
 
 __all__ = ["Monitor", "check_score"]
@@ -276,7 +276,7 @@ class Monitor:
             extends = len(values) >= n_old and np.array_equal(
                 np.asarray(values[:n_old]), np.asarray(old), equal_nan=True
             )
-            if extends and given[:n_old] == known:
+            if extends and _same_configs(given[:n_old], known):
                 if len(values) == n_old:
                     if not np.array_equal(seconds, tracker.durations, equal_nan=True):
                         tracker.set_durations(seconds)
@@ -722,6 +722,15 @@ def _as_list(values: object, name: str) -> list:
             f"{name} must be a sequence with one entry per score, got {type(values).__name__}"
         )
     return list(cast("Iterable[Any]", values))
+
+
+def _same_configs(given: list, known: list) -> bool:
+    """Whether two lists of configurations agree, compared by their keys
+    (:func:`tailstop.repeats.configuration_key`; ``==`` is ambiguous for numpy arrays)."""
+    return len(given) == len(known) and all(
+        a is b or configuration_key(a) == configuration_key(b)
+        for a, b in zip(given, known, strict=True)
+    )
 
 
 def _epsilon(decision: Decision) -> float | None:

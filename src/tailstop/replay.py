@@ -369,12 +369,13 @@ def check_options(scores, direction: str, monitor_options: Mapping[str, Any]) ->
 
 
 def _abandon(pool: ProcessPoolExecutor) -> None:
-    """Cancel the chunks not started and terminate the worker processes (those under way)."""
+    """Cancel the chunks not started and kill the worker processes under way (SIGKILL: a
+    SIGTERM handler a worker inherits, e.g. from Ray in the parent, can hold it a second)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
-            process.terminate()
+            process.kill()
     for process in processes:
         process.join(5)
 
