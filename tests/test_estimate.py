@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -49,6 +50,10 @@ def test_to_dict_holds_the_gains_asked_for(search):
     for bad in ([2.5], [-1], "30"):
         with pytest.raises(InvalidParameterError):
             est.to_dict(gains=bad)
+    with warnings.catch_warnings():  # (1e20 overflowed int64: a cast warning, the wrong value)
+        warnings.simplefilter("error")
+        with pytest.raises(InvalidParameterError, match=r"at most 2\*\*62\), got \[1e\+20\]"):
+            est.to_dict(gains=[1e20])
 
 
 def test_the_expected_gain_takes_the_chance_of_any_gain_from_the_ranks(search):
@@ -1176,3 +1181,20 @@ def test_without_the_law_the_lower_ends_fall_back_to_the_nonparametric_bounds():
         assert ("low end 0: without the law" in report) is not law_fits
         assert ("low end 0: without the law" in str(est)) is not law_fits  # and print(est)
         assert np.all(curve.low <= curve.estimate) and np.all(curve.estimate <= curve.high)
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_a_float_max_sentinel_on_the_worse_side_is_a_failed_trial(direction):
+    # (one such score made every fit of the search an InvalidDataError, "rescale them")
+    import sys
+
+    rng = np.random.default_rng(0)
+    scores = list(0.3 + 0.2 * rng.uniform(0, 1, 100))
+    sign = 1.0 if direction == "minimize" else -1.0
+    clean = analyze([*scores, None], direction)
+    est = analyze([*scores, sign * sys.float_info.max], direction)
+    assert est.n_failed == 1 and est.n_trials == 101
+    assert est.best_possible == clean.best_possible
+    # on the better side it is no failure's mark: still refused
+    with pytest.raises(InvalidDataError, match="rescale"):
+        analyze([*scores, -sign * sys.float_info.max], direction)

@@ -243,6 +243,11 @@ def check_resolution(resolution: object) -> float | None:
     return value
 
 
+# A finite score this far on the worse side is a failed trial (clean_scores): the fit cannot
+# hold such magnitudes (tailstop._analyze.MAX_MAGNITUDE), and no measurement reaches them.
+DIVERGED = 1e300
+
+
 def clean_scores(
     scores: object,
     direction: str,
@@ -253,7 +258,9 @@ def clean_scores(
 ) -> CleanScores:
     """Validate ``scores`` and fold them to maximisation.
 
-    ``None``, NaN and +-inf are failed trials (counted, never fitted). Anything that is not a
+    ``None``, NaN and +-inf are failed trials (counted, never fitted), and so is a finite score
+    beyond ``DIVERGED`` (1e300) on the worse side (a sentinel such as ``sys.float_info.max``
+    for a failed run). Anything that is not a
     number raises :class:`~tailstop.errors.InvalidDataError`, and so does a finite score outside
     ``bounds``.
 
@@ -295,6 +302,12 @@ def clean_scores(
                 f"{int(outside.sum())} score(s) lie outside the declared bounds "
                 f"[{low:g}, {high:g}], e.g. {float(bad)!r}"
             )
+    # a score beyond DIVERGED on the worse side (sys.float_info.max as a loss, its negative
+    # as an accuracy) is a failure's sentinel, not a measurement: a failed trial
+    diverged = (array < -DIVERGED) if direction == "maximize" else (array > DIVERGED)
+    if diverged.any():
+        finite &= ~diverged
+        kept = array[finite]
     if resolution is not None:
         with np.errstate(over="ignore"):
             steps = kept / resolution

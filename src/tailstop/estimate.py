@@ -407,9 +407,9 @@ class TailEstimate:
         from tailstop._report import json_safe
 
         ks = _check_trials(gains).ravel()
-        if np.any(ks != np.round(ks)):
+        if np.any(ks != np.round(ks)) or np.any(ks > 2.0**62):
             raise InvalidParameterError(
-                f"gains must be whole numbers of trials, got {shown(gains)}"
+                f"gains must be whole numbers of trials (at most 2**62), got {shown(gains)}"
             )
         gains = {str(k): _plain(self.expected_gain(k)) for k in sorted(set(ks.astype(int)))}
         return json_safe({
