@@ -116,6 +116,10 @@ def test_heavy_tails_widen_the_interval_and_restore_most_of_its_coverage():
         ([[0.1, 0.2], [True, 0.3]], InvalidDataError, "runs[1][0] is not a number"),
         ([[[0.1, 0.2], [0.3, 0.4]]], InvalidDataError, "flat sequence"),
         (np.ones(4), InvalidDataError, "2-D"),
+        # a set drops tied seeds ({0.5, 0.5, 0.6} is two scores): refused, as analyze does
+        ([{0.5, 0.6, 0.7}], InvalidDataError, "not a set"),
+        ({0.5, 0.6}, InvalidDataError, "sequence of score sequences"),
+        ([[1.7e308, -1.7e308]], InvalidDataError, "overflows"),
     ],
 )
 def test_bad_runs_raise_a_specific_error(runs, error, words):
@@ -125,7 +129,8 @@ def test_bad_runs_raise_a_specific_error(runs, error, words):
     assert isinstance(caught.value, ValueError)
 
 
-@pytest.mark.parametrize("confidence", [0, 1, 1.5, -0.1, float("nan"), True, "0.9"])
+# below 0.5 (as for analyze): at 0.1 the interval missed its own estimate
+@pytest.mark.parametrize("confidence", [0, 0.1, 0.49, 1, 1.5, -0.1, float("nan"), True, "0.9"])
 def test_bad_confidence(confidence):
     with pytest.raises(InvalidParameterError, match="confidence"):
         seed_noise([[1.0, 2.0]], confidence=confidence)

@@ -8,7 +8,7 @@ instead of fitting it, which helps small searches most; this module measures it 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 
 import numpy as np
 from scipy import special
@@ -30,17 +30,17 @@ def _groups(runs) -> list[np.ndarray]:
                 f"runs as an array must be 2-D (configurations x seeds), got shape {runs.shape}"
             )
         runs = list(runs)
-    elif isinstance(runs, (str, bytes)) or not isinstance(runs, Iterable):
+    elif isinstance(runs, (str, bytes, Set)) or not isinstance(runs, Iterable):
         raise InvalidDataError(
             "runs must be a sequence of score sequences, one per configuration, "
             f"got {type(runs).__name__}"
         )
     groups = []
     for index, group in enumerate(runs):
-        if isinstance(group, (str, bytes)) or not isinstance(group, Iterable):
+        if isinstance(group, (str, bytes, Set)) or not isinstance(group, Iterable):
             raise InvalidDataError(
-                f"runs[{index}] must be a sequence of one configuration's scores over seeds, "
-                f"got {group!r}"
+                f"runs[{index}] must be a sequence of one configuration's scores over seeds "
+                f"(not a set, which drops tied seeds), got {group!r}"
             )
         if isinstance(group, np.ndarray) and group.dtype.kind in "fiu" and group.ndim == 1:
             array = group.astype(float)
@@ -92,7 +92,7 @@ def seed_noise(runs, *, confidence: float = 0.9) -> Interval:
         missing run). None, NaN and inf are failed runs and are left out; a configuration with
         fewer than two finite scores adds nothing.
     confidence : float
-        Confidence level of the interval, in (0, 1).
+        Confidence level of the interval, in [0.5, 1) (as for ``analyze``).
 
     Returns
     -------
@@ -108,7 +108,7 @@ def seed_noise(runs, *, confidence: float = 0.9) -> Interval:
     NotEnoughTrials
         No configuration has two finite scores (no degree of freedom).
     InvalidParameterError
-        ``confidence`` is not in (0, 1).
+        ``confidence`` is not in [0.5, 1).
 
     Examples
     --------
@@ -122,8 +122,10 @@ def seed_noise(runs, *, confidence: float = 0.9) -> Interval:
 
     Then ``analyze(scores, "maximize", noise=noise.estimate)``.
     """
-    if not is_real_scalar(confidence) or not 0 < float(confidence) < 1:
-        raise InvalidParameterError(f"confidence must be in (0, 1), got {confidence!r}")
+    if not is_real_scalar(confidence) or not 0.5 <= float(confidence) < 1:
+        # (as analyze's: below about 0.2 the interval would miss its own estimate, the
+        # pooled std not being the median of its sampling law)
+        raise InvalidParameterError(f"confidence must be in [0.5, 1), got {confidence!r}")
     groups = _groups(runs)
     dof = sum(max(group.size - 1, 0) for group in groups)
     if dof == 0:
@@ -144,7 +146,13 @@ def seed_noise(runs, *, confidence: float = 0.9) -> Interval:
     # chdtri(nu, p) is the chi-square quantile with upper-tail probability p
     low = math.sqrt(nu * variance / special.chdtri(nu, tail))
     high = math.sqrt(nu * variance / special.chdtri(nu, 1 - tail))
-    return Interval(unit * math.sqrt(variance), unit * low, unit * high)
+    found = Interval(unit * math.sqrt(variance), unit * low, unit * high)
+    if not all(math.isfinite(v) for v in found[:2]):
+        raise InvalidDataError(
+            f"the scores' spread over seeds overflows floating point (std {found.estimate}); "
+            "rescale them"
+        )
+    return found
 
 
 def noise_kurtosis(groups: list[np.ndarray], variance: float) -> float:
