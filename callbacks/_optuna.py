@@ -240,7 +240,9 @@ class OptunaCallback:
         self.report_attr = report_attr
         self.stop_attr = stop_attr
         self.warn_sampler = warn_sampler
-        self.background = bool(background)
+        if not isinstance(background, bool):
+            raise InvalidParameterError(f"background must be True or False, got {background!r}")
+        self.background = background
 
         self._lock = threading.Lock()
         # background refits: the calls leave the study to refit in _wake's care

@@ -187,7 +187,9 @@ class RayTuneStopper(tune.Stopper, tune.Callback):
         self.mode = mode
         self._ranges = None if search_space is None else _space_ranges(search_space)
         self.max_iterations = max_iterations
-        self.background = bool(background)
+        if not isinstance(background, bool):
+            raise InvalidParameterError(f"background must be True or False, got {background!r}")
+        self.background = background
         self._rule = rule
         self._options = {
             "budget": budget,

@@ -600,6 +600,8 @@ def test_bad_options_raise_at_construction():
         OptunaCallback(budget=0)
     with pytest.raises(TailstopError, match="rule"):
         OptunaCallback(rule="patience")
+    with pytest.raises(TailstopError, match="background must be True or False"):
+        OptunaCallback(background="yes")  # (was taken as True)
 
 
 def test_importing_tailstop_callbacks_imports_neither_optuna_nor_ray():
