@@ -205,6 +205,25 @@ def test_a_worker_does_not_wait_for_another_workers_refit(held_refit):
     assert callback.n_errors == 0
 
 
+def _nine_calls_then_one_that_waits(callback, study, new_trial: bool = False):
+    """With the first call's refit held: nine more calls return at once (ten trials
+    behind), and the eleventh (after one more trial with ``new_trial``) waits; returns the
+    waiting call's thread."""
+    within = threading.Thread(
+        target=lambda: [callback(study, study.trials[-1]) for _ in range(9)], daemon=True
+    )
+    within.start()
+    within.join(10)
+    assert not within.is_alive()  # ten trials behind: no call waited
+    if new_trial:
+        study.optimize(quadratic, n_trials=1)
+    beyond = threading.Thread(target=callback, args=(study, study.trials[-1]), daemon=True)
+    beyond.start()
+    beyond.join(0.5)
+    assert beyond.is_alive()  # the eleventh waits for the held refit
+    return beyond
+
+
 def test_workers_wait_for_a_refit_that_falls_more_than_ten_trials_behind(held_refit):
     """n_jobs > 1 with trials faster than a refit: the calls return at once until the
     decision lags by more than max(10, 5%) of them; the next waits for the refit under way
@@ -218,17 +237,7 @@ def test_workers_wait_for_a_refit_that_falls_more_than_ten_trials_behind(held_re
     refitting.start()
     try:
         assert entered.wait(30)
-        within = threading.Thread(
-            target=lambda: [callback(study, study.trials[-1]) for _ in range(9)], daemon=True
-        )
-        within.start()
-        within.join(10)
-        assert not within.is_alive()  # ten trials behind: no call waited
-        study.optimize(quadratic, n_trials=1)
-        beyond = threading.Thread(target=callback, args=(study, study.trials[-1]), daemon=True)
-        beyond.start()
-        beyond.join(0.5)
-        assert beyond.is_alive()  # the eleventh waits for the held refit
+        beyond = _nine_calls_then_one_that_waits(callback, study, new_trial=True)
     finally:
         release.set()
     for thread in (refitting, beyond):
@@ -280,16 +289,7 @@ def test_background_refits_fall_behind_by_at_most_ten_trials(held_refit):
     callback(study, study.trials[-1])  # the first trial announced: its refit is held
     try:
         assert entered.wait(30)
-        within = threading.Thread(
-            target=lambda: [callback(study, study.trials[-1]) for _ in range(9)], daemon=True
-        )
-        within.start()
-        within.join(10)
-        assert not within.is_alive()  # ten trials behind: no call waited
-        beyond = threading.Thread(target=callback, args=(study, study.trials[-1]), daemon=True)
-        beyond.start()
-        beyond.join(0.5)
-        assert beyond.is_alive()  # the eleventh waits for the held refit
+        beyond = _nine_calls_then_one_that_waits(callback, study)
     finally:
         release.set()
     beyond.join(30)
