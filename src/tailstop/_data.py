@@ -304,8 +304,10 @@ def clean_scores(
             )
     # a score beyond DIVERGED on the worse side (sys.float_info.max as a loss, its negative
     # as an accuracy) is a failure's sentinel, not a measurement: a failed trial
+    # (unless other scores are that far out too: then the search's scale is the problem)
     diverged = (array < -DIVERGED) if direction == "maximize" else (array > DIVERGED)
-    if diverged.any():
+    others = kept[~diverged[finite]]
+    if diverged.any() and float(np.max(np.abs(others), initial=0.0)) <= DIVERGED:
         finite &= ~diverged
         kept = array[finite]
     if resolution is not None:
