@@ -33,6 +33,7 @@ Example
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -368,16 +369,19 @@ def check_options(scores, direction: str, monitor_options: Mapping[str, Any]) ->
         clean_scores(scores, direction, bounds, resolution=monitor.resolution)
 
 
-def _abandon(pool: ProcessPoolExecutor) -> None:
-    """Cancel the chunks not started and kill the worker processes under way (SIGKILL: a
-    SIGTERM handler a worker inherits, e.g. from Ray in the parent, can hold it a second)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+def _abandon(pool: ProcessPoolExecutor, before: set) -> None:
+    """Cancel the chunks not started and kill the pool's worker processes (every child
+    process not in ``before``; SIGKILL: a SIGTERM handler a worker inherits, e.g. from Ray in
+    the parent, can hold it a second). The pool may start a worker while it is shut down
+    (Python 3.10), so the children are looked for again once its manager thread is done."""
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
+    for _ in range(2):
+        workers = [p for p in multiprocessing.active_children() if p not in before]
+        for process in workers:
             process.kill()
-    for process in processes:
-        process.join(5)
+        for process in workers:
+            process.join(5)
+        pool.shutdown(wait=True)  # (its workers dead, the manager thread ends at once)
 
 
 def replay(
@@ -504,6 +508,7 @@ def replay(
         used = _run_chunk(values, direction, rule_list, permutations, budget, options, done)
     else:
         chunks = [c for c in np.array_split(permutations, n_jobs * 4) if len(c)]
+        children = set(multiprocessing.active_children())
         pool = ProcessPoolExecutor(max_workers=n_jobs)
         try:
             futures = {
@@ -516,7 +521,7 @@ def replay(
         except BaseException:
             # Ctrl-C (or a failure): leaving the pool as ``with`` does would wait for every
             # queued chunk, minutes of replays; cancel them and end the workers instead
-            _abandon(pool)
+            _abandon(pool, children)
             raise
         pool.shutdown()
 
