@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats
 
 from tailstop import regime
-from tailstop._data import CleanScores, clean_scores, integer, real_number
+from tailstop._data import MAX_MAGNITUDE, CleanScores, clean_scores, integer, real_number
 from tailstop._intervals import _shifted, build_region
 from tailstop._reuse import (
     FULL_RESELECT_GROWTH,
@@ -45,7 +45,6 @@ from tailstop.estimate import (
 __all__ = ["analyze"]
 
 
-MAX_MAGNITUDE = 1e300  # scores beyond this overflow the fit's intermediate values
 MIN_SPREAD = 1e-290  # ... and a spread below this underflows them
 
 

@@ -243,9 +243,9 @@ def check_resolution(resolution: object) -> float | None:
     return value
 
 
-# A finite score this far on the worse side is a failed trial (clean_scores): the fit cannot
-# hold such magnitudes (tailstop._analyze.MAX_MAGNITUDE), and no measurement reaches them.
-DIVERGED = 1e300
+# Scores beyond this overflow the fit's intermediate values (analyze refuses them); a finite
+# score this far on the worse side is a failed trial (clean_scores): no measurement reaches it.
+MAX_MAGNITUDE = 1e300
 
 
 def clean_scores(
@@ -259,7 +259,7 @@ def clean_scores(
     """Validate ``scores`` and fold them to maximisation.
 
     ``None``, NaN and +-inf are failed trials (counted, never fitted), and so is a finite score
-    beyond ``DIVERGED`` (1e300) on the worse side (a sentinel such as ``sys.float_info.max``
+    beyond ``MAX_MAGNITUDE`` (1e300) on the worse side (a sentinel such as ``sys.float_info.max``
     for a failed run). Anything that is not a
     number raises :class:`~tailstop.errors.InvalidDataError`, and so does a finite score outside
     ``bounds``.
@@ -302,12 +302,12 @@ def clean_scores(
                 f"{int(outside.sum())} score(s) lie outside the declared bounds "
                 f"[{low:g}, {high:g}], e.g. {float(bad)!r}"
             )
-    # a score beyond DIVERGED on the worse side (sys.float_info.max as a loss, its negative
+    # a score beyond MAX_MAGNITUDE on the worse side (sys.float_info.max as a loss, its negative
     # as an accuracy) is a failure's sentinel, not a measurement: a failed trial
     # (unless other scores are that far out too: then the search's scale is the problem)
-    diverged = (array < -DIVERGED) if direction == "maximize" else (array > DIVERGED)
+    diverged = (array < -MAX_MAGNITUDE) if direction == "maximize" else (array > MAX_MAGNITUDE)
     others = kept[~diverged[finite]]
-    if diverged.any() and float(np.max(np.abs(others), initial=0.0)) <= DIVERGED:
+    if diverged.any() and float(np.max(np.abs(others), initial=0.0)) <= MAX_MAGNITUDE:
         finite &= ~diverged
         kept = array[finite]
     if resolution is not None:

@@ -725,12 +725,16 @@ def _as_list(values: object, name: str) -> list:
 
 
 def _same_configs(given: list, known: list) -> bool:
-    """Whether two lists of configurations agree, compared by their keys
-    (:func:`tailstop.repeats.configuration_key`; ``==`` is ambiguous for numpy arrays)."""
-    return len(given) == len(known) and all(
-        a is b or configuration_key(a) == configuration_key(b)
-        for a, b in zip(given, known, strict=True)
-    )
+    """Whether two lists of configurations agree: ``==`` (fast, and the same objects are
+    equal at once), else by their keys (:func:`tailstop.repeats.configuration_key`) where
+    ``==`` has no single answer (numpy arrays)."""
+    try:
+        return bool(given == known)
+    except (ValueError, TypeError):
+        return len(given) == len(known) and all(
+            a is b or configuration_key(a) == configuration_key(b)
+            for a, b in zip(given, known, strict=True)
+        )
 
 
 def _epsilon(decision: Decision) -> float | None:
